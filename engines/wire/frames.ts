@@ -1,0 +1,129 @@
+import { randomUUID } from "node:crypto";
+import { TextDecoder } from "node:util";
+import { WireError } from "./errors.js";
+import type { Signer } from "./signing.js";
+
+/** The frame that separates routing identities from the signed message. */
+export const DELIMITER = Buffer.from("<IDS|MSG>");
+
+/** Protocol version written into every header. */
+export const PROTOCOL_VERSION = "5.3";
+
+/** A Jupyter-style message header. */
+export interface Header<T extends string = string> {
+  msg_id: string;
+  msg_type: T;
+  session: string;
+  username: string;
+  date: string;
+  version: string;
+  /** Extra header fields (subshell ids, engine ids) survive a round trip. */
+  [extra: string]: unknown;
+}
+
+/** A decoded multipart message. `parent_header` is `{}` when the message answers nothing. */
+export interface WireMessage<C = unknown, T extends string = string> {
+  /** Routing identities that preceded the delimiter (ROUTER sockets). */
+  identities: Buffer[];
+  header: Header<T>;
+  parent_header: Header | Record<string, never>;
+  metadata: Record<string, unknown>;
+  content: C;
+  buffers: Buffer[];
+}
+
+/** What the sender fills in; identities and buffers default to none. */
+export interface OutgoingMessage<C = unknown, T extends string = string> {
+  identities?: readonly Uint8Array[];
+  header: Header<T>;
+  parent_header?: Header | Record<string, never>;
+  metadata?: Record<string, unknown>;
+  content: C;
+  buffers?: readonly Uint8Array[];
+}
+
+/** How the signature covers a message. */
+export interface FramingOptions {
+  /** Sign buffers as well as the JSON frames (cluster protocol: yes; Jupyter protocol: no). */
+  signBuffers: boolean;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Makes a fresh header for a message of `msgType` in `session`. */
+export function makeHeader<T extends string>(msgType: T, session: string, username = "tsparallel"): Header<T> {
+  return {
+    msg_id: randomUUID(),
+    msg_type: msgType,
+    session,
+    username,
+    date: new Date().toISOString(),
+    version: PROTOCOL_VERSION,
+  };
+}
+
+/** Serialises a message to the frames handed to a zeromq socket. */
+export function encodeMessage(msg: OutgoingMessage, signer: Signer, opts: FramingOptions): Uint8Array[] {
+  const json = [
+    Buffer.from(JSON.stringify(msg.header)),
+    Buffer.from(JSON.stringify(msg.parent_header ?? {})),
+    Buffer.from(JSON.stringify(msg.metadata ?? {})),
+    Buffer.from(JSON.stringify(msg.content ?? {})),
+  ];
+  const buffers = msg.buffers ?? [];
+  const signature = signer.sign(opts.signBuffers ? [...json, ...buffers] : json);
+  return [...(msg.identities ?? []), DELIMITER, Buffer.from(signature), ...json, ...buffers];
+}
+
+function parseJson(frame: Buffer, what: string): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(frame);
+  } catch {
+    throw new WireError("INVALID_UTF8", `the ${what} frame is not valid UTF-8`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new WireError("MALFORMED_JSON", `the ${what} frame is not JSON: ${(e as Error).message}`);
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Parses and verifies received frames. Throws {@link WireError} for anything malformed or
+ * badly signed; the caller drops such a message.
+ */
+export function decodeMessage(frames: readonly Buffer[], signer: Signer, opts: FramingOptions): WireMessage {
+  const at = frames.findIndex((f) => f.equals(DELIMITER));
+  if (at < 0) throw new WireError("MISSING_DELIMITER", "no <IDS|MSG> delimiter frame");
+  if (frames.length < at + 6) {
+    throw new WireError("TOO_FEW_FRAMES", `expected at least 5 frames after the delimiter, got ${frames.length - at - 1}`);
+  }
+  const signature = frames[at + 1]!;
+  const json = frames.slice(at + 2, at + 6);
+  const buffers = frames.slice(at + 6);
+  if (!signer.verify(signature, opts.signBuffers ? [...json, ...buffers] : json)) {
+    throw new WireError("BAD_SIGNATURE", "signature does not match the message (wrong key or tampered frames)");
+  }
+  const [header, parent, metadata, content] = [
+    parseJson(json[0]!, "header"),
+    parseJson(json[1]!, "parent_header"),
+    parseJson(json[2]!, "metadata"),
+    parseJson(json[3]!, "content"),
+  ];
+  if (!isObject(header) || typeof header.msg_type !== "string" || typeof header.msg_id !== "string") {
+    throw new WireError("MALFORMED_HEADER", "the header has no msg_type or msg_id");
+  }
+  return {
+    identities: frames.slice(0, at),
+    header: header as Header,
+    parent_header: (isObject(parent) ? parent : {}) as Header,
+    metadata: isObject(metadata) ? metadata : {},
+    content: isObject(content) ? content : {},
+    buffers,
+  };
+}

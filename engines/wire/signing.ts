@@ -1,0 +1,40 @@
+import { createHmac, timingSafeEqual } from "node:crypto";
+
+/**
+ * HMAC-SHA256 signatures over message frames.
+ *
+ * Jupyter's protocol signs the four JSON frames only; the cluster protocol also signs every
+ * buffer (ipyparallel leaves buffers unsigned, which lets a peer swap payloads). The caller
+ * passes exactly the frames that are covered.
+ */
+export class Signer {
+  readonly #key: Buffer;
+
+  /** An empty key disables signing, as Jupyter allows; signatures are then the empty string. */
+  constructor(key: string | Uint8Array, readonly scheme = "hmac-sha256") {
+    if (scheme !== "hmac-sha256") {
+      throw new Error(`signature scheme "${scheme}" is not supported: use "hmac-sha256"`);
+    }
+    this.#key = Buffer.from(key);
+  }
+
+  get enabled(): boolean {
+    return this.#key.length > 0;
+  }
+
+  /** Hex digest of the frames, in order. */
+  sign(frames: readonly Uint8Array[]): string {
+    if (!this.enabled) return "";
+    const h = createHmac("sha256", this.#key);
+    for (const f of frames) h.update(f);
+    return h.digest("hex");
+  }
+
+  /** Constant-time check of a received signature. */
+  verify(signature: Uint8Array | string, frames: readonly Uint8Array[]): boolean {
+    if (!this.enabled) return true;
+    const got = Buffer.from(typeof signature === "string" ? signature : Buffer.from(signature).toString("latin1"));
+    const want = Buffer.from(this.sign(frames));
+    return got.length === want.length && timingSafeEqual(got, want);
+  }
+}
