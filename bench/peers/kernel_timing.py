@@ -1,0 +1,91 @@
+"""Time a Jupyter kernel the way a notebook user feels it, through jupyter_client.
+
+Usage: python kernel_timing.py KERNEL_NAME REPEATS [WARM_CELLS]
+
+For each repeat: start the kernel and wait until it answers kernel_info and is idle
+(kernel_start_s), run a first cell (kernel_first_cell_s), then time WARM_CELLS one-line cells
+and keep their median (kernel_warm_cell_ms). Prints one JSON line per repeat.
+The same cells run on every kernel, and each cell's output is checked before it counts.
+"""
+
+import json
+import statistics
+import sys
+import time
+
+from jupyter_client.manager import KernelManager
+
+FIRST_CELL = "const xs: number[] = [1, 2, 3];\nxs.map((x) => x * 2).reduce((a, b) => a + b, 0)"
+FIRST_EXPECT = "12"
+WARM_CELL = "1 + 1"
+WARM_EXPECT = "2"
+
+
+def run_cell(kc, code, timeout=120):
+    """Execute code and return its text result (execute_result, or stdout for kernels without it)."""
+    msg_id = kc.execute(code)
+    text = []
+    while True:
+        msg = kc.get_iopub_msg(timeout=timeout)
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        t, c = msg["msg_type"], msg["content"]
+        if t == "execute_result":
+            text.append(c["data"].get("text/plain", ""))
+        elif t == "stream" and c["name"] == "stdout":
+            text.append(c["text"])
+        elif t == "error":
+            raise RuntimeError(f"cell failed: {c['ename']}: {c['evalue']}")
+        elif t == "status" and c["execution_state"] == "idle":
+            break
+    reply = kc.get_shell_msg(timeout=timeout)
+    if reply["content"]["status"] != "ok":
+        raise RuntimeError(f"cell failed: {reply['content']}")
+    return "".join(text).strip()
+
+
+def one_repeat(kernel_name, warm_cells):
+    km = KernelManager(kernel_name=kernel_name)
+    t0 = time.perf_counter()
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        start_s = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        got = run_cell(kc, FIRST_CELL)
+        first_s = time.perf_counter() - t1
+        if got != FIRST_EXPECT:
+            raise RuntimeError(f"first cell gave {got!r}, expected {FIRST_EXPECT!r}")
+        warm = []
+        for _ in range(warm_cells):
+            t2 = time.perf_counter()
+            got = run_cell(kc, WARM_CELL)
+            warm.append((time.perf_counter() - t2) * 1000)
+            if got != WARM_EXPECT:
+                raise RuntimeError(f"warm cell gave {got!r}, expected {WARM_EXPECT!r}")
+        return {
+            "kernel": kernel_name,
+            "kernel_start_s": start_s,
+            "kernel_first_cell_s": first_s,
+            "kernel_warm_cell_ms": statistics.median(warm),
+        }
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def main(argv):
+    if len(argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    kernel_name, repeats = argv[1], int(argv[2])
+    warm_cells = int(argv[3]) if len(argv) > 3 else 20
+    for _ in range(repeats):
+        print(json.dumps(one_repeat(kernel_name, warm_cells)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,57 @@
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The package's root folder (where package.json and .venv live). */
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+/** The project-local Python environment. */
+export const venvDir = join(packageRoot, ".venv");
+
+/** Its interpreter. */
+export const venvPython = join(venvDir, "bin", "python");
+
+/** A Python environment could not be made; the message says what to install. */
+export class PythonEnvError extends Error {
+  override readonly name = "PythonEnvError";
+  readonly code = "PYTHON_ENV" as const;
+}
+
+function run(cmd: string, args: string[], what: string): void {
+  const r = spawnSync(cmd, args, { stdio: "inherit" });
+  if (r.error || r.status !== 0) {
+    throw new PythonEnvError(`${what} failed (${cmd} ${args.join(" ")}): ${r.error?.message ?? `exit ${r.status}`}`);
+  }
+}
+
+function hasModules(python: string, modules: string[]): boolean {
+  const r = spawnSync(python, ["-c", `import ${modules.join(", ")}`], { stdio: "ignore" });
+  return r.status === 0;
+}
+
+/**
+ * Returns a Python interpreter that can import `modules`: the project's .venv, made (and filled
+ * from python/requirements*.txt) when missing. `dev` adds the test and benchmark packages.
+ */
+export function ensurePythonEnv(modules: string[], opts: { dev?: boolean; quiet?: boolean } = {}): string {
+  if (existsSync(venvPython) && hasModules(venvPython, modules)) return venvPython;
+  const log = (s: string) => {
+    if (!opts.quiet) process.stderr.write(`${s}\n`);
+  };
+  if (!existsSync(venvPython)) {
+    const python = ["python3", "python"].find((p) => spawnSync(p, ["--version"], { stdio: "ignore" }).status === 0);
+    if (!python) {
+      throw new PythonEnvError("no python3 found: install Python 3.9 or newer (e.g. apt-get install python3 python3-venv)");
+    }
+    log(`tsparallel: creating a Python environment in ${venvDir} …`);
+    run(python, ["-m", "venv", venvDir], "creating the virtual environment (on Debian: apt-get install python3-venv)");
+  }
+  const req = join(packageRoot, "python", opts.dev ? "requirements-dev.txt" : "requirements.txt");
+  log(`tsparallel: installing ${req} into ${venvDir} …`);
+  run(venvPython, ["-m", "pip", "install", "-q", "-r", req], "pip install");
+  if (!hasModules(venvPython, modules)) {
+    throw new PythonEnvError(`${venvPython} still cannot import ${modules.join(", ")} after pip install`);
+  }
+  return venvPython;
+}
