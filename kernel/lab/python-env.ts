@@ -21,7 +21,9 @@ export class PythonEnvError extends Error {
 function run(cmd: string, args: string[], what: string): void {
   const r = spawnSync(cmd, args, { stdio: "inherit" });
   if (r.error || r.status !== 0) {
-    throw new PythonEnvError(`${what} failed (${cmd} ${args.join(" ")}): ${r.error?.message ?? `exit ${r.status}`}`);
+    throw new PythonEnvError(
+      `${what} failed (${cmd} ${args.join(" ")}): ${r.error?.message ?? `exit ${r.status}`}`,
+    );
   }
 }
 
@@ -40,12 +42,20 @@ export function ensurePythonEnv(modules: string[], opts: { dev?: boolean; quiet?
     if (!opts.quiet) process.stderr.write(`${s}\n`);
   };
   if (!existsSync(venvPython)) {
-    const python = ["python3", "python"].find((p) => spawnSync(p, ["--version"], { stdio: "ignore" }).status === 0);
+    const python = ["python3", "python"].find(
+      (p) => spawnSync(p, ["--version"], { stdio: "ignore" }).status === 0,
+    );
     if (!python) {
-      throw new PythonEnvError("no python3 found: install Python 3.9 or newer (e.g. apt-get install python3 python3-venv)");
+      throw new PythonEnvError(
+        "no python3 found: install Python 3.9 or newer (e.g. apt-get install python3 python3-venv)",
+      );
     }
     log(`tsparallel: creating a Python environment in ${venvDir} …`);
-    run(python, ["-m", "venv", venvDir], "creating the virtual environment (on Debian: apt-get install python3-venv)");
+    run(
+      python,
+      ["-m", "venv", venvDir],
+      "creating the virtual environment (on Debian: apt-get install python3-venv)",
+    );
   }
   const req = join(packageRoot, "python", opts.dev ? "requirements-dev.txt" : "requirements.txt");
   log(`tsparallel: installing ${req} into ${venvDir} …`);

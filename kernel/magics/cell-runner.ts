@@ -1,7 +1,7 @@
 import type { CellOutcome } from "../code-session.js";
+import { splitCell } from "./cell-splitter.js";
 import { type MagicContext, MagicUsageError, outcomeFromError } from "./magic.js";
 import type { MagicRegistry } from "./registry.js";
-import { splitCell } from "./cell-splitter.js";
 
 /**
  * Runs a cell that may contain magics: its code segments go to the TypeScript session, its

@@ -11,7 +11,8 @@ export type CellSegment =
 
 const MAGIC_LINE = /^\s*%([A-Za-z_][\w-]*)(?:[ \t]+(.*))?\s*$/;
 const CELL_MAGIC = /^\s*%%([A-Za-z_][\w-]*)(?:[ \t]+([^\n]*))?(?:\n([\s\S]*))?$/;
-const INSPECT = /^\s*(\?{1,2})?\s*([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[[^\]\n]*\])*)\s*(\?{1,2})?\s*$/;
+const INSPECT =
+  /^\s*(\?{1,2})?\s*([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[[^\]\n]*\])*)\s*(\?{1,2})?\s*$/;
 
 /**
  * Splits a cell into TypeScript code, line magics (`%name args` on a top-level line), a cell
@@ -25,12 +26,21 @@ const INSPECT = /^\s*(\?{1,2})?\s*([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\
 export function splitCell(cell: string, isMagic: (name: string) => boolean): CellSegment[] {
   const cellMagic = CELL_MAGIC.exec(cell);
   if (cellMagic && cell.trimStart().startsWith("%%")) {
-    return [{ kind: "cell-magic", name: cellMagic[1]!, args: (cellMagic[2] ?? "").trim(), body: cellMagic[3] ?? "" }];
+    return [
+      {
+        kind: "cell-magic",
+        name: cellMagic[1]!,
+        args: (cellMagic[2] ?? "").trim(),
+        body: cellMagic[3] ?? "",
+      },
+    ];
   }
   const inspect = INSPECT.exec(cell);
   if (inspect && (inspect[1] || inspect[3]) && !(inspect[1] && inspect[3])) {
     const marks = inspect[1] ?? inspect[3]!;
-    return [{ kind: "inspect", expression: inspect[2]!.replace(/\s+/g, ""), detail: marks.length === 2 ? 1 : 0 }];
+    return [
+      { kind: "inspect", expression: inspect[2]!.replace(/\s+/g, ""), detail: marks.length === 2 ? 1 : 0 },
+    ];
   }
   if (!cell.includes("%")) return [{ kind: "code", code: cell, firstLine: 0 }];
 

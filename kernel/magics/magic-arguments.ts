@@ -21,7 +21,11 @@ export interface ParsedArguments {
  * Parses leading options of a magic line. Options stop at the first word that is not one (or
  * at `--`); the rest is returned verbatim, because for `%timeit` and `%px` it is code.
  */
-export function parseMagicArguments(line: string, specs: readonly OptionSpec[], usage: string): ParsedArguments {
+export function parseMagicArguments(
+  line: string,
+  specs: readonly OptionSpec[],
+  usage: string,
+): ParsedArguments {
   const options: Record<string, string | boolean> = {};
   let pos = 0;
   const skipSpace = () => {
@@ -95,9 +99,14 @@ export function parseMagicArguments(line: string, specs: readonly OptionSpec[], 
 }
 
 /** Reads a positive integer option, with a usage error naming the option otherwise. */
-export function positiveInt(value: string | boolean | undefined, option: string, usage: string): number | undefined {
+export function positiveInt(
+  value: string | boolean | undefined,
+  option: string,
+  usage: string,
+): number | undefined {
   if (value === undefined || value === false) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new MagicUsageError(`${option} needs a positive integer, got "${value}"`, usage);
+  if (!Number.isInteger(n) || n < 1)
+    throw new MagicUsageError(`${option} needs a positive integer, got "${value}"`, usage);
   return n;
 }

@@ -14,7 +14,10 @@ export interface MagicContext {
   /** Writes to the cell's stdout or stderr. */
   stream(name: "stdout" | "stderr", text: string): void;
   /** Shows a MIME bundle; with `displayId` the output can later be replaced in place. */
-  display(data: MimeData, opts?: { displayId?: string; update?: boolean; metadata?: Record<string, unknown> }): void;
+  display(
+    data: MimeData,
+    opts?: { displayId?: string; update?: boolean; metadata?: Record<string, unknown> },
+  ): void;
   /** Adds an entry to the execute_reply payload (e.g. the pager for `obj?`). */
   addPayload(payload: Record<string, unknown>): void;
 }
@@ -52,11 +55,18 @@ export const OK: CellOutcome = { status: "ok" };
 /** Turns an exception thrown inside a magic into a cell error (a usage error has no stack). */
 export function outcomeFromError(err: unknown): CellOutcome {
   if (err instanceof MagicUsageError) {
-    return { status: "error", error: { ename: "UsageError", evalue: err.message, traceback: [`UsageError: ${err.message}`] } };
+    return {
+      status: "error",
+      error: { ename: "UsageError", evalue: err.message, traceback: [`UsageError: ${err.message}`] },
+    };
   }
   const e = err instanceof Error ? err : new Error(String(err));
   return {
     status: "error",
-    error: { ename: e.name, evalue: e.message, traceback: (e.stack ?? `${e.name}: ${e.message}`).split("\n") },
+    error: {
+      ename: e.name,
+      evalue: e.message,
+      traceback: (e.stack ?? `${e.name}: ${e.message}`).split("\n"),
+    },
   };
 }

@@ -10,7 +10,8 @@ export { TimeitResult } from "./timeit.js";
 /** A registry with the kernel's own magics; the parallel magics are added by the cluster layer. */
 export function coreMagics(): MagicRegistry {
   const registry = new MagicRegistry();
-  for (const m of [timeMagic, timeitMagic, htmlMagic, markdownMagic, svgMagic, typecheckMagic]) registry.register(m);
+  for (const m of [timeMagic, timeitMagic, htmlMagic, markdownMagic, svgMagic, typecheckMagic])
+    registry.register(m);
   registry.register(lsmagicMagic(registry));
   return registry;
 }

@@ -3,7 +3,8 @@ import { formatDuration } from "../format-duration.js";
 import { type Magic, type MagicContext, MagicUsageError } from "../magic.js";
 import { parseMagicArguments, positiveInt } from "../magic-arguments.js";
 
-const USAGE = "%timeit [-n N] [-r R] [-o] [-q] statement   |   %%timeit [-n N] [-r R] [-o] [-q] [setup] then the body on the following lines";
+const USAGE =
+  "%timeit [-n N] [-r R] [-o] [-q] statement   |   %%timeit [-n N] [-r R] [-o] [-q] [setup] then the body on the following lines";
 const OPTIONS = [
   { name: "number", short: "n", value: true },
   { name: "repeat", short: "r", value: true },

@@ -1,0 +1,78 @@
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { BenchContext } from "../bench-context.js";
+import { fmt, type MetricResult, summarize } from "../metric.js";
+import { installTslab } from "../tslab-peer.js";
+
+interface KernelTiming {
+  kernel_start_s: number;
+  kernel_first_cell_s: number;
+  kernel_warm_cell_ms: number;
+}
+
+/** Runs one kernel timing repeat (start, first cell, warm cells) through jupyter_client. */
+function timeKernel(ctx: BenchContext, kernel: string, jupyterPath: string): Promise<KernelTiming> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      ctx.python,
+      [join(ctx.root, "bench", "peers", "kernel_timing.py"), kernel, "1", "20"],
+      {
+        env: { ...process.env, JUPYTER_PATH: jupyterPath },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let err = "";
+    let result: KernelTiming | undefined;
+    child.stderr.on("data", (d: Buffer) => {
+      err = (err + d.toString()).slice(-2000);
+    });
+    createInterface({ input: child.stdout }).on("line", (l) => {
+      if (l.startsWith("{")) result = JSON.parse(l) as KernelTiming;
+    });
+    child.on("exit", (code) => {
+      if (code === 0 && result) resolve(result);
+      else
+        reject(new Error(`${kernel} timing failed (${code}): ${err.trim().split("\n").slice(-2).join(" ")}`));
+    });
+  });
+}
+
+/** kernel_start_s, kernel_first_cell_s, kernel_warm_cell_ms: tsparallel against tslab. */
+export async function kernelSuite(ctx: BenchContext): Promise<MetricResult[]> {
+  const jupyterPath = mkdtempSync(join(tmpdir(), "tsparallel-bench-kernels-"));
+  execFileSync(
+    process.execPath,
+    [join(ctx.root, "bin", "tsparallel.js"), "install", "--prefix", jupyterPath],
+    {
+      stdio: "ignore",
+    },
+  );
+  const oursPath = join(jupyterPath, "share", "jupyter");
+  const tslab = installTslab(join(ctx.root, "bench", ".peers"), oursPath);
+  // One process run gives all three numbers, so each repeat runs both kernels once, interleaved,
+  // and the three metrics read from the same repeats.
+  const ours: KernelTiming[] = [];
+  const theirs: KernelTiming[] = [];
+  const repeats = ctx.full ? 7 : 3;
+  for (let r = -1; r < repeats; r++) {
+    const o = await timeKernel(ctx, "tsparallel", oursPath);
+    const t = await timeKernel(ctx, tslab, oursPath);
+    if (r >= 0) {
+      ours.push(o);
+      theirs.push(t);
+    }
+  }
+  const row = (name: keyof KernelTiming, unit: string) => {
+    const r = summarize(
+      { name, unit, better: "lower", peer: "tslab" },
+      ours.map((o) => o[name]),
+      theirs.map((t) => t[name]),
+    );
+    ctx.log(`${name}: ours ${fmt(r.ours)} ${unit}, tslab ${fmt(r.theirs)}, ${r.ratio?.toFixed(2)}×`);
+    return r;
+  };
+  return [row("kernel_start_s", "s"), row("kernel_first_cell_s", "s"), row("kernel_warm_cell_ms", "ms")];
+}
