@@ -1,0 +1,562 @@
+/**
+ * The Jupyter kernel: requests in, replies and outputs out. It speaks protocol 5.3 over
+ * {@link KernelChannels} and delegates everything about the language to a {@link CodeSession}.
+ */
+import { randomUUID } from "node:crypto";
+import type { WireMessage } from "../engines/wire/frames.js";
+import { makeHeader } from "../engines/wire/frames.js";
+import { formatMimeBundle } from "../engines/wire/mime-bundle.js";
+import type { CellContext, CellHook } from "./cell-hook.js";
+import type { CellError, CellOutcome, CodeSession } from "./code-session.js";
+import { COMMS_DECLARATION, CommManager } from "./comms/comm-manager.js";
+import { DISPLAY_DECLARATION, TSLAB_MODULE_DECLARATION } from "./display/declarations.js";
+import { createDisplayApi } from "./display/display-api.js";
+import { type OutputMsgType, OutputRouter, OutputSink } from "./display/output-sink.js";
+import { parsePagerRequest } from "./display/pager.js";
+import { captureStdio, cellConsole } from "./display/stdio-capture.js";
+import { History } from "./history.js";
+import type { ConnectionInfo } from "./protocol/connection-file.js";
+import { codePointsToUtf16, utf16ToCodePoints } from "./protocol/cursor-offsets.js";
+import { KernelChannels, type RequestChannel, type SendChannel } from "./protocol/kernel-channels.js";
+import { kernelInfo } from "./protocol/kernel-info.js";
+import { kernelLog } from "./protocol/log.js";
+import {
+  CONTROL_REQUESTS,
+  type ContentByType,
+  type ControlRequestType,
+  type ErrorContent,
+  type HandlerMap,
+  isKnownType,
+  type Message,
+  type MsgType,
+  type Payload,
+  replyTypeFor,
+  SHELL_REQUESTS,
+  type ShellRequestType,
+} from "./protocol/messages.js";
+import { INPUT_DECLARATION, StdinBroker } from "./stdin.js";
+
+export type { CellContext, CellHook, CellHookResult } from "./cell-hook.js";
+
+/** How to start a kernel. */
+export interface KernelOptions {
+  connection: ConnectionInfo;
+  session: CodeSession;
+  /** Settles when the session is warm; execute requests wait for it, everything else does not. */
+  warmUp?: Promise<void>;
+  /** The magics step; may be set later with {@link Kernel.setCellHook}. */
+  cellHook?: CellHook;
+}
+
+/** A request's content failed validation; the reply says what to send instead. */
+export class BadRequestError extends Error {
+  override readonly name = "BadRequest";
+  readonly code = "BAD_REQUEST";
+}
+
+/** The error a cell ends with when the user interrupts it. */
+export class InterruptedError extends Error {
+  override readonly name = "InterruptedError";
+  readonly code = "INTERRUPTED";
+  constructor() {
+    super("the cell was interrupted");
+  }
+}
+
+interface Running {
+  msg: Message<"execute_request">;
+  controller: AbortController;
+  allowStdin: boolean;
+}
+
+function errorContent(e: unknown): ErrorContent {
+  if (e instanceof Error) {
+    return { ename: e.name, evalue: e.message, traceback: [e.stack ?? `${e.name}: ${e.message}`] };
+  }
+  return { ename: "Error", evalue: String(e), traceback: [String(e)] };
+}
+
+function requireString(value: unknown, field: string): string {
+  if (typeof value !== "string") throw new BadRequestError(`${field} must be a string, got ${typeof value}`);
+  return value;
+}
+
+function requireCursor(value: unknown, code: string): number {
+  if (value === undefined || value === null) return [...code].length;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
+    throw new BadRequestError(`cursor_pos must be a non-negative integer (code points), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * One running kernel. `exited` resolves with the exit code after a shutdown_request.
+ */
+export class Kernel {
+  readonly channels: KernelChannels;
+  readonly comms: CommManager;
+  readonly history = new History();
+  readonly #id = randomUUID();
+  readonly #session: CodeSession;
+  readonly #warmUp: Promise<void>;
+  readonly #router = new OutputRouter();
+  readonly #stdin: StdinBroker;
+  readonly #info = kernelInfo();
+  #cellHook: CellHook | undefined;
+  #executionCount = 0;
+  #running: Running | undefined;
+  readonly #queue: Message<ShellRequestType>[] = [];
+  readonly #aborting = new Set<string>();
+  #pumping = false;
+  #stopped = false;
+  #restoreStdio: () => void = () => {};
+  #resolveExit: (code: number) => void = () => {};
+  /** Resolves with the process exit code once the kernel has shut down. */
+  readonly exited = new Promise<number>((r) => {
+    this.#resolveExit = r;
+  });
+
+  private constructor(options: KernelOptions) {
+    this.#session = options.session;
+    this.#cellHook = options.cellHook;
+    this.channels = new KernelChannels(options.connection, this.#id);
+    // A failed warm-up is reported by each execute_request, not by crashing the kernel.
+    this.#warmUp = (options.warmUp ?? Promise.resolve()).catch((e: unknown) => {
+      kernelLog(`language session warm-up failed: ${(e as Error)?.stack ?? String(e)}`);
+      throw e;
+    });
+    this.#warmUp.catch(() => {});
+    this.comms = new CommManager((msgType, content, opts) => this.#publishOutput(msgType, content, opts?.buffers));
+    this.#stdin = new StdinBroker((m) => this.channels.send("stdin", m), this.#id);
+  }
+
+  /** Binds the sockets, installs the cell globals and starts answering. */
+  static async start(options: KernelOptions): Promise<Kernel> {
+    const kernel = new Kernel(options);
+    kernel.#installGlobals();
+    kernel.#restoreStdio = captureStdio(kernel.#router);
+    process.on("SIGINT", kernel.#onSigint);
+    await kernel.channels.bind((channel, msg) => kernel.#dispatch(channel, msg));
+    kernel.#publish("status", { execution_state: "starting" }, undefined);
+    return kernel;
+  }
+
+  /** Installs (or removes) the magics step. */
+  setCellHook(hook: CellHook | undefined): void {
+    this.#cellHook = hook;
+  }
+
+  get executionCount(): number {
+    return this.#executionCount;
+  }
+
+  #installGlobals(): void {
+    const s = this.#session;
+    const api = createDisplayApi(this.#router);
+    s.defineGlobal("console", cellConsole());
+    s.defineGlobal("display", api.display, DISPLAY_DECLARATION);
+    s.defineGlobal("clearOutput", api.clearOutput);
+    s.defineGlobal(
+      "comms",
+      {
+        registerTarget: this.comms.registerTarget.bind(this.comms),
+        unregisterTarget: this.comms.unregisterTarget.bind(this.comms),
+        open: this.comms.open.bind(this.comms),
+        list: this.comms.list.bind(this.comms),
+      },
+      COMMS_DECLARATION,
+    );
+    s.defineGlobal(
+      "input",
+      (prompt = "", options: { password?: boolean } = {}) => {
+        const r = this.#running;
+        const ctx = r && { parent: r.msg, allowStdin: r.allowStdin, signal: r.controller.signal };
+        return this.#stdin.request(prompt, options?.password === true, ctx);
+      },
+      INPUT_DECLARATION,
+    );
+    s.registerModule("tslab", api.tslab, TSLAB_MODULE_DECLARATION);
+  }
+
+  readonly #onSigint = () => {
+    if (this.#running && !this.#running.controller.signal.aborted) {
+      this.#running.controller.abort(new InterruptedError());
+    } else {
+      kernelLog("interrupt: no cell is running");
+    }
+  };
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  #reply<T extends MsgType>(channel: SendChannel, parent: WireMessage, msgType: T | string, content: unknown) {
+    return this.channels.send(channel, {
+      identities: parent.identities,
+      header: makeHeader(msgType, this.#id),
+      parent_header: parent.header,
+      content,
+    });
+  }
+
+  #publish<T extends MsgType>(
+    msgType: T,
+    content: ContentByType[T],
+    parent: WireMessage | undefined,
+    buffers?: readonly Uint8Array[],
+  ): void {
+    void this.channels.send("iopub", {
+      header: makeHeader(msgType, this.#id),
+      parent_header: parent?.header ?? {},
+      content,
+      ...(buffers ? { buffers } : {}),
+    });
+  }
+
+  /** Output that does not belong to a sink (comm traffic): in order with the current request's output. */
+  #publishOutput(msgType: OutputMsgType, content: ContentByType[OutputMsgType], buffers?: readonly Uint8Array[]) {
+    const sink = this.#router.current;
+    if (sink) sink.send(msgType, content, buffers);
+    else this.#publish(msgType, content, undefined, buffers);
+  }
+
+  #sinkFor(parent: WireMessage): OutputSink {
+    return new OutputSink((msgType, content, buffers) => this.#publish(msgType, content, parent, buffers));
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------------
+
+  #dispatch(channel: RequestChannel, msg: WireMessage): void {
+    if (this.#stopped) return;
+    if (channel === "stdin") {
+      if (msg.header.msg_type !== "input_reply" || !this.#stdin.handleReply(msg)) {
+        kernelLog(`ignored ${msg.header.msg_type} on stdin (no input() is waiting for it)`);
+      }
+      return;
+    }
+    if (channel === "control") {
+      void this.#around("control", msg, () => this.#handleControl(msg));
+      return;
+    }
+    this.#queue.push(msg as Message<ShellRequestType>);
+    void this.#pump();
+  }
+
+  /** Shell requests run one at a time, in arrival order. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (let msg = this.#queue.shift(); msg && !this.#stopped; msg = this.#queue.shift()) {
+        const m = msg;
+        await this.#around("shell", m, () => this.#handleShell(m));
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** busy … idle around every request, and an error reply when a handler throws. */
+  async #around(channel: SendChannel, msg: WireMessage, handle: () => Promise<void>): Promise<void> {
+    this.#publish("status", { execution_state: "busy" }, msg);
+    try {
+      await handle();
+    } catch (e) {
+      kernelLog(`${msg.header.msg_type} failed: ${(e as Error)?.stack ?? String(e)}`);
+      if (msg.header.msg_type.endsWith("_request")) {
+        await this.#reply(channel, msg, replyTypeFor(msg.header.msg_type), { status: "error", ...errorContent(e) });
+      }
+    } finally {
+      if (!this.#stopped) this.#publish("status", { execution_state: "idle" }, msg);
+    }
+  }
+
+  readonly #shellHandlers: HandlerMap<ShellRequestType> = {
+    execute_request: (m) => this.#execute(m),
+    kernel_info_request: (m) => this.#reply("shell", m, "kernel_info_reply", this.#info),
+    complete_request: (m) => this.#complete(m),
+    inspect_request: (m) => this.#inspect(m),
+    is_complete_request: (m) => {
+      const code = requireString(m.content.code, "is_complete_request content.code");
+      return this.#reply("shell", m, "is_complete_reply", this.#session.isComplete(code));
+    },
+    history_request: (m) =>
+      this.#reply("shell", m, "history_reply", { status: "ok", history: this.history.query(m.content) }),
+    comm_info_request: (m) => {
+      const target = m.content.target_name;
+      return this.#reply("shell", m, "comm_info_reply", this.comms.info(typeof target === "string" ? target : undefined));
+    },
+    comm_open: (m) => this.#withSink(m, () => this.comms.handleOpen(m)),
+    comm_msg: (m) => this.#withSink(m, () => this.comms.handleMsg(m)),
+    comm_close: (m) => this.#withSink(m, () => this.comms.handleClose(m)),
+    shutdown_request: (m) => this.#shutdown("shell", m),
+  };
+
+  readonly #controlHandlers: HandlerMap<ControlRequestType> = {
+    kernel_info_request: (m) => this.#reply("control", m, "kernel_info_reply", this.#info),
+    shutdown_request: (m) => this.#shutdown("control", m),
+    // Normally answered by the control worker; this path serves a forwarded one.
+    interrupt_request: (m) => {
+      this.#onSigint();
+      return this.#reply("control", m, "interrupt_reply", { status: "ok" });
+    },
+  };
+
+  async #handleShell(msg: WireMessage): Promise<void> {
+    const type = msg.header.msg_type;
+    if (!isKnownType(SHELL_REQUESTS, type)) return this.#unknown("shell", msg);
+    const handler = this.#shellHandlers[type] as ((m: WireMessage) => Promise<void> | void) | undefined;
+    if (!handler) return this.#unknown("shell", msg);
+    await handler(msg);
+  }
+
+  async #handleControl(msg: WireMessage): Promise<void> {
+    const type = msg.header.msg_type;
+    if (!isKnownType(CONTROL_REQUESTS, type)) return this.#unknown("control", msg);
+    const handler = this.#controlHandlers[type] as ((m: WireMessage) => Promise<void> | void) | undefined;
+    if (!handler) return this.#unknown("control", msg);
+    await handler(msg);
+  }
+
+  async #unknown(channel: SendChannel, msg: WireMessage): Promise<void> {
+    const type = msg.header.msg_type;
+    kernelLog(`unknown message type "${type}" on ${channel}`);
+    await this.#reply(channel, msg, replyTypeFor(type), {
+      status: "error",
+      ename: "UnknownMessageType",
+      evalue: `tsparallel does not handle "${type}" messages on the ${channel} channel`,
+      traceback: [],
+    });
+  }
+
+  async #withSink(msg: WireMessage, run: () => void): Promise<void> {
+    this.#router.current = this.#sinkFor(msg);
+    run();
+  }
+
+  // ---- execute -------------------------------------------------------------------------------
+
+  async #execute(msg: Message<"execute_request">): Promise<void> {
+    const c = msg.content;
+    const code = requireString(c.code, "execute_request content.code");
+    if (this.#aborting.delete(msg.header.msg_id)) {
+      await this.#reply("shell", msg, "execute_reply", { status: "aborted", execution_count: this.#executionCount });
+      return;
+    }
+    const silent = c.silent === true;
+    const storeHistory = !silent && c.store_history !== false;
+    if (storeHistory) this.#executionCount++;
+    const count = this.#executionCount;
+    const sink = this.#sinkFor(msg);
+    this.#router.current = sink;
+    if (!silent) this.#publish("execute_input", { code, execution_count: count }, msg);
+
+    const controller = new AbortController();
+    this.#running = { msg, controller, allowStdin: c.allow_stdin === true };
+    const payload: Payload[] = [];
+    let outcome: CellOutcome;
+    try {
+      await this.#warmUp;
+      outcome = await this.#runCell(code, {
+        session: this.#session,
+        output: sink,
+        signal: controller.signal,
+        request: c,
+        executionCount: count,
+      }, payload);
+    } catch (e) {
+      outcome = { status: "error", error: errorContent(e) };
+    }
+
+    let output: string | null = null;
+    let userExpressions: Record<string, unknown> = {};
+    if (outcome.status === "ok") {
+      if (outcome.result && outcome.result.value !== undefined && !silent) {
+        const data = safeBundle(outcome.result.value);
+        output = typeof data["text/plain"] === "string" ? data["text/plain"] : null;
+        sink.send("execute_result", { execution_count: count, data, metadata: {} });
+      }
+      userExpressions = await this.#userExpressions(c.user_expressions, controller.signal);
+    } else {
+      sink.send("error", outcome.error);
+    }
+    this.#running = undefined;
+    sink.flush();
+    if (storeHistory) this.history.add(count, code, output);
+
+    if (outcome.status === "error") {
+      if (c.stop_on_error !== false) await this.#abortQueuedExecutes();
+      await this.#reply("shell", msg, "execute_reply", {
+        status: "error",
+        execution_count: count,
+        ...outcome.error,
+        payload,
+        user_expressions: {},
+      });
+      return;
+    }
+    await this.#reply("shell", msg, "execute_reply", {
+      status: "ok",
+      execution_count: count,
+      payload,
+      user_expressions: userExpressions,
+    });
+  }
+
+  async #runCell(code: string, ctx: CellContext, payload: Payload[]): Promise<CellOutcome> {
+    let source = code;
+    if (this.#cellHook) {
+      const r = await this.#cellHook.preprocess(code, ctx);
+      if (r.action === "handled") {
+        for (const p of r.payload ?? []) if (typeof p.source === "string") payload.push(p as Payload);
+        return r.outcome;
+      }
+      if (r.action === "rewrite") source = r.code;
+    }
+    if (source === code) {
+      const page = parsePagerRequest(code);
+      if (page) {
+        const info = this.#session.inspect(page.expression, page.expression.length, page.detailLevel);
+        if (info.found) payload.push({ source: "page", data: info.data, start: 0 });
+        else ctx.output.stream("stdout", `Object \`${page.expression}\` not found.\n`);
+        return { status: "ok" };
+      }
+    }
+    return raceAbort(this.#session.execute(source, { signal: ctx.signal }), ctx.signal);
+  }
+
+  async #userExpressions(exprs: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    if (typeof exprs !== "object" || exprs === null) return out;
+    for (const [name, expr] of Object.entries(exprs as Record<string, unknown>)) {
+      if (typeof expr !== "string") {
+        out[name] = { status: "error", ename: "BadRequest", evalue: "user expressions must be strings", traceback: [] };
+        continue;
+      }
+      let r: CellOutcome;
+      try {
+        r = await raceAbort(this.#session.execute(expr, { signal }), signal);
+      } catch (e) {
+        r = { status: "error", error: errorContent(e) };
+      }
+      out[name] =
+        r.status === "ok"
+          ? { status: "ok", data: safeBundle(r.result?.value), metadata: {} }
+          : { status: "error", ...r.error };
+    }
+    return out;
+  }
+
+  /**
+   * stop_on_error: the execute requests that were already sent when the cell failed are
+   * answered "aborted". Requests sent later run normally (tslab aborted everything for 200 ms).
+   * The reply to the failed cell goes out after this, so nothing the client sends in response
+   * to it can be caught here. Messages still in the socket buffer (the event loop was busy in
+   * the cell) are pulled in first.
+   */
+  async #abortQueuedExecutes(): Promise<void> {
+    let stable = 0;
+    for (let i = 0, last = -1; i < 100 && stable < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      stable = this.#queue.length === last ? stable + 1 : 0;
+      last = this.#queue.length;
+    }
+    for (const m of this.#queue) if (m.header.msg_type === "execute_request") this.#aborting.add(m.header.msg_id);
+  }
+
+  // ---- other requests ------------------------------------------------------------------------
+
+  async #complete(m: Message<"complete_request">): Promise<void> {
+    const code = requireString(m.content.code, "complete_request content.code");
+    const cursor = codePointsToUtf16(code, requireCursor(m.content.cursor_pos, code));
+    const r = this.#session.complete(code, cursor);
+    const types = r.types?.map((t) => ({
+      ...t,
+      start: utf16ToCodePoints(code, t.start),
+      end: utf16ToCodePoints(code, t.end),
+    }));
+    await this.#reply("shell", m, "complete_reply", {
+      status: "ok",
+      matches: r.matches,
+      cursor_start: utf16ToCodePoints(code, r.cursorStart),
+      cursor_end: utf16ToCodePoints(code, r.cursorEnd),
+      metadata: types ? { _jupyter_types_experimental: types } : {},
+    });
+  }
+
+  async #inspect(m: Message<"inspect_request">): Promise<void> {
+    const code = requireString(m.content.code, "inspect_request content.code");
+    const cursor = codePointsToUtf16(code, requireCursor(m.content.cursor_pos, code));
+    const detail = m.content.detail_level === 1 ? 1 : 0;
+    const r = this.#session.inspect(code, cursor, detail);
+    await this.#reply("shell", m, "inspect_reply", {
+      status: "ok",
+      found: r.found,
+      data: r.found ? r.data : {},
+      metadata: {},
+    });
+  }
+
+  async #shutdown(channel: SendChannel, m: Message<"shutdown_request">): Promise<void> {
+    const restart = m.content.restart === true;
+    await this.#reply(channel, m, "shutdown_reply", { status: "ok", restart });
+    this.#publish("shutdown_reply", { status: "ok", restart }, m);
+    await this.stop();
+  }
+
+  /** Stops the running cell, closes the sockets and frees the session; `exited` then resolves with 0. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#publish("status", { execution_state: "idle" }, undefined);
+    this.#stopped = true;
+    this.#running?.controller.abort(new InterruptedError());
+    process.off("SIGINT", this.#onSigint);
+    this.#router.current?.flush();
+    this.#restoreStdio();
+    await this.channels.close();
+    try {
+      this.#session.dispose();
+    } catch (e) {
+      kernelLog(`session dispose failed: ${String(e)}`);
+    }
+    this.#resolveExit(0);
+  }
+}
+
+/** A failing formatter must not lose the result: fall back to String(). */
+function safeBundle(value: unknown): Record<string, unknown> {
+  try {
+    return formatMimeBundle(value);
+  } catch (e) {
+    return { "text/plain": `<value that could not be formatted: ${String(e)}>` };
+  }
+}
+
+/**
+ * Ends the cell as soon as the user interrupts, even if the session is still waiting for a
+ * promise that never settles (the promise is abandoned, as in every JS kernel).
+ */
+function raceAbort(run: Promise<CellOutcome>, signal: AbortSignal): Promise<CellOutcome> {
+  if (signal.aborted) return Promise.resolve(interruptedOutcome());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(interruptedOutcome());
+    signal.addEventListener("abort", onAbort, { once: true });
+    run.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+function interruptedOutcome(): CellOutcome {
+  const error: CellError = {
+    ename: "InterruptedError",
+    evalue: "the cell was interrupted",
+    traceback: ["\u001b[31mInterruptedError\u001b[0m: the cell was interrupted"],
+  };
+  return { status: "error", error };
+}

@@ -1,0 +1,115 @@
+/**
+ * Worker thread that owns the control and heartbeat sockets.
+ *
+ * User code that spins in a synchronous loop blocks the main thread's event loop, so sockets
+ * there cannot answer. Here they can: heartbeats keep echoing, and an interrupt_request raises
+ * SIGINT on the process (which breaks `breakOnSigint` scripts and aborts pending awaits on the
+ * main thread) and is answered from this thread. Other control messages are forwarded to the
+ * main thread, which answers through {@link ToWorker} "send".
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { Reply, Router } from "zeromq";
+import { WireError } from "../../engines/wire/errors.js";
+import { decodeMessage, encodeMessage, makeHeader } from "../../engines/wire/frames.js";
+import { SendQueue } from "../../engines/wire/send-queue.js";
+import { Signer } from "../../engines/wire/signing.js";
+import { frameSink } from "./kernel-channels.js";
+import { kernelLog } from "./log.js";
+
+/** What the main thread hands the worker at start. */
+export interface ControlWorkerData {
+  controlAddress: string;
+  hbAddress: string;
+  key: string;
+  session: string;
+}
+
+/** Main thread → worker. */
+export type ToWorker = { kind: "send"; frames: Uint8Array[] } | { kind: "close" };
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { kind: "ready" }
+  | { kind: "bind-error"; message: string }
+  | { kind: "control"; frames: Uint8Array[] }
+  | { kind: "interrupted" }
+  | { kind: "closed" };
+
+const JUPYTER = { signBuffers: false };
+
+async function main(): Promise<void> {
+  const port = parentPort;
+  if (!port) throw new Error("control-worker.js must run as a worker thread");
+  const data = workerData as ControlWorkerData;
+  const post = (m: FromWorker) => port.postMessage(m);
+  const signer = new Signer(data.key);
+  const control = new Router({ linger: 0 });
+  const hb = new Reply({ linger: 0 });
+  try {
+    await control.bind(data.controlAddress);
+    await hb.bind(data.hbAddress);
+  } catch (e) {
+    post({ kind: "bind-error", message: (e as Error).message });
+    control.close();
+    hb.close();
+    return;
+  }
+  const queue = new SendQueue(frameSink(control), (err) => kernelLog(`control send failed: ${String(err)}`));
+
+  port.on("message", (m: ToWorker) => {
+    if (m.kind === "send") {
+      void queue.send(m.frames);
+    } else if (m.kind === "close") {
+      void queue.flush().then(() => {
+        control.close();
+        hb.close();
+        post({ kind: "closed" });
+        port.close();
+      });
+    }
+  });
+
+  void (async () => {
+    try {
+      for await (const frames of hb) await hb.send(frames);
+    } catch (e) {
+      if (!hb.closed) kernelLog(`heartbeat stopped: ${String(e)}`);
+    }
+  })();
+
+  post({ kind: "ready" });
+  try {
+    for await (const frames of control) {
+      let msg: ReturnType<typeof decodeMessage>;
+      try {
+        msg = decodeMessage(frames, signer, JUPYTER);
+      } catch (e) {
+        const why = e instanceof WireError ? `${e.code}: ${e.message}` : String(e);
+        kernelLog(`dropped a control message (${why})`);
+        continue;
+      }
+      if (msg.header.msg_type === "interrupt_request") {
+        // The main thread may be stuck in user code: signal the process, answer from here.
+        process.kill(process.pid, "SIGINT");
+        post({ kind: "interrupted" });
+        const reply = encodeMessage(
+          {
+            identities: msg.identities,
+            header: makeHeader("interrupt_reply", data.session),
+            parent_header: msg.header,
+            content: { status: "ok" },
+          },
+          signer,
+          JUPYTER,
+        );
+        void queue.send(reply);
+        continue;
+      }
+      post({ kind: "control", frames: frames.map((f) => new Uint8Array(f)) });
+    }
+  } catch (e) {
+    if (!control.closed) kernelLog(`control socket stopped: ${String(e)}`);
+  }
+}
+
+void main();
