@@ -27,6 +27,11 @@ export async function runCell(cell: string, magics: MagicRegistry, ctx: MagicCon
           const magic = magics.find(seg.name, form);
           if (!magic) throw unknownMagic(seg.name, form, magics);
           outcome = await magic.run(seg.args, seg.kind === "cell-magic" ? seg.body : undefined, ctx);
+          if (seg.kind === "line-magic" && seg.assignTo && outcome.status === "ok") {
+            // `x = %magic …` keeps the magic's result as a global of the session and shows nothing.
+            ctx.session.defineGlobal(seg.assignTo, outcome.result?.value, magic.resultType ?? "unknown");
+            outcome = { status: "ok" };
+          }
           break;
         }
       }

@@ -4,12 +4,13 @@ import { topLevelLineStarts } from "./line-starts.js";
 export type CellSegment =
   /** TypeScript; `firstLine` (0-based) is where it starts in the cell, to keep error lines right. */
   | { kind: "code"; code: string; firstLine: number }
-  | { kind: "line-magic"; name: string; args: string; line: number }
+  /** `%name args`, or `const x = %name args` when `assignTo` is set (IPython's `x = %timeit -o …`). */
+  | { kind: "line-magic"; name: string; args: string; line: number; assignTo?: string }
   | { kind: "cell-magic"; name: string; args: string; body: string }
   /** `expr?` (detail 0) or `expr??` (detail 1): show the documentation of `expr`. */
   | { kind: "inspect"; expression: string; detail: 0 | 1 };
 
-const MAGIC_LINE = /^\s*%([A-Za-z_][\w-]*)(?:[ \t]+(.*))?\s*$/;
+const MAGIC_LINE = /^\s*(?:(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*=\s*)?%([A-Za-z_][\w-]*)(?:[ \t]+(.*))?\s*$/;
 const CELL_MAGIC = /^\s*%%([A-Za-z_][\w-]*)(?:[ \t]+([^\n]*))?(?:\n([\s\S]*))?$/;
 const INSPECT =
   /^\s*(\?{1,2})?\s*([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[[^\]\n]*\])*)\s*(\?{1,2})?\s*$/;
@@ -60,9 +61,11 @@ export function splitCell(cell: string, isMagic: (name: string) => boolean): Cel
   lines.forEach((line, idx) => {
     const m = top[idx] ? MAGIC_LINE.exec(line) : null;
     const continuesExpression = /[^;{}\s]\s*$/.test(lastCodeLine) && !/^\s*%\S/.test(lastCodeLine);
-    if (m && (isMagic(m[1]!) || !continuesExpression)) {
+    if (m && (isMagic(m[2]!) || (!continuesExpression && !m[1]))) {
       flush(idx + 1);
-      segments.push({ kind: "line-magic", name: m[1]!, args: (m[2] ?? "").trim(), line: idx });
+      const seg: CellSegment = { kind: "line-magic", name: m[2]!, args: (m[3] ?? "").trim(), line: idx };
+      if (m[1]) seg.assignTo = m[1];
+      segments.push(seg);
       lastCodeLine = "";
       return;
     }

@@ -33,6 +33,8 @@ export interface Magic {
   readonly usage: string;
   /** One sentence for %lsmagic and `%name?`. */
   readonly summary: string;
+  /** TypeScript type of the result, for `const x = %name …` (default `unknown`). */
+  readonly resultType?: string;
   /**
    * Runs the magic. `args` is the text after the name on the magic line; `body` is the rest of
    * the cell for a cell magic and `undefined` for a line magic.

@@ -66,6 +66,9 @@ export const timeitMagic: Magic = {
   kind: "both",
   usage: USAGE,
   summary: "Time a statement or cell over many loops and runs (mean ± std. dev.).",
+  resultType:
+    "{ readonly loops: number; readonly repeat: number; readonly timings: readonly number[]; readonly all_runs: number[]; " +
+    "readonly best: number; readonly worst: number; readonly average: number; readonly stdev: number }",
   async run(args, body, ctx) {
     const { options, rest } = parseMagicArguments(args, OPTIONS, USAGE);
     const setup = body === undefined ? "" : rest;

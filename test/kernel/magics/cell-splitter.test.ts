@@ -76,3 +76,10 @@ test("durations use three significant digits and IPython's units", () => {
   assert.equal(formatDuration(4.56e-4), "456 µs");
   assert.equal(formatDuration(7.891e-8), "78.9 ns");
 });
+
+test("const x = %timeit … assigns the magic's result, as IPython's x = %timeit -o …", () => {
+  assert.deepEqual(splitCell("const tnp = %timeit -o A.dot(B)", known), [
+    { kind: "line-magic", name: "timeit", args: "-o A.dot(B)", line: 0, assignTo: "tnp" },
+  ]);
+  assert.equal(splitCell("let r = a\n%b", known)[0]!.kind, "code");
+});
