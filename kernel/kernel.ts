@@ -41,9 +41,16 @@ export type { CellContext, CellHook, CellHookResult } from "./cell-hook.js";
 /** How to start a kernel. */
 export interface KernelOptions {
   connection: ConnectionInfo;
-  session: CodeSession;
-  /** Settles when the session is warm; execute requests wait for it, everything else does not. */
-  warmUp?: Promise<void>;
+  /**
+   * The language session, or a promise of it: the kernel binds its sockets and answers
+   * kernel_info at once while the compiler loads.
+   */
+  session: CodeSession | Promise<CodeSession>;
+  /**
+   * Warms the session up (builds the language service); called once the session exists.
+   * Execute requests wait for it, everything else does not.
+   */
+  warmUp?: (session: CodeSession) => Promise<void>;
   /** The magics step; may be set later with {@link Kernel.setCellHook}. */
   cellHook?: CellHook;
 }
@@ -97,8 +104,9 @@ export class Kernel {
   readonly comms: CommManager;
   readonly history = new History();
   readonly #id = randomUUID();
-  readonly #session: CodeSession;
-  readonly #warmUp: Promise<void>;
+  readonly #session: Promise<CodeSession>;
+  readonly #warmUp: Promise<unknown>;
+  #disposeSession: () => void = () => {};
   readonly #router = new OutputRouter();
   readonly #stdin: StdinBroker;
   readonly #info = kernelInfo();
@@ -117,15 +125,16 @@ export class Kernel {
   });
 
   private constructor(options: KernelOptions) {
-    this.#session = options.session;
     this.#cellHook = options.cellHook;
     this.channels = new KernelChannels(options.connection, this.#id);
-    // A failed warm-up is reported by each execute_request, not by crashing the kernel.
-    this.#warmUp = (options.warmUp ?? Promise.resolve()).catch((e: unknown) => {
-      kernelLog(`language session warm-up failed: ${(e as Error)?.stack ?? String(e)}`);
-      throw e;
+    // A session that fails to load or warm up is reported by each request, not by crashing.
+    this.#session = Promise.resolve(options.session).then((s) => {
+      this.#installGlobals(s);
+      this.#disposeSession = () => s.dispose();
+      return s;
     });
-    this.#warmUp.catch(() => {});
+    this.#warmUp = this.#session.then((s) => options.warmUp?.(s));
+    this.#warmUp.catch((e: unknown) => kernelLog(`language session failed to start: ${(e as Error)?.stack ?? String(e)}`));
     this.comms = new CommManager((msgType, content, opts) => this.#publishOutput(msgType, content, opts?.buffers));
     this.#stdin = new StdinBroker((m) => this.channels.send("stdin", m), this.#id);
   }
@@ -133,9 +142,10 @@ export class Kernel {
   /** Binds the sockets, installs the cell globals and starts answering. */
   static async start(options: KernelOptions): Promise<Kernel> {
     const kernel = new Kernel(options);
-    kernel.#installGlobals();
     kernel.#restoreStdio = captureStdio(kernel.#router);
     process.on("SIGINT", kernel.#onSigint);
+    process.on("uncaughtException", kernel.#onStray);
+    process.on("unhandledRejection", kernel.#onStray);
     await kernel.channels.bind((channel, msg) => kernel.#dispatch(channel, msg));
     kernel.#publish("status", { execution_state: "starting" }, undefined);
     return kernel;
@@ -150,8 +160,7 @@ export class Kernel {
     return this.#executionCount;
   }
 
-  #installGlobals(): void {
-    const s = this.#session;
+  #installGlobals(s: CodeSession): void {
     const api = createDisplayApi(this.#router);
     s.defineGlobal("console", cellConsole());
     s.defineGlobal("display", api.display, DISPLAY_DECLARATION);
@@ -184,6 +193,17 @@ export class Kernel {
     } else {
       kernelLog("interrupt: no cell is running");
     }
+  };
+
+  /**
+   * An exception nobody caught (a throwing timer, an unhandled rejection from user code) would
+   * end the process; show it in the output of the latest cell instead and keep running.
+   */
+  readonly #onStray = (e: unknown) => {
+    const sink = this.#router.current;
+    const text = e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e);
+    if (sink) sink.stream("stderr", `Uncaught ${text}\n`);
+    else kernelLog(`uncaught: ${text}`);
   };
 
   // ---- sending -------------------------------------------------------------------------------
@@ -274,9 +294,10 @@ export class Kernel {
     kernel_info_request: (m) => this.#reply("shell", m, "kernel_info_reply", this.#info),
     complete_request: (m) => this.#complete(m),
     inspect_request: (m) => this.#inspect(m),
-    is_complete_request: (m) => {
+    is_complete_request: async (m) => {
       const code = requireString(m.content.code, "is_complete_request content.code");
-      return this.#reply("shell", m, "is_complete_reply", this.#session.isComplete(code));
+      const session = await this.#session;
+      return this.#reply("shell", m, "is_complete_reply", session.isComplete(code));
     },
     history_request: (m) =>
       this.#reply("shell", m, "history_reply", { status: "ok", history: this.history.query(m.content) }),
@@ -356,7 +377,7 @@ export class Kernel {
     try {
       await this.#warmUp;
       outcome = await this.#runCell(code, {
-        session: this.#session,
+        session: await this.#session,
         output: sink,
         signal: controller.signal,
         request: c,
@@ -374,7 +395,7 @@ export class Kernel {
         output = typeof data["text/plain"] === "string" ? data["text/plain"] : null;
         sink.send("execute_result", { execution_count: count, data, metadata: {} });
       }
-      userExpressions = await this.#userExpressions(c.user_expressions, controller.signal);
+      userExpressions = await this.#userExpressions(await this.#session, c.user_expressions, controller.signal);
     } else {
       sink.send("error", outcome.error);
     }
@@ -414,16 +435,16 @@ export class Kernel {
     if (source === code) {
       const page = parsePagerRequest(code);
       if (page) {
-        const info = this.#session.inspect(page.expression, page.expression.length, page.detailLevel);
+        const info = ctx.session.inspect(page.expression, page.expression.length, page.detailLevel);
         if (info.found) payload.push({ source: "page", data: info.data, start: 0 });
         else ctx.output.stream("stdout", `Object \`${page.expression}\` not found.\n`);
         return { status: "ok" };
       }
     }
-    return raceAbort(this.#session.execute(source, { signal: ctx.signal }), ctx.signal);
+    return raceAbort(ctx.session.execute(source, { signal: ctx.signal }), ctx.signal);
   }
 
-  async #userExpressions(exprs: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async #userExpressions(session: CodeSession, exprs: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     if (typeof exprs !== "object" || exprs === null) return out;
     for (const [name, expr] of Object.entries(exprs as Record<string, unknown>)) {
@@ -433,7 +454,7 @@ export class Kernel {
       }
       let r: CellOutcome;
       try {
-        r = await raceAbort(this.#session.execute(expr, { signal }), signal);
+        r = await raceAbort(session.execute(expr, { signal }), signal);
       } catch (e) {
         r = { status: "error", error: errorContent(e) };
       }
@@ -467,7 +488,7 @@ export class Kernel {
   async #complete(m: Message<"complete_request">): Promise<void> {
     const code = requireString(m.content.code, "complete_request content.code");
     const cursor = codePointsToUtf16(code, requireCursor(m.content.cursor_pos, code));
-    const r = this.#session.complete(code, cursor);
+    const r = (await this.#session).complete(code, cursor);
     const types = r.types?.map((t) => ({
       ...t,
       start: utf16ToCodePoints(code, t.start),
@@ -486,7 +507,7 @@ export class Kernel {
     const code = requireString(m.content.code, "inspect_request content.code");
     const cursor = codePointsToUtf16(code, requireCursor(m.content.cursor_pos, code));
     const detail = m.content.detail_level === 1 ? 1 : 0;
-    const r = this.#session.inspect(code, cursor, detail);
+    const r = (await this.#session).inspect(code, cursor, detail);
     await this.#reply("shell", m, "inspect_reply", {
       status: "ok",
       found: r.found,
@@ -509,11 +530,13 @@ export class Kernel {
     this.#stopped = true;
     this.#running?.controller.abort(new InterruptedError());
     process.off("SIGINT", this.#onSigint);
+    process.off("uncaughtException", this.#onStray);
+    process.off("unhandledRejection", this.#onStray);
     this.#router.current?.flush();
     this.#restoreStdio();
     await this.channels.close();
     try {
-      this.#session.dispose();
+      this.#disposeSession();
     } catch (e) {
       kernelLog(`session dispose failed: ${String(e)}`);
     }

@@ -6,7 +6,7 @@ import { PROTOCOL_VERSION } from "../../engines/wire/frames.js";
 import type { KernelInfoReply } from "./messages.js";
 
 /** tsparallel's own package.json, found by walking up from this file (works from src and dist). */
-function ownPackage(): { version: string; path: string } {
+export function ownPackage(): { version: string; path: string } {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, "package.json");

@@ -1,0 +1,153 @@
+/**
+ * The `tsparallel` command. Subcommands are entries of {@link SUBCOMMANDS}: adding one is one
+ * object with its name, usage line, help text and `run`.
+ */
+import { installKernelspec, type InstallTarget, KERNEL_NAME } from "./kernelspec.js";
+import { ownPackage } from "./protocol/kernel-info.js";
+
+/** Wrong arguments: the CLI prints the usage line and the message, and exits 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+  readonly code = "USAGE";
+}
+
+/** One `tsparallel <name>` command. */
+export interface Subcommand {
+  name: string;
+  /** One line for the command list. */
+  summary: string;
+  /** The usage line, e.g. `tsparallel kernel CONNECTION_FILE`. */
+  usage: string;
+  /** The rest of `tsparallel <name> --help`: options and examples. */
+  help: string;
+  /** Runs the command; resolves with the exit code. Throws {@link UsageError} for bad arguments. */
+  run(args: string[]): Promise<number>;
+}
+
+/** Splits `--name value`, `--name=value` and flags; anything else is positional. */
+export function parseOptions(
+  args: string[],
+  spec: { flags?: readonly string[]; values?: readonly string[] },
+): { flags: Set<string>; values: Map<string, string>; positional: string[] } {
+  const flags = new Set<string>();
+  const values = new Map<string, string>();
+  const positional: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("--") || arg === "--") {
+      positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf("=");
+    const name = arg.slice(2, eq < 0 ? undefined : eq);
+    if (spec.flags?.includes(name)) {
+      if (eq >= 0) throw new UsageError(`--${name} takes no value`);
+      flags.add(name);
+    } else if (spec.values?.includes(name)) {
+      const value = eq >= 0 ? arg.slice(eq + 1) : args[++i];
+      if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
+      values.set(name, value);
+    } else {
+      throw new UsageError(`unknown option ${arg}`);
+    }
+  }
+  return { flags, values, positional };
+}
+
+const install: Subcommand = {
+  name: "install",
+  summary: "install the Jupyter kernelspec (no Python needed)",
+  usage: "tsparallel install [--user | --sys-prefix | --prefix DIR]",
+  help: `Writes the "${KERNEL_NAME}" kernelspec (display name "TypeScript (parallel)").
+
+  --user         for this user (default): $JUPYTER_DATA_DIR, else ~/.local/share/jupyter
+                 (~/Library/Jupyter on macOS, %APPDATA%\\jupyter on Windows)
+  --sys-prefix   into the active Python environment: $VIRTUAL_ENV, $CONDA_PREFIX, or the
+                 prefix of the python3 on PATH (PREFIX/share/jupyter/kernels)
+  --prefix DIR   into DIR/share/jupyter/kernels (point JUPYTER_PATH at DIR/share/jupyter)`,
+  async run(args) {
+    const o = parseOptions(args, { flags: ["user", "sys-prefix"], values: ["prefix"] });
+    if (o.positional.length) throw new UsageError(`unexpected argument ${o.positional[0]}`);
+    const chosen = [o.flags.has("user"), o.flags.has("sys-prefix"), o.values.has("prefix")].filter(Boolean).length;
+    if (chosen > 1) throw new UsageError("choose one of --user, --sys-prefix and --prefix DIR");
+    const target: InstallTarget = o.values.has("prefix")
+      ? { kind: "prefix", dir: o.values.get("prefix")! }
+      : o.flags.has("sys-prefix")
+        ? { kind: "sys-prefix" }
+        : { kind: "user" };
+    const dir = await installKernelspec(target);
+    process.stdout.write(`Installed kernelspec ${KERNEL_NAME} in ${dir}\n`);
+    return 0;
+  },
+};
+
+const kernel: Subcommand = {
+  name: "kernel",
+  summary: "run the kernel (Jupyter starts this from the kernelspec)",
+  usage: "tsparallel kernel CONNECTION_FILE",
+  help: `Runs a kernel on the sockets described by CONNECTION_FILE (a Jupyter connection file:
+transport, ip, the five ports, key, signature_scheme) until a shutdown_request.`,
+  async run(args) {
+    const o = parseOptions(args, {});
+    if (o.positional.length !== 1) throw new UsageError("give exactly one connection file");
+    const { runKernel } = await import("./main.js");
+    return runKernel(o.positional[0]!);
+  },
+};
+
+/** Every subcommand, in the order `--help` lists them. Add an entry to add a command. */
+export const SUBCOMMANDS: Subcommand[] = [install, kernel];
+
+/** `tsparallel --help`. */
+export function mainHelp(commands: readonly Subcommand[] = SUBCOMMANDS): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    `tsparallel ${ownPackage().version}: a TypeScript Jupyter kernel with parallel engines`,
+    "",
+    "usage: tsparallel COMMAND [OPTIONS]",
+    "",
+    "commands:",
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    "",
+    ...commands.map((c) => `  ${c.usage}`),
+    "",
+    "Run `tsparallel COMMAND --help` for a command's options.",
+  ].join("\n");
+}
+
+/** Runs the CLI with `argv` (without node and the script); resolves with the exit code. */
+export async function main(argv: string[], commands: readonly Subcommand[] = SUBCOMMANDS): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${mainHelp(commands)}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    process.stdout.write(`${ownPackage().version}\n`);
+    return 0;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`usage: tsparallel COMMAND [OPTIONS]\ntsparallel: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(", ")})\n`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    process.stdout.write(`usage: ${command.usage}\n\n${command.help}\n`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`usage: ${command.usage}\ntsparallel ${name}: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as { code?: unknown; message?: unknown };
+    // Our own errors carry a code and a message that says what to do; no stack trace for those.
+    if (typeof err?.code === "string" && typeof err.message === "string") {
+      process.stderr.write(`tsparallel ${name}: ${err.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,105 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
+import { homedir } from "node:os";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { ownPackage } from "./protocol/kernel-info.js";
+
+/** Where `tsparallel install` puts the kernelspec. */
+export type InstallTarget = { kind: "user" } | { kind: "sys-prefix" } | { kind: "prefix"; dir: string };
+
+/** The kernelspec could not be placed; the message says which option to use instead. */
+export class KernelspecError extends Error {
+  override readonly name = "KernelspecError";
+  readonly code = "KERNELSPEC_LOCATION";
+}
+
+/** The kernel's name in Jupyter (`jupyter kernelspec list`, `--kernel tsparallel`). */
+export const KERNEL_NAME = "tsparallel";
+
+/** Jupyter's kernel.json for this installation. */
+export interface KernelSpec {
+  argv: string[];
+  display_name: string;
+  language: string;
+  interrupt_mode: "message" | "signal";
+  kernel_protocol_version: string;
+  env: Record<string, string>;
+  metadata: Record<string, unknown>;
+}
+
+/** The kernelspec: absolute paths to this node and this package's launcher. */
+export function kernelSpec(): KernelSpec {
+  const root = dirname(ownPackage().path);
+  return {
+    argv: [process.execPath, join(root, "bin", "tsparallel.js"), "kernel", "{connection_file}"],
+    display_name: "TypeScript (parallel)",
+    language: "typescript",
+    interrupt_mode: "message",
+    kernel_protocol_version: "5.3",
+    env: {},
+    metadata: { debugger: false },
+  };
+}
+
+/** Jupyter's per-user data dir, by jupyter_core's rules (JUPYTER_DATA_DIR wins). */
+export function userDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.JUPYTER_DATA_DIR) return resolve(env.JUPYTER_DATA_DIR);
+  const home = homedir();
+  if (process.platform === "darwin") return join(home, "Library", "Jupyter");
+  if (process.platform === "win32") return join(env.APPDATA ?? join(home, "AppData", "Roaming"), "jupyter");
+  return join(env.XDG_DATA_HOME || join(home, ".local", "share"), "jupyter");
+}
+
+function findOnPath(command: string, env: NodeJS.ProcessEnv): string | undefined {
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (dir && existsSync(join(dir, command))) return join(dir, command);
+  }
+  return undefined;
+}
+
+/** The Python environment's prefix: an active venv or conda env, else the python3 on PATH. */
+export function sysPrefix(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.VIRTUAL_ENV) return resolve(env.VIRTUAL_ENV);
+  if (env.CONDA_PREFIX) return resolve(env.CONDA_PREFIX);
+  const python = findOnPath("python3", env);
+  if (python) {
+    try {
+      // Ask the interpreter when it is there: a Homebrew or pyenv python3 lives outside its prefix.
+      return execFileSync(python, ["-c", "import sys; print(sys.prefix)"], { encoding: "utf8" }).trim();
+    } catch {
+      return dirname(dirname(python));
+    }
+  }
+  throw new KernelspecError(
+    "--sys-prefix: no VIRTUAL_ENV or CONDA_PREFIX is set and there is no python3 on PATH; activate the environment or use --prefix DIR",
+  );
+}
+
+/** The kernels/ folder a target stands for. */
+export function kernelsDir(target: InstallTarget, env: NodeJS.ProcessEnv = process.env): string {
+  switch (target.kind) {
+    case "user":
+      return join(userDataDir(env), "kernels");
+    case "sys-prefix":
+      return join(sysPrefix(env), "share", "jupyter", "kernels");
+    case "prefix":
+      return join(resolve(target.dir), "share", "jupyter", "kernels");
+  }
+}
+
+const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 64 64">
+<rect width="64" height="64" rx="8" fill="#3178c6"/>
+<text x="8" y="44" font-family="Helvetica, Arial, sans-serif" font-size="30" font-weight="bold" fill="#fff">TS</text>
+<path d="M48 14v36M56 14v36" stroke="#fff" stroke-width="4"/>
+</svg>
+`;
+
+/** Writes kernel.json (and a logo) for `target`; returns the kernelspec folder. */
+export async function installKernelspec(target: InstallTarget, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const dir = join(kernelsDir(target, env), KERNEL_NAME);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "kernel.json"), `${JSON.stringify(kernelSpec(), null, 2)}\n`);
+  await writeFile(join(dir, "logo-svg.svg"), LOGO_SVG);
+  return dir;
+}
