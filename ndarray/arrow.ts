@@ -1,0 +1,118 @@
+/**
+ * NDArray <-> Arrow IPC stream, the wire format of the parallel runtime.
+ *
+ * An array travels as a one-column record batch: a flat Float64/Float32/Int32/Uint8 column of its
+ * elements in C or F order, with `shape` (JSON), `dtype` and `order` in the schema metadata (under
+ * `tsparallel.` keys). Arrow Tensor messages are not used: apache-arrow JS cannot read them.
+ * @module
+ */
+import {
+  type DataType,
+  Field,
+  Float32,
+  Float64,
+  Int32,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  Uint8,
+  makeData,
+  tableFromIPC,
+  tableToIPC,
+} from "apache-arrow";
+import { type DType, type TypedArray, DTYPES, itemSize } from "./dtype.js";
+import { ArrowFormatError } from "./errors.js";
+import { NDArray } from "./ndarray.js";
+import { type Order, sizeOf, stridesFor } from "./shape.js";
+
+const KEY_SHAPE = "tsparallel.shape";
+const KEY_DTYPE = "tsparallel.dtype";
+const KEY_ORDER = "tsparallel.order";
+const COLUMN = "values";
+
+function arrowType(dtype: DType): DataType {
+  switch (dtype) {
+    case "float64":
+      return new Float64();
+    case "float32":
+      return new Float32();
+    case "int32":
+      return new Int32();
+    case "uint8":
+    case "bool":
+      return new Uint8();
+  }
+}
+
+/**
+ * Encodes an array as an Arrow IPC stream. The result is a fresh buffer (Arrow's writer
+ * concatenates its chunks), so it is safe to hand to ZeroMQ's zero-copy send even if the array is
+ * modified afterwards. C- and F-contiguous arrays are written as they are; other views are packed
+ * in C order first.
+ */
+export function ndarrayToArrowIPC(a: NDArray): Uint8Array {
+  const f = a.flags;
+  let order: Order;
+  let src: NDArray;
+  if (f.c_contiguous) [order, src] = ["C", a];
+  else if (f.f_contiguous) [order, src] = ["F", a];
+  else [order, src] = ["C", a.copy("C")];
+  const n = src.size;
+  // A contiguous array's elements are the n entries from its lowest address.
+  const start = n === 0 ? 0 : lowestOffset(src);
+  const values = src.data.subarray(start, start + n) as TypedArray;
+  const type = arrowType(a.dtype);
+  const metadata = new Map([
+    [KEY_SHAPE, JSON.stringify(a.shape)],
+    [KEY_DTYPE, a.dtype],
+    [KEY_ORDER, order],
+  ]);
+  const field = new Field(COLUMN, type, false);
+  const schema = new Schema([field], metadata);
+  const column = makeData({ type, length: n, nullCount: 0, data: values } as never);
+  const batch = new RecordBatch(schema, makeData({ type: new Struct([field]), length: n, nullCount: 0, children: [column] }));
+  return tableToIPC(new Table(schema, batch), "stream");
+}
+
+function lowestOffset(a: NDArray): number {
+  let o = a.offset;
+  for (let i = 0; i < a.ndim; i++) if (a.strides[i]! < 0) o += (a.shape[i]! - 1) * a.strides[i]!;
+  return o;
+}
+
+/**
+ * Decodes bytes written by `ndarrayToArrowIPC`. The result is a view of the bytes' column, not a
+ * copy (Arrow only copies when the column is misaligned for its element size, e.g. bytes at an
+ * odd byteOffset), so keep the bytes unchanged while the array is in use.
+ */
+export function ndarrayFromArrowIPC(bytes: Uint8Array): NDArray {
+  let table: Table;
+  try {
+    table = tableFromIPC(bytes);
+  } catch (e) {
+    throw new ArrowFormatError(`not an Arrow IPC stream: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // Unsupported messages (e.g. Arrow Tensor) decode to an empty table rather than failing.
+  if (table.numCols !== 1) throw new ArrowFormatError(`expected one column, got ${table.numCols}`);
+  const meta = table.schema.metadata;
+  const dtype = meta.get(KEY_DTYPE) as DType | undefined;
+  const order = (meta.get(KEY_ORDER) ?? "C") as Order;
+  const shapeText = meta.get(KEY_SHAPE);
+  if (!dtype || !DTYPES.includes(dtype) || !shapeText || (order !== "C" && order !== "F")) {
+    throw new ArrowFormatError("missing or invalid tsparallel.shape / tsparallel.dtype / tsparallel.order metadata");
+  }
+  const shape = JSON.parse(shapeText) as number[];
+  const n = sizeOf(shape);
+  const col = table.getChildAt(0)!;
+  if (col.length !== n) throw new ArrowFormatError(`column has ${col.length} values but shape ${shapeText} needs ${n}`);
+  let values: TypedArray;
+  if (col.data.length === 1) {
+    const v = col.data[0]!.values as TypedArray;
+    values = v.subarray(0, n) as TypedArray;
+  } else values = col.toArray() as TypedArray;
+  if (values.BYTES_PER_ELEMENT !== itemSize(dtype)) {
+    throw new ArrowFormatError(`column type ${col.type} does not hold dtype ${dtype}`);
+  }
+  return new NDArray(values, shape, stridesFor(shape, order), 0, dtype);
+}

@@ -1,0 +1,137 @@
+/**
+ * Matrix-multiply backends and the registry that picks one. Backends are tried fastest first:
+ * `native` (our N-API addon over OpenBLAS, when built), `wasm` (SIMD kernels compiled from
+ * AssemblyScript, shipped prebuilt), and `ts` (a packed TypeScript kernel, always available).
+ * @module
+ */
+import { BackendUnavailableError } from "../errors.js";
+
+/** Names of the GEMM backends, fastest first. */
+export type BackendName = "native" | "wasm" | "ts";
+
+/** All backend names in preference order. */
+export const BACKENDS: readonly BackendName[] = ["native", "wasm", "ts"];
+
+/** A Float64Array or Float32Array (GEMM works on floats only). */
+export type FloatArray = Float64Array | Float32Array;
+
+/**
+ * One row-major GEMM call, C = alpha * op(A) * op(B) + beta * C, in BLAS terms: op(A) is m x k,
+ * op(B) is k x n. A transposed operand is stored as its transpose with leading dimension `ld`
+ * (the element step between its stored rows). `a`, `b` and `c` are all the same array type.
+ */
+export interface GemmArgs {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  a: FloatArray;
+  offA: number;
+  lda: number;
+  b: FloatArray;
+  offB: number;
+  ldb: number;
+  beta: number;
+  c: FloatArray;
+  offC: number;
+  ldc: number;
+}
+
+/** A GEMM implementation. */
+export interface GemmBackend {
+  readonly name: BackendName;
+  gemm(args: GemmArgs): void;
+  /** Sets the number of threads the backend may use (native only). */
+  setThreads?(n: number): void;
+  /** The number of threads the backend uses. */
+  getThreads?(): number;
+}
+
+/** Loads a backend on first use; returns null (or throws) when it is not available here. */
+export type BackendLoader = () => GemmBackend | null;
+
+const loaders = new Map<BackendName, BackendLoader>();
+const loaded = new Map<BackendName, GemmBackend | null>();
+const failures = new Map<BackendName, string>();
+let forced: BackendName | null = null;
+
+/** Registers how to load a backend (used by the wasm, TypeScript and Node-only native modules). */
+export function registerBackend(name: BackendName, loader: BackendLoader): void {
+  loaders.set(name, loader);
+  loaded.delete(name);
+  failures.delete(name);
+}
+
+function load(name: BackendName): GemmBackend | null {
+  if (loaded.has(name)) return loaded.get(name)!;
+  const loader = loaders.get(name);
+  let b: GemmBackend | null = null;
+  if (!loader) failures.set(name, "not registered in this environment");
+  else {
+    try {
+      b = loader();
+      if (!b) failures.set(name, "not available");
+    } catch (e) {
+      failures.set(name, e instanceof Error ? e.message : String(e));
+    }
+  }
+  loaded.set(name, b);
+  return b;
+}
+
+/** Names of the backends that can run in this process, fastest first. */
+export function availableBackends(): BackendName[] {
+  return BACKENDS.filter((n) => load(n) !== null);
+}
+
+/** The backend `matmul` and `dot` use now: the forced one, or the fastest available. */
+export function backend(): BackendName {
+  return gemmBackend().name;
+}
+
+/**
+ * Forces a backend (`"native"`, `"wasm"`, `"ts"`), or `"auto"` to go back to the fastest
+ * available. Forcing an unavailable backend throws a BackendUnavailableError saying why.
+ */
+export function setBackend(name: BackendName | "auto"): void {
+  if (name === "auto") {
+    forced = null;
+    return;
+  }
+  if (!BACKENDS.includes(name)) {
+    throw new BackendUnavailableError(`unknown backend "${name}"; expected one of ${BACKENDS.join(", ")} or "auto"`);
+  }
+  if (!load(name)) throw new BackendUnavailableError(`backend "${name}" is not available: ${failures.get(name)}`);
+  forced = name;
+}
+
+/** Why a backend could not be loaded, or undefined when it loaded (or was never tried). */
+export function backendError(name: BackendName): string | undefined {
+  load(name);
+  return failures.get(name);
+}
+
+/** The GEMM implementation currently selected. */
+export function gemmBackend(): GemmBackend {
+  if (forced) return load(forced)!;
+  for (const n of BACKENDS) {
+    const b = load(n);
+    if (b) return b;
+  }
+  throw new BackendUnavailableError("no GEMM backend is available");
+}
+
+/**
+ * Sets the number of BLAS threads of the native backend (OpenBLAS). Engines default to 1 unless
+ * the OPENBLAS_NUM_THREADS environment variable says otherwise. No effect without the addon.
+ */
+export function setBlasThreads(n: number): void {
+  load("native")?.setThreads?.(n);
+}
+
+/** The number of BLAS threads the native backend uses (1 when the addon is not available). */
+export function blasThreads(): number {
+  return load("native")?.getThreads?.() ?? 1;
+}
