@@ -222,8 +222,8 @@ export class Kernel {
     content: ContentByType[T],
     parent: WireMessage | undefined,
     buffers?: readonly Uint8Array[],
-  ): void {
-    void this.channels.send("iopub", {
+  ): Promise<void> {
+    return this.channels.send("iopub", {
       header: makeHeader(msgType, this.#id),
       parent_header: parent?.header ?? {},
       content,
@@ -235,11 +235,11 @@ export class Kernel {
   #publishOutput(msgType: OutputMsgType, content: ContentByType[OutputMsgType], buffers?: readonly Uint8Array[]) {
     const sink = this.#router.current;
     if (sink) sink.send(msgType, content, buffers);
-    else this.#publish(msgType, content, undefined, buffers);
+    else void this.#publish(msgType, content, undefined, buffers);
   }
 
   #sinkFor(parent: WireMessage): OutputSink {
-    return new OutputSink((msgType, content, buffers) => this.#publish(msgType, content, parent, buffers));
+    return new OutputSink((msgType, content, buffers) => void this.#publish(msgType, content, parent, buffers));
   }
 
   // ---- dispatch ------------------------------------------------------------------------------
@@ -276,7 +276,7 @@ export class Kernel {
 
   /** busy … idle around every request, and an error reply when a handler throws. */
   async #around(channel: SendChannel, msg: WireMessage, handle: () => Promise<void>): Promise<void> {
-    this.#publish("status", { execution_state: "busy" }, msg);
+    await this.#publish("status", { execution_state: "busy" }, msg);
     try {
       await handle();
     } catch (e) {
@@ -368,7 +368,8 @@ export class Kernel {
     const count = this.#executionCount;
     const sink = this.#sinkFor(msg);
     this.#router.current = sink;
-    if (!silent) this.#publish("execute_input", { code, execution_count: count }, msg);
+    // Awaited: a cell that blocks the event loop must not hold back its own execute_input.
+    if (!silent) await this.#publish("execute_input", { code, execution_count: count }, msg);
 
     const controller = new AbortController();
     this.#running = { msg, controller, allowStdin: c.allow_stdin === true };
