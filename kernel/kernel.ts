@@ -9,11 +9,11 @@ import { formatMimeBundle } from "../engines/wire/mime-bundle.js";
 import type { CellContext, CellHook } from "./cell-hook.js";
 import type { CellError, CellOutcome, CodeSession } from "./code-session.js";
 import { COMMS_DECLARATION, CommManager } from "./comms/comm-manager.js";
-import { DISPLAY_DECLARATION, TSLAB_MODULE_DECLARATION } from "./display/declarations.js";
+import { CLEAR_OUTPUT_DECLARATION, DISPLAY_DECLARATION, TSLAB_MODULE_DECLARATION } from "./display/declarations.js";
 import { createDisplayApi } from "./display/display-api.js";
 import { type OutputMsgType, OutputRouter, OutputSink } from "./display/output-sink.js";
 import { parsePagerRequest } from "./display/pager.js";
-import { captureStdio, cellConsole } from "./display/stdio-capture.js";
+import { captureStdio } from "./display/stdio-capture.js";
 import { History } from "./history.js";
 import type { ConnectionInfo } from "./protocol/connection-file.js";
 import { codePointsToUtf16, utf16ToCodePoints } from "./protocol/cursor-offsets.js";
@@ -162,9 +162,8 @@ export class Kernel {
 
   #installGlobals(s: CodeSession): void {
     const api = createDisplayApi(this.#router);
-    s.defineGlobal("console", cellConsole());
     s.defineGlobal("display", api.display, DISPLAY_DECLARATION);
-    s.defineGlobal("clearOutput", api.clearOutput);
+    s.defineGlobal("clearOutput", api.clearOutput, CLEAR_OUTPUT_DECLARATION);
     s.defineGlobal(
       "comms",
       {

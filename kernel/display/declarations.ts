@@ -63,6 +63,10 @@ interface DisplayFunction {${SHORTCUTS("void")}
 }
 /** Shows values and rich media in the cell's output. */
 declare const display: DisplayFunction;
+`;
+
+/** Declaration of `clearOutput`. */
+export const CLEAR_OUTPUT_DECLARATION = `
 /** Clears the cell's output. With wait: true, the old output stays until new output arrives. */
 declare function clearOutput(options?: { wait?: boolean }): void;
 `;

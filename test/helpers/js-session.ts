@@ -5,6 +5,7 @@
  * tested without loading the TypeScript compiler.
  */
 import vm from "node:vm";
+import { cellConsole } from "../../kernel/display/stdio-capture.js";
 import type {
   CellOutcome,
   CodeSession,
@@ -29,6 +30,8 @@ export class JsSession implements CodeSession {
       setImmediate,
       Buffer,
       process,
+      // A fresh vm context has no printing console; the TypeScript session runs in the main realm.
+      console: cellConsole(),
       require: (spec: string) => {
         const m = this.#modules.get(spec);
         if (!m) throw new Error(`Cannot find module '${spec}'`);
