@@ -12,16 +12,16 @@ import {
   Float32,
   Float64,
   Int32,
+  makeData,
   RecordBatch,
   Schema,
   Struct,
   Table,
-  Uint8,
-  makeData,
   tableFromIPC,
   tableToIPC,
+  Uint8,
 } from "apache-arrow";
-import { type DType, type TypedArray, DTYPES, itemSize } from "./dtype.js";
+import { DTYPES, type DType, itemSize, type TypedArray } from "./dtype.js";
 import { ArrowFormatError } from "./errors.js";
 import { NDArray } from "./ndarray.js";
 import { type Order, sizeOf, stridesFor } from "./shape.js";
@@ -71,7 +71,10 @@ export function ndarrayToArrowIPC(a: NDArray): Uint8Array {
   const field = new Field(COLUMN, type, false);
   const schema = new Schema([field], metadata);
   const column = makeData({ type, length: n, nullCount: 0, data: values } as never);
-  const batch = new RecordBatch(schema, makeData({ type: new Struct([field]), length: n, nullCount: 0, children: [column] }));
+  const batch = new RecordBatch(
+    schema,
+    makeData({ type: new Struct([field]), length: n, nullCount: 0, children: [column] }),
+  );
   return tableToIPC(new Table(schema, batch), "stream");
 }
 
@@ -100,12 +103,15 @@ export function ndarrayFromArrowIPC(bytes: Uint8Array): NDArray {
   const order = (meta.get(KEY_ORDER) ?? "C") as Order;
   const shapeText = meta.get(KEY_SHAPE);
   if (!dtype || !DTYPES.includes(dtype) || !shapeText || (order !== "C" && order !== "F")) {
-    throw new ArrowFormatError("missing or invalid tsparallel.shape / tsparallel.dtype / tsparallel.order metadata");
+    throw new ArrowFormatError(
+      "missing or invalid tsparallel.shape / tsparallel.dtype / tsparallel.order metadata",
+    );
   }
   const shape = JSON.parse(shapeText) as number[];
   const n = sizeOf(shape);
   const col = table.getChildAt(0)!;
-  if (col.length !== n) throw new ArrowFormatError(`column has ${col.length} values but shape ${shapeText} needs ${n}`);
+  if (col.length !== n)
+    throw new ArrowFormatError(`column has ${col.length} values but shape ${shapeText} needs ${n}`);
   let values: TypedArray;
   if (col.data.length === 1) {
     const v = col.data[0]!.values as TypedArray;

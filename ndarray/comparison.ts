@@ -42,7 +42,7 @@ export function isclose(a: ArrayLike, b: ArrayLike, options: CloseOptions = {}):
       const p = xd[o[1]! + i * s[1]!]!;
       const q = yd[o[2]! + i * s[2]!]!;
       let close: boolean;
-      if (p !== p || q !== q) close = equalNan && p !== p && q !== q;
+      if (Number.isNaN(p) || Number.isNaN(q)) close = equalNan && Number.isNaN(p) && Number.isNaN(q);
       else if (!Number.isFinite(p) || !Number.isFinite(q)) close = p === q;
       else close = Math.abs(p - q) <= atol + rtol * Math.abs(q);
       z[o[0]! + i * s[0]!] = close ? 1 : 0;
@@ -68,7 +68,7 @@ export function arrayEqual(a: ArrayLike, b: ArrayLike, equalNan = false): boolea
     for (let i = 0; i < n && same; i++) {
       const p = x.data[o[0]! + i * s[0]!]!;
       const q = y.data[o[1]! + i * s[1]!]!;
-      if (p !== q && !(equalNan && p !== p && q !== q)) same = false;
+      if (p !== q && !(equalNan && Number.isNaN(p) && Number.isNaN(q))) same = false;
     }
   });
   return same;

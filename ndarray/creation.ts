@@ -3,9 +3,16 @@
  * `zeros`, `ones`, `empty`, `full`, `arange`, `linspace`, `eye` and the `*Like` variants.
  * @module
  */
-import { type DType, type DTypeLike, type TypedArray, allocate, dtypeOfTypedArray, toDType } from "./dtype.js";
+import {
+  allocate,
+  type DType,
+  type DTypeLike,
+  dtypeOfTypedArray,
+  type TypedArray,
+  toDType,
+} from "./dtype.js";
 import { ShapeError, ValueError } from "./errors.js";
-import { NDArray, isNDArray } from "./ndarray.js";
+import { isNDArray, NDArray } from "./ndarray.js";
 import { type Order, type ShapeLike, sizeOf, stridesFor, toShape } from "./shape.js";
 
 /** Nested JS arrays of numbers or booleans, like `[[1, 2], [3, 4]]`. */
@@ -92,7 +99,8 @@ export function linspace(
   num = 50,
   options: { endpoint?: boolean; dtype?: DTypeLike } = {},
 ): NDArray {
-  if (!Number.isInteger(num) || num < 0) throw new ValueError(`linspace: number of samples ${num} must be a non-negative integer`);
+  if (!Number.isInteger(num) || num < 0)
+    throw new ValueError(`linspace: number of samples ${num} must be a non-negative integer`);
   const endpoint = options.endpoint ?? true;
   const dt = toDType(options.dtype ?? "float64");
   const out = new NDArray(allocate(dt, num), [num], [1], 0, dt);
@@ -132,7 +140,9 @@ function nestedShape(x: NestedArray): number[] {
 
 function inferDType(values: (number | boolean)[]): DType {
   if (values.length > 0 && values.every((v) => typeof v === "boolean")) return "bool";
-  const ints = values.every((v) => typeof v === "boolean" || (Number.isInteger(v) && Math.abs(v) <= 2147483647));
+  const ints = values.every(
+    (v) => typeof v === "boolean" || (Number.isInteger(v) && Math.abs(v) <= 2147483647),
+  );
   return ints ? "int32" : "float64";
 }
 
@@ -155,12 +165,15 @@ export function array(x: NestedArray | NDArray | TypedArray, options: CreateOpti
   const walk = (v: NestedArray, depth: number): void => {
     if (depth === shape.length) {
       if (Array.isArray(v)) throw new ShapeError("array: ragged nested sequence (inhomogeneous depth)");
-      if (typeof v !== "number" && typeof v !== "boolean") throw new ValueError(`array: unsupported element ${String(v)}`);
+      if (typeof v !== "number" && typeof v !== "boolean")
+        throw new ValueError(`array: unsupported element ${String(v)}`);
       flat.push(v);
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[depth]) {
-      throw new ShapeError(`array: ragged nested sequence: expected length ${shape[depth]} at depth ${depth}`);
+      throw new ShapeError(
+        `array: ragged nested sequence: expected length ${shape[depth]} at depth ${depth}`,
+      );
     }
     for (const e of v) walk(e, depth + 1);
   };
@@ -197,11 +210,14 @@ export function frombuffer(
   const dt = toDType(dtype);
   const base = ArrayBuffer.isView(buffer) ? buffer.buffer : buffer;
   const start = (ArrayBuffer.isView(buffer) ? buffer.byteOffset : 0) + (options.offset ?? 0);
-  const avail = (ArrayBuffer.isView(buffer) ? buffer.byteOffset + buffer.byteLength : base.byteLength) - start;
+  const avail =
+    (ArrayBuffer.isView(buffer) ? buffer.byteOffset + buffer.byteLength : base.byteLength) - start;
   const size = dt === "float64" ? 8 : dt === "float32" || dt === "int32" ? 4 : 1;
-  if (start % size !== 0) throw new ValueError(`frombuffer: byte offset ${start} is not a multiple of ${size} for ${dt}`);
+  if (start % size !== 0)
+    throw new ValueError(`frombuffer: byte offset ${start} is not a multiple of ${size} for ${dt}`);
   const count = options.count ?? Math.floor(avail / size);
-  if (count * size > avail) throw new ValueError(`frombuffer: buffer is smaller than the requested ${count} items`);
+  if (count * size > avail)
+    throw new ValueError(`frombuffer: buffer is smaller than the requested ${count} items`);
   let data: TypedArray;
   if (dt === "float64") data = new Float64Array(base, start, count);
   else if (dt === "float32") data = new Float32Array(base, start, count);

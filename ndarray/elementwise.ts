@@ -5,7 +5,7 @@
  * @module
  */
 import { asarray } from "./creation.js";
-import { type DType, allocate, floatResultType, isFloat, promoteTypes, promoteWithScalar } from "./dtype.js";
+import { allocate, type DType, floatResultType, isFloat, promoteTypes, promoteWithScalar } from "./dtype.js";
 import { type ArrayLike, NDArray } from "./ndarray.js";
 import { broadcastShapes, broadcastStrides, sizeOf, stridesFor } from "./shape.js";
 import { stridedLoop } from "./strided-loop.js";
@@ -126,8 +126,8 @@ export function mod(a: ArrayLike, b: ArrayLike): NDArray {
   );
 }
 
-const nanMax: Binary = (x, y) => (x !== x || y !== y ? Number.NaN : x > y ? x : y);
-const nanMin: Binary = (x, y) => (x !== x || y !== y ? Number.NaN : x < y ? x : y);
+const nanMax: Binary = Math.max;
+const nanMin: Binary = Math.min;
 
 /** Elementwise larger value (NaN propagates). */
 export function maximum(a: ArrayLike, b: ArrayLike): NDArray {
@@ -185,7 +185,10 @@ export function where(cond: ArrayLike, x: ArrayLike, y: ArrayLike): NDArray {
   const dt = resultType(x, xa, y, ya);
   const shape = broadcastShapes(c.shape, xa.shape, ya.shape);
   const out = new NDArray(allocate(dt, sizeOf(shape)), shape, stridesFor(shape), 0, dt);
-  const views = [c, xa, ya].map((v) => ({ strides: broadcastStrides(v.shape, v.strides, shape), offset: v.offset }));
+  const views = [c, xa, ya].map((v) => ({
+    strides: broadcastStrides(v.shape, v.strides, shape),
+    offset: v.offset,
+  }));
   const [cd, xd, yd, z] = [c.data, xa.data, ya.data, out.data];
   stridedLoop(shape, [out, ...views], (n, o, s) => {
     for (let i = 0; i < n; i++) {

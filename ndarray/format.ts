@@ -4,8 +4,9 @@
  * notebook output reads like the numpy lessons it mirrors.
  * @module
  */
-import type { NDArray } from "./ndarray.js";
+
 import { formatShape } from "./errors.js";
+import type { NDArray } from "./ndarray.js";
 
 const LINE_WIDTH = 75;
 const THRESHOLD = 1000;
@@ -70,13 +71,18 @@ function floatFormatter(values: number[], f32: boolean): (v: number) => string {
   const maxV = nonzero.length ? Math.max(...nonzero) : 0;
   const minV = nonzero.length ? Math.min(...nonzero) : 0;
   const sci = nonzero.length > 0 && (maxV >= 1e8 || minV < 1e-4 || maxV / minV > 1e3);
-  const specials = values.filter((v) => !Number.isFinite(v)).map((v) => (v !== v ? "nan" : v > 0 ? "inf" : "-inf"));
+  const specials = values
+    .filter((v) => !Number.isFinite(v))
+    .map((v) => (Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf"));
   let body: (v: number) => [string, string];
   let padLeft = 0;
   let padRight = 0;
   if (sci) {
     const prec = Math.max(0, ...finite.map((v) => mantissaDigits(v, f32)));
-    const expLen = Math.max(2, ...finite.map((v) => Math.abs(Number(v.toExponential(prec).split("e")[1])).toString().length));
+    const expLen = Math.max(
+      2,
+      ...finite.map((v) => Math.abs(Number(v.toExponential(prec).split("e")[1])).toString().length),
+    );
     body = (v) => {
       const [m, e] = (f32 ? shortestFloat32(v) : v).toExponential(prec).split("e") as [string, string];
       const [ip, fp = ""] = m.split(".") as [string, string?];
@@ -93,7 +99,7 @@ function floatFormatter(values: number[], f32: boolean): (v: number) => string {
   for (const s of specials) padLeft = Math.max(padLeft, s.length - padRight - 1);
   const width = padLeft + padRight + 1;
   return (v) => {
-    if (!Number.isFinite(v)) return (v !== v ? "nan" : v > 0 ? "inf" : "-inf").padStart(width);
+    if (!Number.isFinite(v)) return (Number.isNaN(v) ? "nan" : v > 0 ? "inf" : "-inf").padStart(width);
     const [ip, fp] = body(v);
     return `${ip.padStart(padLeft)}.${fp.padEnd(padRight)}`;
   };
@@ -121,7 +127,13 @@ function extendLine(out: { s: string; line: string }, word: string, width: numbe
 }
 
 /** Formats the array body (`[[1., 2.], [3., 4.]]`) the way numpy's `_formatArray` lays it out. */
-function formatBody(a: NDArray, fmt: (v: number) => string, summarize: boolean, prefixLen: number, width: number): string {
+function formatBody(
+  a: NDArray,
+  fmt: (v: number) => string,
+  summarize: boolean,
+  prefixLen: number,
+  width: number,
+): string {
   const rec = (ax: number, o: number, hanging: string, curWidth: number): string => {
     if (ax === a.ndim) return fmt(a.data[o]!);
     const next = `${hanging} `;
@@ -186,17 +198,28 @@ export function formatHtml(a: NDArray): string | null {
   const rs = a.ndim === 2 ? a.strides[0]! : 0;
   const cs = a.strides[a.ndim - 1]!;
   const pick = (len: number): number[] =>
-    len <= HTML_MAX ? [...Array(len).keys()] : [...Array(HTML_MAX / 2).keys(), -1, ...Array.from({ length: HTML_MAX / 2 }, (_, i) => len - HTML_MAX / 2 + i)];
+    len <= HTML_MAX
+      ? [...Array(len).keys()]
+      : [
+          ...Array(HTML_MAX / 2).keys(),
+          -1,
+          ...Array.from({ length: HTML_MAX / 2 }, (_, i) => len - HTML_MAX / 2 + i),
+        ];
   const rows = pick(m);
   const cols = pick(n);
   const shown: number[] = [];
-  for (const i of rows) for (const j of cols) if (i >= 0 && j >= 0) shown.push(a.data[a.offset + i * rs + j * cs]!);
+  for (const i of rows)
+    for (const j of cols) if (i >= 0 && j >= 0) shown.push(a.data[a.offset + i * rs + j * cs]!);
   const fmt = elementFormatter(a, shown);
   const head = cols.map((j) => `<th>${j < 0 ? "…" : j}</th>`).join("");
   const body = rows
     .map((i) => {
       const cells = cols
-        .map((j) => (i < 0 || j < 0 ? "<td>…</td>" : `<td>${escapeHtml(fmt(a.data[a.offset + i * rs + j * cs]!).trim())}</td>`))
+        .map((j) =>
+          i < 0 || j < 0
+            ? "<td>…</td>"
+            : `<td>${escapeHtml(fmt(a.data[a.offset + i * rs + j * cs]!).trim())}</td>`,
+        )
         .join("");
       return `<tr><th>${i < 0 ? "…" : i}</th>${cells}</tr>`;
     })

@@ -12,24 +12,13 @@
 import "./linalg/default-backends.js";
 import "./node/register-native.js";
 
-export { ArrowFormatError, BackendUnavailableError, DTypeError, IndexError, NDArrayError, ShapeError, ValueError } from "./errors.js";
-export { type DType, type DTypeLike, type FloatDType, type TypedArray, DTYPES, promoteTypes, toDType } from "./dtype.js";
-export { type Order, type ShapeLike, broadcastShapes } from "./shape.js";
-export { type IndexSpec, type Slice, ellipsis, newaxis, s } from "./indexing.js";
+export { ndarrayFromArrowIPC, ndarrayToArrowIPC } from "./arrow.js";
+export { allclose, arrayEqual, type CloseOptions, isclose } from "./comparison.js";
 export {
-  type ArrayLike,
-  type CopyOrder,
-  type LayoutFlags,
-  type MimeBundle,
-  NDArray,
-  isNDArray,
-} from "./ndarray.js";
-export {
-  type CreateOptions,
-  type NestedArray,
   arange,
   array,
   asarray,
+  type CreateOptions,
   empty,
   emptyLike,
   eye,
@@ -38,11 +27,21 @@ export {
   fullLike,
   identity,
   linspace,
+  type NestedArray,
   ones,
   onesLike,
   zeros,
   zerosLike,
 } from "./creation.js";
+export {
+  DTYPES,
+  type DType,
+  type DTypeLike,
+  type FloatDType,
+  promoteTypes,
+  type TypedArray,
+  toDType,
+} from "./dtype.js";
 export {
   abs,
   add,
@@ -74,20 +73,48 @@ export {
   tanh,
   where,
 } from "./elementwise.js";
-export { type AxisLike, argmax, argmin, max, mean, min, prod, std, sum, variance as var } from "./reductions.js";
-export { type CloseOptions, allclose, arrayEqual, isclose } from "./comparison.js";
-export { type BlockList, block, concatenate, hstack, stack, vstack } from "./joining.js";
-export { repeat, take, tile } from "./repetition.js";
-export { dot, gemmInto, matmul } from "./linalg/matmul.js";
 export {
-  type BackendName,
-  BACKENDS,
+  ArrowFormatError,
+  BackendUnavailableError,
+  DTypeError,
+  IndexError,
+  NDArrayError,
+  ShapeError,
+  ValueError,
+} from "./errors.js";
+export { ellipsis, type IndexSpec, newaxis, type Slice, s } from "./indexing.js";
+export { type BlockList, block, concatenate, hstack, stack, vstack } from "./joining.js";
+export {
   availableBackends,
+  BACKENDS,
+  type BackendName,
   backend,
   backendError,
   blasThreads,
   setBackend,
   setBlasThreads,
 } from "./linalg/backend.js";
-export { ndarrayFromArrowIPC, ndarrayToArrowIPC } from "./arrow.js";
+export { dot, gemmInto, matmul } from "./linalg/matmul.js";
+export {
+  type ArrayLike,
+  type CopyOrder,
+  isNDArray,
+  type LayoutFlags,
+  type MimeBundle,
+  NDArray,
+} from "./ndarray.js";
 export * as random from "./random.js";
+export {
+  type AxisLike,
+  argmax,
+  argmin,
+  max,
+  mean,
+  min,
+  prod,
+  std,
+  sum,
+  variance as var,
+} from "./reductions.js";
+export { repeat, take, tile } from "./repetition.js";
+export { broadcastShapes, type Order, type ShapeLike } from "./shape.js";

@@ -49,7 +49,8 @@ function parse(spec: IndexSpec): Parsed {
   if (spec === null) return { kind: "new" };
   if (spec === ellipsis) return { kind: "ellipsis" };
   if (typeof spec === "number") {
-    if (!Number.isInteger(spec)) throw new IndexError(`only integers and slices are valid indices (got ${spec})`);
+    if (!Number.isInteger(spec))
+      throw new IndexError(`only integers and slices are valid indices (got ${spec})`);
     return { kind: "int", value: spec };
   }
   if (typeof spec === "string") {
@@ -136,7 +137,8 @@ export function applyIndex(
     } else if (p.kind === "int") {
       const len = shape[axis]!;
       const i = p.value < 0 ? p.value + len : p.value;
-      if (i < 0 || i >= len) throw new IndexError(`index ${p.value} is out of bounds for axis ${axis} with size ${len}`);
+      if (i < 0 || i >= len)
+        throw new IndexError(`index ${p.value} is out of bounds for axis ${axis} with size ${len}`);
       out.offset += i * strides[axis]!;
       axis++;
     } else {

@@ -4,8 +4,8 @@
  * @module
  */
 import { allocate, promoteTypes } from "./dtype.js";
-import { ShapeError, ValueError, formatShape } from "./errors.js";
-import { NDArray, copyInto } from "./ndarray.js";
+import { formatShape, ShapeError, ValueError } from "./errors.js";
+import { copyInto, NDArray } from "./ndarray.js";
 import { normalizeAxis, sizeOf, stridesFor } from "./shape.js";
 
 /** Joins arrays along an existing axis; all other axes must match. The dtype is the promotion of all inputs. */
@@ -42,7 +42,9 @@ export function stack(arrays: readonly NDArray[], axis = 0): NDArray {
   const first = arrays[0]!;
   for (const a of arrays) {
     if (a.ndim !== first.ndim || a.shape.some((d, i) => d !== first.shape[i])) {
-      throw new ShapeError(`all input arrays must have the same shape; got ${arrays.map((x) => formatShape(x.shape)).join(", ")}`);
+      throw new ShapeError(
+        `all input arrays must have the same shape; got ${arrays.map((x) => formatShape(x.shape)).join(", ")}`,
+      );
     }
   }
   const ax = normalizeAxis(axis, first.ndim + 1);

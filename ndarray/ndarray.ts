@@ -5,21 +5,29 @@
  * @module
  */
 import { asarray, type NestedArray } from "./creation.js";
-import { type DType, type DTypeLike, type TypedArray, allocate, isIntegral, itemSize, toDType } from "./dtype.js";
+import {
+  allocate,
+  type DType,
+  type DTypeLike,
+  isIntegral,
+  itemSize,
+  type TypedArray,
+  toDType,
+} from "./dtype.js";
 import * as ew from "./elementwise.js";
-import { IndexError, ShapeError, ValueError, formatShape } from "./errors.js";
+import { formatShape, IndexError, ShapeError, ValueError } from "./errors.js";
 import { formatHtml, formatRepr } from "./format.js";
-import { type IndexSpec, applyIndex } from "./indexing.js";
+import { applyIndex, type IndexSpec } from "./indexing.js";
 import { dot, matmul } from "./linalg/matmul.js";
 import * as red from "./reductions.js";
 import { repeat, take } from "./repetition.js";
 import {
-  type Order,
   broadcastShapes,
   broadcastStrides,
   isCContiguous,
   isFContiguous,
   normalizeAxis,
+  type Order,
   reshapeStrides,
   resolveReshape,
   sizeOf,
@@ -79,14 +87,22 @@ export class NDArray {
    * Wraps `data` without copying. `strides` default to C order; `dtype` defaults to the typed
    * array's own type (pass `"bool"` to read a Uint8Array as booleans).
    */
-  constructor(data: TypedArray, shape: readonly number[], strides?: readonly number[], offset = 0, dtype?: DType) {
+  constructor(
+    data: TypedArray,
+    shape: readonly number[],
+    strides?: readonly number[],
+    offset = 0,
+    dtype?: DType,
+  ) {
     this.data = data;
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze(strides ? [...strides] : stridesFor(shape));
     this.offset = offset;
     this.dtype = dtype ?? typedArrayDType(data);
     if (this.strides.length !== this.shape.length) {
-      throw new ShapeError(`strides ${formatShape(this.strides)} do not match shape ${formatShape(this.shape)}`);
+      throw new ShapeError(
+        `strides ${formatShape(this.strides)} do not match shape ${formatShape(this.shape)}`,
+      );
     }
   }
 
@@ -127,7 +143,9 @@ export class NDArray {
 
   private flatIndex(index: readonly number[]): number {
     if (index.length !== this.ndim) {
-      throw new IndexError(`expected ${this.ndim} indices for shape ${formatShape(this.shape)}, got ${index.length}`);
+      throw new IndexError(
+        `expected ${this.ndim} indices for shape ${formatShape(this.shape)}, got ${index.length}`,
+      );
     }
     let o = this.offset;
     for (let ax = 0; ax < index.length; ax++) {
@@ -135,7 +153,8 @@ export class NDArray {
       let i = index[ax]!;
       if (!Number.isInteger(i)) throw new IndexError(`index ${i} for axis ${ax} is not an integer`);
       if (i < 0) i += len;
-      if (i < 0 || i >= len) throw new IndexError(`index ${index[ax]} is out of bounds for axis ${ax} with size ${len}`);
+      if (i < 0 || i >= len)
+        throw new IndexError(`index ${index[ax]} is out of bounds for axis ${ax} with size ${len}`);
       o += i * this.strides[ax]!;
     }
     return o;
@@ -163,7 +182,8 @@ export class NDArray {
       // A flat (C-order) index, as numpy's item(i).
       let rest = index[0]!;
       if (rest < 0) rest += this.size;
-      if (rest < 0 || rest >= this.size) throw new IndexError(`index ${index[0]} is out of bounds for size ${this.size}`);
+      if (rest < 0 || rest >= this.size)
+        throw new IndexError(`index ${index[0]} is out of bounds for size ${this.size}`);
       const idx = new Array<number>(this.ndim);
       for (let ax = this.ndim - 1; ax >= 0; ax--) {
         idx[ax] = rest % this.shape[ax]!;
@@ -188,8 +208,11 @@ export class NDArray {
 
   /** Permutes axes (reverses them by default), as a view. */
   transpose(...axes: number[] | [readonly number[]]): NDArray {
-    const list: readonly number[] = Array.isArray(axes[0]) ? (axes[0] as readonly number[]) : (axes as number[]);
-    const perm = list.length === 0 ? [...this.shape.keys()].reverse() : list.map((a) => normalizeAxis(a, this.ndim));
+    const list: readonly number[] = Array.isArray(axes[0])
+      ? (axes[0] as readonly number[])
+      : (axes as number[]);
+    const perm =
+      list.length === 0 ? [...this.shape.keys()].reverse() : list.map((a) => normalizeAxis(a, this.ndim));
     if (perm.length !== this.ndim || new Set(perm).size !== perm.length) {
       throw new ValueError(`axes ${JSON.stringify(list)} don't match array of dimension ${this.ndim}`);
     }
@@ -248,7 +271,10 @@ export class NDArray {
         : (typeof axis === "number" ? [axis] : axis).map((a) => normalizeAxis(a, this.ndim)),
     );
     for (const a of drop) {
-      if (this.shape[a] !== 1) throw new ValueError(`cannot select an axis to squeeze out which has size not equal to one (axis ${a})`);
+      if (this.shape[a] !== 1)
+        throw new ValueError(
+          `cannot select an axis to squeeze out which has size not equal to one (axis ${a})`,
+        );
     }
     const keep = [...this.shape.keys()].filter((i) => !drop.has(i));
     return new NDArray(
@@ -274,9 +300,17 @@ export class NDArray {
   broadcastTo(shape: readonly number[]): NDArray {
     const target = broadcastShapes(this.shape, shape);
     if (target.length !== shape.length || target.some((d, i) => d !== shape[i])) {
-      throw new ShapeError(`cannot broadcast an array of shape ${formatShape(this.shape)} to shape ${formatShape(shape)}`);
+      throw new ShapeError(
+        `cannot broadcast an array of shape ${formatShape(this.shape)} to shape ${formatShape(shape)}`,
+      );
     }
-    return new NDArray(this.data, shape, broadcastStrides(this.shape, this.strides, shape), this.offset, this.dtype);
+    return new NDArray(
+      this.data,
+      shape,
+      broadcastStrides(this.shape, this.strides, shape),
+      this.offset,
+      this.dtype,
+    );
   }
 
   // ----- copies ---------------------------------------------------------------------------------
@@ -295,7 +329,8 @@ export class NDArray {
     const want = options.order ?? "K";
     const f = this.flags;
     const order: Order = want === "C" || want === "F" ? want : f.f_contiguous && !f.c_contiguous ? "F" : "C";
-    if (options.copy === false && dt === this.dtype && (order === "C" ? f.c_contiguous : f.f_contiguous)) return this;
+    if (options.copy === false && dt === this.dtype && (order === "C" ? f.c_contiguous : f.f_contiguous))
+      return this;
     const out = new NDArray(allocate(dt, this.size), this.shape, stridesFor(this.shape, order), 0, dt);
     copyInto(out, this);
     return out;

@@ -7,11 +7,10 @@
  * splitmix32. Streams are reproducible across platforms, but they are not numpy's streams.
  * @module
  */
-import { type DTypeLike, isFloat, toDType } from "./dtype.js";
+import { allocate, type DTypeLike, isFloat, toDType } from "./dtype.js";
 import { ValueError } from "./errors.js";
 import { NDArray } from "./ndarray.js";
 import { type ShapeLike, sizeOf, stridesFor, toShape } from "./shape.js";
-import { allocate } from "./dtype.js";
 
 /** A seedable random generator (xoshiro128**), like numpy's `Generator`. */
 export class Generator {
@@ -157,7 +156,12 @@ export function uniform(low = 0, high = 1, shape: ShapeLike = []): NDArray {
 }
 
 /** Uniform integers in [low, high) (or [0, low) with one bound), int32 by default: `randint(0, 10, [5])`. */
-export function randint(low: number, high?: number, shape: ShapeLike = [], dtype: DTypeLike = "int32"): NDArray {
+export function randint(
+  low: number,
+  high?: number,
+  shape: ShapeLike = [],
+  dtype: DTypeLike = "int32",
+): NDArray {
   return global.integers(low, high, shape, dtype);
 }
 

@@ -4,7 +4,7 @@
  * NDArray, keeping the reduced axes as length 1 when `keepdims` is true.
  * @module
  */
-import { type DType, allocate, floatResultType, isFloat } from "./dtype.js";
+import { allocate, type DType, floatResultType, isFloat } from "./dtype.js";
 import * as ew from "./elementwise.js";
 import { ValueError } from "./errors.js";
 import { NDArray } from "./ndarray.js";
@@ -83,8 +83,8 @@ export function prod(a: NDArray, axis?: AxisLike, keepdims = false): number | ND
   return reduce("multiply", a, axis, keepdims, 1, (t, x) => t * x, sumType(a.dtype), false);
 }
 
-const maxOf: Combine = (t, x) => (t !== t || x !== x ? Number.NaN : x > t ? x : t);
-const minOf: Combine = (t, x) => (t !== t || x !== x ? Number.NaN : x < t ? x : t);
+const maxOf: Combine = Math.max;
+const minOf: Combine = Math.min;
 
 /** Largest element (a number), or largest along `axis`. NaN propagates; empty input throws. */
 export function max(a: NDArray): number;
@@ -145,7 +145,12 @@ export function std(a: NDArray, axis?: AxisLike, keepdims = false, ddof = 0): nu
   return v;
 }
 
-function argBest(a: NDArray, axis: number | undefined, better: (x: number, best: number) => boolean, name: string): number | NDArray {
+function argBest(
+  a: NDArray,
+  axis: number | undefined,
+  better: (x: number, best: number) => boolean,
+  name: string,
+): number | NDArray {
   if (axis === undefined) {
     const flat = a.ravel();
     if (flat.size === 0) throw new ValueError(`attempt to get ${name} of an empty sequence`);
@@ -165,10 +170,10 @@ function argBest(a: NDArray, axis: number | undefined, better: (x: number, best:
       let q = o[1]! + i * s[1]!;
       let best = x[q]!;
       let at = 0;
-      for (let j = 1; j < len && best === best; j++) {
+      for (let j = 1; j < len && !Number.isNaN(best); j++) {
         q += step;
         const v = x[q]!;
-        if (v !== v || better(v, best)) {
+        if (Number.isNaN(v) || better(v, best)) {
           best = v;
           at = j;
         }

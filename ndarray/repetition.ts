@@ -5,9 +5,9 @@
 import { asarray } from "./creation.js";
 import { allocate } from "./dtype.js";
 import { IndexError, ShapeError, ValueError } from "./errors.js";
-import { type ArrayLike, NDArray, copyInto } from "./ndarray.js";
-import { normalizeAxis, sizeOf, stridesFor } from "./shape.js";
 import { concatenate } from "./joining.js";
+import { type ArrayLike, copyInto, NDArray } from "./ndarray.js";
+import { normalizeAxis, sizeOf, stridesFor } from "./shape.js";
 
 /**
  * Elements at `indices` along `axis` (of the flattened array when no axis is given), like
@@ -37,7 +37,13 @@ export function take(a: NDArray, indices: ArrayLike, axis?: number): NDArray {
       out.data[j] = src.data[src.offset + i * step]!;
       continue;
     }
-    const from = new NDArray(src.data, dropAx(src.shape), dropAx(src.strides), src.offset + i * step, src.dtype);
+    const from = new NDArray(
+      src.data,
+      dropAx(src.shape),
+      dropAx(src.strides),
+      src.offset + i * step,
+      src.dtype,
+    );
     const to = new NDArray(
       out.data,
       dropAx(outView.shape),
@@ -62,7 +68,8 @@ export function repeat(a: NDArray, repeats: number | readonly number[], axis?: n
   if (counts.length !== len) {
     throw new ShapeError(`repeat: ${counts.length} repeat counts for an axis of length ${len}`);
   }
-  if (counts.some((c) => !Number.isInteger(c) || c < 0)) throw new ValueError("repeat: counts must be integers >= 0");
+  if (counts.some((c) => !Number.isInteger(c) || c < 0))
+    throw new ValueError("repeat: counts must be integers >= 0");
   const index: number[] = [];
   counts.forEach((c, i) => {
     for (let k = 0; k < c; k++) index.push(i);

@@ -2,7 +2,7 @@
  * Shape and stride arithmetic shared by every operation: strides for C/F order, contiguity checks,
  * axis normalisation and broadcasting of shapes. Strides are counted in elements, not bytes.
  */
-import { IndexError, ShapeError, ValueError, formatShape } from "./errors.js";
+import { formatShape, IndexError, ShapeError, ValueError } from "./errors.js";
 
 /** Memory order of a new array: `C` (row-major, last axis fastest) or `F` (column-major). */
 export type Order = "C" | "F";
@@ -14,7 +14,8 @@ export type ShapeLike = number | readonly number[];
 export function toShape(shape: ShapeLike): number[] {
   const s = typeof shape === "number" ? [shape] : [...shape];
   for (const d of s) {
-    if (!Number.isInteger(d) || d < 0) throw new ValueError(`invalid shape ${formatShape(s)}: lengths must be integers >= 0`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ValueError(`invalid shape ${formatShape(s)}: lengths must be integers >= 0`);
   }
   return s;
 }
@@ -108,7 +109,11 @@ export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
  * Strides that read an array of `shape`/`strides` as if it had shape `target` (which must be a
  * broadcast of it): new leading axes and stretched length-1 axes get stride 0.
  */
-export function broadcastStrides(shape: readonly number[], strides: readonly number[], target: readonly number[]): number[] {
+export function broadcastStrides(
+  shape: readonly number[],
+  strides: readonly number[],
+  target: readonly number[],
+): number[] {
   const out = new Array<number>(target.length).fill(0);
   const lead = target.length - shape.length;
   for (let i = 0; i < shape.length; i++) {
@@ -133,11 +138,15 @@ export function resolveReshape(size: number, from: readonly number[], shape: rea
   }
   if (unknown >= 0) {
     if (known === 0 || size % known !== 0) {
-      throw new ShapeError(`cannot reshape array of size ${size} (shape ${formatShape(from)}) into shape ${formatShape(shape)}`);
+      throw new ShapeError(
+        `cannot reshape array of size ${size} (shape ${formatShape(from)}) into shape ${formatShape(shape)}`,
+      );
     }
     out[unknown] = size / known;
   } else if (known !== size) {
-    throw new ShapeError(`cannot reshape array of size ${size} (shape ${formatShape(from)}) into shape ${formatShape(shape)}`);
+    throw new ShapeError(
+      `cannot reshape array of size ${size} (shape ${formatShape(from)}) into shape ${formatShape(shape)}`,
+    );
   }
   return out;
 }
@@ -157,7 +166,9 @@ export function reshapeStrides(
   // Work in C index order; F order is the same problem on reversed axes.
   const rev = order === "F";
   const oldS = (rev ? [...shape].reverse() : [...shape]).filter((d) => d !== 1);
-  const oldT = (rev ? [...strides].reverse() : [...strides]).filter((_, i) => (rev ? [...shape].reverse() : shape)[i] !== 1);
+  const oldT = (rev ? [...strides].reverse() : [...strides]).filter(
+    (_, i) => (rev ? [...shape].reverse() : shape)[i] !== 1,
+  );
   const ns = rev ? [...newShape].reverse() : [...newShape];
   const nt = new Array<number>(ns.length).fill(0);
   let oi = 0;

@@ -20,7 +20,11 @@ export interface LoopOperand {
 export type RunKernel = (n: number, offsets: readonly number[], steps: readonly number[]) => void;
 
 /** Calls `kernel` for every innermost run of `shape`, in C index order of the (merged) axes. */
-export function stridedLoop(shape: readonly number[], operands: readonly LoopOperand[], kernel: RunKernel): void {
+export function stridedLoop(
+  shape: readonly number[],
+  operands: readonly LoopOperand[],
+  kernel: RunKernel,
+): void {
   const k = operands.length;
   for (const d of shape) if (d === 0) return;
   // Drop length-1 axes, then merge neighbours that are contiguous for every operand.

@@ -101,9 +101,12 @@ export function setBackend(name: BackendName | "auto"): void {
     return;
   }
   if (!BACKENDS.includes(name)) {
-    throw new BackendUnavailableError(`unknown backend "${name}"; expected one of ${BACKENDS.join(", ")} or "auto"`);
+    throw new BackendUnavailableError(
+      `unknown backend "${name}"; expected one of ${BACKENDS.join(", ")} or "auto"`,
+    );
   }
-  if (!load(name)) throw new BackendUnavailableError(`backend "${name}" is not available: ${failures.get(name)}`);
+  if (!load(name))
+    throw new BackendUnavailableError(`backend "${name}" is not available: ${failures.get(name)}`);
   forced = name;
 }
 

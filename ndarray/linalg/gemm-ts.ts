@@ -54,29 +54,80 @@ function packPanelsA(g: GemmArgs, ic: number, mc: number, pc: number, kc: number
   }
 }
 
-function kernel(kc: number, pa: number, pb: number, c: GemmArgs["c"], o: number, ldc: number, mr: number, nr: number): void {
+function kernel(
+  kc: number,
+  pa: number,
+  pb: number,
+  c: GemmArgs["c"],
+  o: number,
+  ldc: number,
+  mr: number,
+  nr: number,
+): void {
   const A = packA;
   const B = packB;
-  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
-  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  let c00 = 0,
+    c01 = 0,
+    c02 = 0,
+    c03 = 0;
+  let c10 = 0,
+    c11 = 0,
+    c12 = 0,
+    c13 = 0;
+  let c20 = 0,
+    c21 = 0,
+    c22 = 0,
+    c23 = 0;
+  let c30 = 0,
+    c31 = 0,
+    c32 = 0,
+    c33 = 0;
   for (let p = 0; p < kc; p++, pa += 4, pb += 4) {
-    const a0 = A[pa]!, a1 = A[pa + 1]!, a2 = A[pa + 2]!, a3 = A[pa + 3]!;
-    const b0 = B[pb]!, b1 = B[pb + 1]!, b2 = B[pb + 2]!, b3 = B[pb + 3]!;
-    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
-    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+    const a0 = A[pa]!,
+      a1 = A[pa + 1]!,
+      a2 = A[pa + 2]!,
+      a3 = A[pa + 3]!;
+    const b0 = B[pb]!,
+      b1 = B[pb + 1]!,
+      b2 = B[pb + 2]!,
+      b3 = B[pb + 3]!;
+    c00 += a0 * b0;
+    c01 += a0 * b1;
+    c02 += a0 * b2;
+    c03 += a0 * b3;
+    c10 += a1 * b0;
+    c11 += a1 * b1;
+    c12 += a1 * b2;
+    c13 += a1 * b3;
+    c20 += a2 * b0;
+    c21 += a2 * b1;
+    c22 += a2 * b2;
+    c23 += a2 * b3;
+    c30 += a3 * b0;
+    c31 += a3 * b1;
+    c32 += a3 * b2;
+    c33 += a3 * b3;
   }
   if (mr === 4 && nr === 4) {
-    c[o] += c00; c[o + 1] += c01; c[o + 2] += c02; c[o + 3] += c03;
+    c[o] += c00;
+    c[o + 1] += c01;
+    c[o + 2] += c02;
+    c[o + 3] += c03;
     o += ldc;
-    c[o] += c10; c[o + 1] += c11; c[o + 2] += c12; c[o + 3] += c13;
+    c[o] += c10;
+    c[o + 1] += c11;
+    c[o + 2] += c12;
+    c[o + 3] += c13;
     o += ldc;
-    c[o] += c20; c[o + 1] += c21; c[o + 2] += c22; c[o + 3] += c23;
+    c[o] += c20;
+    c[o + 1] += c21;
+    c[o + 2] += c22;
+    c[o + 3] += c23;
     o += ldc;
-    c[o] += c30; c[o + 1] += c31; c[o + 2] += c32; c[o + 3] += c33;
+    c[o] += c30;
+    c[o + 1] += c31;
+    c[o + 2] += c32;
+    c[o + 3] += c33;
     return;
   }
   edge.set([c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33]);

@@ -63,7 +63,15 @@ function align(x: number): number {
  * Copies the stored rows of an operand into wasm memory at byte `at`, compacting gaps between
  * rows. Returns the leading dimension of the copy.
  */
-function copyIn(heap: FloatArray, at: number, src: FloatArray, off: number, rows: number, cols: number, ld: number): number {
+function copyIn(
+  heap: FloatArray,
+  at: number,
+  src: FloatArray,
+  off: number,
+  rows: number,
+  cols: number,
+  ld: number,
+): number {
   const base = at / heap.BYTES_PER_ELEMENT;
   if (ld === cols || rows <= 1) {
     heap.set(src.subarray(off, off + rows * cols), base);
@@ -99,7 +107,9 @@ export function gemmWasm(g: GemmArgs): void {
   f(g.transA ? 1 : 0, g.transB ? 1 : 0, m, n, k, g.alpha, aAt, lda, bAt, ldb, g.beta, cAt, n, work);
   const cBase = cAt / es;
   if (g.ldc === n) g.c.set(heap.subarray(cBase, cBase + m * n), g.offC);
-  else for (let r = 0; r < m; r++) g.c.set(heap.subarray(cBase + r * n, cBase + (r + 1) * n), g.offC + r * g.ldc);
+  else
+    for (let r = 0; r < m; r++)
+      g.c.set(heap.subarray(cBase + r * n, cBase + (r + 1) * n), g.offC + r * g.ldc);
   if (ex.memory.buffer.byteLength > KEEP_BYTES) {
     inst = null;
     ex = null as unknown as GemmExports;
@@ -108,7 +118,8 @@ export function gemmWasm(g: GemmArgs): void {
 
 /** True when this JS engine can compile the module (WebAssembly with SIMD). */
 export function wasmAvailable(): boolean {
-  return typeof WebAssembly !== "undefined" && WebAssembly.validate(gemmWasmBytes());
+  const wasm = (globalThis as { WebAssembly?: typeof WebAssembly }).WebAssembly;
+  return wasm?.validate(gemmWasmBytes()) ?? false;
 }
 
 /** The WebAssembly backend. */

@@ -7,9 +7,9 @@
  * @module
  */
 import { asarray } from "../creation.js";
-import { type DType, allocate, isFloat, promoteTypes } from "../dtype.js";
+import { allocate, type DType, isFloat, promoteTypes } from "../dtype.js";
 import { multiply } from "../elementwise.js";
-import { ShapeError, ValueError, formatShape } from "../errors.js";
+import { formatShape, ShapeError, ValueError } from "../errors.js";
 import { type ArrayLike, NDArray } from "../ndarray.js";
 import { broadcastShapes, sizeOf, stridesFor } from "../shape.js";
 import { type FloatArray, gemmBackend } from "./backend.js";
@@ -56,7 +56,8 @@ function gemm2d(a: NDArray, b: NDArray, dtype: DType): NDArray {
  * C-order matrix works). All three must share one float dtype.
  */
 export function gemmInto(a: NDArray, b: NDArray, out: NDArray, alpha = 1, beta = 0): void {
-  if (a.ndim !== 2 || b.ndim !== 2 || out.ndim !== 2) throw new ValueError("gemmInto: all operands must be 2-D");
+  if (a.ndim !== 2 || b.ndim !== 2 || out.ndim !== 2)
+    throw new ValueError("gemmInto: all operands must be 2-D");
   const [m, k] = a.shape as [number, number];
   const [k2, n] = b.shape as [number, number];
   if (k !== k2 || out.shape[0] !== m || out.shape[1] !== n) {
@@ -65,7 +66,9 @@ export function gemmInto(a: NDArray, b: NDArray, out: NDArray, alpha = 1, beta =
     );
   }
   if (!isFloat(a.dtype) || a.dtype !== b.dtype || a.dtype !== out.dtype) {
-    throw new ValueError(`gemmInto: operands must share one float dtype (got ${a.dtype}, ${b.dtype}, ${out.dtype})`);
+    throw new ValueError(
+      `gemmInto: operands must share one float dtype (got ${a.dtype}, ${b.dtype}, ${out.dtype})`,
+    );
   }
   const ldc = m <= 1 ? Math.max(n, 1) : out.strides[0]!;
   if ((n > 1 && out.strides[1] !== 1) || ldc < n) {
@@ -107,7 +110,8 @@ function intMatmul(a: NDArray, b: NDArray): NDArray {
     for (let p = 0; p < k; p++) {
       const x = a.get(i, p);
       if (x === 0) continue;
-      for (let j = 0; j < n; j++) out.data[i * n + j] = (out.data[i * n + j]! + Math.imul(x, b.get(p, j))) | 0;
+      for (let j = 0; j < n; j++)
+        out.data[i * n + j] = (out.data[i * n + j]! + Math.imul(x, b.get(p, j))) | 0;
     }
   }
   return out;
@@ -181,9 +185,11 @@ export function dot(x: ArrayLike, y: ArrayLike): NDArray | number {
     if (a.shape[0] !== b.shape[0]) throw alignedError(a, b);
     let s = 0;
     const [sa, sb] = [a.strides[0]!, b.strides[0]!];
-    for (let i = 0, p = a.offset, q = b.offset; i < a.shape[0]!; i++, p += sa, q += sb) s += a.data[p]! * b.data[q]!;
+    for (let i = 0, p = a.offset, q = b.offset; i < a.shape[0]!; i++, p += sa, q += sb)
+      s += a.data[p]! * b.data[q]!;
     return a.dtype === "float32" && b.dtype === "float32" ? Math.fround(s) : s;
   }
-  if (a.ndim > 2 || b.ndim > 2) throw new ValueError("dot: only 1-D and 2-D operands are supported; use matmul for stacks");
+  if (a.ndim > 2 || b.ndim > 2)
+    throw new ValueError("dot: only 1-D and 2-D operands are supported; use matmul for stacks");
   return matmul(a, b);
 }

@@ -36,7 +36,9 @@ const ADDON = "native/build/Release/tsparallel_gemm.node";
 
 /** Where the compiled addon may be: next to the sources (from dist/ndarray/node or ndarray/node). */
 function candidates(): string[] {
-  return [`../../../ndarray/${ADDON}`, `../${ADDON}`].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  return [`../../../ndarray/${ADDON}`, `../${ADDON}`].map((rel) =>
+    fileURLToPath(new URL(rel, import.meta.url)),
+  );
 }
 
 /**
@@ -46,7 +48,8 @@ function candidates(): string[] {
  */
 export function loadNativeBackend(): GemmBackend {
   const path = candidates().find((p) => existsSync(p));
-  if (!path) throw new Error("OpenBLAS addon not built (apt-get install libopenblas-dev, then npm run build:native)");
+  if (!path)
+    throw new Error("OpenBLAS addon not built (apt-get install libopenblas-dev, then npm run build:native)");
   const addon = createRequire(import.meta.url)(path) as GemmAddon;
   if (!process.env.OPENBLAS_NUM_THREADS) addon.setThreads(1);
   return {

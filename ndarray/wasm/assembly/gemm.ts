@@ -33,17 +33,16 @@ export function sgemmWorkBytes(): i32 {
 // ---------------------------------------------------------------------------------------------
 // float64
 
-// @ts-ignore: decorator
-@inline function dAt(p: usize, trans: i32, ld: i32, row: i32, col: i32): f64 {
-  return load<f64>(p + (<usize>(trans ? col * ld + row : row * ld + col) << 3));
+function dAt(p: usize, trans: i32, ld: i32, row: i32, col: i32): f64 {
+  return load<f64>(p + ((<usize>(trans ? col * ld + row : row * ld + col)) << 3));
 }
 
 function dScaleC(m: i32, n: i32, beta: f64, c: usize, ldc: i32): void {
   for (let i = 0; i < m; i++) {
-    const row = c + (<usize>(i * ldc) << 3);
+    const row = c + ((<usize>(i * ldc)) << 3);
     for (let j = 0; j < n; j++) {
-      const p = row + (<usize>j << 3);
-      store<f64>(p, beta == 0 ? 0 : beta * load<f64>(p));
+      const p = row + ((<usize>j) << 3);
+      store<f64>(p, beta === 0 ? 0 : beta * load<f64>(p));
     }
   }
 }
@@ -63,7 +62,17 @@ function dPackB(kc: i32, nc: i32, b: usize, trans: i32, ldb: i32, pc: i32, jc: i
 }
 
 /** Packs alpha * op(A)[ic:ic+mc, pc:pc+kc] into 4-tall panels, zero-padding the last one. */
-function dPackA(mc: i32, kc: i32, a: usize, trans: i32, lda: i32, ic: i32, pc: i32, alpha: f64, out: usize): void {
+function dPackA(
+  mc: i32,
+  kc: i32,
+  a: usize,
+  trans: i32,
+  lda: i32,
+  ic: i32,
+  pc: i32,
+  alpha: f64,
+  out: usize,
+): void {
   let q = out;
   for (let i = 0; i < mc; i += 4) {
     const h = min(4, mc - i);
@@ -78,10 +87,14 @@ function dPackA(mc: i32, kc: i32, a: usize, trans: i32, lda: i32, ic: i32, pc: i
 
 /** C[0:mr, 0:nr] += Apanel * Bpanel over kc steps. */
 function dKernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr: i32): void {
-  let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
-  let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
-  let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
-  let c30 = f64x2.splat(0), c31 = f64x2.splat(0);
+  let c00 = f64x2.splat(0),
+    c01 = f64x2.splat(0);
+  let c10 = f64x2.splat(0),
+    c11 = f64x2.splat(0);
+  let c20 = f64x2.splat(0),
+    c21 = f64x2.splat(0);
+  let c30 = f64x2.splat(0),
+    c31 = f64x2.splat(0);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -100,8 +113,8 @@ function dKernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr:
     ap += 32;
     bp += 32;
   }
-  const rs = <usize>ldc << 3;
-  if (mr == 4 && nr == 4) {
+  const rs = (<usize>ldc) << 3;
+  if (mr === 4 && nr === 4) {
     let r = c;
     v128.store(r, f64x2.add(v128.load(r), c00));
     v128.store(r, f64x2.add(v128.load(r, 16), c01), 16);
@@ -127,7 +140,7 @@ function dKernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr:
   v128.store(112, c31);
   for (let i = 0; i < mr; i++) {
     for (let j = 0; j < nr; j++) {
-      const p = c + <usize>i * rs + (<usize>j << 3);
+      const p = c + <usize>i * rs + ((<usize>j) << 3);
       store<f64>(p, load<f64>(p) + load<f64>(<usize>(i * 32 + j * 8)));
     }
   }
@@ -139,13 +152,25 @@ function dKernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr:
  * `work` must have `dgemmWorkBytes()` bytes, 16-byte aligned.
  */
 export function dgemm(
-  transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f64,
-  a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32, work: usize,
+  transA: i32,
+  transB: i32,
+  m: i32,
+  n: i32,
+  k: i32,
+  alpha: f64,
+  a: usize,
+  lda: i32,
+  b: usize,
+  ldb: i32,
+  beta: f64,
+  c: usize,
+  ldc: i32,
+  work: usize,
 ): void {
-  if (beta != 1) dScaleC(m, n, beta, c, ldc);
-  if (k == 0 || alpha == 0) return;
+  if (beta !== 1) dScaleC(m, n, beta, c, ldc);
+  if (k === 0 || alpha === 0) return;
   const packA = work;
-  const packB = work + (<usize>(D_MC * D_KC) << 3);
+  const packB = work + ((<usize>(D_MC * D_KC)) << 3);
   for (let jc = 0; jc < n; jc += D_NC) {
     const nc = min(D_NC, n - jc);
     for (let pc = 0; pc < k; pc += D_KC) {
@@ -155,10 +180,10 @@ export function dgemm(
         const mc = min(D_MC, m - ic);
         dPackA(mc, kc, a, transA, lda, ic, pc, alpha, packA);
         for (let jr = 0; jr < nc; jr += 4) {
-          const bp = packB + (<usize>(jr * kc) << 3);
+          const bp = packB + ((<usize>(jr * kc)) << 3);
           for (let ir = 0; ir < mc; ir += 4) {
-            const cp = c + (<usize>((ic + ir) * ldc + jc + jr) << 3);
-            dKernel(kc, packA + (<usize>(ir * kc) << 3), bp, cp, ldc, min(4, mc - ir), min(4, nc - jr));
+            const cp = c + ((<usize>((ic + ir) * ldc + jc + jr)) << 3);
+            dKernel(kc, packA + ((<usize>(ir * kc)) << 3), bp, cp, ldc, min(4, mc - ir), min(4, nc - jr));
           }
         }
       }
@@ -169,17 +194,16 @@ export function dgemm(
 // ---------------------------------------------------------------------------------------------
 // float32
 
-// @ts-ignore: decorator
-@inline function sAt(p: usize, trans: i32, ld: i32, row: i32, col: i32): f32 {
-  return load<f32>(p + (<usize>(trans ? col * ld + row : row * ld + col) << 2));
+function sAt(p: usize, trans: i32, ld: i32, row: i32, col: i32): f32 {
+  return load<f32>(p + ((<usize>(trans ? col * ld + row : row * ld + col)) << 2));
 }
 
 function sScaleC(m: i32, n: i32, beta: f32, c: usize, ldc: i32): void {
   for (let i = 0; i < m; i++) {
-    const row = c + (<usize>(i * ldc) << 2);
+    const row = c + ((<usize>(i * ldc)) << 2);
     for (let j = 0; j < n; j++) {
-      const p = row + (<usize>j << 2);
-      store<f32>(p, beta == 0 ? 0 : beta * load<f32>(p));
+      const p = row + ((<usize>j) << 2);
+      store<f32>(p, beta === 0 ? 0 : beta * load<f32>(p));
     }
   }
 }
@@ -197,7 +221,17 @@ function sPackB(kc: i32, nc: i32, b: usize, trans: i32, ldb: i32, pc: i32, jc: i
   }
 }
 
-function sPackA(mc: i32, kc: i32, a: usize, trans: i32, lda: i32, ic: i32, pc: i32, alpha: f32, out: usize): void {
+function sPackA(
+  mc: i32,
+  kc: i32,
+  a: usize,
+  trans: i32,
+  lda: i32,
+  ic: i32,
+  pc: i32,
+  alpha: f32,
+  out: usize,
+): void {
   let q = out;
   for (let i = 0; i < mc; i += 4) {
     const h = min(4, mc - i);
@@ -211,10 +245,14 @@ function sPackA(mc: i32, kc: i32, a: usize, trans: i32, lda: i32, ic: i32, pc: i
 }
 
 function sKernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr: i32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let c00 = f32x4.splat(0),
+    c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0),
+    c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0),
+    c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0),
+    c31 = f32x4.splat(0);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
@@ -233,8 +271,8 @@ function sKernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr:
     ap += 16;
     bp += 32;
   }
-  const rs = <usize>ldc << 2;
-  if (mr == 4 && nr == 8) {
+  const rs = (<usize>ldc) << 2;
+  if (mr === 4 && nr === 8) {
     let r = c;
     v128.store(r, f32x4.add(v128.load(r), c00));
     v128.store(r, f32x4.add(v128.load(r, 16), c01), 16);
@@ -259,7 +297,7 @@ function sKernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr:
   v128.store(112, c31);
   for (let i = 0; i < mr; i++) {
     for (let j = 0; j < nr; j++) {
-      const p = c + <usize>i * rs + (<usize>j << 2);
+      const p = c + <usize>i * rs + ((<usize>j) << 2);
       store<f32>(p, load<f32>(p) + load<f32>(<usize>(i * 32 + j * 4)));
     }
   }
@@ -267,13 +305,25 @@ function sKernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, mr: i32, nr:
 
 /** C = alpha * op(A) * op(B) + beta * C for float32; see `dgemm`. `work` needs `sgemmWorkBytes()` bytes. */
 export function sgemm(
-  transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
-  a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, work: usize,
+  transA: i32,
+  transB: i32,
+  m: i32,
+  n: i32,
+  k: i32,
+  alpha: f32,
+  a: usize,
+  lda: i32,
+  b: usize,
+  ldb: i32,
+  beta: f32,
+  c: usize,
+  ldc: i32,
+  work: usize,
 ): void {
-  if (beta != 1) sScaleC(m, n, beta, c, ldc);
-  if (k == 0 || alpha == 0) return;
+  if (beta !== 1) sScaleC(m, n, beta, c, ldc);
+  if (k === 0 || alpha === 0) return;
   const packA = work;
-  const packB = work + (<usize>(S_MC * S_KC) << 2);
+  const packB = work + ((<usize>(S_MC * S_KC)) << 2);
   for (let jc = 0; jc < n; jc += S_NC) {
     const nc = min(S_NC, n - jc);
     for (let pc = 0; pc < k; pc += S_KC) {
@@ -283,10 +333,10 @@ export function sgemm(
         const mc = min(S_MC, m - ic);
         sPackA(mc, kc, a, transA, lda, ic, pc, alpha, packA);
         for (let jr = 0; jr < nc; jr += 8) {
-          const bp = packB + (<usize>(jr * kc) << 2);
+          const bp = packB + ((<usize>(jr * kc)) << 2);
           for (let ir = 0; ir < mc; ir += 4) {
-            const cp = c + (<usize>((ic + ir) * ldc + jc + jr) << 2);
-            sKernel(kc, packA + (<usize>(ir * kc) << 2), bp, cp, ldc, min(4, mc - ir), min(8, nc - jr));
+            const cp = c + ((<usize>((ic + ir) * ldc + jc + jr)) << 2);
+            sKernel(kc, packA + ((<usize>(ir * kc)) << 2), bp, cp, ldc, min(4, mc - ir), min(8, nc - jr));
           }
         }
       }
