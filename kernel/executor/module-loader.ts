@@ -1,6 +1,6 @@
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { CellInterruptedError, ModuleNotFoundError, ModuleNotLoadedError } from "./errors.js";
-import { resolveImport, resolveInPackage } from "./package-resolution.js";
+import { isCommonJsFile, resolveImport, resolveInPackage } from "./package-resolution.js";
 
 /** A module namespace (or any object standing in for one). */
 export type ModuleNamespace = Record<string, unknown>;
@@ -54,9 +54,15 @@ export class ModuleLoader {
   async load(specifier: string): Promise<ModuleNamespace> {
     const known = this.#registered.get(specifier) ?? this.#loaded.get(specifier);
     if (known) return known;
-    const ns: ModuleNamespace = await import(this.resolve(specifier));
-    this.#loaded.set(specifier, ns);
-    return ns;
+    const url = this.resolve(specifier);
+    // Node needs the attribute for JSON modules (TypeScript type-checks `with { type: "json" }`).
+    const ns: ModuleNamespace = url.endsWith(".json")
+      ? await import(url, { with: { type: "json" } })
+      : await import(url);
+    const usable =
+      url.startsWith("file:") && isCommonJsFile(fileURLToPath(url)) ? withCommonJsMembers(ns) : ns;
+    this.#loaded.set(specifier, usable);
+    return usable;
   }
 
   /** Loads `specifiers` in order before a cell runs; rejects promptly when `signal` aborts. */
@@ -91,4 +97,18 @@ export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
+}
+
+/**
+ * Node finds a CommonJS module's named exports by scanning its source, and misses names set on
+ * `module.exports` as a function's properties (`fn.version = …`), which TypeScript's
+ * `export =` typings allow as named imports. Those names are taken from the default export.
+ */
+function withCommonJsMembers(ns: ModuleNamespace): ModuleNamespace {
+  const exported = ns.default;
+  if ((typeof exported !== "object" && typeof exported !== "function") || exported === null) return ns;
+  const merged: ModuleNamespace = Object.create(null);
+  for (const key of Object.keys(exported)) merged[key] = (exported as Record<string, unknown>)[key];
+  for (const key of Object.keys(ns)) merged[key] = ns[key];
+  return merged;
 }

@@ -113,3 +113,20 @@ export function resolveImport(specifier: string, from: string): string {
   }
   throw new ModuleNotFoundError(specifier, from);
 }
+
+/** True when Node loads the file as CommonJS: `.cjs`, or `.js` whose nearest package.json is not "type": "module". */
+export function isCommonJsFile(path: string): boolean {
+  if (path.endsWith(".cjs")) return true;
+  if (!path.endsWith(".js")) return false;
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      try {
+        return (JSON.parse(readFileSync(manifest, "utf8")) as { type?: unknown }).type !== "module";
+      } catch {
+        return true;
+      }
+    }
+    if (dirname(dir) === dir) return true;
+  }
+}
