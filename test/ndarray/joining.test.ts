@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import * as nd from "../../ndarray/index.js";
+
+const a = () =>
+  nd.array([
+    [1, 2],
+    [3, 4],
+  ]);
+
+test("concatenate, stack, vstack and hstack", () => {
+  const x = a();
+  const y = nd.array([[5, 6]]);
+  assert.deepEqual(nd.concatenate([x, y]).toArray(), [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+  ]);
+  assert.deepEqual(nd.concatenate([x, y.T], 1).toArray(), [
+    [1, 2, 5],
+    [3, 4, 6],
+  ]);
+  assert.deepEqual(nd.concatenate([x, x.T], -1).toArray(), [
+    [1, 2, 1, 3],
+    [3, 4, 2, 4],
+  ]);
+  assert.equal(nd.concatenate([x, x.astype("float32")]).dtype, "float64");
+  assert.deepEqual(nd.stack([x, x]).shape, [2, 2, 2]);
+  assert.deepEqual(nd.stack([nd.arange(2), nd.arange(2)], 1).toArray(), [
+    [0, 0],
+    [1, 1],
+  ]);
+  assert.deepEqual(nd.vstack([nd.arange(2), nd.arange(2)]).shape, [2, 2]);
+  assert.deepEqual(nd.hstack([nd.arange(2), nd.arange(3)]).toArray(), [0, 1, 0, 1, 2]);
+  assert.throws(() => nd.concatenate([x, nd.zeros([2, 3])]), {
+    code: "ERR_ND_SHAPE",
+    message: /\(2, 2\), \(2, 3\)/,
+  });
+  assert.throws(() => nd.stack([x, nd.zeros([3])]), nd.ShapeError);
+});
+
+test("block reassembles tiles into a matrix", () => {
+  const m = nd.arange(16).reshape(4, 4);
+  const q = [m.slice(":2", ":2"), m.slice(":2", "2:"), m.slice("2:", ":2"), m.slice("2:", "2:")];
+  const back = nd.block([
+    [q[0]!, q[1]!],
+    [q[2]!, q[3]!],
+  ]);
+  assert.ok(nd.arrayEqual(back, m));
+  assert.deepEqual(nd.block([nd.arange(2), nd.arange(3)]).toArray(), [0, 1, 0, 1, 2]);
+  assert.deepEqual(nd.block([[nd.ones([2, 2], "int32"), nd.zeros([2, 1], "int32")]]).toArray(), [
+    [1, 1, 0],
+    [1, 1, 0],
+  ]);
+  assert.throws(() => nd.block([[m], m] as never), nd.ValueError);
+});
+
+test("take, repeat and tile", () => {
+  const x = a();
+  assert.deepEqual(nd.take(x, [0, 3]).toArray(), [1, 4]);
+  assert.deepEqual(x.take([1, 0], 0).toArray(), [
+    [3, 4],
+    [1, 2],
+  ]);
+  assert.deepEqual(x.take([-1], 1).toArray(), [[2], [4]]);
+  assert.deepEqual(x.take(1, 1).toArray(), [2, 4]);
+  assert.throws(() => x.take([2], 0), { code: "ERR_ND_INDEX", message: /axis 0 with size 2/ });
+  // np.repeat(np.arange(m), n) and np.tile(np.arange(n), m) enumerate (i, j) pairs.
+  assert.deepEqual(nd.repeat(nd.arange(3), 2).toArray(), [0, 0, 1, 1, 2, 2]);
+  assert.deepEqual(nd.tile(nd.arange(3), 2).toArray(), [0, 1, 2, 0, 1, 2]);
+  assert.deepEqual(x.repeat(2, 0).toArray(), [
+    [1, 2],
+    [1, 2],
+    [3, 4],
+    [3, 4],
+  ]);
+  assert.deepEqual(x.repeat([1, 2], 1).toArray(), [
+    [1, 2, 2],
+    [3, 4, 4],
+  ]);
+  assert.deepEqual(nd.tile(x, [2, 1]).shape, [4, 2]);
+  assert.deepEqual(nd.tile(nd.arange(2), [2, 2]).toArray(), [
+    [0, 1, 0, 1],
+    [0, 1, 0, 1],
+  ]);
+  assert.deepEqual(nd.tile(nd.arange(2), 0).shape, [0]);
+  assert.equal(nd.repeat(nd.arange(1000), 1000).size, 1e6);
+});
