@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { kernelsDir } from "../../kernel/kernelspec.js";
+import { REPO_ROOT } from "../helpers/kernel-process.js";
+
+const BIN = join(REPO_ROOT, "bin", "tsparallel.js");
+const run = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
+  spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env });
+
+test("--help documents every command", () => {
+  const r = run(["--help"]);
+  assert.equal(r.status, 0);
+  for (const usage of ["tsparallel install [--user | --sys-prefix | --prefix DIR]", "tsparallel kernel CONNECTION_FILE"]) {
+    assert.ok(r.stdout.includes(usage), r.stdout);
+  }
+});
+
+test("a wrong option prints the usage line and exits 2 without a stack trace", () => {
+  const r = run(["install", "--nope"]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^usage: tsparallel install/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  const unknown = run(["frobnicate"]);
+  assert.equal(unknown.status, 2);
+  assert.match(unknown.stderr, /unknown command "frobnicate"/);
+});
+
+test("kernel with an unreadable connection file says so and exits 1", () => {
+  const r = run(["kernel", "/nonexistent/connection.json"]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /cannot read connection file/);
+});
+
+test("install --prefix writes kernel.json with message interrupts and absolute paths", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsparallel-cli-"));
+  try {
+    const r = run(["install", "--prefix", dir]);
+    assert.equal(r.status, 0, r.stderr);
+    const spec = JSON.parse(readFileSync(join(dir, "share/jupyter/kernels/tsparallel/kernel.json"), "utf8"));
+    assert.equal(spec.display_name, "TypeScript (parallel)");
+    assert.equal(spec.language, "typescript");
+    assert.equal(spec.interrupt_mode, "message");
+    assert.deepEqual(spec.argv, [process.execPath, BIN, "kernel", "{connection_file}"]);
+    assert.ok(existsSync(join(dir, "share/jupyter/kernels/tsparallel/logo-svg.svg")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("install --user honours JUPYTER_DATA_DIR, and --sys-prefix uses VIRTUAL_ENV", () => {
+  const dir = mkdtempSync(join(tmpdir(), "tsparallel-cli-"));
+  try {
+    const r = run(["install", "--user"], { ...process.env, JUPYTER_DATA_DIR: join(dir, "data") });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(existsSync(join(dir, "data/kernels/tsparallel/kernel.json")));
+    assert.equal(kernelsDir({ kind: "sys-prefix" }, { VIRTUAL_ENV: "/venv" }), "/venv/share/jupyter/kernels");
+    assert.equal(kernelsDir({ kind: "user" }, { JUPYTER_DATA_DIR: "/d" }), "/d/kernels");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
