@@ -91,6 +91,7 @@ export class CellCompiler {
   readonly #modulePrefix: string;
   readonly #ambientModules = new Set<string>();
   #registeredCount = 0;
+  #missingModule = false;
   #renderedVersion = -1;
 
   constructor(options: CellCompilerOptions = {}) {
@@ -134,7 +135,10 @@ export class CellCompiler {
     // Exporting every top-level name makes declaration emit describe them all, inferred types included.
     const suffix = exported.length ? `\nexport { ${exported.join(", ")} };\n` : "\nexport {};\n";
     this.#host.setFile(this.#cellFile, code + suffix);
-    if (analysis.sourceFile.statements.some(ts.isImportDeclaration)) this.#host.refreshResolution();
+    // After an import failed to resolve, look again: the user may have run `npm install` since.
+    if (this.#missingModule && analysis.sourceFile.statements.some(ts.isImportDeclaration)) {
+      this.#host.refreshResolution();
+    }
 
     const program = this.#service.getProgram();
     const sourceFile = program?.getSourceFile(this.#cellFile);
@@ -144,6 +148,7 @@ export class CellCompiler {
       ...(this.typeCheck ? this.#service.getSemanticDiagnostics(this.#cellFile) : []),
     ];
     const diagnostics = this.#toCellDiagnostics(found, sourceFile, code.length);
+    this.#missingModule = diagnostics.some((d) => d.code === 2307);
     if (diagnostics.length) return { ok: false, diagnostics };
 
     const shape: RuntimeShape = { imports: [], globals: [] };

@@ -19,6 +19,8 @@ export class CellLanguageHost implements ts.LanguageServiceHost {
   readonly #files = new Map<string, VirtualFile>();
   readonly #roots: string[];
   readonly #registered = new Map<string, string>();
+  // Library and package files are read once: re-reading them for every cell costs ~10 ms.
+  readonly #diskSnapshots = new Map<string, ts.IScriptSnapshot | undefined>();
   #cache: ts.ModuleResolutionCache;
   #projectVersion = 0;
 
@@ -54,10 +56,14 @@ export class CellLanguageHost implements ts.LanguageServiceHost {
     this.#projectVersion++;
   }
 
-  /** Forgets cached resolutions, so packages installed since the last cell are found. */
+  /** Forgets cached resolutions and files, so packages installed since the last cell are found. */
   refreshResolution(): void {
     this.#cache = ts.createModuleResolutionCache(this.cwd, (s) => s, this.options);
+    this.#diskSnapshots.clear();
   }
+
+  /** Shared with the program, so package.json lookups are cached between cells too. */
+  getModuleResolutionCache = (): ts.ModuleResolutionCache => this.#cache;
 
   getProjectVersion = (): string => String(this.#projectVersion);
   getCompilationSettings = (): ts.CompilerOptions => this.options;
@@ -66,8 +72,11 @@ export class CellLanguageHost implements ts.LanguageServiceHost {
   getScriptSnapshot = (path: string): ts.IScriptSnapshot | undefined => {
     const file = this.#files.get(path);
     if (file) return file.snapshot;
+    if (this.#diskSnapshots.has(path)) return this.#diskSnapshots.get(path);
     const text = ts.sys.readFile(path);
-    return text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
+    const snapshot = text === undefined ? undefined : ts.ScriptSnapshot.fromString(text);
+    this.#diskSnapshots.set(path, snapshot);
+    return snapshot;
   };
   getCurrentDirectory = (): string => this.cwd;
   getDefaultLibFileName = (options: ts.CompilerOptions): string => ts.getDefaultLibFilePath(options);
