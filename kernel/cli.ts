@@ -2,7 +2,7 @@
  * The `tsparallel` command. Subcommands are entries of {@link SUBCOMMANDS}: adding one is one
  * object with its name, usage line, help text and `run`.
  */
-import { installKernelspec, type InstallTarget, KERNEL_NAME } from "./kernelspec.js";
+import { type InstallTarget, installKernelspec, KERNEL_NAME } from "./kernelspec.js";
 import { ownPackage } from "./protocol/kernel-info.js";
 
 /** Wrong arguments: the CLI prints the usage line and the message, and exits 2. */
@@ -68,7 +68,9 @@ const install: Subcommand = {
   async run(args) {
     const o = parseOptions(args, { flags: ["user", "sys-prefix"], values: ["prefix"] });
     if (o.positional.length) throw new UsageError(`unexpected argument ${o.positional[0]}`);
-    const chosen = [o.flags.has("user"), o.flags.has("sys-prefix"), o.values.has("prefix")].filter(Boolean).length;
+    const chosen = [o.flags.has("user"), o.flags.has("sys-prefix"), o.values.has("prefix")].filter(
+      Boolean,
+    ).length;
     if (chosen > 1) throw new UsageError("choose one of --user, --sys-prefix and --prefix DIR");
     const target: InstallTarget = o.values.has("prefix")
       ? { kind: "prefix", dir: o.values.get("prefix")! }
@@ -128,7 +130,9 @@ export async function main(argv: string[], commands: readonly Subcommand[] = SUB
   }
   const command = commands.find((c) => c.name === name);
   if (!command) {
-    process.stderr.write(`usage: tsparallel COMMAND [OPTIONS]\ntsparallel: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(", ")})\n`);
+    process.stderr.write(
+      `usage: tsparallel COMMAND [OPTIONS]\ntsparallel: unknown command "${name}" (commands: ${commands.map((c) => c.name).join(", ")})\n`,
+    );
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {

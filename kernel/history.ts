@@ -44,7 +44,9 @@ export class History {
       default:
         throw new Error(`hist_access_type must be "tail", "range" or "search"`);
     }
-    return lines.map((l) => (output ? [this.session, l.line, [l.input, l.output]] : [this.session, l.line, l.input]));
+    return lines.map((l) =>
+      output ? [this.session, l.line, [l.input, l.output]] : [this.session, l.line, l.input],
+    );
   }
 
   #tail(lines: Line[], n: number): Line[] {
@@ -55,7 +57,9 @@ export class History {
   #range(session: number, start: number, stop: number | undefined): Line[] {
     if (session > 0 && session !== this.session) return [];
     if (session < 0) return [];
-    return this.#lines.filter((l) => l.line >= start && (stop === undefined || stop === null || l.line < stop));
+    return this.#lines.filter(
+      (l) => l.line >= start && (stop === undefined || stop === null || l.line < stop),
+    );
   }
 
   /** Glob search: `*` any run, `?` one character; `unique` keeps the latest of equal inputs. */

@@ -9,7 +9,11 @@ import { formatMimeBundle } from "../engines/wire/mime-bundle.js";
 import type { CellContext, CellHook } from "./cell-hook.js";
 import type { CellError, CellOutcome, CodeSession } from "./code-session.js";
 import { COMMS_DECLARATION, CommManager } from "./comms/comm-manager.js";
-import { CLEAR_OUTPUT_DECLARATION, DISPLAY_DECLARATION, TSLAB_MODULE_DECLARATION } from "./display/declarations.js";
+import {
+  CLEAR_OUTPUT_DECLARATION,
+  DISPLAY_DECLARATION,
+  TSLAB_MODULE_DECLARATION,
+} from "./display/declarations.js";
 import { createDisplayApi } from "./display/display-api.js";
 import { type OutputMsgType, OutputRouter, OutputSink } from "./display/output-sink.js";
 import { parsePagerRequest } from "./display/pager.js";
@@ -91,7 +95,9 @@ function requireString(value: unknown, field: string): string {
 function requireCursor(value: unknown, code: string): number {
   if (value === undefined || value === null) return [...code].length;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0) {
-    throw new BadRequestError(`cursor_pos must be a non-negative integer (code points), got ${JSON.stringify(value)}`);
+    throw new BadRequestError(
+      `cursor_pos must be a non-negative integer (code points), got ${JSON.stringify(value)}`,
+    );
   }
   return value;
 }
@@ -134,8 +140,12 @@ export class Kernel {
       return s;
     });
     this.#warmUp = this.#session.then((s) => options.warmUp?.(s));
-    this.#warmUp.catch((e: unknown) => kernelLog(`language session failed to start: ${(e as Error)?.stack ?? String(e)}`));
-    this.comms = new CommManager((msgType, content, opts) => this.#publishOutput(msgType, content, opts?.buffers));
+    this.#warmUp.catch((e: unknown) =>
+      kernelLog(`language session failed to start: ${(e as Error)?.stack ?? String(e)}`),
+    );
+    this.comms = new CommManager((msgType, content, opts) =>
+      this.#publishOutput(msgType, content, opts?.buffers),
+    );
     this.#stdin = new StdinBroker((m) => this.channels.send("stdin", m), this.#id);
   }
 
@@ -207,7 +217,12 @@ export class Kernel {
 
   // ---- sending -------------------------------------------------------------------------------
 
-  #reply<T extends MsgType>(channel: SendChannel, parent: WireMessage, msgType: T | string, content: unknown) {
+  #reply<T extends MsgType>(
+    channel: SendChannel,
+    parent: WireMessage,
+    msgType: T | string,
+    content: unknown,
+  ) {
     return this.channels.send(channel, {
       identities: parent.identities,
       header: makeHeader(msgType, this.#id),
@@ -231,14 +246,20 @@ export class Kernel {
   }
 
   /** Output that does not belong to a sink (comm traffic): in order with the current request's output. */
-  #publishOutput(msgType: OutputMsgType, content: ContentByType[OutputMsgType], buffers?: readonly Uint8Array[]) {
+  #publishOutput(
+    msgType: OutputMsgType,
+    content: ContentByType[OutputMsgType],
+    buffers?: readonly Uint8Array[],
+  ) {
     const sink = this.#router.current;
     if (sink) sink.send(msgType, content, buffers);
     else void this.#publish(msgType, content, undefined, buffers);
   }
 
   #sinkFor(parent: WireMessage): OutputSink {
-    return new OutputSink((msgType, content, buffers) => void this.#publish(msgType, content, parent, buffers));
+    return new OutputSink(
+      (msgType, content, buffers) => void this.#publish(msgType, content, parent, buffers),
+    );
   }
 
   // ---- dispatch ------------------------------------------------------------------------------
@@ -281,7 +302,10 @@ export class Kernel {
     } catch (e) {
       kernelLog(`${msg.header.msg_type} failed: ${(e as Error)?.stack ?? String(e)}`);
       if (msg.header.msg_type.endsWith("_request")) {
-        await this.#reply(channel, msg, replyTypeFor(msg.header.msg_type), { status: "error", ...errorContent(e) });
+        await this.#reply(channel, msg, replyTypeFor(msg.header.msg_type), {
+          status: "error",
+          ...errorContent(e),
+        });
       }
     } finally {
       if (!this.#stopped) this.#publish("status", { execution_state: "idle" }, msg);
@@ -302,7 +326,12 @@ export class Kernel {
       this.#reply("shell", m, "history_reply", { status: "ok", history: this.history.query(m.content) }),
     comm_info_request: (m) => {
       const target = m.content.target_name;
-      return this.#reply("shell", m, "comm_info_reply", this.comms.info(typeof target === "string" ? target : undefined));
+      return this.#reply(
+        "shell",
+        m,
+        "comm_info_reply",
+        this.comms.info(typeof target === "string" ? target : undefined),
+      );
     },
     comm_open: (m) => this.#withSink(m, () => this.comms.handleOpen(m)),
     comm_msg: (m) => this.#withSink(m, () => this.comms.handleMsg(m)),
@@ -358,7 +387,10 @@ export class Kernel {
     const c = msg.content;
     const code = requireString(c.code, "execute_request content.code");
     if (this.#aborting.delete(msg.header.msg_id)) {
-      await this.#reply("shell", msg, "execute_reply", { status: "aborted", execution_count: this.#executionCount });
+      await this.#reply("shell", msg, "execute_reply", {
+        status: "aborted",
+        execution_count: this.#executionCount,
+      });
       return;
     }
     const silent = c.silent === true;
@@ -376,13 +408,17 @@ export class Kernel {
     let outcome: CellOutcome;
     try {
       await this.#warmUp;
-      outcome = await this.#runCell(code, {
-        session: await this.#session,
-        output: sink,
-        signal: controller.signal,
-        request: c,
-        executionCount: count,
-      }, payload);
+      outcome = await this.#runCell(
+        code,
+        {
+          session: await this.#session,
+          output: sink,
+          signal: controller.signal,
+          request: c,
+          executionCount: count,
+        },
+        payload,
+      );
     } catch (e) {
       outcome = { status: "error", error: errorContent(e) };
     }
@@ -395,7 +431,11 @@ export class Kernel {
         output = typeof data["text/plain"] === "string" ? data["text/plain"] : null;
         sink.send("execute_result", { execution_count: count, data, metadata: {} });
       }
-      userExpressions = await this.#userExpressions(await this.#session, c.user_expressions, controller.signal);
+      userExpressions = await this.#userExpressions(
+        await this.#session,
+        c.user_expressions,
+        controller.signal,
+      );
     } else {
       sink.send("error", outcome.error);
     }
@@ -444,12 +484,21 @@ export class Kernel {
     return raceAbort(ctx.session.execute(source, { signal: ctx.signal }), ctx.signal);
   }
 
-  async #userExpressions(session: CodeSession, exprs: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
+  async #userExpressions(
+    session: CodeSession,
+    exprs: unknown,
+    signal: AbortSignal,
+  ): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     if (typeof exprs !== "object" || exprs === null) return out;
     for (const [name, expr] of Object.entries(exprs as Record<string, unknown>)) {
       if (typeof expr !== "string") {
-        out[name] = { status: "error", ename: "BadRequest", evalue: "user expressions must be strings", traceback: [] };
+        out[name] = {
+          status: "error",
+          ename: "BadRequest",
+          evalue: "user expressions must be strings",
+          traceback: [],
+        };
         continue;
       }
       let r: CellOutcome;
@@ -480,7 +529,8 @@ export class Kernel {
       stable = this.#queue.length === last ? stable + 1 : 0;
       last = this.#queue.length;
     }
-    for (const m of this.#queue) if (m.header.msg_type === "execute_request") this.#aborting.add(m.header.msg_id);
+    for (const m of this.#queue)
+      if (m.header.msg_type === "execute_request") this.#aborting.add(m.header.msg_id);
   }
 
   // ---- other requests ------------------------------------------------------------------------

@@ -96,7 +96,10 @@ const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"
 `;
 
 /** Writes kernel.json (and a logo) for `target`; returns the kernelspec folder. */
-export async function installKernelspec(target: InstallTarget, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function installKernelspec(
+  target: InstallTarget,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string> {
   const dir = join(kernelsDir(target, env), KERNEL_NAME);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "kernel.json"), `${JSON.stringify(kernelSpec(), null, 2)}\n`);

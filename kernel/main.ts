@@ -1,5 +1,7 @@
 import type { CodeSession } from "./code-session.js";
 import { Kernel } from "./kernel.js";
+import { coreMagics } from "./magics/core/index.js";
+import { MagicsHook } from "./magics/magics-hook.js";
 import { readConnectionFile } from "./protocol/connection-file.js";
 
 /**
@@ -18,6 +20,7 @@ export async function runKernel(connectionFile: string): Promise<number> {
     connection,
     session: loadTypeScriptSession(process.cwd()),
     warmUp: async (s: CodeSession) => (s as CodeSession & { warmUp?(): Promise<void> }).warmUp?.(),
+    cellHook: new MagicsHook(coreMagics()),
   });
   return kernel.exited;
 }

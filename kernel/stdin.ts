@@ -44,7 +44,8 @@ export class StdinBroker {
         "input(): this frontend does not support input (the execute request had allow_stdin=false)",
       );
     }
-    if (this.#pending) throw new InputError("INPUT_BUSY", "input(): another input() is still waiting for an answer");
+    if (this.#pending)
+      throw new InputError("INPUT_BUSY", "input(): another input() is still waiting for an answer");
     ctx.signal.throwIfAborted();
     const header = makeHeader("input_request", this.session);
     const answer = new Promise<string>((resolve, reject) => {

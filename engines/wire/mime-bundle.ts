@@ -82,7 +82,13 @@ export function formatMimeBundle(value: unknown, options: FormatOptions = {}): M
   return bundle;
 }
 
-const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const HTML_ESCAPES: Record<string, string> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
 
 /** Escapes text for inclusion in HTML. */
 export function escapeHtml(text: string): string {

@@ -17,8 +17,10 @@ export class CommManager {
 
   /** Lets the frontend open comms to `targetName`; `handler` receives each new comm. */
   registerTarget(targetName: string, handler: CommTargetHandler): void {
-    if (typeof targetName !== "string" || targetName === "") throw new TypeError("comms.registerTarget: give a target name");
-    if (typeof handler !== "function") throw new TypeError("comms.registerTarget: give a handler function (comm, msg) => …");
+    if (typeof targetName !== "string" || targetName === "")
+      throw new TypeError("comms.registerTarget: give a target name");
+    if (typeof handler !== "function")
+      throw new TypeError("comms.registerTarget: give a handler function (comm, msg) => …");
     this.#targets.set(targetName, handler);
   }
 
@@ -51,7 +53,9 @@ export class CommManager {
     const { comm_id, target_name } = msg.content as CommOpen;
     const handler = this.#targets.get(target_name);
     if (!handler) {
-      console.error(`comm_open for unknown target "${target_name}": closing it (register it with comms.registerTarget)`);
+      console.error(
+        `comm_open for unknown target "${target_name}": closing it (register it with comms.registerTarget)`,
+      );
       this.publish("comm_close", { comm_id, data: {} });
       return;
     }

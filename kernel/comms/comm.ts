@@ -48,7 +48,8 @@ export class Comm {
 
   /** Sends data to the frontend end of the comm. */
   send(data: CommData = {}, options: CommSendOptions = {}): void {
-    if (this.#closed) throw new Error(`comm ${this.commId} (${this.targetName}) is closed: open a new one to send`);
+    if (this.#closed)
+      throw new Error(`comm ${this.commId} (${this.targetName}) is closed: open a new one to send`);
     this.publish("comm_msg", { comm_id: this.commId, data }, options);
   }
 

@@ -144,7 +144,8 @@ export function createDisplayApi(router: OutputRouter) {
   display.newHandle = () => newHandle();
 
   /** Clears the current cell's output; `wait: true` defers the clear until new output arrives. */
-  const clearOutput = (options: { wait?: boolean } = {}) => router.require().clearOutput(options.wait ?? false);
+  const clearOutput = (options: { wait?: boolean } = {}) =>
+    router.require().clearOutput(options.wait ?? false);
 
   /** tslab's module shape: `display.*` shortcuts and `newDisplay()`. */
   const tslab = {

@@ -70,7 +70,11 @@ export class OutputSink {
   }
 
   /** Any other output message, in order with the stream text. */
-  send<T extends OutputMsgType>(msgType: T, content: ContentByType[T], buffers?: readonly Uint8Array[]): void {
+  send<T extends OutputMsgType>(
+    msgType: T,
+    content: ContentByType[T],
+    buffers?: readonly Uint8Array[],
+  ): void {
     this.flush();
     this.publish(msgType, content, buffers);
   }
@@ -94,7 +98,8 @@ export class OutputRouter {
 
   /** The sink, or an error telling the user there is no cell to show output in. */
   require(): OutputSink {
-    if (!this.#current) throw new Error("no cell is running yet: display output can only be shown from a cell");
+    if (!this.#current)
+      throw new Error("no cell is running yet: display output can only be shown from a cell");
     return this.#current;
   }
 }

@@ -12,7 +12,8 @@ export interface PagerRequest {
 }
 
 // A dotted/indexed name path: `Math.max`, `obj.a[0].b`, `console.log`. Nothing that runs code.
-const EXPRESSION = /^[\p{L}_$][\p{L}\p{N}_$]*(?:\s*(?:\.\s*[\p{L}_$][\p{L}\p{N}_$]*|\[\s*(?:\d+|"[^"]*"|'[^']*')\s*\]))*$/u;
+const EXPRESSION =
+  /^[\p{L}_$][\p{L}\p{N}_$]*(?:\s*(?:\.\s*[\p{L}_$][\p{L}\p{N}_$]*|\[\s*(?:\d+|"[^"]*"|'[^']*')\s*\]))*$/u;
 
 /** The help request in `code`, or undefined when the cell is ordinary code. */
 export function parsePagerRequest(code: string): PagerRequest | undefined {

@@ -39,7 +39,9 @@ export function parseConnectionInfo(raw: unknown, where = "connection file"): Co
   const r = raw as Record<string, unknown>;
   const transport = r.transport ?? "tcp";
   if (transport !== "tcp" && transport !== "ipc") {
-    throw new ConnectionFileError(`${where}: transport must be "tcp" or "ipc", got ${JSON.stringify(transport)}`);
+    throw new ConnectionFileError(
+      `${where}: transport must be "tcp" or "ipc", got ${JSON.stringify(transport)}`,
+    );
   }
   const ip = r.ip ?? "127.0.0.1";
   if (typeof ip !== "string" || ip === "") throw new ConnectionFileError(`${where}: "ip" must be a string`);
@@ -47,7 +49,9 @@ export function parseConnectionInfo(raw: unknown, where = "connection file"): Co
   for (const field of Object.values(CHANNEL_PORTS)) {
     const v = r[field];
     if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 65535) {
-      throw new ConnectionFileError(`${where}: "${field}" must be a port number (0-65535), got ${JSON.stringify(v)}`);
+      throw new ConnectionFileError(
+        `${where}: "${field}" must be a port number (0-65535), got ${JSON.stringify(v)}`,
+      );
     }
     ports[field] = v;
   }
@@ -55,7 +59,9 @@ export function parseConnectionInfo(raw: unknown, where = "connection file"): Co
   if (typeof key !== "string") throw new ConnectionFileError(`${where}: "key" must be a string`);
   const scheme = r.signature_scheme ?? "hmac-sha256";
   if (scheme !== "hmac-sha256") {
-    throw new ConnectionFileError(`${where}: signature_scheme ${JSON.stringify(scheme)} is not supported; use "hmac-sha256"`);
+    throw new ConnectionFileError(
+      `${where}: signature_scheme ${JSON.stringify(scheme)} is not supported; use "hmac-sha256"`,
+    );
   }
   return {
     transport,

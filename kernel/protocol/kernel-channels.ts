@@ -1,7 +1,12 @@
 import { Worker } from "node:worker_threads";
 import { Publisher, Router } from "zeromq";
 import { WireError } from "../../engines/wire/errors.js";
-import { decodeMessage, encodeMessage, type OutgoingMessage, type WireMessage } from "../../engines/wire/frames.js";
+import {
+  decodeMessage,
+  encodeMessage,
+  type OutgoingMessage,
+  type WireMessage,
+} from "../../engines/wire/frames.js";
 import { type FrameSink, SendQueue } from "../../engines/wire/send-queue.js";
 import { Signer } from "../../engines/wire/signing.js";
 import { type ConnectionInfo, channelAddress } from "./connection-file.js";
@@ -45,7 +50,8 @@ export class KernelChannels {
     readonly session: string,
   ) {
     this.#signer = new Signer(info.key, info.signature_scheme);
-    const onError = (channel: string) => (err: unknown) => kernelLog(`${channel} send failed: ${String(err)}`);
+    const onError = (channel: string) => (err: unknown) =>
+      kernelLog(`${channel} send failed: ${String(err)}`);
     this.#queues = {
       shell: new SendQueue(frameSink(this.#shell), onError("shell")),
       stdin: new SendQueue(frameSink(this.#stdin), onError("stdin")),
@@ -75,7 +81,11 @@ export class KernelChannels {
       worker.on("message", (m: FromWorker) => {
         if (m.kind === "ready") resolve();
         else if (m.kind === "bind-error") reject(new Error(`cannot bind control/heartbeat: ${m.message}`));
-        else if (m.kind === "control") this.#receive("control", m.frames.map((f) => Buffer.from(f)));
+        else if (m.kind === "control")
+          this.#receive(
+            "control",
+            m.frames.map((f) => Buffer.from(f)),
+          );
       });
     });
     void this.#loop("shell", this.#shell);

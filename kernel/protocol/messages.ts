@@ -52,7 +52,11 @@ export type ExecuteReply =
       payload: Payload[];
       user_expressions: Record<string, unknown>;
     }
-  | (ErrorReply & { execution_count: number; payload?: Payload[]; user_expressions?: Record<string, unknown> })
+  | (ErrorReply & {
+      execution_count: number;
+      payload?: Payload[];
+      user_expressions?: Record<string, unknown>;
+    })
   | { status: "aborted"; execution_count: number };
 
 export interface InspectRequest {

@@ -5,7 +5,6 @@
  * tested without loading the TypeScript compiler.
  */
 import vm from "node:vm";
-import { cellConsole } from "../../kernel/display/stdio-capture.js";
 import type {
   CellOutcome,
   CodeSession,
@@ -14,6 +13,7 @@ import type {
   ExecuteOptions,
   InspectionResult,
 } from "../../kernel/code-session.js";
+import { cellConsole } from "../../kernel/display/stdio-capture.js";
 
 export class JsSession implements CodeSession {
   typeCheck = false;

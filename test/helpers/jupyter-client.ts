@@ -98,7 +98,11 @@ export class JupyterClient {
     channel: "shell" | "control" | "stdin",
     msgType: string,
     content: unknown,
-    extra: { parent_header?: WireMessage["header"]; buffers?: Uint8Array[]; metadata?: Record<string, unknown> } = {},
+    extra: {
+      parent_header?: WireMessage["header"];
+      buffers?: Uint8Array[];
+      metadata?: Record<string, unknown>;
+    } = {},
   ): Promise<string> {
     const header = makeHeader(msgType, this.session, "test");
     const frames = encodeMessage(
@@ -140,14 +144,20 @@ export class JupyterClient {
     const forMsg = (m: WireMessage) => (m.parent_header as { msg_id?: string }).msg_id === msgId;
     await this.next(
       "iopub",
-      (m) => forMsg(m) && m.header.msg_type === "status" && (m.content as { execution_state: string }).execution_state === "busy",
+      (m) =>
+        forMsg(m) &&
+        m.header.msg_type === "status" &&
+        (m.content as { execution_state: string }).execution_state === "busy",
       timeoutMs,
       `busy for ${msgId}`,
     );
     const out: WireMessage[] = [];
     for (;;) {
       const m = await this.next("iopub", forMsg, timeoutMs, `output of ${msgId}`);
-      if (m.header.msg_type === "status" && (m.content as { execution_state: string }).execution_state === "idle") {
+      if (
+        m.header.msg_type === "status" &&
+        (m.content as { execution_state: string }).execution_state === "idle"
+      ) {
         return out;
       }
       out.push(m);
@@ -169,7 +179,10 @@ export class JupyterClient {
       stop_on_error: true,
       ...options,
     });
-    const [reply, outputs] = await Promise.all([this.reply("shell", msgId, timeoutMs), this.outputs(msgId, timeoutMs)]);
+    const [reply, outputs] = await Promise.all([
+      this.reply("shell", msgId, timeoutMs),
+      this.outputs(msgId, timeoutMs),
+    ]);
     return { reply, outputs, msgId };
   }
 

@@ -43,7 +43,11 @@ async function freePort(): Promise<number> {
 }
 
 /** A connection file for tcp (five free ports) or ipc (paths in the temp dir). */
-export async function makeConnectionInfo(dir: string, transport: "tcp" | "ipc", key: string): Promise<ConnectionInfo> {
+export async function makeConnectionInfo(
+  dir: string,
+  transport: "tcp" | "ipc",
+  key: string,
+): Promise<ConnectionInfo> {
   if (transport === "ipc") {
     return {
       transport,
@@ -62,8 +66,24 @@ export async function makeConnectionInfo(dir: string, transport: "tcp" | "ipc", 
     const p = await freePort();
     if (!ports.includes(p)) ports.push(p);
   }
-  const [shell_port, iopub_port, stdin_port, control_port, hb_port] = ports as [number, number, number, number, number];
-  return { transport, ip: "127.0.0.1", shell_port, iopub_port, stdin_port, control_port, hb_port, key, signature_scheme: "hmac-sha256" };
+  const [shell_port, iopub_port, stdin_port, control_port, hb_port] = ports as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return {
+    transport,
+    ip: "127.0.0.1",
+    shell_port,
+    iopub_port,
+    stdin_port,
+    control_port,
+    hb_port,
+    key,
+    signature_scheme: "hmac-sha256",
+  };
 }
 
 const live = new Set<ChildProcess>();

@@ -14,7 +14,10 @@ const run = (args: string[], env: NodeJS.ProcessEnv = process.env) =>
 test("--help documents every command", () => {
   const r = run(["--help"]);
   assert.equal(r.status, 0);
-  for (const usage of ["tsparallel install [--user | --sys-prefix | --prefix DIR]", "tsparallel kernel CONNECTION_FILE"]) {
+  for (const usage of [
+    "tsparallel install [--user | --sys-prefix | --prefix DIR]",
+    "tsparallel kernel CONNECTION_FILE",
+  ]) {
     assert.ok(r.stdout.includes(usage), r.stdout);
   }
 });

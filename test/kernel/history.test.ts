@@ -19,9 +19,10 @@ test("tail returns the last n inputs as [session, line, input]", () => {
 });
 
 test("range selects [start, stop) of this session, with output when asked", () => {
-  assert.deepEqual(filled().query({ hist_access_type: "range", session: 3, start: 2, stop: 3, output: true }), [
-    [3, 2, ["a + 1", "2"]],
-  ]);
+  assert.deepEqual(
+    filled().query({ hist_access_type: "range", session: 3, start: 2, stop: 3, output: true }),
+    [[3, 2, ["a + 1", "2"]]],
+  );
   assert.deepEqual(filled().query({ hist_access_type: "range", session: 0, start: 4 }), [[3, 4, "a + 1"]]);
   assert.deepEqual(filled().query({ hist_access_type: "range", session: 9, start: 1 }), []);
 });

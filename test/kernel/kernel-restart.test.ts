@@ -16,9 +16,18 @@ test("under jupyter_client the real kernel is interrupted by message, restarts, 
   }
   const prefix = mkdtempSync(join(tmpdir(), "tsparallel-restart-"));
   t.after(() => rmSync(prefix, { recursive: true, force: true }));
-  const install = spawnSync(process.execPath, [join(REPO_ROOT, "bin", "tsparallel.js"), "install", "--prefix", prefix]);
+  const install = spawnSync(process.execPath, [
+    join(REPO_ROOT, "bin", "tsparallel.js"),
+    "install",
+    "--prefix",
+    prefix,
+  ]);
   assert.equal(install.status, 0, String(install.stderr));
-  const env = { ...process.env, JUPYTER_PATH: join(prefix, "share", "jupyter"), JUPYTER_RUNTIME_DIR: join(prefix, "rt") };
+  const env = {
+    ...process.env,
+    JUPYTER_PATH: join(prefix, "share", "jupyter"),
+    JUPYTER_RUNTIME_DIR: join(prefix, "rt"),
+  };
   // Sources live next to the compiled test: dist/test/kernel → test/kernel.
   const script = join(REPO_ROOT, "test", "kernel", "jupyter-client-restart.py");
   const child = spawn(PYTHON, [script], { cwd: prefix, env });

@@ -9,17 +9,30 @@ import { REPO_ROOT } from "../helpers/kernel-process.js";
 const PYTHON = join(REPO_ROOT, ".venv", "bin", "python");
 
 function missing(): string | undefined {
-  if (!existsSync(PYTHON)) return `no Python venv at ${PYTHON} (create it with jupyter_kernel_test and jupyter_client)`;
+  if (!existsSync(PYTHON))
+    return `no Python venv at ${PYTHON} (create it with jupyter_kernel_test and jupyter_client)`;
   const r = spawnSync(PYTHON, ["-c", "import jupyter_kernel_test, jupyter_client"], { encoding: "utf8" });
   if (r.status !== 0) return `the venv lacks jupyter_kernel_test or jupyter_client: ${r.stderr.trim()}`;
   return undefined;
 }
 
 /** Counts from unittest's summary ("Ran 12 tests", "OK (skipped=1)", "FAILED (failures=1, errors=2)"). */
-function summary(text: string): { ran: number; failures: number; errors: number; skipped: number; ok: boolean } {
+function summary(text: string): {
+  ran: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+  ok: boolean;
+} {
   const ran = Number(/^Ran (\d+) tests?/m.exec(text)?.[1] ?? Number.NaN);
   const count = (name: string) => Number(new RegExp(`${name}=(\\d+)`).exec(text)?.[1] ?? 0);
-  return { ran, failures: count("failures"), errors: count("errors"), skipped: count("skipped"), ok: /^OK\b/m.test(text) };
+  return {
+    ran,
+    failures: count("failures"),
+    errors: count("errors"),
+    skipped: count("skipped"),
+    ok: /^OK\b/m.test(text),
+  };
 }
 
 test("jupyter_kernel_test passes with no failures, errors or skips", async (t) => {
@@ -31,9 +44,13 @@ test("jupyter_kernel_test passes with no failures, errors or skips", async (t) =
   }
   const prefix = mkdtempSync(join(tmpdir(), "tsparallel-kt-"));
   t.after(() => rmSync(prefix, { recursive: true, force: true }));
-  const install = spawnSync(process.execPath, [join(REPO_ROOT, "bin", "tsparallel.js"), "install", "--prefix", prefix], {
-    encoding: "utf8",
-  });
+  const install = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, "bin", "tsparallel.js"), "install", "--prefix", prefix],
+    {
+      encoding: "utf8",
+    },
+  );
   assert.equal(install.status, 0, install.stderr);
 
   const env = {
@@ -53,7 +70,11 @@ test("jupyter_kernel_test passes with no failures, errors or skips", async (t) =
   const code = await new Promise<number | null>((res) => child.on("exit", res));
   const s = summary(output);
   assert.ok(s.ran > 0, `unittest did not run:\n${output}`);
-  assert.deepEqual({ failures: s.failures, errors: s.errors, skipped: s.skipped }, { failures: 0, errors: 0, skipped: 0 }, output);
+  assert.deepEqual(
+    { failures: s.failures, errors: s.errors, skipped: s.skipped },
+    { failures: 0, errors: 0, skipped: 0 },
+    output,
+  );
   assert.ok(s.ok, output);
   assert.equal(code, 0, output);
 });

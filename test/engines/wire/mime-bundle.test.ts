@@ -19,7 +19,10 @@ test("long arrays and deep nesting are truncated", () => {
 });
 
 test("an array of plain records also gets an HTML table, escaped", () => {
-  const b = formatMimeBundle([{ name: "<a>", n: 1 }, { name: "b", n: 2 }]);
+  const b = formatMimeBundle([
+    { name: "<a>", n: 1 },
+    { name: "b", n: 2 },
+  ]);
   assert.match(String(b["text/html"]), /^<table>/);
   assert.match(String(b["text/html"]), /&lt;a&gt;/);
   assert.equal(formatMimeBundle([1, 2])["text/html"], undefined);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startKernel, type StartedKernel } from "../../helpers/kernel-process.js";
+import { type StartedKernel, startKernel } from "../../helpers/kernel-process.js";
 
 type C = Record<string, unknown>;
 const content = (m: { content: unknown }) => m.content as C;
@@ -19,7 +19,10 @@ describe("interrupts, stdin, comms, display and shutdown (JS test session)", () 
   /** Starts `code`, waits until it is running (its execute_input is out), then interrupts. */
   async function interrupt(code: string, how: "message" | "signal") {
     const id = await k.client.send("shell", "execute_request", { code });
-    await k.client.next("iopub", (m) => m.header.msg_type === "execute_input" && (m.parent_header as C).msg_id === id);
+    await k.client.next(
+      "iopub",
+      (m) => m.header.msg_type === "execute_input" && (m.parent_header as C).msg_id === id,
+    );
     await sleep(100); // let the cell reach its loop or await; the outcome does not depend on it
     if (how === "message") {
       const iid = await k.client.send("control", "interrupt_request", {});
@@ -49,7 +52,10 @@ describe("interrupts, stdin, comms, display and shutdown (JS test session)", () 
 
   test("heartbeat answers while a cell blocks the main thread", async () => {
     const id = await k.client.send("shell", "execute_request", { code: "while (true) {}" });
-    await k.client.next("iopub", (m) => m.header.msg_type === "execute_input" && (m.parent_header as C).msg_id === id);
+    await k.client.next(
+      "iopub",
+      (m) => m.header.msg_type === "execute_input" && (m.parent_header as C).msg_id === id,
+    );
     assert.equal(await k.client.heartbeat("still here"), "still here");
     const iid = await k.client.send("control", "interrupt_request", {});
     await k.client.reply("control", iid);
@@ -87,7 +93,11 @@ describe("interrupts, stdin, comms, display and shutdown (JS test session)", () 
         comm.onClose(() => received.push("closed"));
       });`);
     const commId = "c0ffee";
-    await k.client.send("shell", "comm_open", { comm_id: commId, target_name: "echo", data: { greeting: "hi" } });
+    await k.client.send("shell", "comm_open", {
+      comm_id: commId,
+      target_name: "echo",
+      data: { greeting: "hi" },
+    });
     const hello = await k.client.next("iopub", (m) => m.header.msg_type === "comm_msg");
     assert.deepEqual(content(hello), { comm_id: commId, data: { hello: "hi" } });
 
@@ -144,8 +154,14 @@ describe("interrupts, stdin, comms, display and shutdown (JS test session)", () 
     assert.equal(content(reply).status, "ok");
     const msgs = outputs.filter((m) => m.header.msg_type !== "execute_input");
     assert.deepEqual(types(msgs), [
-      "display_data", "display_data", "display_data", "display_data", "update_display_data",
-      "display_data", "update_display_data", "clear_output",
+      "display_data",
+      "display_data",
+      "display_data",
+      "display_data",
+      "update_display_data",
+      "display_data",
+      "update_display_data",
+      "clear_output",
     ]);
     const data = msgs.map((m) => content(m).data as C);
     assert.equal(data[0]!["text/plain"], "{ a: 1 }");
@@ -155,14 +171,20 @@ describe("interrupts, stdin, comms, display and shutdown (JS test session)", () 
     assert.equal(typeof id, "string");
     assert.equal((content(msgs[4]!).transient as C).display_id, id);
     assert.equal(data[4]!["text/plain"], "'v2'");
-    assert.equal((content(msgs[6]!).transient as C).display_id, (content(msgs[5]!).transient as C).display_id);
+    assert.equal(
+      (content(msgs[6]!).transient as C).display_id,
+      (content(msgs[5]!).transient as C).display_id,
+    );
     assert.deepEqual(content(msgs[7]!), { wait: true });
   });
 
   test("output written after a cell finished goes to that cell, and a throwing timer does not kill the kernel", async () => {
     const first = await k.client.execute("setTimeout(() => { throw new Error('late boom'); }, 0); 1");
     assert.equal(content(first.reply).status, "ok");
-    const late = await k.client.next("iopub", (m) => m.header.msg_type === "stream" && (m.parent_header as C).msg_id === first.msgId);
+    const late = await k.client.next(
+      "iopub",
+      (m) => m.header.msg_type === "stream" && (m.parent_header as C).msg_id === first.msgId,
+    );
     assert.match(String(content(late).text), /late boom/);
     const next = await k.client.execute("2");
     assert.equal(content(next.reply).status, "ok");

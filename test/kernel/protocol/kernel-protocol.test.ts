@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { DELIMITER } from "../../../engines/wire/frames.js";
-import { startKernel, type StartedKernel } from "../../helpers/kernel-process.js";
+import { type StartedKernel, startKernel } from "../../helpers/kernel-process.js";
 
 type C = Record<string, unknown>;
 const content = (m: { content: unknown }) => m.content as C;
@@ -79,7 +79,10 @@ describe("kernel protocol over real ZeroMQ (JS test session)", () => {
   });
 
   test("stop_on_error aborts the requests already queued, but not the ones sent after the error reply", async () => {
-    const failing = await k.client.send("shell", "execute_request", { code: "throw new Error('first')", stop_on_error: true });
+    const failing = await k.client.send("shell", "execute_request", {
+      code: "throw new Error('first')",
+      stop_on_error: true,
+    });
     const queued1 = await k.client.send("shell", "execute_request", { code: "globalThis.ran1 = 1" });
     const queued2 = await k.client.send("shell", "execute_request", { code: "globalThis.ran2 = 1" });
     assert.equal(content(await k.client.reply("shell", failing)).status, "error");
@@ -92,7 +95,10 @@ describe("kernel protocol over real ZeroMQ (JS test session)", () => {
   });
 
   test("stop_on_error=false lets queued requests run", async () => {
-    const failing = await k.client.send("shell", "execute_request", { code: "throw 1", stop_on_error: false });
+    const failing = await k.client.send("shell", "execute_request", {
+      code: "throw 1",
+      stop_on_error: false,
+    });
     const queued = await k.client.send("shell", "execute_request", { code: "2" });
     assert.equal(content(await k.client.reply("shell", failing)).status, "error");
     assert.equal(content(await k.client.reply("shell", queued)).status, "ok");
@@ -102,20 +108,47 @@ describe("kernel protocol over real ZeroMQ (JS test session)", () => {
     await k.client.execute("var hist_a = 1");
     await k.client.execute("var hist_b = 2");
     await k.client.execute("hist_a + hist_b");
-    const tailId = await k.client.send("shell", "history_request", { hist_access_type: "tail", n: 2, raw: true, output: false });
+    const tailId = await k.client.send("shell", "history_request", {
+      hist_access_type: "tail",
+      n: 2,
+      raw: true,
+      output: false,
+    });
     const tail = content(await k.client.reply("shell", tailId)).history as [number, number, string][];
-    assert.deepEqual(tail.map((h) => h[2]), ["var hist_b = 2", "hist_a + hist_b"]);
+    assert.deepEqual(
+      tail.map((h) => h[2]),
+      ["var hist_b = 2", "hist_a + hist_b"],
+    );
     const [session, line] = tail[0]!;
     const rangeId = await k.client.send("shell", "history_request", {
-      hist_access_type: "range", session, start: line, stop: line + 2, raw: true, output: true,
+      hist_access_type: "range",
+      session,
+      start: line,
+      stop: line + 2,
+      raw: true,
+      output: true,
     });
-    const range = content(await k.client.reply("shell", rangeId)).history as [number, number, [string, string | null]][];
-    assert.deepEqual(range, [[session, line, ["var hist_b = 2", null]], [session, line + 1, ["hist_a + hist_b", "3"]]]);
+    const range = content(await k.client.reply("shell", rangeId)).history as [
+      number,
+      number,
+      [string, string | null],
+    ][];
+    assert.deepEqual(range, [
+      [session, line, ["var hist_b = 2", null]],
+      [session, line + 1, ["hist_a + hist_b", "3"]],
+    ]);
     const searchId = await k.client.send("shell", "history_request", {
-      hist_access_type: "search", pattern: "var hist_?*", raw: true, output: false, unique: true,
+      hist_access_type: "search",
+      pattern: "var hist_?*",
+      raw: true,
+      output: false,
+      unique: true,
     });
     const found = content(await k.client.reply("shell", searchId)).history as [number, number, string][];
-    assert.deepEqual(found.map((h) => h[2]), ["var hist_a = 1", "var hist_b = 2"]);
+    assert.deepEqual(
+      found.map((h) => h[2]),
+      ["var hist_a = 1", "var hist_b = 2"],
+    );
   });
 
   test("complete and inspect convert cursor positions between code points and UTF-16", async () => {
@@ -126,7 +159,11 @@ describe("kernel protocol over real ZeroMQ (JS test session)", () => {
     assert.deepEqual(r.matches, ["zeta_value"]);
     assert.equal(r.cursor_end, [...code].length);
     assert.equal(r.cursor_start, [...code].length - "zeta_v".length);
-    const iid = await k.client.send("shell", "inspect_request", { code: "'😀'; zeta_value", cursor_pos: 6, detail_level: 0 });
+    const iid = await k.client.send("shell", "inspect_request", {
+      code: "'😀'; zeta_value",
+      cursor_pos: 6,
+      detail_level: 0,
+    });
     const ir = content(await k.client.reply("shell", iid));
     assert.equal(ir.status, "ok");
     assert.equal(ir.found, true);
@@ -134,7 +171,11 @@ describe("kernel protocol over real ZeroMQ (JS test session)", () => {
   });
 
   test("is_complete says complete, incomplete or invalid", async () => {
-    for (const [code, status] of [["1 + 1", "complete"], ["function f() {", "incomplete"], ["1 +* )", "invalid"]]) {
+    for (const [code, status] of [
+      ["1 + 1", "complete"],
+      ["function f() {", "incomplete"],
+      ["1 +* )", "invalid"],
+    ]) {
       const id = await k.client.send("shell", "is_complete_request", { code });
       assert.equal(content(await k.client.reply("shell", id)).status, status, code);
     }
@@ -149,7 +190,21 @@ describe("kernel protocol over real ZeroMQ (JS test session)", () => {
   });
 
   test("a message with a bad signature is dropped and logged, and the kernel keeps answering", async () => {
-    const frames = [DELIMITER, "0".repeat(64), JSON.stringify({ msg_id: "x", msg_type: "execute_request", session: "s", username: "u", date: "", version: "5.3" }), "{}", "{}", JSON.stringify({ code: "globalThis.forged = 1" })];
+    const frames = [
+      DELIMITER,
+      "0".repeat(64),
+      JSON.stringify({
+        msg_id: "x",
+        msg_type: "execute_request",
+        session: "s",
+        username: "u",
+        date: "",
+        version: "5.3",
+      }),
+      "{}",
+      "{}",
+      JSON.stringify({ code: "globalThis.forged = 1" }),
+    ];
     await k.client.sendRaw("shell", frames);
     await k.client.sendRaw("shell", [DELIMITER, "", "{}", "{}", "{}", "{}"]);
     const { outputs } = await k.client.execute("typeof globalThis.forged");
