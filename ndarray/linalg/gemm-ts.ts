@@ -134,8 +134,25 @@ function kernel(
   for (let i = 0; i < mr; i++) for (let j = 0; j < nr; j++) c[o + i * ldc + j] += edge[i * 4 + j]!;
 }
 
-/** Runs one GEMM with the TypeScript kernel. */
+/**
+ * Runs one GEMM with the TypeScript kernel. Arithmetic is in float64 throughout; a float32 C is
+ * computed in a float64 scratch matrix and rounded once at the end, which also keeps the
+ * micro-kernel's stores monomorphic (V8 optimises it for Float64Array only).
+ */
 export function gemmTs(g: GemmArgs): void {
+  if (g.c instanceof Float32Array) {
+    const { m, n, c, offC, ldc } = g;
+    const tmp = new Float64Array(m * n);
+    if (g.beta !== 0)
+      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) tmp[i * n + j] = c[offC + i * ldc + j]!;
+    gemmF64({ ...g, c: tmp, offC: 0, ldc: n });
+    for (let i = 0; i < m; i++) c.set(tmp.subarray(i * n, (i + 1) * n), offC + i * ldc);
+    return;
+  }
+  gemmF64(g);
+}
+
+function gemmF64(g: GemmArgs): void {
   scaleC(g);
   const { m, n, k, alpha } = g;
   if (k === 0 || alpha === 0 || m === 0 || n === 0) return;
@@ -153,7 +170,16 @@ export function gemmTs(g: GemmArgs): void {
         for (let jr = 0; jr < nc; jr += 4) {
           for (let ir = 0; ir < mc; ir += 4) {
             const o = g.offC + (ic + ir) * g.ldc + jc + jr;
-            kernel(kc, ir * kc, jr * kc, g.c, o, g.ldc, Math.min(4, mc - ir), Math.min(4, nc - jr));
+            kernel(
+              kc,
+              ir * kc,
+              jr * kc,
+              g.c as Float64Array,
+              o,
+              g.ldc,
+              Math.min(4, mc - ir),
+              Math.min(4, nc - jr),
+            );
           }
         }
       }
