@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { type StartedKernel, startKernel } from "../../helpers/kernel-process.js";
+
+type C = Record<string, unknown>;
+const content = (m: { content: unknown }) => m.content as C;
+const types = (ms: { header: { msg_type: string } }[]) => ms.map((m) => m.header.msg_type);
+
+describe("the real kernel command with the TypeScript session", () => {
+  let k: StartedKernel;
+  before(async () => {
+    k = await startKernel({ launcher: "cli" });
+  });
+  after(async () => {
+    await k?.stop();
+  });
+
+  test("the display, comms and input globals type-check with their declarations", async () => {
+    const { reply, outputs } = await k.client.execute(`
+      const h: DisplayHandle = display("first", { displayId: true });
+      h.update({ n: 2 });
+      display.png(new Uint8Array([1, 2, 3]));
+      const open: (t: string) => Comm = (t) => comms.open(t);
+      const ask: (p: string) => Promise<string> = (p) => input(p, { password: true });
+      clearOutput({ wait: true });
+      typeof open + typeof ask`);
+    assert.equal(content(reply).status, "ok", JSON.stringify(content(reply)));
+    assert.deepEqual(types(outputs), [
+      "execute_input",
+      "display_data",
+      "update_display_data",
+      "display_data",
+      "clear_output",
+      "execute_result",
+    ]);
+  });
+
+  test("a misuse of the display API is a type error and nothing runs", async () => {
+    const { reply, outputs } = await k.client.execute(`display.png(42)`);
+    assert.equal(content(reply).status, "error");
+    assert.equal(content(reply).ename, "CompileError");
+    assert.deepEqual(types(outputs), ["execute_input", "error"]);
+  });
+
+  test("tslab notebooks run unchanged: import * as tslab, display.html, newDisplay updating in place", async () => {
+    const { reply, outputs } = await k.client.execute(`
+      import * as tslab from "tslab";
+      tslab.display.html("<b>a</b>");
+      const d = tslab.newDisplay();
+      d.markdown("# one");
+      d.markdown("# two");`);
+    assert.equal(content(reply).status, "ok", JSON.stringify(content(reply)));
+    assert.deepEqual(types(outputs), [
+      "execute_input",
+      "display_data",
+      "display_data",
+      "update_display_data",
+    ]);
+    assert.equal((content(outputs[3]!).data as C)["text/markdown"], "# two");
+  });
+
+  test("SIGINT stops a pending await and the kernel stays usable", async () => {
+    const id = await k.client.send("shell", "execute_request", {
+      code: "await new Promise<void>(() => {});",
+    });
+    await k.client.next(
+      "iopub",
+      (m) => m.header.msg_type === "execute_input" && (m.parent_header as C).msg_id === id,
+    );
+    await new Promise((r) => setTimeout(r, 200)); // let the cell reach its await
+    k.process.kill("SIGINT");
+    assert.equal(content(await k.client.reply("shell", id)).status, "error");
+    const next = await k.client.execute("1 + 1");
+    assert.equal((content(next.outputs.at(-1)!).data as C)["text/plain"], "2");
+  });
+});
