@@ -1,0 +1,347 @@
+import type { AnyMessage, EngineId, Message, ReplyMetadata, ReplyStatus } from "../wire/messages.js";
+import { decodeValue } from "../wire/serialize.js";
+import type { TaskListener } from "./controller-link.js";
+import { ClusterError, CompositeError, remoteErrorFor, TaskAborted } from "./errors.js";
+
+/** One rich output (display() or an execute result) of a task. */
+export interface DisplayOutput {
+  engineId: EngineId;
+  type: "display_data" | "execute_result";
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+/** What is known about one message of an AsyncResult (ipyparallel's `ar.metadata[i]`). */
+export interface TaskInfo {
+  msgId: string;
+  /** The engine it ran on (-1 until a load-balanced task is answered). */
+  engineId: EngineId;
+  status: "pending" | "ok" | "error" | "aborted";
+  /** Epoch milliseconds. */
+  submitted: number;
+  started?: number;
+  completed?: number;
+  received?: number;
+  stdout: string;
+  stderr: string;
+  outputs: DisplayOutput[];
+}
+
+/** How the per-message values become the result. */
+export type ResultShape = "single" | "list" | "map";
+
+interface TaskSlot {
+  info: TaskInfo;
+  value?: unknown;
+  error?: Error;
+  done: Promise<void>;
+  settle: () => void;
+}
+
+/** The order `for await` yields items in. */
+export interface AsyncResultOptions {
+  shape: ResultShape;
+  /** For `map`: yield chunks as they arrive instead of in order. */
+  ordered?: boolean;
+  /** Called once every message is answered (the client's outstanding set). */
+  onDone?: (ar: AsyncResult) => void;
+  /** How `abort()` reaches the controller. */
+  abort?: (msgIds: string[]) => Promise<unknown>;
+  /** Post-processing of the combined value (gather concatenation). */
+  combine?: (values: unknown[]) => unknown;
+}
+
+/**
+ * The handle of submitted work. It is `PromiseLike`: `await view.apply(f)` gives the value,
+ * while the bare call gives this handle with `msgIds`, progress, outputs and timings.
+ *
+ * Times are milliseconds. `get`/`wait` take a timeout in milliseconds (omit it to wait forever).
+ */
+export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<unknown> {
+  readonly #slots: TaskSlot[] = [];
+  readonly #arrivals: number[] = [];
+  #arrivalWaiters: (() => void)[] = [];
+  #remaining = 0;
+  #all!: Promise<void>;
+  #allSettle!: () => void;
+  #sealed = false;
+
+  constructor(readonly options: AsyncResultOptions) {
+    this.#all = new Promise((r) => {
+      this.#allSettle = r;
+    });
+  }
+
+  /** @internal Adds one message; returns the listener to pass to `submit`. */
+  track(engineId: EngineId): { listener: TaskListener; bind: (msgId: string) => void } {
+    let settle!: () => void;
+    const done = new Promise<void>((r) => {
+      settle = r;
+    });
+    const slot: TaskSlot = {
+      info: {
+        msgId: "",
+        engineId,
+        status: "pending",
+        submitted: Date.now(),
+        stdout: "",
+        stderr: "",
+        outputs: [],
+      },
+      done,
+      settle,
+    };
+    const index = this.#slots.length;
+    this.#slots.push(slot);
+    this.#remaining++;
+    const listener: TaskListener = {
+      output: (msg) => this.#output(slot, msg),
+      reply: (msg) => void this.#reply(slot, index, msg),
+      lost: (err) => this.#finish(slot, index, undefined, err),
+    };
+    return { listener, bind: (msgId) => void (slot.info.msgId = msgId) };
+  }
+
+  /** @internal No more messages will be added. */
+  seal(): this {
+    this.#sealed = true;
+    if (this.#remaining === 0) this.#complete();
+    return this;
+  }
+
+  /** @internal Fails a message before it was sent (e.g. a bad target). */
+  failSlot(index: number, err: Error): void {
+    const slot = this.#slots[index];
+    if (slot) this.#finish(slot, index, undefined, err);
+  }
+
+  #output(slot: TaskSlot, msg: AnyMessage): void {
+    switch (msg.header.msg_type) {
+      case "stream": {
+        const c = (msg as Message<"stream">).content;
+        slot.info[c.name] += c.text;
+        return;
+      }
+      case "display_data":
+      case "execute_result": {
+        const c = (msg as Message<"display_data">).content;
+        slot.info.outputs.push({
+          engineId: slot.info.engineId,
+          type: msg.header.msg_type,
+          data: c.data,
+          metadata: c.metadata,
+        });
+        return;
+      }
+    }
+  }
+
+  async #reply(slot: TaskSlot, index: number, msg: AnyMessage): Promise<void> {
+    const status = msg.content as ReplyStatus;
+    const meta = msg.metadata as Partial<ReplyMetadata>;
+    if (typeof meta.engine_id === "number" && meta.engine_id >= 0) slot.info.engineId = meta.engine_id;
+    slot.info.started = meta.started || undefined;
+    slot.info.completed = meta.completed;
+    const eid = slot.info.engineId;
+    if (status.status === "ok") {
+      try {
+        const value = msg.buffers.length ? await decodeValue(msg.buffers) : undefined;
+        this.#finish(slot, index, value, undefined);
+      } catch (e) {
+        this.#finish(slot, index, undefined, e as Error);
+      }
+    } else if (status.status === "aborted") {
+      this.#finish(
+        slot,
+        index,
+        undefined,
+        new TaskAborted(eid, "TaskAborted", "the task was aborted before it ran"),
+      );
+    } else {
+      this.#finish(
+        slot,
+        index,
+        undefined,
+        remoteErrorFor(status.engine_id ?? eid, status.ename, status.evalue, status.traceback),
+      );
+    }
+  }
+
+  #finish(slot: TaskSlot, index: number, value: unknown, error: Error | undefined): void {
+    if (slot.info.status !== "pending") return;
+    slot.info.received = Date.now();
+    slot.info.status = error ? (error instanceof TaskAborted ? "aborted" : "error") : "ok";
+    slot.value = value;
+    slot.error = error;
+    slot.settle();
+    this.#arrivals.push(index);
+    for (const w of this.#arrivalWaiters.splice(0)) w();
+    if (--this.#remaining === 0 && this.#sealed) this.#complete();
+  }
+
+  #complete(): void {
+    this.#allSettle();
+    this.options.onDone?.(this as AsyncResult);
+  }
+
+  /** The msg_ids of the messages this result waits for. */
+  get msgIds(): string[] {
+    return this.#slots.map((s) => s.info.msgId);
+  }
+
+  /** Per-message metadata: engine, status, timestamps, captured output. */
+  get metadata(): TaskInfo[] {
+    return this.#slots.map((s) => s.info);
+  }
+
+  /** Engine of each message (known for load-balanced tasks once answered). */
+  get engineIds(): EngineId[] {
+    return this.#slots.map((s) => s.info.engineId);
+  }
+
+  /** True when every message has been answered. */
+  ready(): boolean {
+    return this.#sealed && this.#remaining === 0;
+  }
+
+  /** True when every message succeeded; throws if not ready yet. */
+  successful(): boolean {
+    if (!this.ready())
+      throw new ClusterError("WAIT_TIMEOUT", "the result is not ready yet: await ar.wait() first");
+    return this.#slots.every((s) => !s.error);
+  }
+
+  /** Messages answered so far. */
+  get progress(): number {
+    return this.#slots.length - this.#remaining;
+  }
+
+  /** Number of messages. */
+  get length(): number {
+    return this.#slots.length;
+  }
+
+  /** Captured stdout, one string per message. */
+  get stdout(): string[] {
+    return this.#slots.map((s) => s.info.stdout);
+  }
+
+  /** Captured stderr, one string per message. */
+  get stderr(): string[] {
+    return this.#slots.map((s) => s.info.stderr);
+  }
+
+  /** Rich outputs (display() calls and execute results), one list per message. */
+  get outputs(): DisplayOutput[][] {
+    return this.#slots.map((s) => s.info.outputs);
+  }
+
+  /**
+   * All outputs in ipyparallel's grouping by engine: `[stdout:N]`, `[stderr:N]`, then rich
+   * outputs, as one list the kernel can render.
+   */
+  displayOutputs(): ({ engineId: EngineId; type: "stdout" | "stderr"; text: string } | DisplayOutput)[] {
+    const out: ({ engineId: EngineId; type: "stdout" | "stderr"; text: string } | DisplayOutput)[] = [];
+    for (const s of this.#slots) {
+      if (s.info.stdout) out.push({ engineId: s.info.engineId, type: "stdout", text: s.info.stdout });
+      if (s.info.stderr) out.push({ engineId: s.info.engineId, type: "stderr", text: s.info.stderr });
+      out.push(...s.info.outputs);
+    }
+    return out;
+  }
+
+  /** Milliseconds since submission (until the last reply once ready). */
+  get elapsed(): number {
+    const first = Math.min(...this.#slots.map((s) => s.info.submitted));
+    const end = this.ready() ? Math.max(...this.#slots.map((s) => s.info.received ?? 0)) : Date.now();
+    return end - first;
+  }
+
+  /** Sum of engine-side run times in ms (ipyparallel's `serial_time`). */
+  get serialTime(): number {
+    return this.#slots.reduce(
+      (n, s) => n + (s.info.completed && s.info.started ? s.info.completed - s.info.started : 0),
+      0,
+    );
+  }
+
+  /** First submission to last reply in ms (ipyparallel's `wall_time`); `serialTime / wallTime` is the speedup. */
+  get wallTime(): number {
+    return this.elapsed;
+  }
+
+  /** Waits until ready; resolves true, or false when `timeoutMs` passed first. Never throws task errors. */
+  async wait(timeoutMs?: number): Promise<boolean> {
+    if (this.ready()) return true;
+    if (timeoutMs === undefined || timeoutMs < 0) {
+      await this.#all;
+      return true;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), timeoutMs);
+    });
+    const r = await Promise.race([this.#all.then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    return r;
+  }
+
+  /** The value (throws the remote error); rejects with `WAIT_TIMEOUT` after `timeoutMs`. */
+  async get(timeoutMs?: number): Promise<T> {
+    if (!(await this.wait(timeoutMs))) {
+      throw new ClusterError(
+        "WAIT_TIMEOUT",
+        `the result was not ready within ${timeoutMs} ms (${this.progress}/${this.length} done); it keeps running: call get() again later`,
+      );
+    }
+    const errors = this.#slots.filter((s) => s.error).map((s) => s.error!);
+    if (errors.length === 1 && this.#slots.length === 1) throw errors[0];
+    if (errors.length) throw new CompositeError(errors);
+    return this.#value();
+  }
+
+  #value(): T {
+    const values = this.#slots.map((s) => s.value);
+    let v: unknown;
+    if (this.options.shape === "single") v = values[0];
+    else if (this.options.shape === "map") v = values.flatMap((x) => x as unknown[]);
+    else v = values;
+    return (this.options.combine ? this.options.combine(values) : v) as T;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: AsyncResult is deliberately thenable (`await ar`).
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.get().then(onfulfilled, onrejected);
+  }
+
+  /** Aborts the messages that have not started yet. */
+  async abort(): Promise<void> {
+    await this.options.abort?.(this.msgIds.filter((_, i) => this.#slots[i]!.info.status === "pending"));
+  }
+
+  /**
+   * Yields results as they arrive: per message for apply/execute, per item for map (in order,
+   * unless the map was submitted with `ordered: false`). A failed message throws at its turn.
+   */
+  async *[Symbol.asyncIterator](): AsyncIterator<unknown> {
+    const ordered = this.options.ordered !== false;
+    const emit = (s: TaskSlot): unknown[] => {
+      if (s.error) throw s.error;
+      return this.options.shape === "map" ? (s.value as unknown[]) : [s.value];
+    };
+    if (ordered) {
+      for (const s of this.#slots) {
+        await s.done;
+        yield* emit(s);
+      }
+      return;
+    }
+    for (let seen = 0; seen < this.#slots.length; seen++) {
+      while (this.#arrivals.length <= seen) await new Promise<void>((r) => this.#arrivalWaiters.push(r));
+      yield* emit(this.#slots[this.#arrivals[seen]!]!);
+    }
+  }
+}

@@ -1,0 +1,301 @@
+import { EventEmitter } from "node:events";
+import { type ConnectionInfo, connectionFilePath, readConnectionFile } from "../wire/connection-file.js";
+import type { EngineId, EngineInfo, EngineQueueStatus, Message } from "../wire/messages.js";
+import { AsyncResult } from "./async-result.js";
+import { ControllerLink } from "./controller-link.js";
+import { DirectView } from "./direct-view.js";
+import { ClusterError } from "./errors.js";
+import { LoadBalancedView } from "./load-balanced-view.js";
+import type { ClientCore } from "./view.js";
+
+/** Options of {@link Client.connect}. */
+export interface ConnectOptions {
+  /** How long to wait for the controller's answer, in ms (default 5000). */
+  timeout?: number;
+}
+
+/** Events of a {@link Client}. */
+export interface ClientEvents {
+  engineAdded: [EngineInfo];
+  engineRemoved: [EngineInfo, string | undefined];
+  controllerLost: [ClusterError];
+}
+
+/** Which engines a view addresses: ids, or a slice of the current ids. */
+export type Targets =
+  | EngineId
+  | readonly EngineId[]
+  | { start?: number; stop?: number; step?: number }
+  | "all";
+
+/** The cluster that started this client's controller, when it was started from here. */
+export interface ClusterControl {
+  stop(): Promise<void>;
+  scale(n: number): Promise<number>;
+  restartEngine(id: EngineId): Promise<void>;
+  signal(id: EngineId | readonly EngineId[], sig?: NodeJS.Signals): Promise<void>;
+}
+
+/** How many finished results the client remembers for `getResult`. */
+const REMEMBERED_RESULTS = 1000;
+
+/**
+ * A connection to a cluster's controller (ipyparallel's `Client`): engine ids, views, waiting,
+ * aborting and shutdown. Make one with `Client.connect(file)` or `Cluster.start()`.
+ */
+export class Client extends EventEmitter<ClientEvents> implements ClientCore {
+  readonly link: ControllerLink;
+  readonly #engines = new Map<EngineId, EngineInfo>();
+  readonly #outstanding = new Set<AsyncResult>();
+  readonly #results = new Map<string, AsyncResult>();
+  #chain: Promise<void> = Promise.resolve();
+  #engineWaiters: (() => void)[] = [];
+  /** Set by `Cluster.start`: stop/scale/restart the cluster this client belongs to. */
+  cluster: ClusterControl | undefined;
+  /** The controller's scheduling scheme. */
+  scheme = "leastload";
+
+  private constructor(readonly info: ConnectionInfo) {
+    super();
+    this.link = new ControllerLink(info);
+    this.link.on("engineAdded", (e) => {
+      this.#engines.set(e.id, e);
+      for (const w of this.#engineWaiters.splice(0)) w();
+      this.emit("engineAdded", e);
+    });
+    this.link.on("engineRemoved", (e, why) => {
+      this.#engines.delete(e.id);
+      for (const w of this.#engineWaiters.splice(0)) w();
+      this.emit("engineRemoved", e, why);
+    });
+    this.link.on("controllerLost", (err) => {
+      for (const w of this.#engineWaiters.splice(0)) w();
+      if (this.listenerCount("controllerLost") > 0) this.emit("controllerLost", err);
+    });
+  }
+
+  /**
+   * Connects to a running cluster: a connection-file path, a cluster name (looked up in
+   * ~/.tsparallel/clusters or $TSPARALLEL_DIR), or the connection info itself. Fails with a
+   * clear error when the file is missing or the controller does not answer.
+   */
+  static async connect(
+    target: string | ConnectionInfo = "default",
+    opts: ConnectOptions = {},
+  ): Promise<Client> {
+    let info: ConnectionInfo;
+    if (typeof target === "string") {
+      const path = target.includes("/") || target.endsWith(".json") ? target : connectionFilePath(target);
+      info = readConnectionFile(path);
+    } else info = target;
+    const client = new Client(info);
+    try {
+      const reply = (await client.link.request(
+        "connect_request",
+        {},
+        opts.timeout ?? 5000,
+      )) as Message<"connect_reply">;
+      for (const e of reply.content.engines) client.#engines.set(e.id, e);
+      client.scheme = reply.content.scheme;
+    } catch (e) {
+      await client.link.close();
+      throw e;
+    }
+    return client;
+  }
+
+  /** Registered engine ids, ascending (a copy). */
+  get ids(): EngineId[] {
+    return [...this.#engines.keys()].sort((a, b) => a - b);
+  }
+
+  /** Engine id → what the controller reported about it. */
+  get engines(): ReadonlyMap<EngineId, EngineInfo> {
+    return this.#engines;
+  }
+
+  /** @internal */
+  enqueue(work: () => Promise<void>): void {
+    this.#chain = this.#chain.then(work, work);
+  }
+
+  /** @internal */
+  track(ar: AsyncResult): void {
+    if (ar.ready()) return;
+    this.#outstanding.add(ar);
+    void ar.wait().then(() => {
+      this.#outstanding.delete(ar);
+      for (const id of ar.msgIds) {
+        this.#results.set(id, ar);
+        if (this.#results.size > REMEMBERED_RESULTS) this.#results.delete(this.#results.keys().next().value!);
+      }
+    });
+    for (const id of ar.msgIds) this.#results.set(id, ar);
+  }
+
+  /** A view of the engine at position `i` of `ids` (negative counts from the end); results are scalars. */
+  at(i: number): DirectView<true> {
+    const ids = this.ids;
+    const id = ids[i < 0 ? ids.length + i : i];
+    if (id === undefined) {
+      throw new ClusterError(
+        ids.length ? "INVALID_TARGET" : "NO_ENGINES",
+        ids.length
+          ? `no engine at position ${i} (engine ids: ${ids.join(", ")})`
+          : "no engines are registered with this cluster: start some (Cluster.start({ n }) or cluster.scale(n))",
+      );
+    }
+    return new DirectView(this, [id], true);
+  }
+
+  /**
+   * A DirectView: all engines (re-evaluated on every call), an id, a list of ids, or a slice
+   * `{ start, stop, step }` of the current ids (evaluated now, like ipyparallel's `rc[::2]`).
+   */
+  view(targets: Targets = "all"): DirectView<false> {
+    if (targets === "all") return new DirectView(this, "all", false);
+    if (typeof targets === "number") return new DirectView(this, [targets], false);
+    if (Array.isArray(targets)) return new DirectView(this, [...(targets as EngineId[])], false);
+    const { start = 0, stop, step = 1 } = targets as { start?: number; stop?: number; step?: number };
+    if (step === 0 || !Number.isInteger(step))
+      throw new TypeError("the slice step must be a non-zero whole number");
+    const ids = this.ids;
+    const norm = (x: number) => (x < 0 ? Math.max(0, ids.length + x) : Math.min(x, ids.length));
+    const out: EngineId[] = [];
+    if (step > 0) for (let i = norm(start); i < norm(stop ?? ids.length); i += step) out.push(ids[i]!);
+    else
+      for (
+        let i = stop === undefined ? ids.length - 1 : norm(start);
+        i > (stop === undefined ? -1 : norm(stop));
+        i += step
+      )
+        out.push(ids[i]!);
+    return new DirectView(this, out, false);
+  }
+
+  /** A LoadBalancedView over all engines or a subset. */
+  loadBalancedView(targets?: readonly EngineId[]): LoadBalancedView {
+    return new LoadBalancedView(this, targets ? [...targets] : undefined);
+  }
+
+  /** Waits for the given results (default: everything outstanding); false on timeout (ms). */
+  async wait(jobs?: AsyncResult | readonly AsyncResult[], timeoutMs?: number): Promise<boolean> {
+    const list =
+      jobs === undefined ? [...this.#outstanding] : jobs instanceof AsyncResult ? [jobs] : [...jobs];
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    for (const ar of list) {
+      const left = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+      if (!(await ar.wait(left))) return false;
+    }
+    return true;
+  }
+
+  /** Aborts tasks that have not started (ids or results; default: everything outstanding). */
+  async abort(jobs?: readonly string[] | AsyncResult | readonly AsyncResult[]): Promise<string[]> {
+    let ids: string[];
+    if (jobs === undefined) ids = [...this.#outstanding].flatMap((a) => a.msgIds);
+    else if (jobs instanceof AsyncResult) ids = jobs.msgIds;
+    else
+      ids = (jobs as readonly (string | AsyncResult)[]).flatMap((j) =>
+        typeof j === "string" ? [j] : j.msgIds,
+      );
+    // Let queued submissions leave first, so the controller knows every id.
+    await this.#chain;
+    const reply = (await this.link.request("abort_request", { msg_ids: ids })) as Message<"abort_reply">;
+    return reply.content.aborted;
+  }
+
+  /** Per-engine queue counts, status and memory, plus tasks not yet assigned. */
+  async queueStatus(): Promise<{ engines: Record<string, EngineQueueStatus>; unassigned: number }> {
+    return ((await this.link.request("queue_status_request", {})) as Message<"queue_status_reply">).content;
+  }
+
+  /**
+   * The result of a task by msg_id: this client's own results from memory, others' (or
+   * forgotten ones) from the controller's bounded task table.
+   */
+  getResult(msgId: string): AsyncResult {
+    const known = this.#results.get(msgId);
+    if (known) return known;
+    const ar = new AsyncResult({ shape: "single" });
+    const t = ar.track(-1);
+    t.bind(msgId);
+    ar.seal();
+    this.link.listen(msgId, t.listener);
+    void this.link.request("result_request", { msg_id: msgId }).then(
+      (m) => {
+        if (m.header.msg_type !== "result_reply") {
+          t.listener.reply(m);
+          return;
+        }
+        const status = (m as Message<"result_reply">).content.status;
+        const why =
+          status === "pending"
+            ? "is still running (only the client that submitted it receives its result)"
+            : status === "evicted"
+              ? "has been evicted from the controller's task table (it keeps a bounded number of results)"
+              : "is unknown to the controller";
+        ar.failSlot(0, new ClusterError("RESULT_UNAVAILABLE", `task ${msgId} ${why}`));
+      },
+      (e) => ar.failSlot(0, e as Error),
+    );
+    return ar;
+  }
+
+  /** Resolves when at least `n` engines are registered; rejects after `timeoutMs`. */
+  async waitForEngines(n: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#engines.size < n) {
+      if (this.link.lostReason) throw this.link.lostReason;
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw new ClusterError(
+          "NO_ENGINES",
+          `only ${this.#engines.size} of ${n} engines registered within ${timeoutMs} ms: check the engines' log output`,
+        );
+      await new Promise<void>((r) => {
+        this.#engineWaiters.push(r);
+        setTimeout(r, Math.min(left, 250)).unref();
+      });
+    }
+  }
+
+  /** Sends a signal (default SIGINT: stop the running task) to engines. */
+  async signal(targets: EngineId | readonly EngineId[], signal: NodeJS.Signals = "SIGINT"): Promise<void> {
+    const list = typeof targets === "number" ? [targets] : [...targets];
+    const reply = (await this.link.request("signal_request", {
+      targets: list,
+      signal,
+    })) as Message<"signal_reply">;
+    if (reply.content.status === "error") throw new ClusterError("INVALID_TARGET", reply.content.evalue);
+  }
+
+  /** Starts or stops engines so that `n` run; resolves with the count. */
+  async scale(n: number, timeoutMs = 60_000): Promise<number> {
+    const reply = (await this.link.request("scale_request", { n }, timeoutMs)) as Message<"scale_reply">;
+    if (reply.content.status === "error") throw new ClusterError("INVALID_TARGET", reply.content.evalue);
+    await this.waitForEngines(n, timeoutMs);
+    return reply.content.engines;
+  }
+
+  /** Replaces engine `id` by a fresh one (with a new id); its running task fails with EngineError. */
+  async restartEngine(id: EngineId, timeoutMs = 60_000): Promise<void> {
+    const reply = (await this.link.request(
+      "restart_engine_request",
+      { id },
+      timeoutMs,
+    )) as Message<"restart_engine_reply">;
+    if (reply.content.status === "error") throw new ClusterError("INVALID_TARGET", reply.content.evalue);
+  }
+
+  /** Stops engines (`targets`), and with `hub: true` the controller too. */
+  async shutdown(opts: { targets?: readonly EngineId[] | "all"; hub?: boolean } = {}): Promise<void> {
+    const targets = opts.targets === undefined || opts.targets === "all" ? "all" : [...opts.targets];
+    await this.link.request("shutdown_request", { targets, hub: opts.hub ?? false });
+  }
+
+  /** Closes the connection (the cluster keeps running). */
+  async close(): Promise<void> {
+    await this.link.close();
+  }
+}

@@ -1,0 +1,184 @@
+import { randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { Dealer } from "zeromq";
+import type { ConnectionInfo } from "../wire/connection-file.js";
+import type { Header } from "../wire/frames.js";
+import type {
+  AnyMessage,
+  ContentByType,
+  EngineInfo,
+  Message,
+  MsgType,
+  TaskMetadata,
+  TaskRequestType,
+} from "../wire/messages.js";
+import { SignedSocket } from "../wire/signed-socket.js";
+import { Signer } from "../wire/signing.js";
+import { ClusterError } from "./errors.js";
+
+/** Receives what the controller sends about one task. */
+export interface TaskListener {
+  output(msg: AnyMessage): void;
+  reply(msg: AnyMessage): void;
+  /** The controller connection is gone; the task will never finish. */
+  lost(err: ClusterError): void;
+}
+
+/** Events a {@link ControllerLink} emits. */
+export interface LinkEvents {
+  engineAdded: [EngineInfo];
+  engineRemoved: [EngineInfo, string | undefined];
+  controllerLost: [ClusterError];
+}
+
+/**
+ * A client's connection to the controller: one DEALER socket, requests matched to replies by
+ * parent msg_id, task messages handed to their listeners, and detection of a controller that
+ * went away (socket disconnect or ZMTP heartbeat timeout) so nothing waits forever.
+ */
+export class ControllerLink extends EventEmitter<LinkEvents> {
+  readonly sock: SignedSocket;
+  readonly #listeners = new Map<string, TaskListener>();
+  readonly #requests = new Map<string, { resolve: (m: AnyMessage) => void; reject: (e: Error) => void }>();
+  #lost: ClusterError | undefined;
+  #closed = false;
+
+  constructor(readonly info: ConnectionInfo) {
+    super();
+    const session = randomUUID();
+    const dealer = new Dealer({
+      routingId: session,
+      linger: 0,
+      heartbeatInterval: 1000,
+      heartbeatTimeout: 4000,
+      heartbeatTimeToLive: 4000,
+    });
+    this.sock = new SignedSocket(dealer, new Signer(info.key), session, "client");
+    dealer.events.on("disconnect", () => {
+      if (this.#closed) return;
+      this.#fail(
+        new ClusterError(
+          "CONTROLLER_LOST",
+          `the controller at ${info.client_url} went away; unfinished tasks cannot complete. Start the cluster again and reconnect.`,
+        ),
+      );
+    });
+    dealer.connect(info.client_url);
+    void this.#loop();
+  }
+
+  /** The reason the link is unusable, if it is. */
+  get lostReason(): ClusterError | undefined {
+    return this.#lost;
+  }
+
+  #fail(err: ClusterError): void {
+    if (this.#lost) return;
+    this.#lost = err;
+    for (const l of this.#listeners.values()) l.lost(err);
+    this.#listeners.clear();
+    for (const r of this.#requests.values()) r.reject(err);
+    this.#requests.clear();
+    this.emit("controllerLost", err);
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      for await (const msg of this.sock.messages()) this.#route(msg);
+    } catch (e) {
+      if (!this.#closed)
+        this.#fail(
+          new ClusterError("CONTROLLER_LOST", `the controller connection failed: ${(e as Error).message}`),
+        );
+    }
+  }
+
+  #route(msg: AnyMessage): void {
+    if (msg.header.msg_type === "engine_event") {
+      const c = (msg as Message<"engine_event">).content;
+      if (c.event === "added") this.emit("engineAdded", c.engine);
+      else this.emit("engineRemoved", c.engine, c.reason);
+      return;
+    }
+    const parent = (msg.parent_header as { msg_id?: string }).msg_id ?? "";
+    const req = this.#requests.get(parent);
+    if (req) {
+      this.#requests.delete(parent);
+      req.resolve(msg);
+      return;
+    }
+    const l = this.#listeners.get(parent);
+    if (!l) return;
+    if (msg.header.msg_type.endsWith("_reply")) {
+      this.#listeners.delete(parent);
+      l.reply(msg);
+    } else l.output(msg);
+  }
+
+  #check(): void {
+    if (this.#lost) throw this.#lost;
+    if (this.#closed) throw new ClusterError("CONTROLLER_LOST", "this client is closed: connect a new one");
+  }
+
+  /** Sends a control request and resolves with the controller's answer. */
+  async request<T extends MsgType>(
+    type: T,
+    content: ContentByType[T],
+    timeoutMs = 10_000,
+  ): Promise<AnyMessage> {
+    this.#check();
+    const header = this.sock.header(type);
+    const answer = new Promise<AnyMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#requests.delete(header.msg_id);
+        reject(
+          new ClusterError(
+            "CONTROLLER_UNREACHABLE",
+            `no answer to ${type} from the controller at ${this.info.client_url} within ${timeoutMs} ms: is the cluster running (\`tsparallel cluster list\`), and is the key in the connection file the cluster's? (a controller drops messages with a bad signature)`,
+          ),
+        );
+      }, timeoutMs);
+      this.#requests.set(header.msg_id, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+    await this.sock.send(type, content, { header });
+    return answer;
+  }
+
+  /** Sends a task request; `listener` receives its outputs and reply. Returns its header. */
+  submit<T extends TaskRequestType>(
+    type: T,
+    content: ContentByType[T],
+    metadata: TaskMetadata,
+    buffers: readonly Uint8Array[],
+    listener: TaskListener,
+    header: Header<T> = this.sock.header(type),
+  ): Header<T> {
+    this.#check();
+    this.#listeners.set(header.msg_id, listener);
+    void this.sock.send(type, content, { header, metadata, buffers });
+    return header;
+  }
+
+  /** Registers a listener for a msg_id submitted earlier (used by `getResult`). */
+  listen(msgId: string, listener: TaskListener): void {
+    this.#check();
+    this.#listeners.set(msgId, listener);
+  }
+
+  /** Closes the socket; pending tasks are failed. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#fail(new ClusterError("CONTROLLER_LOST", "the client was closed before the task finished"));
+    this.#closed = true;
+    await this.sock.close();
+  }
+}

@@ -1,0 +1,231 @@
+import { readFile } from "node:fs/promises";
+import type { EngineId } from "../wire/messages.js";
+import { encodeValue, isNDArray } from "../wire/serialize.js";
+import type { AsyncResult } from "./async-result.js";
+import { shipFunction } from "./function-source.js";
+import { blockBounds, concatParts, lengthOf, loadNDArrayConcat, partition, sliceOf } from "./partition.js";
+import { type ClientCore, type Job, once, View } from "./view.js";
+
+/** Per-target result: a scalar for a one-engine view (`client.at(i)`), else one per engine. */
+export type PerTarget<S extends boolean, R> = S extends true ? R : R[];
+
+/** Options of {@link DirectView.execute}. */
+export interface ExecuteOptions {
+  /** Don't send the value of the last expression back (default true, as ipyparallel). */
+  silent?: boolean;
+}
+
+/**
+ * Work on named engines (ipyparallel's DirectView). Every call returns an {@link AsyncResult}
+ * that is thenable: `await view.apply(f)` is the value, one per engine (a scalar for `at(i)`).
+ */
+export class DirectView<S extends boolean = false> extends View {
+  /**
+   * ipyparallel's `block` flag. JavaScript cannot block, so calls always return a thenable
+   * AsyncResult; the kernel's `%px` reads this flag to decide whether to await it.
+   */
+  block = false;
+
+  constructor(
+    core: ClientCore,
+    private readonly spec: EngineId[] | "all",
+    readonly single: S,
+  ) {
+    super(core);
+  }
+
+  /** The engine ids this view addresses (`"all"` views follow engines as they come and go). */
+  get targets(): EngineId[] {
+    if (this.spec === "all") return this.requireEngines();
+    this.requireEngines();
+    this.checkTargets(this.spec);
+    return [...this.spec];
+  }
+
+  #jobs(buffers: () => Promise<Buffer[]> | Buffer[], targets = this.targets): Job[] {
+    return targets.map((t) => ({ route: { kind: "direct", target: t }, engineId: t, buffers }));
+  }
+
+  #shape() {
+    return this.single ? ("single" as const) : ("list" as const);
+  }
+
+  /** Calls `fn(...args)` on every target; `fn` ships as source and sees the engine's globals. */
+  apply<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): AsyncResult<PerTarget<S, Awaited<R>>> {
+    const f = shipFunction(fn);
+    const targets = this.targets;
+    return this.submit(
+      "apply_request",
+      { fn: f.source, name: f.name, mode: "call" },
+      this.#jobs(
+        once(() => encodeValue(args, { name: "args" })),
+        targets,
+      ),
+      this.#shape(),
+    );
+  }
+
+  /** Same as {@link apply} (ipyparallel's explicit non-blocking form). */
+  applyAsync<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: A
+  ): AsyncResult<PerTarget<S, Awaited<R>>> {
+    return this.apply(fn, ...args);
+  }
+
+  /** `apply`, then wait for the value. */
+  applySync<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<PerTarget<S, Awaited<R>>> {
+    return this.apply(fn, ...args).get();
+  }
+
+  /** Runs JavaScript on every target, in its persistent namespace. */
+  execute(code: string, opts: ExecuteOptions = {}): AsyncResult<PerTarget<S, undefined>> {
+    if (typeof code !== "string") throw new TypeError("execute() takes the code as a string");
+    const targets = this.targets;
+    return this.submit(
+      "execute_request",
+      { code, silent: opts.silent ?? true },
+      this.#jobs(() => [], targets),
+      this.#shape(),
+      {
+        combine: (values) => (this.single ? values[0] : values),
+      },
+    );
+  }
+
+  /** Runs a JavaScript (or TypeScript, transpiled here) file on every target. */
+  async run(file: string, opts: ExecuteOptions = {}): Promise<AsyncResult<PerTarget<S, undefined>>> {
+    let code = await readFile(file, "utf8");
+    if (/\.(c|m)?tsx?$/.test(file)) {
+      const ts = await import("typescript");
+      code = ts.transpileModule(code, {
+        compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None },
+      }).outputText;
+    }
+    return this.execute(code, opts);
+  }
+
+  /** Assigns globals on every target (`push({ a: 1, b })`). */
+  push(namespace: Record<string, unknown>): AsyncResult<PerTarget<S, undefined>> {
+    if (typeof namespace !== "object" || namespace === null || Array.isArray(namespace)) {
+      throw new TypeError("push() takes an object of name → value, e.g. push({ a: 5 })");
+    }
+    const targets = this.targets;
+    return this.submit(
+      "push_request",
+      {},
+      this.#jobs(
+        once(() => encodeValue(namespace, { name: "namespace" })),
+        targets,
+      ),
+      this.#shape(),
+    );
+  }
+
+  /** Reads globals from every target: one name gives its value, a list gives a list. */
+  pull<R = unknown>(names: string | string[]): AsyncResult<PerTarget<S, R>> {
+    const single = typeof names === "string";
+    const list = single ? [names] : names;
+    const targets = this.targets;
+    return this.submit(
+      "pull_request",
+      { names: list, single },
+      this.#jobs(() => [], targets),
+      this.#shape(),
+    );
+  }
+
+  /** ipyparallel's `view['name'] = value`. */
+  set(name: string, value: unknown): AsyncResult<PerTarget<S, undefined>> {
+    return this.push({ [name]: value });
+  }
+
+  /** ipyparallel's `view['name']`. */
+  get<R = unknown>(name: string): AsyncResult<PerTarget<S, R>> {
+    return this.pull<R>(name);
+  }
+
+  /**
+   * Splits `seq` into one block per target (views of arrays, typed arrays, NDArrays along
+   * axis 0, Arrow tables by rows) and assigns block i to `name` on target i. With `flatten`,
+   * one-item blocks are sent as the item (`scatter("rank", view.targets, { flatten: true })`).
+   */
+  scatter(name: string, seq: unknown, opts: { flatten?: boolean } = {}): AsyncResult<undefined[]> {
+    const targets = this.targets;
+    const parts = partition(seq, targets.length, opts.flatten ?? false);
+    const jobs: Job[] = targets.map((t, i) => ({
+      route: { kind: "direct", target: t },
+      engineId: t,
+      buffers: () => encodeValue({ [name]: parts[i] }, { name }),
+    }));
+    return this.submit("push_request", {}, jobs, "list");
+  }
+
+  /** Pulls `name` from every target and joins the parts (typed arrays, NDArrays, tables, arrays). */
+  gather<R = unknown>(name: string): AsyncResult<R> {
+    const targets = this.targets;
+    return this.submit(
+      "pull_request",
+      { names: [name], single: true },
+      this.#jobs(() => [], targets),
+      "list",
+      {
+        combine: (values) => concatParts(values) as R,
+      },
+    );
+  }
+
+  /** Loads what gathering NDArrays needs (call before `gather` of NDArrays). */
+  async prepareNDArrayGather(): Promise<void> {
+    await loadNDArrayConcat();
+  }
+
+  /**
+   * Applies `fn` element-wise over `seqs`, one block per target, and returns the results in
+   * order (ipyparallel's DirectView.map).
+   */
+  map<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]> {
+    const f = shipFunction(fn);
+    if (seqs.length === 0) throw new TypeError("map() needs at least one sequence");
+    const n = lengthOf(seqs[0], "the first sequence");
+    for (const [i, s] of seqs.entries()) {
+      if (lengthOf(s, `sequence ${i}`) !== n)
+        throw new TypeError(`map() sequences differ in length: ${n} and ${lengthOf(s)}`);
+    }
+    const targets = this.targets.slice(0, Math.max(1, Math.min(n, this.targets.length)));
+    const bounds = blockBounds(n, targets.length);
+    const jobs: Job[] = targets.map((t, i) => ({
+      route: { kind: "direct", target: t },
+      engineId: t,
+      buffers: () => encodeValue(toPlainSeqs(seqs, bounds[i]!), { name: "sequences" }),
+    }));
+    return this.submit("apply_request", { fn: f.source, name: f.name, mode: "map" }, jobs, "map");
+  }
+
+  /** Same as {@link map}. */
+  mapAsync<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]> {
+    return this.map(fn, ...seqs);
+  }
+
+  /** `map`, then wait for the values. */
+  mapSync<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): Promise<Awaited<R>[]> {
+    return this.map(fn, ...seqs).get();
+  }
+
+  /** Iterates `map`'s results in order as they arrive. */
+  imap<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncIterable<Awaited<R>> {
+    return this.map(fn, ...seqs) as AsyncIterable<Awaited<R>>;
+  }
+}
+
+/** Blocks of each sequence in a form the engine can index (NDArrays and tables become arrays). */
+export function toPlainSeqs(seqs: unknown[], [a, b]: [number, number]): unknown[] {
+  return seqs.map((s) => {
+    const part = sliceOf(s, a, b);
+    if (isNDArray(part)) return (part as { toArray?: () => unknown[] }).toArray?.() ?? part;
+    if (typeof part === "object" && part !== null && "toArray" in part && !ArrayBuffer.isView(part)) {
+      return (part as { toArray(): unknown[] }).toArray();
+    }
+    return part;
+  });
+}

@@ -1,0 +1,106 @@
+import { isArrowTable } from "../wire/arrow-frames.js";
+import { isNDArray } from "../wire/serialize.js";
+
+/**
+ * Block partitioning for scatter/map and concatenation for gather (ipyparallel's `dist='b'`):
+ * n items over p parts, the first n % p parts one longer. Parts are views where the type allows
+ * (typed arrays, NDArrays along axis 0, Arrow tables by rows); the send makes the one copy.
+ */
+
+/** Anything `scatter` and `map` can split. */
+export type Partitionable = readonly unknown[] | ArrayLike<number | bigint> | object;
+
+interface NDArrayLike {
+  shape: readonly number[];
+  slice(...index: (string | number)[]): unknown;
+}
+
+/** Number of items along axis 0, or throws with what is accepted. */
+export function lengthOf(seq: unknown, what = "the sequence"): number {
+  if (Array.isArray(seq) || ArrayBuffer.isView(seq)) return (seq as ArrayLike<unknown>).length;
+  if (isNDArray(seq)) return (seq as NDArrayLike).shape[0] ?? 0;
+  if (isArrowTable(seq)) return seq.numRows;
+  if (typeof seq === "string") return seq.length;
+  throw new TypeError(
+    `${what} must be an array, typed array, NDArray or Arrow table, got ${seq === null ? "null" : typeof seq}`,
+  );
+}
+
+/** The [start, stop) bounds of each of `parts` blocks of `n` items. */
+export function blockBounds(n: number, parts: number): [number, number][] {
+  const base = Math.floor(n / parts);
+  const extra = n % parts;
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < parts; i++) {
+    const len = base + (i < extra ? 1 : 0);
+    out.push([start, start + len]);
+    start += len;
+  }
+  return out;
+}
+
+/** Items [start, stop) of `seq` as a view where possible. */
+export function sliceOf(seq: unknown, start: number, stop: number): unknown {
+  if (Array.isArray(seq)) return seq.slice(start, stop);
+  if (ArrayBuffer.isView(seq))
+    return (seq as unknown as { subarray(a: number, b: number): unknown }).subarray(start, stop);
+  if (isNDArray(seq)) return (seq as NDArrayLike).slice(`${start}:${stop}`);
+  if (isArrowTable(seq)) return seq.slice(start, stop);
+  if (typeof seq === "string") return seq.slice(start, stop);
+  throw new TypeError("cannot slice this value");
+}
+
+/** Splits `seq` into `parts` blocks; with `flatten`, one-item blocks become the item. */
+export function partition(seq: unknown, parts: number, flatten = false): unknown[] {
+  const n = lengthOf(seq);
+  return blockBounds(n, parts).map(([a, b]) => {
+    const part = sliceOf(seq, a, b);
+    if (flatten && b - a === 1)
+      return Array.isArray(part) || ArrayBuffer.isView(part) ? (part as ArrayLike<unknown>)[0] : part;
+    return part;
+  });
+}
+
+type Concat = (arrays: readonly unknown[], axis?: number) => unknown;
+let ndConcat: Concat | undefined;
+
+/** Loads ndarray's concatenate (only needed when gathering NDArrays). */
+export async function loadNDArrayConcat(): Promise<void> {
+  if (ndConcat) return;
+  const url = new URL("../../ndarray/joining.js", import.meta.url).href;
+  ndConcat = ((await import(url)) as { concatenate: Concat }).concatenate;
+}
+
+/** Joins gathered parts back into one value of the parts' kind. */
+export function concatParts(parts: readonly unknown[]): unknown {
+  const live = parts.filter((p) => p !== undefined);
+  if (live.length === 0) return [];
+  const first = live[0];
+  if (
+    ArrayBuffer.isView(first) &&
+    live.every((p) => ArrayBuffer.isView(p) && p.constructor === first.constructor)
+  ) {
+    const views = live as unknown as (ArrayLike<number> & {
+      length: number;
+      set(a: ArrayLike<number>, o: number): void;
+    })[];
+    const total = views.reduce((n, p) => n + p.length, 0);
+    const Ctor = first.constructor as new (n: number) => (typeof views)[number];
+    const out = new Ctor(total);
+    let at = 0;
+    for (const p of views) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+  if (isNDArray(first) && live.every(isNDArray)) {
+    if (!ndConcat) throw new Error("internal: NDArray concatenate not loaded");
+    return ndConcat(live, 0);
+  }
+  if (isArrowTable(first) && live.every(isArrowTable)) return first.concat(...live.slice(1));
+  return live.flatMap((p) =>
+    Array.isArray(p) ? p : ArrayBuffer.isView(p) ? Array.from(p as unknown as ArrayLike<unknown>) : [p],
+  );
+}

@@ -1,0 +1,95 @@
+import type { Header } from "../wire/frames.js";
+import type { ContentByType, EngineId, EngineInfo, Route, TaskRequestType } from "../wire/messages.js";
+import { AsyncResult, type AsyncResultOptions, type ResultShape } from "./async-result.js";
+import type { ControllerLink } from "./controller-link.js";
+import { ClusterError } from "./errors.js";
+
+/** What views need from their client. */
+export interface ClientCore {
+  readonly link: ControllerLink;
+  readonly ids: EngineId[];
+  readonly engines: ReadonlyMap<EngineId, EngineInfo>;
+  /** Runs submissions one after another, so messages leave in call order. */
+  enqueue(work: () => Promise<void>): void;
+  track(ar: AsyncResult): void;
+  abort(msgIds: string[]): Promise<unknown>;
+}
+
+/** One message to send: where, and its buffers (encoded lazily, in call order). */
+export interface Job {
+  route: Route;
+  engineId: EngineId;
+  buffers: () => Promise<Buffer[]> | Buffer[];
+}
+
+/** Memoises an async encoder so one payload serves several targets. */
+export function once<T>(f: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= f());
+}
+
+/** What every view shares: submission of task messages and an AsyncResult per call. */
+export abstract class View {
+  /** Wall-clock limit for each task, in ms (the engine stops the task when reached). */
+  timeout: number | undefined;
+
+  constructor(protected readonly core: ClientCore) {}
+
+  protected requireEngines(): EngineId[] {
+    const ids = this.core.ids;
+    if (ids.length === 0) {
+      throw new ClusterError(
+        "NO_ENGINES",
+        "no engines are registered with this cluster: start some (Cluster.start({ n }) or cluster.scale(n)), or wait for them with client.waitForEngines(n)",
+      );
+    }
+    return ids;
+  }
+
+  protected checkTargets(targets: readonly EngineId[]): void {
+    const known = this.core.engines;
+    for (const t of targets) {
+      if (!Number.isInteger(t) || !known.has(t)) {
+        throw new ClusterError(
+          "INVALID_TARGET",
+          `engine ${t} does not exist (engine ids: ${[...known.keys()].join(", ") || "none"})`,
+        );
+      }
+    }
+  }
+
+  /** Sends `jobs` in call order and returns the handle that collects their replies. */
+  protected submit<T, K extends TaskRequestType>(
+    type: K,
+    content: ContentByType[K],
+    jobs: Job[],
+    shape: ResultShape,
+    extra: Partial<AsyncResultOptions> = {},
+    resolveRoute?: (route: Route) => Route,
+  ): AsyncResult<T> {
+    const ar = new AsyncResult<T>({ shape, abort: (ids) => this.core.abort(ids), ...extra });
+    const link = this.core.link;
+    const sends = jobs.map((job) => {
+      const t = ar.track(job.engineId);
+      const header = link.sock.header(type) as Header<K>;
+      t.bind(header.msg_id);
+      return { job, header, listener: t.listener };
+    });
+    ar.seal();
+    this.core.track(ar as AsyncResult);
+    const timeout = this.timeout;
+    this.core.enqueue(async () => {
+      for (let i = 0; i < sends.length; i++) {
+        const { job, header, listener } = sends[i]!;
+        try {
+          const buffers = await job.buffers();
+          const route = resolveRoute ? resolveRoute(job.route) : job.route;
+          link.submit(type, content, timeout ? { route, timeout } : { route }, buffers, listener, header);
+        } catch (e) {
+          ar.failSlot(i, e as Error);
+        }
+      }
+    });
+    return ar;
+  }
+}

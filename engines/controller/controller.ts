@@ -1,0 +1,531 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { Router } from "zeromq";
+import type { Launcher } from "../launchers/launcher.js";
+import { LocalLauncher } from "../launchers/local-launcher.js";
+import { type ConnectionInfo, removeConnectionFile, writeConnectionFile } from "../wire/connection-file.js";
+import type { Header } from "../wire/frames.js";
+import {
+  type AnyMessage,
+  type ContentByType,
+  type EngineQueueStatus,
+  type MsgType,
+  type Message,
+  OUTPUT_TYPES,
+  replyTypeOf,
+  type SchedulerScheme,
+  type TaskMetadata,
+  type TaskRequestType,
+  TASK_REQUESTS,
+} from "../wire/messages.js";
+import { SignedSocket } from "../wire/signed-socket.js";
+import { Signer } from "../wire/signing.js";
+import { type EngineRecord, EngineRegistry } from "./engine-registry.js";
+import { DEFAULT_HEARTBEAT, HeartbeatMonitor, type HeartbeatOptions } from "./heartbeat-monitor.js";
+import { OutputRelay } from "./output-relay.js";
+import { strategyFor } from "./strategies/index.js";
+import { type PendingTask, TaskScheduler } from "./task-scheduler.js";
+import { DEFAULT_TABLE_LIMITS, TaskTable, type TaskTableLimits } from "./task-table.js";
+
+/** How to run a controller. */
+export interface ControllerOptions {
+  name: string;
+  key: string;
+  /** Where to write the connection file. */
+  file: string;
+  /** Interface to bind (default 127.0.0.1: loopback only). */
+  ip?: string;
+  scheme?: SchedulerScheme;
+  /** Load-balanced tasks in flight per engine (0 = unlimited). */
+  hwm?: number;
+  heartbeat?: HeartbeatOptions;
+  limits?: TaskTableLimits;
+}
+
+/**
+ * The controller: registration, heartbeats, the direct and load-balanced schedulers, the output
+ * relay and the bounded task table, on one event loop. It also owns the local launcher, so a
+ * cluster survives the kernel that started it.
+ */
+export class Controller {
+  readonly registry = new EngineRegistry();
+  readonly table: TaskTable;
+  readonly scheduler: TaskScheduler;
+  readonly #clients: SignedSocket;
+  readonly #engines: SignedSocket;
+  readonly #hearts: SignedSocket;
+  readonly #relay: OutputRelay;
+  readonly #known = new Map<string, Buffer>();
+  #monitor: HeartbeatMonitor | undefined;
+  #launcher: Launcher | undefined;
+  #info: ConnectionInfo | undefined;
+  #stopping = false;
+  readonly #registrationWaiters: (() => void)[] = [];
+  readonly session = randomUUID();
+
+  constructor(readonly opts: ControllerOptions) {
+    const signer = new Signer(opts.key);
+    this.#clients = new SignedSocket(new Router({ linger: 500 }), signer, this.session, "controller/clients");
+    this.#engines = new SignedSocket(new Router({ linger: 500 }), signer, this.session, "controller/engines");
+    this.#hearts = new SignedSocket(new Router({ linger: 0 }), signer, this.session, "controller/hearts");
+    this.table = new TaskTable(opts.limits ?? DEFAULT_TABLE_LIMITS);
+    this.scheduler = new TaskScheduler(
+      this.registry,
+      this.table,
+      {
+        dispatch: (t, e) => this.#dispatch(t, e),
+        fail: (t, n, v) => this.#failTask(t.msg.header, t.client, n, v),
+      },
+      strategyFor(opts.scheme ?? "leastload"),
+      opts.hwm ?? 2,
+    );
+    this.#relay = new OutputRelay(this.#clients, this.table);
+  }
+
+  /** Binds, writes the connection file, starts `engines` local engines. */
+  async start(engines = 0): Promise<ConnectionInfo> {
+    const ip = this.opts.ip ?? "127.0.0.1";
+    const bind = async (s: SignedSocket) => {
+      const sock = s.socket as Router;
+      sock.mandatory = false;
+      await sock.bind(`tcp://${ip}:0`);
+      return sock.lastEndpoint!;
+    };
+    const info: ConnectionInfo = {
+      name: this.opts.name,
+      key: this.opts.key,
+      signature_scheme: "hmac-sha256",
+      client_url: await bind(this.#clients),
+      engine_url: await bind(this.#engines),
+      heartbeat_url: await bind(this.#hearts),
+      controller_pid: process.pid,
+      controller_host: hostname(),
+      created: new Date().toISOString(),
+      scheme: this.opts.scheme ?? "leastload",
+    };
+    this.#info = info;
+    writeConnectionFile(this.opts.file, info);
+    this.#monitor = new HeartbeatMonitor(
+      this.#hearts,
+      this.registry,
+      (rec, why) => this.#engineDied(rec, why),
+      this.opts.heartbeat ?? DEFAULT_HEARTBEAT,
+    );
+    void this.#serve(this.#clients, (m) => this.#onClient(m));
+    void this.#serve(this.#engines, (m) => this.#onEngine(m));
+    void this.#serve(this.#hearts, (m) => {
+      if (m.header.msg_type === "heartbeat_pong") this.#monitor?.pong(m as Message<"heartbeat_pong">);
+    });
+    this.#launcher = new LocalLauncher(this.opts.file, (pid, code, signal) => {
+      const rec = this.registry.byPid(pid);
+      if (rec && !this.#stopping)
+        this.#engineDied(rec, signal ? `killed by ${signal}` : `exited with code ${code}`);
+    });
+    if (engines > 0) this.#launcher.start(engines);
+    return info;
+  }
+
+  async #serve(sock: SignedSocket, handle: (m: AnyMessage) => void): Promise<void> {
+    try {
+      for await (const msg of sock.messages()) {
+        try {
+          handle(msg);
+        } catch (e) {
+          process.stderr.write(
+            `[tsparallel controller] error handling ${msg.header.msg_type}: ${(e as Error).stack}\n`,
+          );
+        }
+      }
+    } catch (e) {
+      if (!this.#stopping)
+        process.stderr.write(`[tsparallel controller] socket loop ended: ${(e as Error).message}\n`);
+    }
+  }
+
+  // ---- clients ---------------------------------------------------------------------------------
+
+  #onClient(msg: AnyMessage): void {
+    const client = msg.identities[0]!;
+    this.#known.set(client.toString("hex"), client);
+    const reply = <T extends MsgType>(type: T, content: ContentByType[T]) =>
+      void this.#clients.send(type, content, { identities: [client], parent: msg.header });
+    if ((TASK_REQUESTS as readonly string[]).includes(msg.header.msg_type)) {
+      this.#submit(msg as Message<TaskRequestType>, client);
+      return;
+    }
+    switch (msg.header.msg_type) {
+      case "connect_request":
+        reply("connect_reply", {
+          engines: this.registry.alive().map((r) => r.info),
+          scheme: (this.opts.scheme ?? "leastload") as SchedulerScheme,
+          hwm: this.scheduler.hwm,
+          cluster: this.opts.name,
+        });
+        return;
+      case "queue_status_request": {
+        const engines: Record<string, EngineQueueStatus> = {};
+        for (const r of this.registry.alive()) {
+          engines[r.info.id] = {
+            ...r.status,
+            outstanding: r.outstanding.size,
+            completed: r.completed,
+            state: r.status.busy ? "busy" : "idle",
+          };
+        }
+        reply("queue_status_reply", { engines, unassigned: this.scheduler.queued });
+        return;
+      }
+      case "abort_request": {
+        const ids = new Set((msg as Message<"abort_request">).content.msg_ids);
+        const removed = this.scheduler.abort(ids);
+        for (const t of removed) {
+          this.table.complete(t.msg.header.msg_id, "aborted", undefined);
+          void this.#clients.send(
+            replyTypeOf(t.msg.header.msg_type),
+            { status: "aborted" },
+            { identities: [t.client], parent: t.msg.header },
+          );
+        }
+        // Tasks already at engines: the engine aborts them if they have not started.
+        const byEngine = new Map<EngineRecord, string[]>();
+        for (const id of ids) {
+          const rec = this.table.get(id);
+          const eng =
+            rec?.engine !== undefined && rec.state !== "done" ? this.registry.get(rec.engine) : undefined;
+          if (eng) byEngine.set(eng, [...(byEngine.get(eng) ?? []), id]);
+        }
+        for (const [eng, list] of byEngine)
+          void this.#engines.send("abort_request", { msg_ids: list }, { identities: [eng.identity] });
+        reply("abort_reply", { aborted: removed.map((t) => t.msg.header.msg_id) });
+        return;
+      }
+      case "signal_request": {
+        const c = (msg as Message<"signal_request">).content;
+        const signalled: number[] = [];
+        for (const id of c.targets) {
+          const rec = this.registry.get(id);
+          if (!rec) {
+            reply("signal_reply", {
+              status: "error",
+              evalue: `engine ${id} does not exist (ids: ${this.#ids()})`,
+            });
+            return;
+          }
+          if (rec.info.hostname !== hostname()) {
+            reply("signal_reply", {
+              status: "error",
+              evalue: `engine ${id} runs on ${rec.info.hostname}; signals reach local engines only`,
+            });
+            return;
+          }
+          try {
+            process.kill(rec.info.pid, c.signal);
+            signalled.push(id);
+          } catch (e) {
+            reply("signal_reply", {
+              status: "error",
+              evalue: `could not signal engine ${id}: ${(e as Error).message}`,
+            });
+            return;
+          }
+        }
+        reply("signal_reply", { status: "ok", signalled });
+        return;
+      }
+      case "result_request": {
+        const wanted = (msg as Message<"result_request">).content.msg_id;
+        const rec = this.table.get(wanted);
+        if (rec?.state === "done" && rec.reply) {
+          void this.#clients.queue.send([client, ...rec.reply]);
+          return;
+        }
+        const status = rec
+          ? rec.state === "done"
+            ? "evicted"
+            : "pending"
+          : this.table.wasEvicted(wanted)
+            ? "evicted"
+            : "unknown";
+        reply("result_reply", { status });
+        return;
+      }
+      case "shutdown_request": {
+        const { targets, hub } = (msg as Message<"shutdown_request">).content;
+        if (hub) {
+          reply("shutdown_reply", { status: "ok" });
+          void this.stop().then(() => process.exit(0));
+          return;
+        }
+        const recs =
+          targets === "all"
+            ? this.registry.alive()
+            : targets.map((id) => this.registry.get(id)).filter((r) => r !== undefined);
+        for (const r of recs)
+          void this.#engines.send(
+            "shutdown_request",
+            { targets: [r.info.id], hub: false },
+            { identities: [r.identity] },
+          );
+        reply("shutdown_reply", { status: "ok" });
+        return;
+      }
+      case "scale_request": {
+        const n = (msg as Message<"scale_request">).content.n;
+        if (!Number.isInteger(n) || n < 0) {
+          reply("scale_reply", {
+            status: "error",
+            evalue: `cannot scale to ${n} engines: give a whole number ≥ 0`,
+          });
+          return;
+        }
+        void this.scale(n).then(
+          (count) => reply("scale_reply", { status: "ok", engines: count }),
+          (e) => reply("scale_reply", { status: "error", evalue: (e as Error).message }),
+        );
+        return;
+      }
+      case "restart_engine_request": {
+        void this.restartEngine((msg as Message<"restart_engine_request">).content.id).then(
+          () => reply("restart_engine_reply", { status: "ok" }),
+          (e) => reply("restart_engine_reply", { status: "error", evalue: (e as Error).message }),
+        );
+        return;
+      }
+      default:
+        process.stderr.write(`[tsparallel controller] ignoring ${msg.header.msg_type} from a client\n`);
+    }
+  }
+
+  #ids(): string {
+    return (
+      this.registry
+        .alive()
+        .map((r) => r.info.id)
+        .join(", ") || "none"
+    );
+  }
+
+  /** Direct tasks go to their engine at once; load-balanced ones to the scheduler. */
+  #submit(msg: Message<TaskRequestType>, client: Buffer): void {
+    const route = (msg.metadata as Partial<TaskMetadata>).route;
+    this.table.add({ msgId: msg.header.msg_id, type: msg.header.msg_type, header: msg.header, client });
+    if (route?.kind === "direct") {
+      const rec = this.registry.get(route.target);
+      if (!rec) {
+        this.#failTask(
+          msg.header,
+          client,
+          "EngineError",
+          `engine ${route.target} is not registered (ids: ${this.#ids()})`,
+        );
+        return;
+      }
+      const task = this.table.get(msg.header.msg_id)!;
+      task.engine = rec.info.id;
+      task.state = "running";
+      rec.outstanding.add(msg.header.msg_id);
+      void this.#engines.forward(msg, [rec.identity]);
+      return;
+    }
+    const lb = route?.kind === "lb" ? route : { kind: "lb" as const };
+    if (lb.targets?.length && !lb.targets.some((id) => this.registry.get(id))) {
+      this.#failTask(
+        msg.header,
+        client,
+        "EngineError",
+        `none of engines ${lb.targets.join(", ")} is registered (ids: ${this.#ids()})`,
+      );
+      return;
+    }
+    this.scheduler.submit({
+      msg,
+      route: lb,
+      client,
+      retriesLeft: Math.max(0, lb.retries ?? 0),
+      tried: new Set(),
+    });
+  }
+
+  #dispatch(task: PendingTask, rec: EngineRecord): void {
+    const t = this.table.get(task.msg.header.msg_id);
+    if (t) {
+      t.engine = rec.info.id;
+      t.state = "running";
+    }
+    rec.outstanding.add(task.msg.header.msg_id);
+    void this.#engines.forward(task.msg, [rec.identity]);
+  }
+
+  /** Answers a task with an error the controller produced (dead engine, bad target…). */
+  #failTask(header: Header, client: Buffer, ename: string, evalue: string): void {
+    this.table.complete(header.msg_id, "error", undefined);
+    const type = replyTypeOf(header.msg_type as TaskRequestType);
+    void this.#clients.send(
+      type,
+      { status: "error", ename, evalue, traceback: [] },
+      {
+        identities: [client],
+        parent: header,
+        metadata: { engine_id: -1, started: 0, completed: Date.now() },
+      },
+    );
+  }
+
+  // ---- engines ---------------------------------------------------------------------------------
+
+  #onEngine(msg: AnyMessage): void {
+    const identity = msg.identities[0]!;
+    const type = msg.header.msg_type;
+    if ((OUTPUT_TYPES as readonly string[]).includes(type)) {
+      this.#relay.relay(msg);
+      return;
+    }
+    if (type === "registration_request") {
+      const c = (msg as Message<"registration_request">).content;
+      if (identity.toString() !== c.uuid) {
+        void this.#engines.send(
+          "registration_reply",
+          { status: "error", evalue: "routing id and uuid differ" },
+          { identities: [identity], parent: msg.header },
+        );
+        return;
+      }
+      const rec = this.registry.register(c.uuid, c.pid, c.hostname, c.heart);
+      void this.#engines.send(
+        "registration_reply",
+        { status: "ok", id: rec.info.id, hb_interval: this.#monitor?.opts.interval ?? 0 },
+        { identities: [identity], parent: msg.header },
+      );
+      this.#broadcast("added", rec);
+      this.scheduler.pump();
+      for (const w of this.#registrationWaiters.splice(0)) w();
+      return;
+    }
+    if (type.endsWith("_reply")) {
+      this.#onReply(msg, identity);
+      return;
+    }
+    if (type === "unregistration_request") {
+      const rec = this.registry.byUuid(identity.toString());
+      if (rec) this.#engineDied(rec, (msg as Message<"unregistration_request">).content.reason);
+    }
+  }
+
+  #onReply(msg: AnyMessage, identity: Buffer): void {
+    const parentId = (msg.parent_header as { msg_id?: string }).msg_id ?? "";
+    const rec = this.registry.byUuid(identity.toString());
+    const outcome = (msg.content as { status?: string }).status ?? "ok";
+    if (rec) {
+      rec.outstanding.delete(parentId);
+      rec.completed++;
+    }
+    const task = this.table.get(parentId);
+    if (!task) return;
+    if (this.scheduler.owns(parentId) && this.scheduler.finished(parentId, outcome, rec?.info.id) === "retry")
+      return;
+    this.table.complete(parentId, outcome, msg.raw);
+    void this.#clients.forward(msg, [task.client]);
+    this.scheduler.pump();
+  }
+
+  #engineDied(rec: EngineRecord, reason: string): void {
+    if (!this.registry.remove(rec.info.id)) return;
+    process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
+    this.scheduler.engineDied(rec, reason);
+    for (const msgId of rec.outstanding) {
+      const task = this.table.get(msgId);
+      if (task && task.state !== "done" && !this.scheduler.owns(msgId)) {
+        // A direct task, or an LB task that was not retried: it is lost with its engine.
+        const t = this.table.get(msgId);
+        if (t && t.engine === rec.info.id && t.state === "running") {
+          this.#failTask(
+            task.header,
+            task.client,
+            "EngineError",
+            `engine ${rec.info.id} died while running this task (${reason})`,
+          );
+        }
+      }
+    }
+    rec.outstanding.clear();
+    this.#broadcast("removed", rec, reason);
+    try {
+      process.kill(rec.info.pid, 0);
+      if (rec.info.hostname === hostname()) process.kill(rec.info.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+
+  #broadcast(event: "added" | "removed", rec: EngineRecord, reason?: string): void {
+    for (const client of this.#known.values()) {
+      void this.#clients.send(
+        "engine_event",
+        { event, engine: rec.info, ...(reason ? { reason } : {}) },
+        { identities: [client] },
+      );
+    }
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  /** Resolves when `n` engines are registered (or rejects after `timeoutMs`). */
+  async waitForEngines(n: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.registry.alive().length < n) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `only ${this.registry.alive().length} of ${n} engines registered within ${timeoutMs} ms`,
+        );
+      await new Promise<void>((resolve) => {
+        this.#registrationWaiters.push(resolve);
+        setTimeout(resolve, 200).unref();
+      });
+    }
+  }
+
+  /** Starts or stops local engines until `n` are alive; resolves with the count. */
+  async scale(n: number): Promise<number> {
+    const alive = this.registry.alive();
+    if (n > alive.length) {
+      const pending = this.#launcher!.running().length - alive.length;
+      const missing = n - alive.length - Math.max(0, pending);
+      if (missing > 0) this.#launcher!.start(missing);
+      await this.waitForEngines(n);
+    } else {
+      const extra = alive.slice(n).reverse();
+      for (const rec of extra) this.#stopEngine(rec, "scaled down");
+    }
+    return this.registry.alive().length;
+  }
+
+  #stopEngine(rec: EngineRecord, reason: string): void {
+    this.#engineDied(rec, reason);
+  }
+
+  /** Replaces engine `id` with a fresh one (new id; the old one's tasks fail with EngineError). */
+  async restartEngine(id: number): Promise<void> {
+    const rec = this.registry.get(id);
+    if (!rec) throw new Error(`engine ${id} does not exist (ids: ${this.#ids()})`);
+    const target = this.registry.alive().length;
+    this.#stopEngine(rec, "restarted");
+    this.#launcher!.start(1);
+    await this.waitForEngines(target);
+  }
+
+  /** Stops engines, closes sockets, removes the connection file. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#monitor?.stop();
+    for (const r of this.registry.alive())
+      void this.#engines.send(
+        "shutdown_request",
+        { targets: [r.info.id], hub: false },
+        { identities: [r.identity] },
+      );
+    await this.#launcher?.stopAll(1500);
+    if (this.#info) removeConnectionFile(this.opts.file);
+    await Promise.all([this.#clients.close(), this.#engines.close(), this.#hearts.close()]);
+  }
+}

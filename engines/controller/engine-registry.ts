@@ -1,0 +1,79 @@
+import type { EngineId, EngineInfo, EngineState, EngineStatus } from "../wire/messages.js";
+
+/** The controller's view of one engine. */
+export interface EngineRecord {
+  info: EngineInfo;
+  /** Routing id of its task socket. */
+  identity: Buffer;
+  /** Routing id of its heart thread. */
+  heart: Buffer;
+  state: EngineState;
+  /** msg_ids sent to it and not yet answered. */
+  outstanding: Set<string>;
+  completed: number;
+  lastAssigned: number;
+  lastPong: number;
+  status: EngineStatus;
+}
+
+/** Registered engines by id, uuid and heart identity. Ids are never reused. */
+export class EngineRegistry {
+  readonly #byId = new Map<EngineId, EngineRecord>();
+  readonly #byUuid = new Map<string, EngineRecord>();
+  readonly #byHeart = new Map<string, EngineRecord>();
+  #nextId = 0;
+
+  /** Adds an engine and gives it the next id. */
+  register(uuid: string, pid: number, hostname: string, heart: string): EngineRecord {
+    const existing = this.#byUuid.get(uuid);
+    if (existing) return existing;
+    const rec: EngineRecord = {
+      info: { id: this.#nextId++, uuid, pid, hostname },
+      identity: Buffer.from(uuid),
+      heart: Buffer.from(heart),
+      state: "idle",
+      outstanding: new Set(),
+      completed: 0,
+      lastAssigned: 0,
+      lastPong: Date.now(),
+      status: { busy: false, queued: 0, rss: 0 },
+    };
+    this.#byId.set(rec.info.id, rec);
+    this.#byUuid.set(uuid, rec);
+    this.#byHeart.set(heart, rec);
+    return rec;
+  }
+
+  get(id: EngineId): EngineRecord | undefined {
+    return this.#byId.get(id);
+  }
+
+  byUuid(uuid: string): EngineRecord | undefined {
+    return this.#byUuid.get(uuid);
+  }
+
+  byHeart(heart: string): EngineRecord | undefined {
+    return this.#byHeart.get(heart);
+  }
+
+  byPid(pid: number): EngineRecord | undefined {
+    for (const r of this.#byId.values()) if (r.info.pid === pid && r.state !== "dead") return r;
+    return undefined;
+  }
+
+  /** Engines that are not dead, in id order. */
+  alive(): EngineRecord[] {
+    return [...this.#byId.values()].filter((r) => r.state !== "dead");
+  }
+
+  /** Marks an engine dead and forgets it (its id is not reused). Returns false if it already was. */
+  remove(id: EngineId): boolean {
+    const rec = this.#byId.get(id);
+    if (!rec || rec.state === "dead") return false;
+    rec.state = "dead";
+    this.#byId.delete(id);
+    this.#byUuid.delete(rec.info.uuid);
+    this.#byHeart.delete(rec.heart.toString());
+    return true;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Controller entry point, spawned by `Cluster.start` and `tsparallel cluster start`:
+ *   node dist/engines/controller/main.js --name N --file F [--engines N] [--ip IP] [--scheme S] [--hwm N]
+ * The key comes from $TSPARALLEL_KEY (never argv: other users can read argv). When ready it
+ * prints one JSON line `{"ready":true,...}` on stdout.
+ */
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
+import type { SchedulerScheme } from "../wire/messages.js";
+import { Controller } from "./controller.js";
+import { STRATEGIES } from "./strategies/index.js";
+
+const { values } = parseArgs({
+  options: {
+    name: { type: "string" },
+    file: { type: "string" },
+    engines: { type: "string", default: "0" },
+    ip: { type: "string", default: "127.0.0.1" },
+    scheme: { type: "string", default: "leastload" },
+    hwm: { type: "string", default: "2" },
+  },
+});
+if (!values.name || !values.file) {
+  process.stderr.write(
+    "usage: controller/main.js --name NAME --file CONNECTION_FILE [--engines N] [--ip IP] [--scheme leastload|lru|random|weighted] [--hwm N]\n",
+  );
+  process.exit(2);
+}
+if (!(values.scheme! in STRATEGIES)) {
+  process.stderr.write(
+    `unknown --scheme "${values.scheme}": use one of ${Object.keys(STRATEGIES).join(", ")}\n`,
+  );
+  process.exit(2);
+}
+const controller = new Controller({
+  name: values.name,
+  file: values.file,
+  key: process.env.TSPARALLEL_KEY || randomUUID(),
+  ip: values.ip,
+  scheme: values.scheme as SchedulerScheme,
+  hwm: Number(values.hwm),
+});
+const stop = () => void controller.stop().then(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
+process.on("SIGHUP", stop);
+const info = await controller.start(Number(values.engines));
+process.stdout.write(
+  `${JSON.stringify({ ready: true, file: values.file, client_url: info.client_url, pid: process.pid })}\n`,
+);

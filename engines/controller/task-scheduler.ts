@@ -1,0 +1,209 @@
+import type { EngineId, Message, Route, TaskRequestType } from "../wire/messages.js";
+import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
+import type { EngineLoad, SchedulingStrategy } from "./strategies/index.js";
+import type { TaskTable } from "./task-table.js";
+
+type LbRoute = Extract<Route, { kind: "lb" }>;
+
+/** A load-balanced task the scheduler owns until it finishes. */
+export interface PendingTask {
+  msg: Message<TaskRequestType>;
+  route: LbRoute;
+  client: Buffer;
+  retriesLeft: number;
+  /** Engines it already failed on (a retry goes elsewhere when it can). */
+  tried: Set<EngineId>;
+}
+
+/** What the scheduler needs from the controller. */
+export interface SchedulerHooks {
+  dispatch(task: PendingTask, engine: EngineRecord): void;
+  fail(task: PendingTask, ename: string, evalue: string): void;
+}
+
+/**
+ * The load-balancing scheduler: a FIFO of ready tasks, a list of tasks waiting on dependencies,
+ * and a pluggable strategy that picks among engines under the high-water mark (`hwm`, tasks in
+ * flight per engine; 0 = unlimited).
+ */
+export class TaskScheduler {
+  readonly #ready: PendingTask[] = [];
+  readonly #waiting: PendingTask[] = [];
+  readonly #inflight = new Map<string, PendingTask>();
+  #assignments = 0;
+
+  constructor(
+    private readonly registry: EngineRegistry,
+    private readonly table: TaskTable,
+    private readonly hooks: SchedulerHooks,
+    public strategy: SchedulingStrategy,
+    public hwm: number,
+  ) {}
+
+  /** Tasks not yet sent to an engine. */
+  get queued(): number {
+    return this.#ready.length + this.#waiting.length;
+  }
+
+  submit(task: PendingTask): void {
+    const deps = this.#depsState(task);
+    if (deps === "impossible") return;
+    if (deps === "wait") this.#waiting.push(task);
+    else this.#ready.push(task);
+    this.pump();
+  }
+
+  /** Removes queued tasks among `ids`; returns them (running ones are the engines' business). */
+  abort(ids: ReadonlySet<string>): PendingTask[] {
+    const out: PendingTask[] = [];
+    for (const list of [this.#ready, this.#waiting]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (ids.has(list[i]!.msg.header.msg_id)) out.push(...list.splice(i, 1));
+      }
+    }
+    return out;
+  }
+
+  /** True when `msgId` is a load-balanced task in flight. */
+  owns(msgId: string): boolean {
+    return this.#inflight.has(msgId);
+  }
+
+  /**
+   * A reply arrived. Returns "retry" when the task failed and will run again elsewhere (the
+   * reply is then swallowed), otherwise "done".
+   */
+  finished(msgId: string, outcome: string, engine: EngineId | undefined): "retry" | "done" {
+    const task = this.#inflight.get(msgId);
+    this.#inflight.delete(msgId);
+    if (task && outcome === "error" && task.retriesLeft > 0) {
+      this.#retry(task, engine);
+      return "retry";
+    }
+    this.#recheckWaiting();
+    this.pump();
+    return "done";
+  }
+
+  /** The engine died with these tasks in flight: retry them or fail them with EngineError. */
+  engineDied(rec: EngineRecord, reason: string): void {
+    for (const msgId of rec.outstanding) {
+      const task = this.#inflight.get(msgId);
+      if (!task) continue;
+      this.#inflight.delete(msgId);
+      if (task.retriesLeft > 0) this.#retry(task, rec.info.id);
+      else
+        this.hooks.fail(
+          task,
+          "EngineError",
+          `engine ${rec.info.id} died while running this task (${reason})`,
+        );
+    }
+    // Tasks restricted to engines that are all gone can never run.
+    for (const list of [this.#ready, this.#waiting]) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        const t = list[i]!;
+        if (t.route.targets && !t.route.targets.some((id) => this.registry.get(id))) {
+          list.splice(i, 1);
+          this.hooks.fail(
+            t,
+            "EngineError",
+            `none of the engines this task may run on (${t.route.targets.join(", ")}) is alive`,
+          );
+        }
+      }
+    }
+    this.#recheckWaiting();
+    this.pump();
+  }
+
+  #retry(task: PendingTask, engine: EngineId | undefined): void {
+    task.retriesLeft--;
+    if (engine !== undefined) task.tried.add(engine);
+    this.#ready.unshift(task);
+    this.pump();
+  }
+
+  #depsState(task: PendingTask): "ready" | "wait" | "impossible" {
+    for (const id of [...(task.route.after ?? []), ...(task.route.follow ?? [])]) {
+      const dep = this.table.get(id);
+      if (!dep) continue; // unknown or evicted: nothing to wait for
+      if (dep.state !== "done") return "wait";
+      if (dep.outcome !== "ok") {
+        this.hooks.fail(
+          task,
+          "ImpossibleDependency",
+          `dependency ${id} did not succeed (${dep.outcome}), so this task cannot run`,
+        );
+        return "impossible";
+      }
+    }
+    const follow = this.#followEngines(task);
+    if (follow && follow.size > 1) {
+      this.hooks.fail(task, "ImpossibleDependency", "the tasks it must follow ran on different engines");
+      return "impossible";
+    }
+    if (follow && follow.size === 1 && !this.registry.get([...follow][0]!)) {
+      this.hooks.fail(task, "ImpossibleDependency", `engine ${[...follow][0]} it must follow is gone`);
+      return "impossible";
+    }
+    return "ready";
+  }
+
+  #followEngines(task: PendingTask): Set<EngineId> | undefined {
+    if (!task.route.follow?.length) return undefined;
+    const out = new Set<EngineId>();
+    for (const id of task.route.follow) {
+      const e = this.table.get(id)?.engine;
+      if (e !== undefined) out.add(e);
+    }
+    return out;
+  }
+
+  #recheckWaiting(): void {
+    for (let i = this.#waiting.length - 1; i >= 0; i--) {
+      const t = this.#waiting[i]!;
+      const s = this.#depsState(t);
+      if (s === "wait") continue;
+      this.#waiting.splice(i, 1);
+      if (s === "ready") this.#ready.push(t);
+    }
+  }
+
+  #hasRoom(rec: EngineRecord): boolean {
+    return this.hwm <= 0 || rec.outstanding.size < this.hwm;
+  }
+
+  /** Sends as many ready tasks as engines have room for. */
+  pump(): void {
+    if (this.#ready.length === 0) return;
+    let open = this.registry.alive().filter((r) => this.#hasRoom(r));
+    const blocked: PendingTask[] = [];
+    while (this.#ready.length > 0 && open.length > 0) {
+      const task = this.#ready.shift()!;
+      const follow = this.#followEngines(task);
+      let candidates = open;
+      if (task.route.targets) candidates = candidates.filter((r) => task.route.targets!.includes(r.info.id));
+      if (follow?.size) candidates = candidates.filter((r) => follow.has(r.info.id));
+      if (task.tried.size) {
+        const fresh = candidates.filter((r) => !task.tried.has(r.info.id));
+        if (fresh.length) candidates = fresh;
+      }
+      if (candidates.length === 0) {
+        blocked.push(task);
+        continue;
+      }
+      const loads: EngineLoad[] = candidates.map((r) => ({
+        id: r.info.id,
+        outstanding: r.outstanding.size,
+        lastAssigned: r.lastAssigned,
+      }));
+      const rec = this.registry.get(this.strategy(loads))!;
+      rec.lastAssigned = ++this.#assignments;
+      this.#inflight.set(task.msg.header.msg_id, task);
+      this.hooks.dispatch(task, rec);
+      if (!this.#hasRoom(rec)) open = open.filter((r) => r !== rec);
+    }
+    if (blocked.length) this.#ready.unshift(...blocked);
+  }
+}

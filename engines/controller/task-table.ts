@@ -1,0 +1,108 @@
+import type { Header } from "../wire/frames.js";
+import type { EngineId, TaskRequestType } from "../wire/messages.js";
+
+/** One task the controller has seen. */
+export interface TaskRecord {
+  msgId: string;
+  type: TaskRequestType;
+  header: Header;
+  /** Routing id of the client that submitted it (outputs and the reply go only there). */
+  client: Buffer;
+  engine?: EngineId;
+  state: "queued" | "running" | "done";
+  /** "ok" / "error" / "aborted" once done. */
+  outcome?: string;
+  submitted: number;
+  /** The reply as received (from the delimiter on), kept for late `getResult` while it fits. */
+  reply?: Buffer[];
+  replyBytes: number;
+}
+
+/** Limits of the table; oldest finished tasks are evicted first. */
+export interface TaskTableLimits {
+  maxTasks: number;
+  maxReplyBytes: number;
+}
+
+export const DEFAULT_TABLE_LIMITS: TaskTableLimits = { maxTasks: 50_000, maxReplyBytes: 256 * 1024 * 1024 };
+
+const EVICTED_MEMORY = 50_000;
+
+/**
+ * The controller's bounded record of tasks. Unfinished tasks are always kept; finished ones are
+ * evicted oldest first past `maxTasks`, and their stored replies past `maxReplyBytes` (ipyparallel's
+ * hub keeps everything until purged, which is its best-known memory leak).
+ */
+export class TaskTable {
+  readonly #tasks = new Map<string, TaskRecord>();
+  /** Finished tasks in completion order (Map keeps insertion order). */
+  readonly #done = new Map<string, TaskRecord>();
+  readonly #evicted = new Set<string>();
+  #replyBytes = 0;
+
+  constructor(readonly limits: TaskTableLimits = DEFAULT_TABLE_LIMITS) {}
+
+  add(rec: Omit<TaskRecord, "replyBytes" | "state" | "submitted">): TaskRecord {
+    const full: TaskRecord = { ...rec, state: "queued", submitted: Date.now(), replyBytes: 0 };
+    this.#tasks.set(rec.msgId, full);
+    return full;
+  }
+
+  get(msgId: string): TaskRecord | undefined {
+    return this.#tasks.get(msgId);
+  }
+
+  /** True when `msgId` was known but has been evicted. */
+  wasEvicted(msgId: string): boolean {
+    return this.#evicted.has(msgId);
+  }
+
+  /** Records a finished task and its reply frames (if they fit the byte budget). */
+  complete(msgId: string, outcome: string, reply: Buffer[] | undefined): TaskRecord | undefined {
+    const rec = this.#tasks.get(msgId);
+    if (!rec || rec.state === "done") return rec;
+    rec.state = "done";
+    rec.outcome = outcome;
+    const bytes = reply ? reply.reduce((n, f) => n + f.length, 0) : 0;
+    if (reply && bytes <= this.limits.maxReplyBytes) {
+      rec.reply = reply;
+      rec.replyBytes = bytes;
+      this.#replyBytes += bytes;
+    }
+    this.#done.set(msgId, rec);
+    this.#evict();
+    return rec;
+  }
+
+  #evict(): void {
+    for (const [id, rec] of this.#done) {
+      if (this.#done.size <= this.limits.maxTasks && this.#replyBytes <= this.limits.maxReplyBytes) break;
+      if (this.#done.size > this.limits.maxTasks) {
+        this.#done.delete(id);
+        this.#tasks.delete(id);
+        this.#remember(id);
+      }
+      this.#replyBytes -= rec.replyBytes;
+      rec.reply = undefined;
+      rec.replyBytes = 0;
+    }
+  }
+
+  #remember(id: string): void {
+    this.#evicted.add(id);
+    if (this.#evicted.size > EVICTED_MEMORY) this.#evicted.delete(this.#evicted.values().next().value!);
+  }
+
+  /** Unfinished tasks. */
+  pending(): TaskRecord[] {
+    return [...this.#tasks.values()].filter((t) => t.state !== "done");
+  }
+
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  get replyBytes(): number {
+    return this.#replyBytes;
+  }
+}

@@ -1,0 +1,274 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { Worker } from "node:worker_threads";
+import { Dealer } from "zeromq";
+import type { ConnectionInfo } from "../wire/connection-file.js";
+import type { Header } from "../wire/frames.js";
+import {
+  type AnyMessage,
+  type EngineId,
+  type Message,
+  type ReplyMetadata,
+  type ReplyStatus,
+  replyTypeOf,
+  type TaskMetadata,
+  type TaskRequestType,
+  TASK_REQUESTS,
+} from "../wire/messages.js";
+import { formatMimeBundle } from "../wire/mime-bundle.js";
+import { decodeValue, encodeValue } from "../wire/serialize.js";
+import { SignedSocket } from "../wire/signed-socket.js";
+import { Signer } from "../wire/signing.js";
+import type { HeartData } from "./heartbeat-worker.js";
+import { Namespace } from "./namespace.js";
+import { OutputCapture } from "./output-capture.js";
+
+/** How long an engine waits for its controller to answer registration. */
+const REGISTRATION_TIMEOUT_MS = 15_000;
+/** How long an engine outlives a lost controller connection before exiting (no orphans). */
+const ORPHAN_GRACE_MS = 3_000;
+
+type TaskMessage = Message<TaskRequestType>;
+
+/**
+ * An engine process: registers with the controller, then runs tasks one at a time in its
+ * persistent {@link Namespace}, streaming their output to the controller's relay.
+ */
+export class Engine {
+  id: EngineId = -1;
+  readonly uuid = randomUUID();
+  readonly #sock: SignedSocket;
+  readonly #capture = new OutputCapture();
+  readonly #ns: Namespace;
+  readonly #queue: TaskMessage[] = [];
+  readonly #status = new Int32Array(new SharedArrayBuffer(8));
+  #current: Header | undefined;
+  #running = false;
+  #heart: Worker | undefined;
+  #registered: ((id: EngineId) => void) | undefined;
+  #orphanTimer: NodeJS.Timeout | undefined;
+  #exiting = false;
+
+  constructor(readonly info: ConnectionInfo) {
+    const dealer = new Dealer({ routingId: this.uuid, linger: 1000 });
+    this.#sock = new SignedSocket(dealer, new Signer(info.key), this.uuid, "engine");
+    this.#ns = new Namespace({
+      console: this.#capture.console,
+      display: (value: unknown, metadata: Record<string, unknown> = {}) => this.#display(value, metadata),
+    });
+  }
+
+  /** Connects, starts the heart, registers; resolves with the engine id. */
+  async start(): Promise<EngineId> {
+    const dealer = this.#sock.socket as Dealer;
+    dealer.events.on("disconnect", () => {
+      this.#orphanTimer ??= setTimeout(() => this.exit(0, "lost the controller"), ORPHAN_GRACE_MS);
+    });
+    dealer.events.on("connect", () => {
+      clearTimeout(this.#orphanTimer);
+      this.#orphanTimer = undefined;
+    });
+    dealer.connect(this.info.engine_url);
+    const heartId = `heart-${this.uuid}`;
+    const data: HeartData = {
+      url: this.info.heartbeat_url,
+      key: this.info.key,
+      identity: heartId,
+      status: this.#status.buffer as SharedArrayBuffer,
+    };
+    this.#heart = new Worker(new URL("./heartbeat-worker.js", import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    });
+    this.#heart.unref();
+    const registered = new Promise<EngineId>((resolve, reject) => {
+      this.#registered = resolve;
+      setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no registration reply from ${this.info.engine_url} within ${REGISTRATION_TIMEOUT_MS} ms`,
+            ),
+          ),
+        REGISTRATION_TIMEOUT_MS,
+      ).unref();
+    });
+    void this.#loop();
+    await this.#sock.send("registration_request", {
+      uuid: this.uuid,
+      pid: process.pid,
+      hostname: hostname(),
+      heart: heartId,
+    });
+    this.id = await registered;
+    process.on("SIGINT", () => this.#ns.interrupt());
+    return this.id;
+  }
+
+  async #loop(): Promise<void> {
+    for await (const msg of this.#sock.messages()) this.#handle(msg);
+  }
+
+  #handle(msg: AnyMessage): void {
+    switch (msg.header.msg_type) {
+      case "registration_reply": {
+        const c = (msg as Message<"registration_reply">).content;
+        if (c.status === "ok") this.#registered?.(c.id);
+        else this.exit(1, `registration refused: ${c.evalue}`);
+        return;
+      }
+      case "abort_request": {
+        const ids = new Set((msg as Message<"abort_request">).content.msg_ids);
+        for (let i = this.#queue.length - 1; i >= 0; i--) {
+          const task = this.#queue[i]!;
+          if (!ids.has(task.header.msg_id)) continue;
+          this.#queue.splice(i, 1);
+          void this.#reply(task, { status: "aborted" }, Date.now());
+        }
+        this.#publishStatus();
+        return;
+      }
+      case "shutdown_request":
+        this.exit(0, "shutdown requested");
+        return;
+      default:
+        if ((TASK_REQUESTS as readonly string[]).includes(msg.header.msg_type)) {
+          this.#queue.push(msg as TaskMessage);
+          this.#publishStatus();
+          void this.#pump();
+        }
+    }
+  }
+
+  #publishStatus(): void {
+    Atomics.store(this.#status, 0, this.#running ? 1 : 0);
+    Atomics.store(this.#status, 1, this.#queue.length + (this.#running ? 1 : 0));
+  }
+
+  async #pump(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
+        this.#publishStatus();
+        await this.#run(task);
+      }
+    } finally {
+      this.#running = false;
+      this.#publishStatus();
+    }
+  }
+
+  #display(value: unknown, metadata: Record<string, unknown>): void {
+    const parent = this.#current;
+    if (!parent) return;
+    this.#capture.flush();
+    void this.#sock.send("display_data", { data: formatMimeBundle(value), metadata }, { parent });
+  }
+
+  async #run(task: TaskMessage): Promise<void> {
+    const started = Date.now();
+    const parent = task.header;
+    const timeout = (task.metadata as Partial<TaskMetadata>).timeout;
+    this.#current = parent;
+    this.#capture.begin((name, text) => void this.#sock.send("stream", { name, text }, { parent }));
+    let status: ReplyStatus = { status: "ok" };
+    let buffers: Buffer[] = [];
+    try {
+      const label = `engine ${this.id}`;
+      switch (task.header.msg_type) {
+        case "execute_request": {
+          const c = (task as Message<"execute_request">).content;
+          const value = await this.#ns.run(c.code, { timeout, filename: `[${label}] execute` });
+          if (!c.silent && value !== undefined) {
+            this.#capture.flush();
+            await this.#sock.send(
+              "execute_result",
+              { data: formatMimeBundle(value), metadata: {} },
+              { parent },
+            );
+          }
+          break;
+        }
+        case "apply_request": {
+          const c = (task as Message<"apply_request">).content;
+          const args = (await decodeValue(task.buffers)) as unknown[];
+          const value =
+            c.mode === "map"
+              ? await this.#ns.map(c.fn, c.name, args as ArrayLike<unknown>[], { timeout })
+              : await this.#ns.apply(c.fn, c.name, args, { timeout });
+          buffers = await encodeValue(value, { name: "result" });
+          break;
+        }
+        case "push_request": {
+          const ns = (await decodeValue(task.buffers)) as Record<string, unknown>;
+          for (const [k, v] of Object.entries(ns)) this.#ns.set(k, v);
+          break;
+        }
+        case "pull_request": {
+          const c = (task as Message<"pull_request">).content;
+          const value = c.single ? this.#ns.get(c.names[0]!) : c.names.map((n) => this.#ns.get(n));
+          buffers = await encodeValue(value, { name: c.single ? c.names[0]! : "names" });
+          break;
+        }
+      }
+    } catch (e) {
+      status = errorStatus(e, this.id);
+      buffers = [];
+    } finally {
+      this.#capture.end();
+      this.#current = undefined;
+    }
+    await this.#reply(task, status, started, buffers);
+  }
+
+  #reply(task: TaskMessage, status: ReplyStatus, started: number, buffers: Buffer[] = []): Promise<unknown> {
+    const metadata: ReplyMetadata = { engine_id: this.id, started, completed: Date.now() };
+    return this.#sock.send(replyTypeOf(task.header.msg_type), status, {
+      parent: task.header,
+      metadata,
+      buffers,
+    });
+  }
+
+  /** Stops the heart, closes the socket and exits the process. */
+  exit(code: number, why: string): void {
+    if (why && code !== 0) process.stderr.write(`[tsparallel engine ${this.id}] exiting: ${why}\n`);
+    if (this.#exiting) return;
+    this.#exiting = true;
+    // The heart closes its own socket and ends; exiting under a live zeromq socket in a worker aborts.
+    const heart = this.#heart;
+    const heartDone = heart
+      ? new Promise<void>((resolve) => {
+          heart.once("exit", () => resolve());
+          heart.postMessage("stop");
+          setTimeout(() => void heart.terminate().finally(resolve), 1000).unref();
+        })
+      : Promise.resolve();
+    void heartDone.then(() => this.#sock.close()).finally(() => process.exit(code));
+  }
+}
+
+/** Engine-side frames that only show our own plumbing. */
+const INTERNAL_FRAME = /\/dist\/engines\/|node:internal|tsparallel:apply|\(node:/;
+
+/** Turns anything thrown by user code into an error reply. */
+export function errorStatus(e: unknown, engineId: EngineId): ReplyStatus {
+  if (!(e instanceof Error) && !(typeof e === "object" && e !== null && "message" in e)) {
+    return {
+      status: "error",
+      ename: typeof e === "string" ? "Error" : typeof e,
+      evalue: String(e),
+      traceback: [],
+      engine_id: engineId,
+    };
+  }
+  const err = e as Error;
+  let evalue = String(err.message);
+  if (err.name === "ReferenceError") {
+    evalue += " (functions run in the engine's namespace: push the value or define it with execute() first)";
+  }
+  const stack = String(err.stack ?? "").split("\n");
+  const traceback = stack.filter((line, i) => i === 0 || !INTERNAL_FRAME.test(line));
+  return { status: "error", ename: err.name || "Error", evalue, traceback, engine_id: engineId };
+}

@@ -1,0 +1,20 @@
+/**
+ * Engine entry point: `node dist/engines/engine/main.js <connection-file>`.
+ * The launcher spawns it with `process.execPath`; it exits when the controller goes away.
+ */
+import { readConnectionFile } from "../wire/connection-file.js";
+import { Engine } from "./engine.js";
+
+const file = process.argv[2] ?? process.env.TSPARALLEL_CONNECTION_FILE;
+if (!file) {
+  process.stderr.write("usage: engine/main.js <connection-file> (or set TSPARALLEL_CONNECTION_FILE)\n");
+  process.exit(2);
+}
+try {
+  const engine = new Engine(readConnectionFile(file));
+  process.on("SIGTERM", () => engine.exit(0, "SIGTERM"));
+  await engine.start();
+} catch (e) {
+  process.stderr.write(`[tsparallel engine] ${(e as Error).message}\n`);
+  process.exit(1);
+}

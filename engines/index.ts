@@ -1,0 +1,34 @@
+/**
+ * tsparallel's parallel runtime: start a local cluster, or connect to one, and run work on its
+ * engines through direct and load-balanced views.
+ *
+ * ```ts
+ * import { Cluster } from "tsparallel";
+ * const rc = await Cluster.start({ n: 2 });
+ * await rc.view().apply(() => process.pid);
+ * await rc.cluster?.stop();
+ * ```
+ */
+export { type DisplayOutput, AsyncResult, type TaskInfo } from "./client/async-result.js";
+export {
+  Client,
+  type ClientEvents,
+  type ClusterControl,
+  type ConnectOptions,
+  type Targets,
+} from "./client/client.js";
+export { DirectView, type ExecuteOptions } from "./client/direct-view.js";
+export {
+  ClusterError,
+  type ClusterErrorCode,
+  CompositeError,
+  EngineError,
+  RemoteError,
+  TaskAborted,
+  TaskTimeout,
+} from "./client/errors.js";
+export { type Dependency, type LoadBalancedFlags, LoadBalancedView } from "./client/load-balanced-view.js";
+export { Cluster, type ClusterOptions } from "./cluster.js";
+export { ConnectionFileError, type ConnectionInfo } from "./wire/connection-file.js";
+export type { EngineId, EngineInfo, SchedulerScheme } from "./wire/messages.js";
+export { registerNDArrayCodec, SerializationError } from "./wire/serialize.js";

@@ -1,0 +1,116 @@
+/**
+ * Out-of-band array frames: one Arrow IPC stream per typed array, NDArray or Arrow table.
+ *
+ * apache-arrow costs ~130 ms to import, so engines load it only when the first large array
+ * crosses the wire. Encoding makes exactly one copy (into the IPC bytes), which is also what makes
+ * the send safe while the caller keeps mutating its array; decoding is zero-copy (the typed array
+ * is a view of the received frame).
+ */
+
+type Arrow = typeof import("apache-arrow");
+
+let arrow: Arrow | undefined;
+let loading: Promise<Arrow> | undefined;
+
+/** Loads apache-arrow once. */
+export function loadArrow(): Promise<Arrow> {
+  if (arrow) return Promise.resolve(arrow);
+  loading ??= import("apache-arrow").then((m) => {
+    arrow = m;
+    return m;
+  });
+  return loading;
+}
+
+/** Typed-array constructors that travel as one flat Arrow column. */
+export const TYPED_ARRAY_CTORS = {
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  Buffer,
+} as const;
+
+export type TypedArrayName = keyof typeof TYPED_ARRAY_CTORS;
+export type AnyTypedArray = InstanceType<(typeof TYPED_ARRAY_CTORS)[TypedArrayName]>;
+
+const META_KEY = "tsparallel";
+
+/** The typed-array name of `v`, or undefined for DataView and unknown views. */
+export function typedArrayName(v: ArrayBufferView): TypedArrayName | undefined {
+  if (Buffer.isBuffer(v)) return "Buffer";
+  const name = v.constructor?.name;
+  return name && name in TYPED_ARRAY_CTORS ? (name as TypedArrayName) : undefined;
+}
+
+/** Encodes a typed array as an Arrow IPC stream with one non-null column `values`. */
+export async function typedArrayToIPC(a: AnyTypedArray): Promise<Uint8Array> {
+  const A = await loadArrow();
+  const name = typedArrayName(a);
+  if (!name) throw new TypeError("not a supported typed array");
+  // Arrow has no clamped/Buffer types: ship the bytes as Uint8 and restore the class from metadata.
+  const plain =
+    name === "Uint8ClampedArray" || name === "Buffer" ? new Uint8Array(a.buffer, a.byteOffset, a.length) : a;
+  const vec = A.makeVector(plain as Float64Array);
+  const schema = new A.Schema(
+    [new A.Field("values", vec.type, false)],
+    new Map([[META_KEY, JSON.stringify({ ctor: name })]]),
+  );
+  const data = A.makeData({
+    type: new A.Struct(schema.fields),
+    length: vec.length,
+    children: [vec.data[0]!],
+  });
+  return A.tableToIPC(new A.Table([new A.RecordBatch(schema, data)]), "stream");
+}
+
+/** Decodes a frame written by {@link typedArrayToIPC}; the result is a view of `frame`. */
+export async function typedArrayFromIPC(frame: Uint8Array): Promise<AnyTypedArray> {
+  const A = await loadArrow();
+  const table = A.tableFromIPC(frame);
+  const meta = JSON.parse(table.schema.metadata.get(META_KEY) ?? "{}") as { ctor?: TypedArrayName };
+  const col = table.getChild("values");
+  if (!col || !meta.ctor || !(meta.ctor in TYPED_ARRAY_CTORS)) {
+    throw new TypeError("the Arrow frame is not a tsparallel typed-array frame");
+  }
+  // One batch by construction; a multi-chunk column (another writer) is flattened with one copy.
+  const values = (col.data.length === 1 ? col.data[0]!.values : col.toArray()) as AnyTypedArray;
+  const ctor = TYPED_ARRAY_CTORS[meta.ctor];
+  if (meta.ctor === "Buffer") return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+  if (values.constructor === ctor) return values;
+  const bytes = values.BYTES_PER_ELEMENT;
+  return new (ctor as unknown as new (b: ArrayBufferLike, o: number, n: number) => AnyTypedArray)(
+    values.buffer,
+    values.byteOffset,
+    values.byteLength / bytes,
+  );
+}
+
+/** Structural check for an apache-arrow Table without importing apache-arrow. */
+export function isArrowTable(v: unknown): v is import("apache-arrow").Table {
+  if (typeof v !== "object" || v === null) return false;
+  const t = v as { schema?: unknown; batches?: unknown; getChild?: unknown; numRows?: unknown };
+  return (
+    typeof t.schema === "object" &&
+    Array.isArray(t.batches) &&
+    typeof t.getChild === "function" &&
+    typeof t.numRows === "number"
+  );
+}
+
+/** Encodes an Arrow table as an IPC stream. */
+export async function tableToIPC(t: import("apache-arrow").Table): Promise<Uint8Array> {
+  return (await loadArrow()).tableToIPC(t, "stream");
+}
+
+/** Decodes an IPC stream into a table whose buffers are views of `frame`. */
+export async function tableFromIPC(frame: Uint8Array): Promise<import("apache-arrow").Table> {
+  return (await loadArrow()).tableFromIPC(frame);
+}

@@ -1,0 +1,118 @@
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+
+/** Everything a client or engine needs to join a cluster. Written with mode 0600: it holds the key. */
+export interface ConnectionInfo {
+  /** Cluster name (file stem). */
+  name: string;
+  key: string;
+  signature_scheme: "hmac-sha256";
+  /** Where clients connect (controller's client ROUTER). */
+  client_url: string;
+  /** Where engines connect (controller's engine ROUTER). */
+  engine_url: string;
+  /** Where engines' heart threads connect. */
+  heartbeat_url: string;
+  controller_pid: number;
+  controller_host: string;
+  created: string;
+  scheme: string;
+}
+
+/** Why a connection file could not be used. */
+export type ConnectionFileErrorCode =
+  | "CONNECTION_FILE_MISSING"
+  | "CONNECTION_FILE_UNREADABLE"
+  | "CONNECTION_FILE_INVALID";
+
+/** A missing, unreadable or malformed connection file; the message says what to do. */
+export class ConnectionFileError extends Error {
+  override readonly name = "ConnectionFileError";
+  constructor(
+    readonly code: ConnectionFileErrorCode,
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The folder holding cluster files: $TSPARALLEL_DIR/clusters or ~/.tsparallel/clusters. */
+export function clustersDir(): string {
+  return join(process.env.TSPARALLEL_DIR ?? join(homedir(), ".tsparallel"), "clusters");
+}
+
+/** The default connection-file path of cluster `name`. */
+export function connectionFilePath(name: string): string {
+  if (!/^[\w.-]+$/.test(name))
+    throw new TypeError(`cluster name "${name}" may only use letters, digits, ".", "_" and "-"`);
+  return join(clustersDir(), `${name}.json`);
+}
+
+/** Writes `info` atomically with mode 0600 (the folder 0700). */
+export function writeConnectionFile(path: string, info: ConnectionInfo): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, path);
+}
+
+/** Reads and checks a connection file. Throws {@link ConnectionFileError} with a hint. */
+export function readConnectionFile(path: string): ConnectionInfo {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") {
+      throw new ConnectionFileError(
+        "CONNECTION_FILE_MISSING",
+        path,
+        `no connection file at ${path}: start a cluster first (Cluster.start() or \`tsparallel cluster start\`), or pass the path of a running cluster's file (\`tsparallel cluster list\`)`,
+      );
+    }
+    throw new ConnectionFileError(
+      "CONNECTION_FILE_UNREADABLE",
+      path,
+      `cannot read connection file ${path}: ${err.message}`,
+    );
+  }
+  let info: Partial<ConnectionInfo>;
+  try {
+    info = JSON.parse(text) as Partial<ConnectionInfo>;
+  } catch (e) {
+    throw new ConnectionFileError(
+      "CONNECTION_FILE_INVALID",
+      path,
+      `connection file ${path} is not JSON (${(e as Error).message}); delete it and restart the cluster`,
+    );
+  }
+  for (const k of ["key", "client_url", "engine_url", "heartbeat_url"] as const) {
+    if (typeof info[k] !== "string") {
+      throw new ConnectionFileError(
+        "CONNECTION_FILE_INVALID",
+        path,
+        `connection file ${path} has no "${k}"; delete it and restart the cluster`,
+      );
+    }
+  }
+  return info as ConnectionInfo;
+}
+
+/** Removes a connection file if present. */
+export function removeConnectionFile(path: string): void {
+  rmSync(path, { force: true });
+}
+
+/** Lists the connection files in {@link clustersDir}. */
+export function listConnectionFiles(): string[] {
+  try {
+    return readdirSync(clustersDir())
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => join(clustersDir(), f));
+  } catch {
+    return [];
+  }
+}

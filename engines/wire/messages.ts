@@ -1,0 +1,220 @@
+import type { Header, WireMessage } from "./frames.js";
+import type { MimeBundle } from "./mime-bundle.js";
+
+/**
+ * The cluster protocol's message table.
+ *
+ * Every msg_type the controller, engines and clients exchange is one key of
+ * {@link ContentByType}; the message, union and handler-map types below are derived from it, so a
+ * new message is added in exactly one place. This file imports nothing from zeromq.
+ */
+
+/** Numeric engine id, assigned by the controller in registration order (0, 1, 2, …). */
+export type EngineId = number;
+
+/** Lifecycle of an engine as the controller sees it. */
+export type EngineState = "registering" | "idle" | "busy" | "dead";
+
+/** Load-balancing schemes the controller's task scheduler offers. */
+export type SchedulerScheme = "leastload" | "lru" | "random" | "weighted";
+
+/** What a client learns about an engine. */
+export interface EngineInfo {
+  id: EngineId;
+  uuid: string;
+  pid: number;
+  hostname: string;
+}
+
+/** An engine's self-reported status (sent with heartbeats). */
+export interface EngineStatus {
+  busy: boolean;
+  /** Tasks received and not yet finished, the running one included. */
+  queued: number;
+  /** Resident set size in bytes. */
+  rss: number;
+}
+
+/** How a task reaches its engine: a named engine, or the load balancer. */
+export type Route =
+  | { kind: "direct"; target: EngineId }
+  | {
+      kind: "lb";
+      /** Restrict to these engines (default: all). */
+      targets?: EngineId[];
+      /** Re-run on another engine this many times if it fails or its engine dies. */
+      retries?: number;
+      /** Run only after these msg_ids have finished (successfully, unless `afterAny`). */
+      after?: string[];
+      /** Run on the engine(s) where these msg_ids ran. */
+      follow?: string[];
+    };
+
+/** Per-task options carried in request metadata. */
+export interface TaskMetadata {
+  route: Route;
+  /** Wall-clock limit in milliseconds; the engine stops the task when it is reached. */
+  timeout?: number;
+  [extra: string]: unknown;
+}
+
+/** Timing and placement metadata an engine attaches to every reply. */
+export interface ReplyMetadata {
+  engine_id: EngineId;
+  /** Epoch milliseconds. */
+  started: number;
+  completed: number;
+  [extra: string]: unknown;
+}
+
+/** Names of the remote error kinds that map to dedicated client error classes. */
+export type RemoteErrorName = "TaskTimeout" | "TaskAborted" | "EngineError" | "Interrupted" | string;
+
+/** The status part every reply carries. */
+export type ReplyStatus =
+  | { status: "ok" }
+  | { status: "error"; ename: RemoteErrorName; evalue: string; traceback: string[]; engine_id?: EngineId }
+  | { status: "aborted" };
+
+/** Per-engine counts for `queue_status`. */
+export interface EngineQueueStatus extends EngineStatus {
+  /** Tasks the controller has sent to this engine and not seen finish. */
+  outstanding: number;
+  completed: number;
+  state: EngineState;
+}
+
+/** The single source of truth: msg_type → content. */
+export interface ContentByType {
+  // client ↔ controller session
+  connect_request: Record<string, never>;
+  connect_reply: { engines: EngineInfo[]; scheme: SchedulerScheme; hwm: number; cluster: string };
+  engine_event: { event: "added" | "removed"; engine: EngineInfo; reason?: string };
+
+  // engine ↔ controller session
+  registration_request: { uuid: string; pid: number; hostname: string; heart: string };
+  registration_reply:
+    | { status: "ok"; id: EngineId; hb_interval: number }
+    | { status: "error"; evalue: string };
+  heartbeat_ping: { seq: number };
+  heartbeat_pong: { seq: number } & EngineStatus;
+  unregistration_request: { reason: string };
+
+  // tasks: a client sends them, the controller routes them, an engine runs them
+  execute_request: { code: string; silent: boolean };
+  execute_reply: ReplyStatus;
+  /** `call`: fn(...args); `map`: fn applied element-wise over the sequences in args. */
+  apply_request: { fn: string; name: string; mode: "call" | "map" };
+  apply_reply: ReplyStatus;
+  push_request: Record<string, never>;
+  push_reply: ReplyStatus;
+  pull_request: { names: string[]; single: boolean };
+  pull_reply: ReplyStatus;
+
+  // task outputs, relayed to the client that asked
+  stream: { name: "stdout" | "stderr"; text: string };
+  display_data: { data: MimeBundle; metadata: Record<string, unknown> };
+  execute_result: { data: MimeBundle; metadata: Record<string, unknown> };
+
+  // control
+  abort_request: { msg_ids: string[] };
+  abort_reply: { aborted: string[] };
+  signal_request: { targets: EngineId[]; signal: NodeJS.Signals };
+  signal_reply: { status: "ok"; signalled: EngineId[] } | { status: "error"; evalue: string };
+  queue_status_request: Record<string, never>;
+  queue_status_reply: { engines: Record<string, EngineQueueStatus>; unassigned: number };
+  result_request: { msg_id: string };
+  result_reply: { status: "pending" | "unknown" | "evicted" };
+  shutdown_request: { targets: EngineId[] | "all"; hub: boolean };
+  shutdown_reply: { status: "ok" };
+  scale_request: { n: number };
+  scale_reply: { status: "ok"; engines: number } | { status: "error"; evalue: string };
+  restart_engine_request: { id: EngineId };
+  restart_engine_reply: { status: "ok" } | { status: "error"; evalue: string };
+}
+
+/** Every msg_type of the cluster protocol. */
+export type MsgType = keyof ContentByType;
+
+/** A decoded message of one type. */
+export type Message<T extends MsgType = MsgType> = WireMessage<ContentByType[T], T> & {
+  header: Header<T>;
+  /** The frames as received, from the delimiter on (for forwarding without re-signing). */
+  raw: Buffer[];
+};
+
+/** The union of all decoded messages, discriminated by `header.msg_type`. */
+export type AnyMessage = { [T in MsgType]: Message<T> }[MsgType];
+
+/** A handler per msg_type; the typed version of ipyparallel's `query_handlers`. */
+export type HandlerMap<R = void> = { [T in MsgType]?: (msg: Message<T>) => R };
+
+/** Task requests: what the controller schedules and engines run. */
+export const TASK_REQUESTS = ["execute_request", "apply_request", "push_request", "pull_request"] as const;
+export type TaskRequestType = (typeof TASK_REQUESTS)[number];
+
+/** Task replies, one per request type. */
+export type TaskReplyType = "execute_reply" | "apply_reply" | "push_reply" | "pull_reply";
+
+/** Output messages an engine sends while a task runs. */
+export const OUTPUT_TYPES = ["stream", "display_data", "execute_result"] as const;
+export type OutputType = (typeof OUTPUT_TYPES)[number];
+
+const ALL_TYPES: ReadonlySet<string> = new Set<MsgType>([
+  "connect_request",
+  "connect_reply",
+  "engine_event",
+  "registration_request",
+  "registration_reply",
+  "heartbeat_ping",
+  "heartbeat_pong",
+  "unregistration_request",
+  "execute_request",
+  "execute_reply",
+  "apply_request",
+  "apply_reply",
+  "push_request",
+  "push_reply",
+  "pull_request",
+  "pull_reply",
+  "stream",
+  "display_data",
+  "execute_result",
+  "abort_request",
+  "abort_reply",
+  "signal_request",
+  "signal_reply",
+  "queue_status_request",
+  "queue_status_reply",
+  "result_request",
+  "result_reply",
+  "shutdown_request",
+  "shutdown_reply",
+  "scale_request",
+  "scale_reply",
+  "restart_engine_request",
+  "restart_engine_reply",
+] satisfies MsgType[]);
+
+/** True when `type` is a msg_type of this protocol (unknown ones are logged and dropped). */
+export function isMsgType(type: string): type is MsgType {
+  return ALL_TYPES.has(type);
+}
+
+/** True when `msg` is a task request. */
+export function isTaskRequest(msg: AnyMessage): msg is Extract<AnyMessage, Message<TaskRequestType>> {
+  return (TASK_REQUESTS as readonly string[]).includes(msg.header.msg_type);
+}
+
+/** The reply type that answers a task request. */
+export function replyTypeOf(type: TaskRequestType): TaskReplyType {
+  return type.replace("_request", "_reply") as TaskReplyType;
+}
+
+/** Calls the handler registered for `msg`'s type; returns false when there is none. */
+export function dispatch<R>(handlers: HandlerMap<R>, msg: AnyMessage): boolean {
+  const h = handlers[msg.header.msg_type] as ((m: AnyMessage) => R) | undefined;
+  if (!h) return false;
+  h(msg);
+  return true;
+}

@@ -1,0 +1,260 @@
+import { deserialize, serialize } from "node:v8";
+import {
+  type AnyTypedArray,
+  isArrowTable,
+  tableFromIPC,
+  tableToIPC,
+  typedArrayFromIPC,
+  typedArrayName,
+  typedArrayToIPC,
+} from "./arrow-frames.js";
+
+/**
+ * Values on the wire: one structured-clone frame plus one Arrow IPC frame per large array.
+ *
+ * The value is walked; typed arrays at or above the threshold, NDArrays and Arrow tables are
+ * replaced by small placeholders and travel as their own frames. Everything else goes through
+ * `v8.serialize`, which handles cycles, Maps, Dates, BigInts and small typed arrays.
+ */
+
+/** Arrays this big or bigger go out of band. */
+export const DEFAULT_OOB_THRESHOLD = 64 * 1024;
+
+/** A value that cannot be sent; `path` names the offending field (e.g. `args[1].callback`). */
+export class SerializationError extends Error {
+  override readonly name = "SerializationError";
+  readonly code = "UNSERIALIZABLE" as const;
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The brand ndarray/ puts on its arrays. */
+export const NDARRAY_BRAND: unique symbol = Symbol.for("tsparallel.NDArray") as never;
+
+/** Conversion functions ndarray/arrow.ts provides; loaded lazily. */
+export interface NDArrayCodec {
+  ndarrayToArrowIPC(a: unknown): Uint8Array;
+  ndarrayFromArrowIPC(bytes: Uint8Array): unknown;
+}
+
+let ndarrayCodec: NDArrayCodec | undefined;
+
+/** Installs the NDArray codec explicitly (the kernel may already have ndarray loaded). */
+export function registerNDArrayCodec(codec: NDArrayCodec): void {
+  ndarrayCodec = codec;
+}
+
+async function loadNDArrayCodec(): Promise<NDArrayCodec> {
+  if (ndarrayCodec) return ndarrayCodec;
+  const url = new URL("../../ndarray/arrow.js", import.meta.url).href;
+  try {
+    ndarrayCodec = (await import(url)) as NDArrayCodec;
+  } catch (e) {
+    throw new SerializationError(
+      "",
+      `NDArrays need tsparallel/ndarray's Arrow conversion, which failed to load: ${(e as Error).message}`,
+    );
+  }
+  return ndarrayCodec;
+}
+
+/** True for arrays made by tsparallel/ndarray (checked by brand, so any copy of the module works). */
+export function isNDArray(v: unknown): boolean {
+  return typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[NDARRAY_BRAND] === true;
+}
+
+const OOB_KEY = "\u0000tsparallel.oob";
+
+type OobKind = "typed" | "ndarray" | "table";
+interface Oob {
+  kind: OobKind;
+  value: unknown;
+}
+interface Placeholder {
+  [OOB_KEY]: number;
+  kind: OobKind;
+}
+
+function isPlainObject(v: object): v is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Replaces big arrays by placeholders, cloning only the containers on the way to one. */
+function extract(value: unknown, threshold: number, oob: Oob[], seen: Set<object>): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  const placeholder = (kind: OobKind): Placeholder => {
+    oob.push({ kind, value });
+    return { [OOB_KEY]: oob.length - 1, kind };
+  };
+  if (ArrayBuffer.isView(value)) {
+    if (value.byteLength >= threshold && typedArrayName(value)) return placeholder("typed");
+    return value;
+  }
+  if (isNDArray(value)) return placeholder("ndarray");
+  if (isArrowTable(value)) return placeholder("table");
+  if (seen.has(value)) return value;
+  if (Array.isArray(value)) {
+    seen.add(value);
+    let out: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item !== "object" || item === null) continue;
+      const x = extract(item, threshold, oob, seen);
+      if (x !== item) (out ??= value.slice())[i] = x;
+    }
+    seen.delete(value);
+    return out ?? value;
+  }
+  if (isPlainObject(value)) {
+    seen.add(value);
+    let out: Record<string, unknown> | undefined;
+    for (const k of Object.keys(value)) {
+      const item = value[k];
+      if (typeof item !== "object" || item === null) continue;
+      const x = extract(item, threshold, oob, seen);
+      if (x !== item) (out ??= { ...value })[k] = x;
+    }
+    seen.delete(value);
+    return out ?? value;
+  }
+  return value;
+}
+
+function describe(v: unknown): string {
+  if (typeof v === "function") return `a function (${v.name || "anonymous"})`;
+  if (typeof v === "symbol") return `a symbol (${String(v)})`;
+  const ctor = (v as object)?.constructor?.name;
+  return ctor ? `a ${ctor}` : "a value structured clone rejects";
+}
+
+/** Finds the first field structured clone rejects, for an error that names it. */
+function findUncloneable(v: unknown, path: string, seen: Set<object>): string | undefined {
+  if (typeof v === "function" || typeof v === "symbol") return path;
+  if (typeof v !== "object" || v === null || seen.has(v)) return undefined;
+  seen.add(v);
+  try {
+    serialize(v);
+    return undefined;
+  } catch {
+    const entries: [string, unknown][] =
+      v instanceof Map
+        ? [...v.entries()].map(([k, x]) => [`.get(${JSON.stringify(k)})`, x])
+        : v instanceof Set
+          ? [...v].map((x, i) => [`<set item ${i}>`, x])
+          : Array.isArray(v)
+            ? v.map((x, i) => [`[${i}]`, x])
+            : Object.keys(v).map((k) => [
+                /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`,
+                (v as Record<string, unknown>)[k],
+              ]);
+    for (const [suffix, x] of entries) {
+      const found = findUncloneable(x, path + suffix, seen);
+      if (found) return found;
+    }
+    return path;
+  }
+}
+
+function pathValue(root: unknown, rootName: string, path: string): unknown {
+  // Only used for the error text: re-walk is cheap and avoids threading values through.
+  if (path === rootName) return root;
+  try {
+    return new Function("r", `return r${path.slice(rootName.length)}`)(root);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Options for {@link encodeValue}. */
+export interface EncodeOptions {
+  /** Out-of-band threshold in bytes (default 64 KiB). */
+  threshold?: number;
+  /** Name of the value in error messages (default `value`). */
+  name?: string;
+}
+
+/**
+ * Encodes `value` into frames: `[structure, ...arrowFrames]`. Throws {@link SerializationError}
+ * naming the field that cannot be sent.
+ */
+export async function encodeValue(value: unknown, opts: EncodeOptions = {}): Promise<Buffer[]> {
+  const name = opts.name ?? "value";
+  const oob: Oob[] = [];
+  const structure = extract(value, opts.threshold ?? DEFAULT_OOB_THRESHOLD, oob, new Set());
+  let head: Buffer;
+  try {
+    head = serialize(structure);
+  } catch (e) {
+    const path = findUncloneable(value, name, new Set()) ?? name;
+    const what = describe(pathValue(value, name, path));
+    const hint =
+      typeof pathValue(value, name, path) === "function"
+        ? " Functions are not values on the wire: apply the function itself, or define it on the engines with execute()."
+        : " Convert it to plain data (objects, arrays, numbers, strings, typed arrays) first.";
+    throw new SerializationError(
+      path,
+      `cannot send ${path}: it is ${what}, which cannot be serialised.${hint} (${(e as Error).message})`,
+    );
+  }
+  const frames: Buffer[] = [head];
+  for (const item of oob) {
+    let bytes: Uint8Array;
+    if (item.kind === "typed") bytes = await typedArrayToIPC(item.value as AnyTypedArray);
+    else if (item.kind === "table") bytes = await tableToIPC(item.value as import("apache-arrow").Table);
+    else bytes = (await loadNDArrayCodec()).ndarrayToArrowIPC(item.value);
+    frames.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+  return frames;
+}
+
+function isPlaceholder(v: unknown): v is Placeholder {
+  return typeof v === "object" && v !== null && typeof (v as Placeholder)[OOB_KEY] === "number";
+}
+
+function restore(v: unknown, values: unknown[], seen = new Set<object>()): unknown {
+  if (typeof v !== "object" || v === null || ArrayBuffer.isView(v)) return v;
+  if (isPlaceholder(v)) return values[v[OOB_KEY]];
+  if (seen.has(v)) return v;
+  seen.add(v);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = restore(v[i], values, seen);
+  } else if (isPlainObject(v)) {
+    for (const k of Object.keys(v)) v[k] = restore(v[k], values, seen);
+  }
+  return v;
+}
+
+/** Decodes frames made by {@link encodeValue}. Arrays are views of the frames (no copy). */
+export async function decodeValue(frames: readonly Buffer[]): Promise<unknown> {
+  if (frames.length === 0) throw new SerializationError("", "no value frames in the message");
+  const structure: unknown = deserialize(frames[0]!);
+  if (frames.length === 1) return structure;
+  const values: unknown[] = [];
+  // Placeholders say their kind, so decode the frames in order.
+  const kinds = new Map<number, OobKind>();
+  collectKinds(structure, kinds, new Set());
+  for (let i = 1; i < frames.length; i++) {
+    const kind = kinds.get(i - 1);
+    const f = frames[i]!;
+    if (kind === "table") values.push(await tableFromIPC(f));
+    else if (kind === "ndarray") values.push((await loadNDArrayCodec()).ndarrayFromArrowIPC(f));
+    else values.push(await typedArrayFromIPC(f));
+  }
+  return restore(structure, values);
+}
+
+function collectKinds(v: unknown, kinds: Map<number, OobKind>, seen: Set<object>): void {
+  if (typeof v !== "object" || v === null || ArrayBuffer.isView(v) || seen.has(v)) return;
+  if (isPlaceholder(v)) {
+    kinds.set(v[OOB_KEY], v.kind);
+    return;
+  }
+  seen.add(v);
+  if (Array.isArray(v)) for (const x of v) collectKinds(x, kinds, seen);
+  else if (isPlainObject(v)) for (const k of Object.keys(v)) collectKinds(v[k], kinds, seen);
+}
