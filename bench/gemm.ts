@@ -64,7 +64,7 @@ export interface GemmBenchResult {
   numpy: { python: string; version: string } | null;
 }
 
-const PY_SCRIPT = String.raw`
+const PY_SCRIPT = `
 import sys, time, json
 import numpy as np
 print(json.dumps({"version": np.__version__}), flush=True)

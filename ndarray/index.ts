@@ -116,5 +116,5 @@ export {
   sum,
   variance as var,
 } from "./reductions.js";
-export { repeat, take, tile } from "./repetition.js";
+export { put, repeat, take, tile } from "./repetition.js";
 export { broadcastShapes, type Order, type ShapeLike } from "./shape.js";

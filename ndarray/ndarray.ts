@@ -165,10 +165,11 @@ export class NDArray {
     return this.data[this.flatIndex(index)]!;
   }
 
-  /** Writes one element: `a.set([1, 2], v)` is numpy's `a[1, 2] = v`. */
-  set(index: readonly number[], value: number | boolean): this {
+  /** Writes one element: `a.set([1, 2], v)` is numpy's `a[1, 2] = v` (`v` may be a size-1 array). */
+  set(index: readonly number[], value: number | boolean | NDArray): this {
     const o = this.flatIndex(index);
-    this.data[o] = this.dtype === "bool" ? (value ? 1 : 0) : Number(value);
+    const v = typeof value === "object" ? value.item() : value;
+    this.data[o] = this.dtype === "bool" ? (v ? 1 : 0) : Number(v);
     return this;
   }
 

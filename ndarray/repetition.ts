@@ -1,5 +1,5 @@
 /**
- * Selecting and repeating elements: `take`, `repeat` and `tile`.
+ * Selecting, placing and repeating elements: `take`, `put`, `repeat` and `tile`.
  * @module
  */
 import { asarray } from "./creation.js";
@@ -93,4 +93,32 @@ export function tile(a: NDArray, reps: number | readonly number[]): NDArray {
     } else if (n !== 1) out = concatenate(new Array<NDArray>(n).fill(out), ax);
   }
   return out === a ? a.copy() : out;
+}
+
+/**
+ * Writes `values` at the flat (C-order) positions `indices` of `a`, in place, like numpy's `put`;
+ * `values` repeats if shorter. `C[i, j] = v` with index arrays `i`, `j` over a C-order matrix is
+ * `put(C, i * n + j, v)`.
+ */
+export function put(a: NDArray, indices: ArrayLike, values: ArrayLike): void {
+  const idx = asarray(typeof indices === "number" ? [indices] : indices).ravel();
+  const vals = asarray(typeof values === "number" || typeof values === "boolean" ? [values] : values).ravel();
+  if (vals.size === 0) return;
+  const size = a.size;
+  const strides = a.strides;
+  for (let k = 0; k < idx.size; k++) {
+    const raw = idx.data[idx.offset + k * idx.strides[0]!]!;
+    let rest = raw < 0 ? raw + size : raw;
+    if (!Number.isInteger(rest) || rest < 0 || rest >= size) {
+      throw new IndexError(`index ${raw} is out of bounds for size ${size}`);
+    }
+    let o = a.offset;
+    for (let ax = a.ndim - 1; ax >= 0; ax--) {
+      const d = a.shape[ax]!;
+      o += (rest % d) * strides[ax]!;
+      rest = Math.floor(rest / d);
+    }
+    const v = vals.data[vals.offset + (k % vals.size) * vals.strides[0]!]!;
+    a.data[o] = a.dtype === "bool" ? (v ? 1 : 0) : v;
+  }
 }

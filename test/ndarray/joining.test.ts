@@ -86,3 +86,25 @@ test("take, repeat and tile", () => {
   assert.deepEqual(nd.tile(nd.arange(2), 0).shape, [0]);
   assert.equal(nd.repeat(nd.arange(1000), 1000).size, 1e6);
 });
+
+test("put writes at flat indices (numpy's C[i, j] = v with index arrays)", () => {
+  const m = 2;
+  const n = 3;
+  const C = nd.zeros([m, n]);
+  const i = nd.repeat(nd.arange(m), n);
+  const j = nd.tile(nd.arange(n), m);
+  nd.put(C, i.multiply(n).add(j), nd.arange(6).multiply(10));
+  assert.deepEqual(C.toArray(), [
+    [0, 10, 20],
+    [30, 40, 50],
+  ]);
+  const F = nd.zeros([2, 2], "int32", "F");
+  nd.put(F, [1, -1], 7);
+  assert.deepEqual(F.toArray(), [
+    [0, 7],
+    [0, 7],
+  ]);
+  F.set([0, 0], nd.array(5));
+  assert.equal(F.get(0, 0), 5);
+  assert.throws(() => nd.put(F, [4], 1), nd.IndexError);
+});
