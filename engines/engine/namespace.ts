@@ -211,7 +211,8 @@ export class Namespace {
     try {
       return vm.runInContext(name, this.context);
     } catch (e) {
-      if (e instanceof Error && e.name === "ReferenceError") {
+      // The error comes from the context's realm, so check by name, not instanceof.
+      if ((e as { name?: unknown } | null)?.name === "ReferenceError") {
         const err = new Error(
           `"${name}" is not defined on this engine: push it or define it with execute() first`,
         );

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { STRATEGIES, strategyFor } from "../../../engines/controller/strategies/index.js";
+import { TaskTable } from "../../../engines/controller/task-table.js";
+
+const loads = [
+  { id: 0, outstanding: 2, lastAssigned: 5 },
+  { id: 1, outstanding: 0, lastAssigned: 9 },
+  { id: 2, outstanding: 0, lastAssigned: 3 },
+];
+
+test("leastload picks the fewest outstanding tasks, least recently used on ties", () => {
+  assert.equal(STRATEGIES.leastload(loads), 2);
+  assert.equal(STRATEGIES.leastload([loads[0]!, loads[1]!]), 1);
+});
+
+test("lru picks the engine assigned longest ago regardless of load", () => {
+  assert.equal(STRATEGIES.lru(loads), 2);
+});
+
+test("random and weighted only pick candidates, and weighted favours idle engines", () => {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < 3000; i++) {
+    const id = STRATEGIES.weighted([loads[0]!, loads[1]!]);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+    assert.ok([0, 1, 2].includes(STRATEGIES.random(loads)));
+  }
+  // weights 1/3 vs 1: engine 1 should get about 75%.
+  assert.ok((counts.get(1) ?? 0) > 2000, `weighted gave ${JSON.stringify([...counts])}`);
+});
+
+test("an unknown scheme is refused with the list of valid ones", () => {
+  assert.throws(() => strategyFor("twobin"), /leastload, lru, random, weighted/);
+});
+
+test("the task table evicts the oldest finished tasks past its limits and keeps unfinished ones", () => {
+  const table = new TaskTable({ maxTasks: 3, maxReplyBytes: 100 });
+  const header = { msg_id: "", msg_type: "apply_request", session: "s", username: "u", date: "", version: "5.3" };
+  for (let i = 0; i < 6; i++) table.add({ msgId: `t${i}`, type: "apply_request", header, client: Buffer.from("c") });
+  for (let i = 0; i < 5; i++) table.complete(`t${i}`, "ok", [Buffer.alloc(30)]);
+  assert.equal(table.get("t0"), undefined);
+  assert.equal(table.wasEvicted("t0"), true);
+  assert.equal(table.get("t5")?.state, "queued", "unfinished tasks are never evicted");
+  assert.ok(table.replyBytes <= 100);
+  assert.equal(table.size, 4);
+  table.complete("t5", "ok", [Buffer.alloc(500)]);
+  assert.equal(table.get("t5")?.reply, undefined, "a reply bigger than the budget is not kept");
+});

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { tableFromArrays } from "apache-arrow";
+import { DEFAULT_OOB_THRESHOLD, decodeValue, encodeValue, SerializationError } from "../../../engines/wire/serialize.js";
+
+/** What a receiver sees: each frame in its own fresh memory, like a zeromq receive. */
+const received = (frames: Buffer[]) => frames.map((f) => Buffer.from(f));
+
+test("ordinary values round-trip through one structured-clone frame", async () => {
+  const value = { a: 1, s: "x", big: 10n, d: new Date(5), m: new Map([[1, "one"]]), nested: [1, [2, { u: undefined }]], small: new Float64Array([1, 2]) };
+  const frames = await encodeValue(value);
+  assert.equal(frames.length, 1);
+  assert.deepEqual(await decodeValue(received(frames)), value);
+});
+
+test("a large typed array nested in an object travels as its own Arrow frame and decodes as a view of it", async () => {
+  const big = new Float64Array(DEFAULT_OOB_THRESHOLD / 8 + 10).map((_, i) => i * 0.5);
+  const frames = await encodeValue({ meta: { name: "x" }, data: [big, 3] });
+  assert.equal(frames.length, 2);
+  assert.ok(frames[0]!.length < 200, "the structure frame stays small");
+  const got = received(frames);
+  const out = (await decodeValue(got)) as { meta: { name: string }; data: [Float64Array, number] };
+  assert.deepEqual(out.meta, { name: "x" });
+  assert.equal(out.data[1], 3);
+  assert.ok(out.data[0] instanceof Float64Array);
+  assert.equal(out.data[0].buffer, got[1]!.buffer, "decoded without a copy");
+  assert.deepEqual(out.data[0], big);
+});
+
+test("encoding copies, so changing the array after encoding does not change what is sent", async () => {
+  const big = new Int32Array(100_000).fill(7);
+  const frames = await encodeValue(big);
+  big.fill(9);
+  const out = (await decodeValue(received(frames))) as Int32Array;
+  assert.equal(out[0], 7);
+  assert.equal(out[99_999], 7);
+});
+
+test("Buffers, clamped arrays, BigInt64Arrays and subarray views keep their class and contents", async () => {
+  const base = new Float32Array(50_000).map((_, i) => i);
+  const values = [Buffer.alloc(70_000, 3), new Uint8ClampedArray(70_000).fill(200), new BigInt64Array(10_000).fill(-5n), base.subarray(17, 40_017)];
+  const out = (await decodeValue(received(await encodeValue(values)))) as unknown[];
+  assert.ok(Buffer.isBuffer(out[0]));
+  assert.ok(out[1] instanceof Uint8ClampedArray);
+  assert.ok(out[2] instanceof BigInt64Array);
+  assert.deepEqual(out[3], base.subarray(17, 40_017));
+  assert.deepEqual(out, values);
+});
+
+test("Arrow tables travel as IPC frames", async () => {
+  const t = tableFromArrays({ a: new Float64Array([1, 2, 3]), b: new Int32Array([4, 5, 6]) });
+  const out = (await decodeValue(received(await encodeValue({ t })))) as { t: typeof t };
+  assert.equal(out.t.numRows, 3);
+  assert.deepEqual([...out.t.getChild("b")!], [4, 5, 6]);
+});
+
+test("a value that cannot be serialised names the offending field", async () => {
+  await assert.rejects(encodeValue({ ok: 1, cfg: { handlers: [1, () => 2] } }, { name: "args" }), (e: unknown) => {
+    assert.ok(e instanceof SerializationError);
+    assert.equal(e.code, "UNSERIALIZABLE");
+    assert.equal(e.path, "args.cfg.handlers[1]");
+    assert.match(e.message, /function/);
+    return true;
+  });
+  await assert.rejects(encodeValue([Symbol("s")], { name: "args" }), /args\[0\]/);
+});
+
+test("cyclic structures survive", async () => {
+  const a: Record<string, unknown> = { n: 1 };
+  a.self = a;
+  const out = (await decodeValue(received(await encodeValue(a)))) as Record<string, unknown>;
+  assert.equal(out.self, out);
+});
