@@ -46,10 +46,12 @@ export type { CellContext, CellHook, CellHookResult } from "./cell-hook.js";
 export interface KernelOptions {
   connection: ConnectionInfo;
   /**
-   * The language session, or a promise of it: the kernel binds its sockets and answers
-   * kernel_info at once while the compiler loads.
+   * The language session, or a function that loads it. A loader is called only after the
+   * sockets are bound and the first request has been answered (or a request needs it): loading
+   * and warming the compiler blocks the event loop for a second or more, and kernel_info must
+   * not wait for that.
    */
-  session: CodeSession | Promise<CodeSession>;
+  session: CodeSession | (() => Promise<CodeSession>);
   /**
    * Warms the session up (builds the language service); called once the session exists.
    * Execute requests wait for it, everything else does not.
@@ -113,6 +115,8 @@ export class Kernel {
   readonly #session: Promise<CodeSession>;
   readonly #warmUp: Promise<unknown>;
   #disposeSession: () => void = () => {};
+  #loadSession: () => void = () => {};
+  #sessionStarted = false;
   readonly #router = new OutputRouter();
   readonly #stdin: StdinBroker;
   readonly #info = kernelInfo();
@@ -134,12 +138,18 @@ export class Kernel {
     this.#cellHook = options.cellHook;
     this.channels = new KernelChannels(options.connection, this.#id);
     // A session that fails to load or warm up is reported by each request, not by crashing.
-    this.#session = Promise.resolve(options.session).then((s) => {
+    const load = options.session;
+    this.#session = new Promise<CodeSession>((resolve) => {
+      this.#loadSession = () => resolve(typeof load === "function" ? load() : load);
+    }).then((s) => {
       this.#installGlobals(s);
       this.#disposeSession = () => s.dispose();
       return s;
     });
-    this.#warmUp = this.#session.then((s) => options.warmUp?.(s));
+    // Warm up after the current request's reply has gone out.
+    this.#warmUp = this.#session.then((s) =>
+      new Promise((r) => setTimeout(r, 0)).then(() => options.warmUp?.(s)),
+    );
     this.#warmUp.catch((e: unknown) =>
       kernelLog(`language session failed to start: ${(e as Error)?.stack ?? String(e)}`),
     );
@@ -157,8 +167,19 @@ export class Kernel {
     process.on("uncaughtException", kernel.#onStray);
     process.on("unhandledRejection", kernel.#onStray);
     await kernel.channels.bind((channel, msg) => kernel.#dispatch(channel, msg));
-    kernel.#publish("status", { execution_state: "starting" }, undefined);
+    void kernel.#publish("status", { execution_state: "starting" }, undefined);
+    // Start loading the language session soon even if no request comes.
+    setTimeout(() => kernel.#startSession(), 300).unref();
     return kernel;
+  }
+
+  /** Loads the session (once); requests that need it call this, so they never wait for the timer. */
+  #startSession(): Promise<CodeSession> {
+    if (!this.#sessionStarted) {
+      this.#sessionStarted = true;
+      this.#loadSession();
+    }
+    return this.#session;
   }
 
   /** Installs (or removes) the magics step. */
@@ -308,7 +329,9 @@ export class Kernel {
         });
       }
     } finally {
-      if (!this.#stopped) this.#publish("status", { execution_state: "idle" }, msg);
+      if (!this.#stopped) await this.#publish("status", { execution_state: "idle" }, msg);
+      // The first answered request (normally kernel_info) is the cue to load the compiler.
+      if (!this.#sessionStarted) setImmediate(() => void this.#startSession());
     }
   }
 
@@ -319,7 +342,7 @@ export class Kernel {
     inspect_request: (m) => this.#inspect(m),
     is_complete_request: async (m) => {
       const code = requireString(m.content.code, "is_complete_request content.code");
-      const session = await this.#session;
+      const session = await this.#startSession();
       return this.#reply("shell", m, "is_complete_reply", session.isComplete(code));
     },
     history_request: (m) =>
@@ -407,11 +430,12 @@ export class Kernel {
     const payload: Payload[] = [];
     let outcome: CellOutcome;
     try {
+      const session = await this.#startSession();
       await this.#warmUp;
       outcome = await this.#runCell(
         code,
         {
-          session: await this.#session,
+          session,
           output: sink,
           signal: controller.signal,
           request: c,
@@ -432,7 +456,7 @@ export class Kernel {
         sink.send("execute_result", { execution_count: count, data, metadata: {} });
       }
       userExpressions = await this.#userExpressions(
-        await this.#session,
+        await this.#startSession(),
         c.user_expressions,
         controller.signal,
       );
@@ -538,7 +562,7 @@ export class Kernel {
   async #complete(m: Message<"complete_request">): Promise<void> {
     const code = requireString(m.content.code, "complete_request content.code");
     const cursor = codePointsToUtf16(code, requireCursor(m.content.cursor_pos, code));
-    const r = (await this.#session).complete(code, cursor);
+    const r = (await this.#startSession()).complete(code, cursor);
     const types = r.types?.map((t) => ({
       ...t,
       start: utf16ToCodePoints(code, t.start),
@@ -557,7 +581,7 @@ export class Kernel {
     const code = requireString(m.content.code, "inspect_request content.code");
     const cursor = codePointsToUtf16(code, requireCursor(m.content.cursor_pos, code));
     const detail = m.content.detail_level === 1 ? 1 : 0;
-    const r = (await this.#session).inspect(code, cursor, detail);
+    const r = (await this.#startSession()).inspect(code, cursor, detail);
     await this.#reply("shell", m, "inspect_reply", {
       status: "ok",
       found: r.found,

@@ -18,7 +18,7 @@ export async function runKernel(connectionFile: string): Promise<number> {
   const connection = await readConnectionFile(connectionFile);
   const kernel = await Kernel.start({
     connection,
-    session: loadTypeScriptSession(process.cwd()),
+    session: () => loadTypeScriptSession(process.cwd()),
     warmUp: async (s: CodeSession) => (s as CodeSession & { warmUp?(): Promise<void> }).warmUp?.(),
     cellHook: new MagicsHook(coreMagics()),
   });
