@@ -36,7 +36,7 @@ export interface GemmBenchOptions {
   python?: string;
   /** Alternating rounds per (dtype, n) (default 2). */
   rounds?: number;
-  /** Time budget per measurement in one round, in ms (default 400); at least one call is always timed. */
+  /** Time budget per measurement in one round, in ms (default 1000); at least one call is always timed. */
   budgetMs?: number;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
@@ -157,7 +157,7 @@ export async function runGemmBench(options: GemmBenchOptions = {}): Promise<Gemm
   const dtypes = options.dtypes ?? ["float64", "float32"];
   const backends = options.backends ?? nd.availableBackends();
   const rounds = options.rounds ?? 2;
-  const budget = options.budgetMs ?? 400;
+  const budget = options.budgetMs ?? 1000;
   const log = options.log ?? (() => {});
   const defaultBackend = nd.backend();
   const python = options.python ?? defaultPython();
