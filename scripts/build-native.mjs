@@ -35,15 +35,20 @@ function findNodeGyp() {
     candidates.push(createRequire(import.meta.url).resolve("node-gyp/bin/node-gyp.js"));
   } catch {}
   const prefix = dirname(dirname(process.execPath));
-  candidates.push(join(prefix, "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"));
+  candidates.push(
+    join(prefix, "lib", "node_modules", "npm", "node_modules", "node-gyp", "bin", "node-gyp.js"),
+  );
   return candidates.find((c) => c && existsSync(c));
 }
 
 function main() {
-  if (process.env.TSPARALLEL_SKIP_NATIVE) return say("TSPARALLEL_SKIP_NATIVE is set; skipping the OpenBLAS addon.");
+  if (process.env.TSPARALLEL_SKIP_NATIVE)
+    return say("TSPARALLEL_SKIP_NATIVE is set; skipping the OpenBLAS addon.");
   if (!existsSync(join(nativeDir, "binding.gyp"))) return;
   if (!haveOpenBLAS()) {
-    return say("OpenBLAS not found (apt-get install libopenblas-dev); matmul will use the WebAssembly backend.");
+    return say(
+      "OpenBLAS not found (apt-get install libopenblas-dev); matmul will use the WebAssembly backend.",
+    );
   }
   const gyp = findNodeGyp();
   if (!gyp) return say("node-gyp not found; skipping the OpenBLAS addon (matmul will use WebAssembly).");
