@@ -234,6 +234,49 @@ export async function runGemmBench(options: GemmBenchOptions = {}): Promise<Gemm
   return { rows, metrics, defaultBackend, numpy: np ? { python, version: np.version } : null };
 }
 
+/**
+ * One metric for a repeat-based harness (shaped like bench/metric.ts's MetricSpec): each call of
+ * `ours`/`theirs` times one n x n matmul and returns GFLOP/s.
+ */
+export interface GemmMetricSpec {
+  name: string;
+  unit: string;
+  better: "higher";
+  peer: string;
+  ours: () => Promise<number>;
+  theirs: (() => Promise<number>) | { none: string };
+}
+
+/**
+ * Metric specs `gemm_f64_<n>_gflops` and `gemm_f32_<n>_gflops` (default n = 1024) on the default
+ * backend against numpy in a subprocess. Call `close()` when done to stop the subprocess.
+ */
+export async function gemmMetricSpecs(
+  options: { n?: number; python?: string } = {},
+): Promise<{ specs: GemmMetricSpec[]; close: () => void }> {
+  const n = options.n ?? 1024;
+  const python = options.python ?? defaultPython();
+  const np = await startNumpy(python);
+  const rng = nd.random.defaultRng(0);
+  const flops = 2 * n ** 3;
+  const specs = (["float64", "float32"] as const).map((dtype): GemmMetricSpec => {
+    const a = rng.random([n, n], dtype);
+    const b = rng.random([n, n], dtype);
+    nd.matmul(a, b); // warm-up (JIT / wasm compilation / BLAS buffers)
+    return {
+      name: `gemm_${short(dtype)}_${n}_gflops`,
+      unit: "GFLOP/s",
+      better: "higher",
+      peer: "numpy",
+      ours: async () => flops / timeOurs(a, b, 0) / 1e6,
+      theirs: np
+        ? async () => flops / (await np.worker.time(dtype, n, 0)) / 1e6
+        : { none: `numpy not available via ${python}` },
+    };
+  });
+  return { specs, close: () => np?.worker.close() };
+}
+
 function formatRow(r: GemmBenchRow): string {
   const ratio = r.vsNumpy === null ? "" : `${r.vsNumpy.toFixed(2)}x`;
   return [

@@ -71,6 +71,7 @@ function sumType(d: DType): DType {
 
 /** Sum of all elements (a number), or along `axis` (an array). Integer sums give int32 arrays. */
 export function sum(a: NDArray): number;
+/** `sum` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function sum(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function sum(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
   return reduce("add", a, axis, keepdims, 0, (t, x) => t + x, sumType(a.dtype), false);
@@ -78,6 +79,7 @@ export function sum(a: NDArray, axis?: AxisLike, keepdims = false): number | NDA
 
 /** Product of all elements (a number), or along `axis` (an array). */
 export function prod(a: NDArray): number;
+/** `prod` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function prod(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function prod(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
   return reduce("multiply", a, axis, keepdims, 1, (t, x) => t * x, sumType(a.dtype), false);
@@ -88,6 +90,7 @@ const minOf: Combine = Math.min;
 
 /** Largest element (a number), or largest along `axis`. NaN propagates; empty input throws. */
 export function max(a: NDArray): number;
+/** `max` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function max(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function max(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
   return reduce("maximum", a, axis, keepdims, Number.NEGATIVE_INFINITY, maxOf, a.dtype, true);
@@ -95,6 +98,7 @@ export function max(a: NDArray, axis?: AxisLike, keepdims = false): number | NDA
 
 /** Smallest element (a number), or smallest along `axis`. NaN propagates; empty input throws. */
 export function min(a: NDArray): number;
+/** `min` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function min(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function min(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
   return reduce("minimum", a, axis, keepdims, Number.POSITIVE_INFINITY, minOf, a.dtype, true);
@@ -106,6 +110,7 @@ function countOf(a: NDArray, axes: readonly number[]): number {
 
 /** Arithmetic mean (a number), or along `axis`. Integer input gives float64. */
 export function mean(a: NDArray): number;
+/** `mean` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function mean(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function mean(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
   const axes = normalizeAxes(axis ?? null, a.ndim);
@@ -119,6 +124,7 @@ export function mean(a: NDArray, axis?: AxisLike, keepdims = false): number | ND
 
 /** Variance with `ddof` delta degrees of freedom (default 0, the population variance). */
 export function variance(a: NDArray): number;
+/** `variance` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function variance(a: NDArray, axis: AxisLike, keepdims?: boolean, ddof?: number): NDArray;
 export function variance(a: NDArray, axis?: AxisLike, keepdims = false, ddof = 0): number | NDArray {
   const axes = normalizeAxes(axis ?? null, a.ndim);
@@ -136,6 +142,7 @@ export function variance(a: NDArray, axis?: AxisLike, keepdims = false, ddof = 0
 
 /** Standard deviation with `ddof` delta degrees of freedom (default 0). */
 export function std(a: NDArray): number;
+/** `std` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function std(a: NDArray, axis: AxisLike, keepdims?: boolean, ddof?: number): NDArray;
 export function std(a: NDArray, axis?: AxisLike, keepdims = false, ddof = 0): number | NDArray {
   if (axis === undefined) return Math.sqrt(variance(a, null, false, ddof).data[0]!);
@@ -186,6 +193,7 @@ function argBest(
 
 /** Index of the largest element (flat, C order), or indices along `axis` as an int32 array. The first NaN wins. */
 export function argmax(a: NDArray): number;
+/** `argmax` along `axis`: an int32 array of indices. */
 export function argmax(a: NDArray, axis: number): NDArray;
 export function argmax(a: NDArray, axis?: number): number | NDArray {
   return argBest(a, axis, (v, b) => v > b, "argmax");
@@ -193,6 +201,7 @@ export function argmax(a: NDArray, axis?: number): number | NDArray {
 
 /** Index of the smallest element (flat, C order), or indices along `axis` as an int32 array. The first NaN wins. */
 export function argmin(a: NDArray): number;
+/** `argmin` along `axis`: an int32 array of indices. */
 export function argmin(a: NDArray, axis: number): NDArray;
 export function argmin(a: NDArray, axis?: number): number | NDArray {
   return argBest(a, axis, (v, b) => v < b, "argmin");
