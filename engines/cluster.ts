@@ -74,6 +74,7 @@ export class Cluster {
       "--hwm",
       String(opts.hwm ?? 2),
     ];
+    if (!opts.daemonLog) args.push("--watch-parent", String(process.pid));
     const log = opts.daemonLog ? openSync(opts.daemonLog, "a", 0o600) : undefined;
     const child = spawn(process.execPath, args, {
       detached: true, // its own process group: a Ctrl-C aimed at the kernel does not kill the cluster

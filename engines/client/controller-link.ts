@@ -42,6 +42,20 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   readonly #requests = new Map<string, { resolve: (m: AnyMessage) => void; reject: (e: Error) => void }>();
   #lost: ClusterError | undefined;
   #closed = false;
+  /** A ref'd timer while anything is awaited: zeromq sockets alone do not keep Node alive. */
+  #keepAlive: NodeJS.Timeout | undefined;
+
+  #updateKeepAlive(): void {
+    const busy = this.#listeners.size + this.#requests.size > 0 && !this.#lost;
+    if (busy && !this.#keepAlive) this.#keepAlive = setInterval(() => {}, 1 << 30);
+    else if (!busy && this.#keepAlive) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+
+  /** Messages received that belong to no request or task of this client (should stay 0). */
+  unmatched = 0;
 
   constructor(readonly info: ConnectionInfo) {
     super();
@@ -79,6 +93,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.#listeners.clear();
     for (const r of this.#requests.values()) r.reject(err);
     this.#requests.clear();
+    this.#updateKeepAlive();
     this.emit("controllerLost", err);
   }
 
@@ -104,13 +119,18 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     const req = this.#requests.get(parent);
     if (req) {
       this.#requests.delete(parent);
+      this.#updateKeepAlive();
       req.resolve(msg);
       return;
     }
     const l = this.#listeners.get(parent);
-    if (!l) return;
+    if (!l) {
+      this.unmatched++;
+      return;
+    }
     if (msg.header.msg_type.endsWith("_reply")) {
       this.#listeners.delete(parent);
+      this.#updateKeepAlive();
       l.reply(msg);
     } else l.output(msg);
   }
@@ -131,6 +151,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     const answer = new Promise<AnyMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#requests.delete(header.msg_id);
+        this.#updateKeepAlive();
         reject(
           new ClusterError(
             "CONTROLLER_UNREACHABLE",
@@ -149,6 +170,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
         },
       });
     });
+    this.#updateKeepAlive();
     await this.sock.send(type, content, { header });
     return answer;
   }
@@ -164,6 +186,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   ): Header<T> {
     this.#check();
     this.#listeners.set(header.msg_id, listener);
+    this.#updateKeepAlive();
     void this.sock.send(type, content, { header, metadata, buffers });
     return header;
   }
@@ -172,6 +195,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   listen(msgId: string, listener: TaskListener): void {
     this.#check();
     this.#listeners.set(msgId, listener);
+    this.#updateKeepAlive();
   }
 
   /** Closes the socket; pending tasks are failed. */

@@ -67,8 +67,9 @@ export abstract class View {
     extra: Partial<AsyncResultOptions> = {},
     resolveRoute?: (route: Route) => Route,
   ): AsyncResult<T> {
-    const ar = new AsyncResult<T>({ shape, abort: (ids) => this.core.abort(ids), ...extra });
     const link = this.core.link;
+    if (link.lostReason) throw link.lostReason;
+    const ar = new AsyncResult<T>({ shape, abort: (ids) => this.core.abort(ids), ...extra });
     const sends = jobs.map((job) => {
       const t = ar.track(job.engineId);
       const header = link.sock.header(type) as Header<K>;

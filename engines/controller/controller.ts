@@ -359,6 +359,7 @@ export class Controller {
   /** Answers a task with an error the controller produced (dead engine, bad target…). */
   #failTask(header: Header, client: Buffer, ename: string, evalue: string): void {
     this.table.complete(header.msg_id, "error", undefined);
+    queueMicrotask(() => this.scheduler.dependenciesChanged()); // its dependants can never run
     const type = replyTypeOf(header.msg_type as TaskRequestType);
     void this.#clients.send(
       type,
@@ -425,7 +426,7 @@ export class Controller {
       return;
     this.table.complete(parentId, outcome, msg.raw);
     void this.#clients.forward(msg, [task.client]);
-    this.scheduler.pump();
+    this.scheduler.dependenciesChanged();
   }
 
   #engineDied(rec: EngineRecord, reason: string): void {

@@ -18,6 +18,7 @@ const { values } = parseArgs({
     ip: { type: "string", default: "127.0.0.1" },
     scheme: { type: "string", default: "leastload" },
     hwm: { type: "string", default: "2" },
+    "watch-parent": { type: "string" },
   },
 });
 if (!values.name || !values.file) {
@@ -44,6 +45,17 @@ const stop = () => void controller.stop().then(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 process.on("SIGHUP", stop);
+// A non-daemon cluster dies with the process that started it, even if that one was SIGKILLed.
+const parent = Number(values["watch-parent"]);
+if (parent > 0) {
+  setInterval(() => {
+    try {
+      process.kill(parent, 0);
+    } catch {
+      stop();
+    }
+  }, 500).unref();
+}
 const info = await controller.start(Number(values.engines));
 process.stdout.write(
   `${JSON.stringify({ ready: true, file: values.file, client_url: info.client_url, pid: process.pid })}\n`,

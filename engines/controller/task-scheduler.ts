@@ -31,6 +31,8 @@ export class TaskScheduler {
   readonly #waiting: PendingTask[] = [];
   readonly #inflight = new Map<string, PendingTask>();
   #assignments = 0;
+  #rechecking = false;
+  #recheckAgain = false;
 
   constructor(
     private readonly registry: EngineRegistry,
@@ -71,7 +73,8 @@ export class TaskScheduler {
 
   /**
    * A reply arrived. Returns "retry" when the task failed and will run again elsewhere (the
-   * reply is then swallowed), otherwise "done".
+   * reply is then swallowed), otherwise "done"; call {@link dependenciesChanged} once the task
+   * table has recorded the outcome.
    */
   finished(msgId: string, outcome: string, engine: EngineId | undefined): "retry" | "done" {
     const task = this.#inflight.get(msgId);
@@ -80,9 +83,25 @@ export class TaskScheduler {
       this.#retry(task, engine);
       return "retry";
     }
-    this.#recheckWaiting();
-    this.pump();
     return "done";
+  }
+
+  /** A task finished (the table knows its outcome): wake dependants and fill free slots. */
+  dependenciesChanged(): void {
+    if (this.#rechecking) {
+      this.#recheckAgain = true;
+      return;
+    }
+    this.#rechecking = true;
+    try {
+      do {
+        this.#recheckAgain = false;
+        this.#recheckWaiting();
+      } while (this.#recheckAgain);
+    } finally {
+      this.#rechecking = false;
+    }
+    this.pump();
   }
 
   /** The engine died with these tasks in flight: retry them or fail them with EngineError. */
@@ -113,8 +132,7 @@ export class TaskScheduler {
         }
       }
     }
-    this.#recheckWaiting();
-    this.pump();
+    this.dependenciesChanged();
   }
 
   #retry(task: PendingTask, engine: EngineId | undefined): void {
@@ -186,8 +204,9 @@ export class TaskScheduler {
       if (task.route.targets) candidates = candidates.filter((r) => task.route.targets!.includes(r.info.id));
       if (follow?.size) candidates = candidates.filter((r) => follow.has(r.info.id));
       if (task.tried.size) {
-        const fresh = candidates.filter((r) => !task.tried.has(r.info.id));
-        if (fresh.length) candidates = fresh;
+        // A retry waits for an engine it has not failed on, as long as one is alive.
+        const untriedAlive = this.registry.alive().some((r) => !task.tried.has(r.info.id) && (!task.route.targets || task.route.targets.includes(r.info.id)));
+        if (untriedAlive) candidates = candidates.filter((r) => !task.tried.has(r.info.id));
       }
       if (candidates.length === 0) {
         blocked.push(task);

@@ -51,7 +51,11 @@ export interface FramingOptions {
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Makes a fresh header for a message of `msgType` in `session`. */
-export function makeHeader<T extends string>(msgType: T, session: string, username = "tsparallel"): Header<T> {
+export function makeHeader<T extends string>(
+  msgType: T,
+  session: string,
+  username = "tsparallel",
+): Header<T> {
   return {
     msg_id: randomUUID(),
     msg_type: msgType,
@@ -101,13 +105,19 @@ export function decodeMessage(frames: readonly Buffer[], signer: Signer, opts: F
   const at = frames.findIndex((f) => f.equals(DELIMITER));
   if (at < 0) throw new WireError("MISSING_DELIMITER", "no <IDS|MSG> delimiter frame");
   if (frames.length < at + 6) {
-    throw new WireError("TOO_FEW_FRAMES", `expected at least 5 frames after the delimiter, got ${frames.length - at - 1}`);
+    throw new WireError(
+      "TOO_FEW_FRAMES",
+      `expected at least 5 frames after the delimiter, got ${frames.length - at - 1}`,
+    );
   }
   const signature = frames[at + 1]!;
   const json = frames.slice(at + 2, at + 6);
   const buffers = frames.slice(at + 6);
   if (!signer.verify(signature, opts.signBuffers ? [...json, ...buffers] : json)) {
-    throw new WireError("BAD_SIGNATURE", "signature does not match the message (wrong key or tampered frames)");
+    throw new WireError(
+      "BAD_SIGNATURE",
+      "signature does not match the message (wrong key or tampered frames)",
+    );
   }
   const [header, parent, metadata, content] = [
     parseJson(json[0]!, "header"),

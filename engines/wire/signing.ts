@@ -11,7 +11,10 @@ export class Signer {
   readonly #key: Buffer;
 
   /** An empty key disables signing, as Jupyter allows; signatures are then the empty string. */
-  constructor(key: string | Uint8Array, readonly scheme = "hmac-sha256") {
+  constructor(
+    key: string | Uint8Array,
+    readonly scheme = "hmac-sha256",
+  ) {
     if (scheme !== "hmac-sha256") {
       throw new Error(`signature scheme "${scheme}" is not supported: use "hmac-sha256"`);
     }
@@ -33,7 +36,9 @@ export class Signer {
   /** Constant-time check of a received signature. */
   verify(signature: Uint8Array | string, frames: readonly Uint8Array[]): boolean {
     if (!this.enabled) return true;
-    const got = Buffer.from(typeof signature === "string" ? signature : Buffer.from(signature).toString("latin1"));
+    const got = Buffer.from(
+      typeof signature === "string" ? signature : Buffer.from(signature).toString("latin1"),
+    );
     const want = Buffer.from(this.sign(frames));
     return got.length === want.length && timingSafeEqual(got, want);
   }
