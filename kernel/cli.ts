@@ -3,6 +3,8 @@
  * object with its name, usage line, help text and `run`.
  */
 import { type InstallTarget, installKernelspec, KERNEL_NAME } from "./kernelspec.js";
+import { labCommand } from "./lab/lab-command.js";
+import { lessonsCommand } from "./lab/lessons-command.js";
 import { ownPackage } from "./protocol/kernel-info.js";
 
 /** Wrong arguments: the CLI prints the usage line and the message, and exits 2. */
@@ -98,7 +100,7 @@ transport, ip, the five ports, key, signature_scheme) until a shutdown_request.`
 };
 
 /** Every subcommand, in the order `--help` lists them. Add an entry to add a command. */
-export const SUBCOMMANDS: Subcommand[] = [install, kernel];
+export const SUBCOMMANDS: Subcommand[] = [install, kernel, labCommand, lessonsCommand];
 
 /** `tsparallel --help`. */
 export function mainHelp(commands: readonly Subcommand[] = SUBCOMMANDS): string {

@@ -44,6 +44,22 @@ def run_cell(kc, code, timeout=120):
     return "".join(text).strip()
 
 
+def wait_for_kernel_info(kc, timeout=120):
+    """Ready = the kernel answered kernel_info. (jupyter_client's wait_for_ready needs a
+    `status` field that tslab's reply lacks.)"""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg_id = kc.kernel_info()
+        try:
+            while True:
+                reply = kc.get_shell_msg(timeout=1)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    return
+        except Exception:  # queue.Empty: ask again
+            continue
+    raise RuntimeError("kernel did not answer kernel_info")
+
+
 def one_repeat(kernel_name, warm_cells):
     km = KernelManager(kernel_name=kernel_name)
     t0 = time.perf_counter()
@@ -51,7 +67,7 @@ def one_repeat(kernel_name, warm_cells):
     kc = km.client()
     kc.start_channels()
     try:
-        kc.wait_for_ready(timeout=120)
+        wait_for_kernel_info(kc)
         start_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         got = run_cell(kc, FIRST_CELL)

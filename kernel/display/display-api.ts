@@ -102,8 +102,8 @@ export function createDisplayApi(router: OutputRouter) {
   const toBundle = (value: unknown, raw?: boolean): MimeBundle =>
     raw && typeof value === "object" && value !== null ? (value as MimeBundle) : formatMimeBundle(value);
 
-  const newHandle = (id: string = randomUUID()): DisplayHandle => {
-    let shown = false;
+  const newHandle = (id: string = randomUUID(), alreadyShown = false): DisplayHandle => {
+    let shown = alreadyShown;
     const show = (bundle: MimeBundle) => {
       router.require().display(bundle, {}, id);
       shown = true;
@@ -115,10 +115,9 @@ export function createDisplayApi(router: OutputRouter) {
     const handle = {
       displayId: id,
       display: (value: unknown) => show(toBundle(value)),
-      update: (value: unknown) => {
-        router.require().updateDisplay(id, toBundle(value));
-        shown = true;
-      },
+      // The first update of a handle nobody has shown yet shows it: that is what a progress
+      // loop written as `const h = display.newHandle(); h.update(...)` means.
+      update: (value: unknown) => showOrUpdate(toBundle(value)),
     } as DisplayHandle;
     for (const name of SHORTCUTS) {
       (handle as unknown as Record<string, unknown>)[name] = (...args: [never, never]) =>
@@ -133,7 +132,7 @@ export function createDisplayApi(router: OutputRouter) {
       router.require().display(bundle, options.metadata ?? {});
       return undefined;
     }
-    const handle = newHandle(options.displayId === true ? randomUUID() : options.displayId);
+    const handle = newHandle(options.displayId === true ? randomUUID() : options.displayId, true);
     router.require().display(bundle, options.metadata ?? {}, handle.displayId);
     return handle;
   }) as DisplayFunction;
