@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import { openSync } from "node:fs";
+import { mkdirSync, openSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "./client/client.js";
 import { ClusterError } from "./client/errors.js";
@@ -75,6 +76,7 @@ export class Cluster {
       String(opts.hwm ?? 2),
     ];
     if (!opts.daemonLog) args.push("--watch-parent", String(process.pid));
+    if (opts.daemonLog) mkdirSync(dirname(opts.daemonLog), { recursive: true, mode: 0o700 });
     const log = opts.daemonLog ? openSync(opts.daemonLog, "a", 0o600) : undefined;
     const child = spawn(process.execPath, args, {
       detached: true, // its own process group: a Ctrl-C aimed at the kernel does not kill the cluster
