@@ -2,6 +2,8 @@ import type { CodeSession } from "./code-session.js";
 import { Kernel } from "./kernel.js";
 import { coreMagics } from "./magics/core/index.js";
 import { MagicsHook } from "./magics/magics-hook.js";
+import { clusterMagic } from "./parallel/cluster-magic.js";
+import { ParallelMagics } from "./parallel/parallel-magics.js";
 import { readConnectionFile } from "./protocol/connection-file.js";
 
 /**
@@ -13,6 +15,15 @@ async function loadTypeScriptSession(cwd: string) {
   return new TypeScriptSession({ cwd });
 }
 
+/** The kernel's magics: the core ones, and the parallel ones (%px, %cluster …). */
+function magicsHook(cwd: string): MagicsHook {
+  const registry = coreMagics();
+  const hook = new MagicsHook(registry);
+  const parallel = new ParallelMagics(registry, hook, cwd);
+  registry.register(clusterMagic(parallel));
+  return hook;
+}
+
 /** Runs a kernel for `connectionFile` until it is shut down; resolves with the exit code. */
 export async function runKernel(connectionFile: string): Promise<number> {
   const connection = await readConnectionFile(connectionFile);
@@ -20,7 +31,7 @@ export async function runKernel(connectionFile: string): Promise<number> {
     connection,
     session: () => loadTypeScriptSession(process.cwd()),
     warmUp: async (s: CodeSession) => (s as CodeSession & { warmUp?(): Promise<void> }).warmUp?.(),
-    cellHook: new MagicsHook(coreMagics()),
+    cellHook: magicsHook(process.cwd()),
   });
   return kernel.exited;
 }

@@ -8,7 +8,8 @@ import type {
   ExecuteOptions,
   InspectionResult,
 } from "./code-session.js";
-import { CellCompiler, type CellDiagnostic } from "./compiler/cell-compiler.js";
+import { CellCompiler } from "./compiler/cell-compiler.js";
+import { compileError } from "./compiler/compile-error.js";
 import { packageRoot } from "./compiler/compiler-options.js";
 import { isCompleteCode } from "./compiler/completeness.js";
 import { MODULES_GLOBAL } from "./compiler/runtime-transform.js";
@@ -39,25 +40,6 @@ function isDeclarationText(text: string): boolean {
   const file = ts.createSourceFile("d.ts", text, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
   const first = file.statements[0];
   return first !== undefined && declarationKinds.has(first.kind);
-}
-
-function compileError(diagnostics: CellDiagnostic[], code: string, label: string): CellError {
-  const lines = code.split("\n");
-  const traceback: string[] = [];
-  for (const d of diagnostics) {
-    traceback.push(`${label}:${d.line}:${d.column} - error TS${d.code}: ${d.message}`);
-    const source = lines[d.line - 1];
-    if (source !== undefined && source.length < 500) {
-      traceback.push(`  ${source}`, `  ${" ".repeat(d.column - 1)}^`);
-    }
-  }
-  const first = diagnostics[0];
-  const more = diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : "";
-  return {
-    ename: "CompileError",
-    evalue: first ? `${first.line}:${first.column} ${first.message}${more}` : "compilation failed",
-    traceback,
-  };
 }
 
 /**

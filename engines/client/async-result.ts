@@ -11,6 +11,9 @@ export interface DisplayOutput {
   metadata: Record<string, unknown>;
 }
 
+/** Stream text or a rich output, as it arrives. */
+export type LiveOutput = DisplayOutput | { engineId: EngineId; type: "stdout" | "stderr"; text: string };
+
 /** What is known about one message of an AsyncResult (ipyparallel's `ar.metadata[i]`). */
 export interface TaskInfo {
   msgId: string;
@@ -99,7 +102,10 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
       reply: (msg) => void this.#reply(slot, index, msg),
       lost: (err) => this.#finish(slot, index, undefined, err),
     };
-    return { listener, bind: (msgId) => void (slot.info.msgId = msgId) };
+    const bind = (msgId: string) => {
+      slot.info.msgId = msgId;
+    };
+    return { listener, bind };
   }
 
   /** @internal No more messages will be added. */
@@ -115,25 +121,41 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     if (slot) this.#finish(slot, index, undefined, err);
   }
 
+  readonly #outputListeners = new Set<(output: LiveOutput) => void>();
+
+  /**
+   * Calls `listener` with each output as it arrives (live streaming, e.g. `%px --stream`);
+   * returns a function that stops the calls.
+   */
+  onOutput(listener: (output: LiveOutput) => void): () => void {
+    this.#outputListeners.add(listener);
+    return () => this.#outputListeners.delete(listener);
+  }
+
   #output(slot: TaskSlot, msg: AnyMessage): void {
+    let live: LiveOutput | undefined;
     switch (msg.header.msg_type) {
       case "stream": {
         const c = (msg as Message<"stream">).content;
         slot.info[c.name] += c.text;
-        return;
+        live = { engineId: slot.info.engineId, type: c.name, text: c.text };
+        break;
       }
       case "display_data":
       case "execute_result": {
         const c = (msg as Message<"display_data">).content;
-        slot.info.outputs.push({
+        const out: DisplayOutput = {
           engineId: slot.info.engineId,
           type: msg.header.msg_type,
           data: c.data,
           metadata: c.metadata,
-        });
-        return;
+        };
+        slot.info.outputs.push(out);
+        live = out;
+        break;
       }
     }
+    if (live) for (const l of this.#outputListeners) l(live);
   }
 
   async #reply(slot: TaskSlot, index: number, msg: AnyMessage): Promise<void> {
@@ -315,6 +337,14 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     return this.get().then(onfulfilled, onrejected);
+  }
+
+  /** How Jupyter shows the handle: `<AsyncResult: pending, 1/2 done>`. */
+  [Symbol.for("Jupyter.display")](): Record<string, string> {
+    const state = this.ready() ? (this.#slots.every((s) => !s.error) ? "finished" : "failed") : "pending";
+    return {
+      "text/plain": `<AsyncResult: ${state}, ${this.progress}/${this.length} done, msgIds ${this.msgIds.map((m) => m.slice(0, 8)).join(", ")}>`,
+    };
   }
 
   /** Aborts the messages that have not started yet. */

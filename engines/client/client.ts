@@ -101,7 +101,18 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       await client.link.close();
       throw e;
     }
+    Client.#current = client;
     return client;
+  }
+
+  static #current: Client | undefined;
+
+  /**
+   * The client connected most recently in this process and not closed since: the one the
+   * kernel's `%px` magics use, as ipyparallel's magics use the last Client created.
+   */
+  static get current(): Client | undefined {
+    return Client.#current;
   }
 
   /** Registered engine ids, ascending (a copy). */
@@ -296,6 +307,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
 
   /** Closes the connection (the cluster keeps running). */
   async close(): Promise<void> {
+    if (Client.#current === this) Client.#current = undefined;
     await this.link.close();
   }
 }

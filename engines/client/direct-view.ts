@@ -3,6 +3,7 @@ import type { EngineId } from "../wire/messages.js";
 import { encodeValue, isNDArray } from "../wire/serialize.js";
 import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
+import { activateMagics } from "./magic-activation.js";
 import { blockBounds, concatParts, lengthOf, loadNDArrayConcat, partition, sliceOf } from "./partition.js";
 import { type ClientCore, type Job, once, View } from "./view.js";
 
@@ -13,6 +14,8 @@ export type PerTarget<S extends boolean, R> = S extends true ? R : R[];
 export interface ExecuteOptions {
   /** Don't send the value of the last expression back (default true, as ipyparallel). */
   silent?: boolean;
+  /** Name of the script in remote stack traces (default `[engine N] execute`). */
+  filename?: string;
 }
 
 /**
@@ -78,13 +81,24 @@ export class DirectView<S extends boolean = false> extends View {
     return this.apply(fn, ...args).get();
   }
 
+  /**
+   * Makes `%px<suffix>`, `%%px<suffix>`, `%pxresult<suffix>`, `%pxconfig<suffix>` and
+   * `%autopx<suffix>` run on this view's engines (kernel only). `activate()` with no suffix
+   * retargets the plain `%px`.
+   */
+  activate(suffix = ""): void {
+    activateMagics(this, suffix);
+  }
+
   /** Runs JavaScript on every target, in its persistent namespace. */
   execute(code: string, opts: ExecuteOptions = {}): AsyncResult<PerTarget<S, undefined>> {
     if (typeof code !== "string") throw new TypeError("execute() takes the code as a string");
     const targets = this.targets;
     return this.submit(
       "execute_request",
-      { code, silent: opts.silent ?? true },
+      opts.filename === undefined
+        ? { code, silent: opts.silent ?? true }
+        : { code, silent: opts.silent ?? true, filename: opts.filename },
       this.#jobs(() => [], targets),
       this.#shape(),
       {

@@ -11,11 +11,11 @@ import {
   type ReplyMetadata,
   type ReplyStatus,
   replyTypeOf,
+  TASK_REQUESTS,
   type TaskMetadata,
   type TaskRequestType,
-  TASK_REQUESTS,
 } from "../wire/messages.js";
-import { formatMimeBundle } from "../wire/mime-bundle.js";
+import { formatMimeBundle, type MimeBundle, mimeShortcuts } from "../wire/mime-bundle.js";
 import { decodeValue, encodeValue } from "../wire/serialize.js";
 import { SignedSocket } from "../wire/signed-socket.js";
 import { Signer } from "../wire/signing.js";
@@ -54,7 +54,17 @@ export class Engine {
     this.#sock = new SignedSocket(dealer, new Signer(info.key), this.uuid, "engine");
     this.#ns = new Namespace({
       console: this.#capture.console,
-      display: (value: unknown, metadata: Record<string, unknown> = {}) => this.#display(value, metadata),
+      display: Object.assign(
+        (value: unknown, metadata: Record<string, unknown> = {}) =>
+          this.#display(formatMimeBundle(value), metadata),
+        // display.html(…), display.png(…) …: the same shortcuts as in the kernel.
+        Object.fromEntries(
+          Object.entries(mimeShortcuts()).map(([name, bundle]) => [
+            name,
+            (...args: unknown[]) => this.#display((bundle as (...a: unknown[]) => MimeBundle)(...args), {}),
+          ]),
+        ),
+      ),
     });
   }
 
@@ -159,11 +169,11 @@ export class Engine {
     }
   }
 
-  #display(value: unknown, metadata: Record<string, unknown>): void {
+  #display(data: MimeBundle, metadata: Record<string, unknown>): void {
     const parent = this.#current;
     if (!parent) return;
     this.#capture.flush();
-    void this.#sock.send("display_data", { data: formatMimeBundle(value), metadata }, { parent });
+    void this.#sock.send("display_data", { data, metadata }, { parent });
   }
 
   async #run(task: TaskMessage): Promise<void> {
@@ -179,7 +189,7 @@ export class Engine {
       switch (task.header.msg_type) {
         case "execute_request": {
           const c = (task as Message<"execute_request">).content;
-          const value = await this.#ns.run(c.code, { timeout, filename: `[${label}] execute` });
+          const value = await this.#ns.run(c.code, { timeout, filename: c.filename ?? `[${label}] execute` });
           if (!c.silent && value !== undefined) {
             this.#capture.flush();
             await this.#sock.send(

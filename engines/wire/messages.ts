@@ -101,7 +101,11 @@ export interface ContentByType {
   unregistration_request: { reason: string };
 
   // tasks: a client sends them, the controller routes them, an engine runs them
-  execute_request: { code: string; silent: boolean };
+  execute_request: {
+    code: string;
+    silent: boolean /** Script name in stack traces (the kernel maps it back to cell lines). */;
+    filename?: string;
+  };
   execute_reply: ReplyStatus;
   /** `call`: fn(...args); `map`: fn applied element-wise over the sequences in args. */
   apply_request: { fn: string; name: string; mode: "call" | "map" };

@@ -123,3 +123,64 @@ function recordsTable(value: unknown, options: FormatOptions): string | undefine
   const more = value.length > limit ? `<p>… ${value.length - limit} more rows</p>` : "";
   return `<table><thead>${head}</thead><tbody>${body}</tbody></table>${more}`;
 }
+
+/** Binary image data: bytes, or a string that is already base64. */
+export type ImageData = Uint8Array | ArrayBuffer | string;
+
+/** Shortcuts that show one MIME type. `R` is what each returns (void, or a handle). */
+export interface MimeShortcuts<R> {
+  html(html: string): R;
+  markdown(markdown: string): R;
+  svg(svg: string): R;
+  png(image: ImageData): R;
+  jpeg(image: ImageData): R;
+  gif(image: ImageData): R;
+  pdf(document: ImageData): R;
+  json(value: unknown): R;
+  vegalite(spec: object): R;
+  latex(latex: string): R;
+  text(text: string): R;
+  javascript(code: string): R;
+  /** Any MIME type with its data as the frontend expects it. */
+  raw(mimeType: string, data: unknown): R;
+}
+
+function base64(data: ImageData): string {
+  if (typeof data === "string") return data;
+  const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+}
+
+const DESCRIPTIONS: Record<string, string> = {
+  "image/png": "<PNG image>",
+  "image/jpeg": "<JPEG image>",
+  "image/gif": "<GIF image>",
+  "application/pdf": "<PDF document>",
+  "image/svg+xml": "<SVG image>",
+  "text/html": "<HTML>",
+  "application/javascript": "<JavaScript>",
+  "application/vnd.vegalite.v5+json": "<Vega-Lite chart>",
+};
+
+/** The MIME bundle each shortcut produces; text/plain is kept as a fallback for plain frontends. */
+export function mimeShortcuts(): MimeShortcuts<MimeBundle> {
+  const one = (mime: string, data: unknown, plain?: string): MimeBundle => ({
+    [mime]: data,
+    "text/plain": plain ?? DESCRIPTIONS[mime] ?? String(data),
+  });
+  return {
+    html: (s) => one("text/html", s),
+    markdown: (s) => one("text/markdown", s, s),
+    svg: (s) => one("image/svg+xml", s),
+    png: (d) => one("image/png", base64(d)),
+    jpeg: (d) => one("image/jpeg", base64(d)),
+    gif: (d) => one("image/gif", base64(d)),
+    pdf: (d) => one("application/pdf", base64(d)),
+    json: (v) => one("application/json", v, JSON.stringify(v, null, 2)),
+    vegalite: (spec) => one("application/vnd.vegalite.v5+json", spec),
+    latex: (s) => one("text/latex", s, s),
+    text: (s) => ({ "text/plain": s }),
+    javascript: (s) => one("application/javascript", s),
+    raw: (mime, data) => (mime === "text/plain" ? { "text/plain": data } : one(mime, data)),
+  };
+}

@@ -1,28 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { formatMimeBundle, type MimeBundle } from "../../engines/wire/mime-bundle.js";
+import { formatMimeBundle, type MimeBundle, type MimeShortcuts, mimeShortcuts as shortcutBundles } from "../../engines/wire/mime-bundle.js";
+
+export type { ImageData, MimeShortcuts } from "../../engines/wire/mime-bundle.js";
 import type { DisplayMetadata } from "../protocol/messages.js";
 import type { OutputRouter } from "./output-sink.js";
-
-/** Binary image data: bytes, or a string that is already base64. */
-export type ImageData = Uint8Array | ArrayBuffer | string;
-
-/** Shortcuts that show one MIME type. `R` is what each returns (void, or a handle). */
-export interface MimeShortcuts<R> {
-  html(html: string): R;
-  markdown(markdown: string): R;
-  svg(svg: string): R;
-  png(image: ImageData): R;
-  jpeg(image: ImageData): R;
-  gif(image: ImageData): R;
-  pdf(document: ImageData): R;
-  json(value: unknown): R;
-  vegalite(spec: object): R;
-  latex(latex: string): R;
-  text(text: string): R;
-  javascript(code: string): R;
-  /** Any MIME type with its data as the frontend expects it. */
-  raw(mimeType: string, data: unknown): R;
-}
 
 /** One output that can be replaced in place (Jupyter's display_id). */
 export interface DisplayHandle extends MimeShortcuts<void> {
@@ -49,46 +30,6 @@ export interface DisplayFunction extends MimeShortcuts<void> {
   (value: unknown, options?: DisplayOptions): DisplayHandle | undefined;
   /** A handle whose shortcuts show the first time and update after that (tslab's newDisplay). */
   newHandle(): DisplayHandle;
-}
-
-function base64(data: ImageData): string {
-  if (typeof data === "string") return data;
-  const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : data;
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
-}
-
-const DESCRIPTIONS: Record<string, string> = {
-  "image/png": "<PNG image>",
-  "image/jpeg": "<JPEG image>",
-  "image/gif": "<GIF image>",
-  "application/pdf": "<PDF document>",
-  "image/svg+xml": "<SVG image>",
-  "text/html": "<HTML>",
-  "application/javascript": "<JavaScript>",
-  "application/vnd.vegalite.v5+json": "<Vega-Lite chart>",
-};
-
-/** The MIME bundle each shortcut produces; text/plain is kept as a fallback for plain frontends. */
-function shortcutBundles(): MimeShortcuts<MimeBundle> {
-  const one = (mime: string, data: unknown, plain?: string): MimeBundle => ({
-    [mime]: data,
-    "text/plain": plain ?? DESCRIPTIONS[mime] ?? String(data),
-  });
-  return {
-    html: (s) => one("text/html", s),
-    markdown: (s) => one("text/markdown", s, s),
-    svg: (s) => one("image/svg+xml", s),
-    png: (d) => one("image/png", base64(d)),
-    jpeg: (d) => one("image/jpeg", base64(d)),
-    gif: (d) => one("image/gif", base64(d)),
-    pdf: (d) => one("application/pdf", base64(d)),
-    json: (v) => one("application/json", v, JSON.stringify(v, null, 2)),
-    vegalite: (spec) => one("application/vnd.vegalite.v5+json", spec),
-    latex: (s) => one("text/latex", s, s),
-    text: (s) => ({ "text/plain": s }),
-    javascript: (s) => one("application/javascript", s),
-    raw: (mime, data) => (mime === "text/plain" ? { "text/plain": data } : one(mime, data)),
-  };
 }
 
 const SHORTCUTS = Object.keys(shortcutBundles()) as (keyof MimeShortcuts<unknown>)[];

@@ -14,7 +14,7 @@ export class StackMapper {
   readonly #scripts = new Map<string, MappedScript>();
 
   /** The file name a cell's script runs under. */
-  static fileName(cellNumber: number): string {
+  static fileName(cellNumber: number | string): string {
     return `__tsparallel_cell_${cellNumber}__.js`;
   }
 
@@ -44,7 +44,7 @@ export class StackMapper {
     let lastCellFrame = -1;
     const mapped = lines.map((line, i) =>
       line.replace(
-        /(__tsparallel_cell_\d+__\.js):(\d+):(\d+)/g,
+        /(__tsparallel_cell_\w+?__\.js):(\d+):(\d+)/g,
         (whole, file: string, l: string, c: string) => {
           const at = this.position(file, Number(l), Number(c));
           if (at === undefined) return whole;

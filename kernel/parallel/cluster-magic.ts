@@ -1,0 +1,126 @@
+import { Cluster, type SchedulerScheme } from "../../engines/index.js";
+import { formatDuration } from "../magics/format-duration.js";
+import { type Magic, MagicUsageError, OK } from "../magics/magic.js";
+import { parseMagicArguments, positiveInt } from "../magics/magic-arguments.js";
+import type { ParallelMagics } from "./parallel-magics.js";
+
+const USAGE =
+  "%cluster start [-n N] [--launcher local] [--scheme leastload|lru|random|weighted] | stop | scale N | status";
+const START_OPTIONS = [
+  { name: "n", short: "n", value: true },
+  { name: "launcher", long: "launcher", value: true },
+  { name: "scheme", long: "scheme", value: true },
+];
+const SCHEMES = new Set(["leastload", "lru", "random", "weighted"]);
+
+/**
+ * `%cluster`: start, resize, inspect and stop this notebook's engine cluster without a terminal.
+ * The started cluster is the one `%px` uses.
+ */
+export function clusterMagic(parallel: ParallelMagics): Magic {
+  let cluster: Cluster | undefined;
+  return {
+    name: "cluster",
+    kind: "line",
+    usage: USAGE,
+    summary: "Start, scale, show and stop the notebook's local engine cluster.",
+    async run(args, _body, ctx) {
+      const [verb = "", ...rest] = args.trim().split(/\s+/);
+      const restText = args.trim().slice(verb.length);
+      switch (verb) {
+        case "start": {
+          if (cluster?.client && !cluster.client.link.lostReason) {
+            throw new MagicUsageError(
+              `a cluster with ${cluster.client.ids.length} engines is already running: %cluster stop first, or %cluster scale N`,
+              USAGE,
+            );
+          }
+          const { options, rest: extra } = parseMagicArguments(restText, START_OPTIONS, USAGE);
+          if (extra.trim() !== "") throw new MagicUsageError(`unexpected argument "${extra.trim()}"`, USAGE);
+          const n = positiveInt(options.n, "-n", USAGE) ?? 2;
+          const launcher = (options.launcher as string | undefined) ?? "local";
+          if (launcher !== "local") {
+            throw new MagicUsageError(
+              `launcher "${launcher}" is not available in this version; use --launcher local`,
+              USAGE,
+            );
+          }
+          const scheme = options.scheme as string | undefined;
+          if (scheme !== undefined && !SCHEMES.has(scheme)) {
+            throw new MagicUsageError(`unknown scheme "${scheme}" (leastload, lru, random, weighted)`, USAGE);
+          }
+          const t0 = performance.now();
+          cluster = await Cluster.launch({ n, ...(scheme ? { scheme: scheme as SchedulerScheme } : {}) });
+          parallel.client = cluster.client;
+          ctx.stream(
+            "stdout",
+            `Started a local cluster with ${cluster.client!.ids.length} engines in ${formatDuration((performance.now() - t0) / 1000)} (${cluster.file})\n`,
+          );
+          return OK;
+        }
+        case "stop": {
+          if (rest.length) throw new MagicUsageError(`unexpected argument "${rest.join(" ")}"`, USAGE);
+          if (!cluster) throw new MagicUsageError("no cluster was started with %cluster start", USAGE);
+          const c = cluster;
+          cluster = undefined;
+          if (parallel.client === c.client) parallel.client = undefined;
+          await c.stop();
+          ctx.stream("stdout", "Cluster stopped.\n");
+          return OK;
+        }
+        case "scale": {
+          const n = Number(rest[0]);
+          if (rest.length !== 1 || !Number.isInteger(n) || n < 0) {
+            throw new MagicUsageError("%cluster scale needs one whole number of engines", USAGE);
+          }
+          if (!cluster) throw new MagicUsageError("no cluster was started with %cluster start", USAGE);
+          const now = await cluster.scale(n);
+          ctx.stream("stdout", `The cluster has ${now} engines.\n`);
+          return OK;
+        }
+        case "status": {
+          if (rest.length) throw new MagicUsageError(`unexpected argument "${rest.join(" ")}"`, USAGE);
+          const client = cluster?.client ?? parallel.client;
+          if (!client) {
+            ctx.stream("stdout", "No cluster is running: %cluster start -n 2 starts one.\n");
+            return OK;
+          }
+          const q = await client.queueStatus();
+          const rows = Object.entries(q.engines).map(([id, s]) => {
+            const info = client.engines.get(Number(id));
+            return {
+              id,
+              state: s.state,
+              queued: s.queued,
+              outstanding: s.outstanding,
+              completed: s.completed,
+              rss: (s.rss / 2 ** 20).toFixed(0),
+              pid: info?.pid ?? "",
+            };
+          });
+          const header = "engine  state        queued  in flight  completed  RSS MB  pid";
+          const lines = rows.map(
+            (r) =>
+              `${r.id.padStart(6)}  ${String(r.state).padEnd(11)}  ${String(r.queued).padStart(6)}  ${String(r.outstanding).padStart(9)}  ${String(r.completed).padStart(9)}  ${r.rss.padStart(6)}  ${r.pid}`,
+          );
+          const html = `<table><thead><tr><th>engine</th><th>state</th><th>queued</th><th>in flight</th><th>completed</th><th>RSS MB</th><th>pid</th></tr></thead><tbody>${rows
+            .map(
+              (r) =>
+                `<tr><td>${r.id}</td><td>${r.state}</td><td>${r.queued}</td><td>${r.outstanding}</td><td>${r.completed}</td><td>${r.rss}</td><td>${r.pid}</td></tr>`,
+            )
+            .join("")}</tbody></table><p>${q.unassigned} load-balanced tasks waiting for an engine</p>`;
+          ctx.display({
+            "text/plain": `${[header, ...lines].join("\n")}\n${q.unassigned} load-balanced tasks waiting for an engine`,
+            "text/html": html,
+          });
+          return OK;
+        }
+        default:
+          throw new MagicUsageError(
+            verb ? `unknown %cluster command "${verb}"` : "%cluster needs a command",
+            USAGE,
+          );
+      }
+    },
+  };
+}
