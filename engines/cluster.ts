@@ -44,7 +44,6 @@ export class Cluster {
   private constructor(
     readonly name: string,
     readonly file: string,
-    private readonly shutdownAtExit: boolean,
   ) {}
 
   /** Starts a controller with `n` engines and returns a client connected to it. */
@@ -59,7 +58,7 @@ export class Cluster {
     if (!Number.isInteger(n) || n < 0) throw new TypeError(`n must be a whole number ≥ 0, got ${n}`);
     const name = opts.name ?? `${Date.now()}-${randomBytes(2).toString("hex")}`;
     const file = opts.file ?? connectionFilePath(name);
-    const cluster = new Cluster(name, file, !opts.daemonLog);
+    const cluster = new Cluster(name, file);
     const args = [
       CONTROLLER_MAIN,
       "--name",
@@ -133,7 +132,7 @@ export class Cluster {
     const file =
       nameOrFile.includes("/") || nameOrFile.endsWith(".json") ? nameOrFile : connectionFilePath(nameOrFile);
     const info = readConnectionFile(file);
-    const cluster = new Cluster(info.name, file, false);
+    const cluster = new Cluster(info.name, file);
     cluster.client = await Client.connect(info);
     cluster.client.cluster = cluster;
     return cluster;

@@ -9,7 +9,7 @@
  * await rc.cluster?.stop();
  * ```
  */
-export { type DisplayOutput, AsyncResult, type TaskInfo } from "./client/async-result.js";
+export { AsyncResult, type DisplayOutput, type TaskInfo } from "./client/async-result.js";
 export {
   Client,
   type ClientEvents,

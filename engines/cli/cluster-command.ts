@@ -2,7 +2,12 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "../client/client.js";
 import { Cluster } from "../cluster.js";
-import { clustersDir, listConnectionFiles, readConnectionFile, removeConnectionFile } from "../wire/connection-file.js";
+import {
+  clustersDir,
+  listConnectionFiles,
+  readConnectionFile,
+  removeConnectionFile,
+} from "../wire/connection-file.js";
 import type { SchedulerScheme } from "../wire/messages.js";
 
 /** Usage of `tsparallel cluster`. */
@@ -92,7 +97,9 @@ async function start(name: string, values: Record<string, string | boolean | und
   try {
     const info = readConnectionFile(file);
     if (alive(info.controller_pid)) {
-      err(`cluster "${name}" is already running (controller pid ${info.controller_pid}): stop it first or pick another --name`);
+      err(
+        `cluster "${name}" is already running (controller pid ${info.controller_pid}): stop it first or pick another --name`,
+      );
       return 1;
     }
     removeConnectionFile(file); // stale
@@ -109,7 +116,9 @@ async function start(name: string, values: Record<string, string | boolean | und
     hwm: values.hwm === undefined ? undefined : Number(values.hwm),
     daemonLog: values.daemonize ? join(clustersDir(), `${name}.log`) : undefined,
   });
-  out(`cluster "${name}" running with ${n} engines (${Date.now() - started} ms); connection file ${cluster.file}`);
+  out(
+    `cluster "${name}" running with ${n} engines (${Date.now() - started} ms); connection file ${cluster.file}`,
+  );
   if (values.daemonize) {
     await cluster.client?.close();
     return 0;

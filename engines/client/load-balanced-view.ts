@@ -1,6 +1,6 @@
+import { isArrowTable } from "../wire/arrow-frames.js";
 import type { EngineId, Route } from "../wire/messages.js";
 import { encodeValue, isNDArray } from "../wire/serialize.js";
-import { isArrowTable } from "../wire/arrow-frames.js";
 import { AsyncResult } from "./async-result.js";
 import { toPlainSeqs } from "./direct-view.js";
 import { shipFunction } from "./function-source.js";

@@ -9,14 +9,14 @@ import {
   type AnyMessage,
   type ContentByType,
   type EngineQueueStatus,
-  type MsgType,
   type Message,
+  type MsgType,
   OUTPUT_TYPES,
   replyTypeOf,
   type SchedulerScheme,
+  TASK_REQUESTS,
   type TaskMetadata,
   type TaskRequestType,
-  TASK_REQUESTS,
 } from "../wire/messages.js";
 import { SignedSocket } from "../wire/signed-socket.js";
 import { Signer } from "../wire/signing.js";

@@ -205,7 +205,12 @@ export class TaskScheduler {
       if (follow?.size) candidates = candidates.filter((r) => follow.has(r.info.id));
       if (task.tried.size) {
         // A retry waits for an engine it has not failed on, as long as one is alive.
-        const untriedAlive = this.registry.alive().some((r) => !task.tried.has(r.info.id) && (!task.route.targets || task.route.targets.includes(r.info.id)));
+        const untriedAlive = this.registry
+          .alive()
+          .some(
+            (r) =>
+              !task.tried.has(r.info.id) && (!task.route.targets || task.route.targets.includes(r.info.id)),
+          );
         if (untriedAlive) candidates = candidates.filter((r) => !task.tried.has(r.info.id));
       }
       if (candidates.length === 0) {

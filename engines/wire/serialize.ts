@@ -105,7 +105,9 @@ function extract(value: unknown, threshold: number, oob: Oob[], seen: Set<object
       const item: unknown = value[i];
       if (typeof item !== "object" || item === null) continue;
       const x = extract(item, threshold, oob, seen);
-      if (x !== item) (out ??= value.slice())[i] = x;
+      if (x === item) continue;
+      out ??= value.slice();
+      out[i] = x;
     }
     seen.delete(value);
     return out ?? value;
@@ -117,7 +119,9 @@ function extract(value: unknown, threshold: number, oob: Oob[], seen: Set<object
       const item = value[k];
       if (typeof item !== "object" || item === null) continue;
       const x = extract(item, threshold, oob, seen);
-      if (x !== item) (out ??= { ...value })[k] = x;
+      if (x === item) continue;
+      out ??= { ...value };
+      out[k] = x;
     }
     seen.delete(value);
     return out ?? value;

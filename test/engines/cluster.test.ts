@@ -28,7 +28,10 @@ test("Cluster.start gives a connected client; the connection file is private; st
 test("scale, restartEngine and engine events", async () => {
   const cluster = await startTestCluster({ n: 0 });
   const rc = cluster.client!;
-  assert.throws(() => rc.view().apply(() => 1), (e: unknown) => e instanceof ClusterError && e.code === "NO_ENGINES" && /Cluster.start/.test(e.message));
+  assert.throws(
+    () => rc.view().apply(() => 1),
+    (e: unknown) => e instanceof ClusterError && e.code === "NO_ENGINES" && /Cluster.start/.test(e.message),
+  );
   const added: EngineInfo[] = [];
   const removed: EngineInfo[] = [];
   rc.on("engineAdded", (e) => added.push(e));
@@ -55,15 +58,30 @@ test("a missing or unreadable connection file gets an error that says what to do
   });
   const bad = join(tmp.dir, "bad.json");
   writeFileSync(bad, "{not json");
-  await assert.rejects(Client.connect(bad), (e: unknown) => e instanceof ConnectionFileError && e.code === "CONNECTION_FILE_INVALID");
+  await assert.rejects(
+    Client.connect(bad),
+    (e: unknown) => e instanceof ConnectionFileError && e.code === "CONNECTION_FILE_INVALID",
+  );
   const dir = join(tmp.dir, "adir.json");
   mkdirSync(dir);
-  await assert.rejects(Client.connect(dir), (e: unknown) => e instanceof ConnectionFileError && e.code === "CONNECTION_FILE_UNREADABLE");
+  await assert.rejects(
+    Client.connect(dir),
+    (e: unknown) => e instanceof ConnectionFileError && e.code === "CONNECTION_FILE_UNREADABLE",
+  );
 });
 
 test("a connection file whose controller is gone times out with a hint instead of hanging", async () => {
   const file = join(tmp.dir, "stale.json");
-  writeFileSync(file, JSON.stringify({ name: "stale", key: "k", client_url: "tcp://127.0.0.1:9", engine_url: "tcp://127.0.0.1:9", heartbeat_url: "tcp://127.0.0.1:9" }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: "stale",
+      key: "k",
+      client_url: "tcp://127.0.0.1:9",
+      engine_url: "tcp://127.0.0.1:9",
+      heartbeat_url: "tcp://127.0.0.1:9",
+    }),
+  );
   await assert.rejects(Client.connect(file, { timeout: 500 }), /is the cluster running/);
 });
 

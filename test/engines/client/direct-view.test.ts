@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { tableFromArrays } from "apache-arrow";
-import { type Client, ClusterError, CompositeError, RemoteError, SerializationError, TaskTimeout } from "../../../engines/index.js";
+import {
+  type Client,
+  ClusterError,
+  CompositeError,
+  RemoteError,
+  SerializationError,
+  TaskTimeout,
+} from "../../../engines/index.js";
 import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
 
 declare const a: number;
@@ -50,14 +57,21 @@ test("push/pull and set/get move values, typed arrays included", async () => {
   const back = await rc.at(0).get<Float64Array>("big");
   assert.ok(back instanceof Float64Array);
   assert.deepEqual(back, big);
-  await assert.rejects(async () => await rc.at(0).get("neverDefined"), (e: unknown) => e instanceof RemoteError && e.ename === "NameError" && /push it or define it/.test(e.message));
+  await assert.rejects(
+    async () => await rc.at(0).get("neverDefined"),
+    (e: unknown) =>
+      e instanceof RemoteError && e.ename === "NameError" && /push it or define it/.test(e.message),
+  );
 });
 
 test("scatter splits into blocks and gather reassembles typed arrays, arrays and Arrow tables", async () => {
   const all = rc.view();
   const f = new Float64Array(100_001).map((_, i) => i * 2);
   await all.scatter("part", f);
-  assert.deepEqual(await all.apply(() => (globalThis as unknown as { part: Float64Array }).part.length), [50_001, 50_000]);
+  assert.deepEqual(
+    await all.apply(() => (globalThis as unknown as { part: Float64Array }).part.length),
+    [50_001, 50_000],
+  );
   assert.deepEqual(await all.gather("part"), f);
   await all.scatter("xs", [1, 2, 3, 4, 5]);
   assert.deepEqual(await all.gather("xs"), [1, 2, 3, 4, 5]);
@@ -71,7 +85,10 @@ test("scatter splits into blocks and gather reassembles typed arrays, arrays and
 
 test("map applies element-wise over blocks and keeps order", async () => {
   const all = rc.view();
-  assert.deepEqual(await all.map((x: number, y: number) => x * y, [1, 2, 3, 4, 5], [10, 20, 30, 40, 50]), [10, 40, 90, 160, 250]);
+  assert.deepEqual(
+    await all.map((x: number, y: number) => x * y, [1, 2, 3, 4, 5], [10, 20, 30, 40, 50]),
+    [10, 40, 90, 160, 250],
+  );
   const seen: unknown[] = [];
   for await (const v of all.imap((x: number) => x + 1, [1, 2, 3])) seen.push(v);
   assert.deepEqual(seen, [2, 3, 4]);
@@ -105,23 +122,30 @@ test("AsyncResult exposes msgIds, per-engine output, progress and timings", asyn
   assert.deepEqual(ar.stderr, ["warn\n", "warn\n"]);
   assert.equal(ar.outputs[0]![0]!.type, "display_data");
   assert.ok(ar.wallTime >= 0 && ar.serialTime >= 0 && ar.elapsed >= 0);
-  assert.deepEqual(ar.metadata.map((m) => m.engineId), rc.ids);
+  assert.deepEqual(
+    ar.metadata.map((m) => m.engineId),
+    rc.ids,
+  );
   assert.equal(ar.displayOutputs().filter((o) => o.type === "stdout").length, 2);
   assert.equal(await ar.wait(0), true);
 });
 
 test("remote exceptions become RemoteError (one engine) or CompositeError (several)", async () => {
-  await assert.rejects(async () => await rc.at(0).apply(() => JSON.parse("{")), (e: unknown) => {
-    assert.ok(e instanceof RemoteError);
-    assert.equal(e.code, "REMOTE_ERROR");
-    assert.equal(e.ename, "SyntaxError");
-    assert.equal(e.engineId, rc.ids[0]);
-    return true;
-  });
   await assert.rejects(
-    async () => await rc.view().apply(() => {
-      throw new RangeError("bad range");
-    }),
+    async () => await rc.at(0).apply(() => JSON.parse("{")),
+    (e: unknown) => {
+      assert.ok(e instanceof RemoteError);
+      assert.equal(e.code, "REMOTE_ERROR");
+      assert.equal(e.ename, "SyntaxError");
+      assert.equal(e.engineId, rc.ids[0]);
+      return true;
+    },
+  );
+  await assert.rejects(
+    async () =>
+      await rc.view().apply(() => {
+        throw new RangeError("bad range");
+      }),
     (e: unknown) => {
       assert.ok(e instanceof CompositeError);
       assert.equal(e.errors.length, 2);
@@ -133,16 +157,20 @@ test("remote exceptions become RemoteError (one engine) or CompositeError (sever
 
 test("a function that uses a local variable fails on the engine with a hint to push it", async () => {
   const local = 5;
-  await assert.rejects(async () => await rc.at(0).apply(() => local * 2), /local is not defined.*push the value/);
+  await assert.rejects(
+    async () => await rc.at(0).apply(() => local * 2),
+    /local is not defined.*push the value/,
+  );
 });
 
 test("timeouts stop synchronous and asynchronous tasks and the engine stays usable", async () => {
   const v = rc.at(0);
   v.timeout = 200;
   await assert.rejects(
-    async () => await v.apply(() => {
-      for (;;) {}
-    }),
+    async () =>
+      await v.apply(() => {
+        for (;;) {}
+      }),
     TaskTimeout,
   );
   await assert.rejects(
@@ -154,10 +182,21 @@ test("timeouts stop synchronous and asynchronous tasks and the engine stays usab
 });
 
 test("bad input gets clear errors and loses nothing", async () => {
-  assert.throws(() => rc.view([99]).apply(() => 1), (e: unknown) => e instanceof ClusterError && e.code === "INVALID_TARGET" && /engine 99 does not exist/.test(e.message));
+  assert.throws(
+    () => rc.view([99]).apply(() => 1),
+    (e: unknown) =>
+      e instanceof ClusterError && e.code === "INVALID_TARGET" && /engine 99 does not exist/.test(e.message),
+  );
   assert.throws(() => rc.at(7), /no engine at position 7/);
-  await assert.rejects(async () => await rc.at(0).apply((f: unknown) => f, { cb: () => 1 } as never), (e: unknown) => e instanceof SerializationError && e.path === "args[0].cb");
-  await assert.rejects(async () => await rc.at(0).apply(() => ({ f: () => 1 })), (e: unknown) => e instanceof RemoteError && e.ename === "SerializationError" && /result\.f/.test(e.message));
+  await assert.rejects(
+    async () => await rc.at(0).apply((f: unknown) => f, { cb: () => 1 } as never),
+    (e: unknown) => e instanceof SerializationError && e.path === "args[0].cb",
+  );
+  await assert.rejects(
+    async () => await rc.at(0).apply(() => ({ f: () => 1 })),
+    (e: unknown) =>
+      e instanceof RemoteError && e.ename === "SerializationError" && /result\.f/.test(e.message),
+  );
   assert.throws(() => rc.view().push([1] as never), /push\(\) takes an object/);
   assert.equal(await rc.at(0).apply(() => "still fine"), "still fine");
 });

@@ -11,7 +11,9 @@ test("a 1 GiB Float64Array survives scatter and gather over 2 engines bit for bi
   // Peak use is about 7 GiB across the processes (source, one send copy, engine copies, gathered result).
   if (freemem() < 9 * GiB) {
     t.skip(`SKIP: needs ~9 GiB free memory, ${(freemem() / GiB).toFixed(1)} GiB free`);
-    console.log(`SKIP: 1 GiB scatter/gather needs ~9 GiB free memory, ${(freemem() / GiB).toFixed(1)} GiB free`);
+    console.log(
+      `SKIP: 1 GiB scatter/gather needs ~9 GiB free memory, ${(freemem() / GiB).toFixed(1)} GiB free`,
+    );
     return;
   }
   const rc = (await startTestCluster({ n: 2 })).client!;
@@ -24,11 +26,16 @@ test("a 1 GiB Float64Array survives scatter and gather over 2 engines bit for bi
   let t0 = performance.now();
   await view.scatter("chunk", src);
   const scatterMs = performance.now() - t0;
-  assert.deepEqual(await view.apply(() => (globalThis as unknown as { chunk: Float64Array }).chunk.length), [n / 2, n / 2]);
+  assert.deepEqual(await view.apply(() => (globalThis as unknown as { chunk: Float64Array }).chunk.length), [
+    n / 2,
+    n / 2,
+  ]);
   t0 = performance.now();
   let back: Float64Array | undefined = (await view.gather("chunk")) as Float64Array;
   const gatherMs = performance.now() - t0;
-  t.diagnostic(`scatter ${scatterMs.toFixed(0)} ms, gather ${gatherMs.toFixed(0)} ms (${((2 * GiB) / ((scatterMs + gatherMs) / 1000) / 1e9).toFixed(2)} GB/s round trip)`);
+  t.diagnostic(
+    `scatter ${scatterMs.toFixed(0)} ms, gather ${gatherMs.toFixed(0)} ms (${((2 * GiB) / ((scatterMs + gatherMs) / 1000) / 1e9).toFixed(2)} GB/s round trip)`,
+  );
   assert.equal(back.length, n);
   const a = new Uint32Array(src.buffer);
   const b = new Uint32Array(back.buffer, back.byteOffset, back.length * 2);

@@ -13,14 +13,19 @@ after(stopTestClusters);
 
 test("load-balanced apply spreads a flood of tasks over both engines", async () => {
   const lb = rc.loadBalancedView();
-  const ars = Array.from({ length: 200 }, (_, i) => lb.apply((x: number) => [x * 2, process.pid] as const, i));
+  const ars = Array.from({ length: 200 }, (_, i) =>
+    lb.apply((x: number) => [x * 2, process.pid] as const, i),
+  );
   const results = await Promise.all(ars.map((ar) => ar.get()));
   assert.deepEqual(
     results.map((r) => r[0]),
     Array.from({ length: 200 }, (_, i) => i * 2),
   );
   assert.equal(new Set(results.map((r) => r[1])).size, 2, "both engines got work");
-  assert.ok(ars.every((ar) => ar.engineIds[0]! >= 0), "the engine is known once answered");
+  assert.ok(
+    ars.every((ar) => ar.engineIds[0]! >= 0),
+    "the engine is known once answered",
+  );
 });
 
 test("map honours chunksize and ordered, and imap yields every item", async () => {
@@ -28,7 +33,10 @@ test("map honours chunksize and ordered, and imap yields every item", async () =
   const xs = Array.from({ length: 25 }, (_, i) => i);
   const ar = lb.map((x: number) => x * x, xs, { chunksize: 4 });
   assert.equal(ar.msgIds.length, 7, "25 items in chunks of 4");
-  assert.deepEqual(await ar, xs.map((x) => x * x));
+  assert.deepEqual(
+    await ar,
+    xs.map((x) => x * x),
+  );
   const unordered: number[] = [];
   for await (const v of lb.imap(
     (x: number) => new Promise<number>((r) => setTimeout(() => r(x), x === 0 ? 150 : 1)),
@@ -46,7 +54,8 @@ test("after waits for a dependency and follow runs where it ran", async () => {
   const first = lb.apply(() => new Promise<number>((r) => setTimeout(() => r(Date.now()), 150)));
   const second = lb.withFlags({ after: first }).apply(() => Date.now());
   const third = lb.withFlags({ follow: first }).apply(() => process.pid);
-  const firstPid = await rc.view([(await first, first.engineIds[0]!)]).apply(() => process.pid);
+  await first;
+  const firstPid = await rc.view([first.engineIds[0]!]).apply(() => process.pid);
   assert.ok((await second) >= (await first));
   assert.equal(await third, firstPid[0]);
   assert.equal(third.engineIds[0], first.engineIds[0]);
@@ -81,10 +90,19 @@ test("a load-balanced timeout stops the running task and the engine runs the nex
 
 test("abort cancels tasks that have not started; started ones finish", async () => {
   const lb = rc.loadBalancedView();
-  const ars: AsyncResult[] = Array.from({ length: 10 }, () => lb.apply(() => new Promise((r) => setTimeout(() => r("done"), 100))));
+  const ars: AsyncResult[] = Array.from({ length: 10 }, () =>
+    lb.apply(() => new Promise((r) => setTimeout(() => r("done"), 100))),
+  );
   const aborted = await rc.abort(ars);
   assert.ok(aborted.length >= 1, "some tasks were still queued in the controller");
-  const outcomes = await Promise.all(ars.map((ar) => ar.get().then((v) => v, (e: unknown) => e)));
+  const outcomes = await Promise.all(
+    ars.map((ar) =>
+      ar.get().then(
+        (v) => v,
+        (e: unknown) => e,
+      ),
+    ),
+  );
   assert.ok(outcomes.some((o) => o === "done"));
   assert.ok(outcomes.some((o) => o instanceof TaskAborted));
   assert.ok(outcomes.every((o) => o === "done" || o instanceof TaskAborted));

@@ -25,25 +25,34 @@ test("an interrupted engine stops its task and runs the next one", async () => {
   });
   await until(() => false, 200); // let it start
   await rc.signal(e.targets[0]!, "SIGINT");
-  await assert.rejects(async () => await ar, (err: unknown) => err instanceof RemoteError && err.ename === "Interrupted");
+  await assert.rejects(
+    async () => await ar,
+    (err: unknown) => err instanceof RemoteError && err.ename === "Interrupted",
+  );
   assert.equal(await e.apply(() => "next task ran"), "next task ran");
 });
 
 test("a wrong-key client is refused and the controller carries on", async () => {
   const { Client } = await import("../../../engines/index.js");
   const origWrite = process.stderr.write;
-  await assert.rejects(Client.connect({ ...rc.info, key: "not-the-key" }, { timeout: 1000 }), (e: unknown) => {
-    assert.ok(e instanceof ClusterError);
-    assert.equal(e.code, "CONTROLLER_UNREACHABLE");
-    assert.match(e.message, /key/);
-    return true;
-  });
+  await assert.rejects(
+    Client.connect({ ...rc.info, key: "not-the-key" }, { timeout: 1000 }),
+    (e: unknown) => {
+      assert.ok(e instanceof ClusterError);
+      assert.equal(e.code, "CONTROLLER_UNREACHABLE");
+      assert.match(e.message, /key/);
+      return true;
+    },
+  );
   process.stderr.write = origWrite;
   assert.equal((await rc.view().apply(() => 1)).length, 3);
 });
 
 test("an engine killed with SIGKILL mid-task gives EngineError while the others carry on", async (t) => {
-  const [victimPid] = await rc.at(0).apply(() => process.pid).then((p) => [p]);
+  const [victimPid] = await rc
+    .at(0)
+    .apply(() => process.pid)
+    .then((p) => [p]);
   const victimId = rc.ids[0]!;
   const others = rc.ids.slice(1);
   const running = rc.at(0).apply(() => {
@@ -53,16 +62,22 @@ test("an engine killed with SIGKILL mid-task gives EngineError while the others 
   await until(() => false, 100);
   const killedAt = Date.now();
   process.kill(victimPid, "SIGKILL");
-  await assert.rejects(async () => await running, (e: unknown) => {
-    assert.ok(e instanceof EngineError);
-    assert.equal(e.code, "ENGINE_ERROR");
-    assert.match(e.message, /died/);
-    return true;
-  });
+  await assert.rejects(
+    async () => await running,
+    (e: unknown) => {
+      assert.ok(e instanceof EngineError);
+      assert.equal(e.code, "ENGINE_ERROR");
+      assert.match(e.message, /died/);
+      return true;
+    },
+  );
   t.diagnostic(`EngineError arrived ${Date.now() - killedAt} ms after SIGKILL`);
   await assert.rejects(async () => await lbWithRetry, EngineError);
   assert.ok(await until(() => !rc.ids.includes(victimId)), "the dead engine leaves the client's ids");
-  assert.deepEqual(await rc.view(others).apply(() => "carrying on"), others.map(() => "carrying on"));
+  assert.deepEqual(
+    await rc.view(others).apply(() => "carrying on"),
+    others.map(() => "carrying on"),
+  );
   await assert.rejects(async () => await rc.view([victimId]).apply(() => 1), /does not exist/);
 });
 
@@ -74,7 +89,10 @@ test("an engine that stops answering heartbeats (SIGSTOP) is declared dead and i
   const stoppedAt = Date.now();
   process.kill(pid[0]!, "SIGSTOP");
   try {
-    await assert.rejects(async () => await ar, (e: unknown) => e instanceof EngineError && /heartbeat/.test(e.message));
+    await assert.rejects(
+      async () => await ar,
+      (e: unknown) => e instanceof EngineError && /heartbeat/.test(e.message),
+    );
     t.diagnostic(`EngineError arrived ${Date.now() - stoppedAt} ms after SIGSTOP`);
     assert.ok(await until(() => !isAlive(pid[0]!)), "the controller killed the hung engine");
   } finally {
@@ -87,7 +105,13 @@ test("the controller going away fails pending work and new calls instead of hang
   const ar = rc.at(0).apply(() => new Promise(() => {}));
   await until(() => false, 100);
   process.kill(rc.info.controller_pid, "SIGKILL");
-  await assert.rejects(async () => await ar, (e: unknown) => e instanceof ClusterError && e.code === "CONTROLLER_LOST");
-  assert.throws(() => rc.at(0).apply(() => 1), (e: unknown) => e instanceof ClusterError && e.code === "CONTROLLER_LOST");
+  await assert.rejects(
+    async () => await ar,
+    (e: unknown) => e instanceof ClusterError && e.code === "CONTROLLER_LOST",
+  );
+  assert.throws(
+    () => rc.at(0).apply(() => 1),
+    (e: unknown) => e instanceof ClusterError && e.code === "CONTROLLER_LOST",
+  );
   assert.ok(await until(() => pids.every((p) => !isAlive(p)), 10_000), "orphaned engines exit on their own");
 });

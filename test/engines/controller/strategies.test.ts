@@ -35,8 +35,16 @@ test("an unknown scheme is refused with the list of valid ones", () => {
 
 test("the task table evicts the oldest finished tasks past its limits and keeps unfinished ones", () => {
   const table = new TaskTable({ maxTasks: 3, maxReplyBytes: 100 });
-  const header = { msg_id: "", msg_type: "apply_request", session: "s", username: "u", date: "", version: "5.3" };
-  for (let i = 0; i < 6; i++) table.add({ msgId: `t${i}`, type: "apply_request", header, client: Buffer.from("c") });
+  const header = {
+    msg_id: "",
+    msg_type: "apply_request",
+    session: "s",
+    username: "u",
+    date: "",
+    version: "5.3",
+  };
+  for (let i = 0; i < 6; i++)
+    table.add({ msgId: `t${i}`, type: "apply_request", header, client: Buffer.from("c") });
   for (let i = 0; i < 5; i++) table.complete(`t${i}`, "ok", [Buffer.alloc(30)]);
   assert.equal(table.get("t0"), undefined);
   assert.equal(table.wasEvicted("t0"), true);

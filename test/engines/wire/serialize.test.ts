@@ -1,13 +1,26 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { tableFromArrays } from "apache-arrow";
-import { DEFAULT_OOB_THRESHOLD, decodeValue, encodeValue, SerializationError } from "../../../engines/wire/serialize.js";
+import {
+  DEFAULT_OOB_THRESHOLD,
+  decodeValue,
+  encodeValue,
+  SerializationError,
+} from "../../../engines/wire/serialize.js";
 
 /** What a receiver sees: each frame in its own fresh memory, like a zeromq receive. */
 const received = (frames: Buffer[]) => frames.map((f) => Buffer.from(f));
 
 test("ordinary values round-trip through one structured-clone frame", async () => {
-  const value = { a: 1, s: "x", big: 10n, d: new Date(5), m: new Map([[1, "one"]]), nested: [1, [2, { u: undefined }]], small: new Float64Array([1, 2]) };
+  const value = {
+    a: 1,
+    s: "x",
+    big: 10n,
+    d: new Date(5),
+    m: new Map([[1, "one"]]),
+    nested: [1, [2, { u: undefined }]],
+    small: new Float64Array([1, 2]),
+  };
   const frames = await encodeValue(value);
   assert.equal(frames.length, 1);
   assert.deepEqual(await decodeValue(received(frames)), value);
@@ -38,7 +51,12 @@ test("encoding copies, so changing the array after encoding does not change what
 
 test("Buffers, clamped arrays, BigInt64Arrays and subarray views keep their class and contents", async () => {
   const base = new Float32Array(50_000).map((_, i) => i);
-  const values = [Buffer.alloc(70_000, 3), new Uint8ClampedArray(70_000).fill(200), new BigInt64Array(10_000).fill(-5n), base.subarray(17, 40_017)];
+  const values = [
+    Buffer.alloc(70_000, 3),
+    new Uint8ClampedArray(70_000).fill(200),
+    new BigInt64Array(10_000).fill(-5n),
+    base.subarray(17, 40_017),
+  ];
   const out = (await decodeValue(received(await encodeValue(values)))) as unknown[];
   assert.ok(Buffer.isBuffer(out[0]));
   assert.ok(out[1] instanceof Uint8ClampedArray);
@@ -55,13 +73,16 @@ test("Arrow tables travel as IPC frames", async () => {
 });
 
 test("a value that cannot be serialised names the offending field", async () => {
-  await assert.rejects(encodeValue({ ok: 1, cfg: { handlers: [1, () => 2] } }, { name: "args" }), (e: unknown) => {
-    assert.ok(e instanceof SerializationError);
-    assert.equal(e.code, "UNSERIALIZABLE");
-    assert.equal(e.path, "args.cfg.handlers[1]");
-    assert.match(e.message, /function/);
-    return true;
-  });
+  await assert.rejects(
+    encodeValue({ ok: 1, cfg: { handlers: [1, () => 2] } }, { name: "args" }),
+    (e: unknown) => {
+      assert.ok(e instanceof SerializationError);
+      assert.equal(e.code, "UNSERIALIZABLE");
+      assert.equal(e.path, "args.cfg.handlers[1]");
+      assert.match(e.message, /function/);
+      return true;
+    },
+  );
   await assert.rejects(encodeValue([Symbol("s")], { name: "args" }), /args\[0\]/);
 });
 
