@@ -8,7 +8,7 @@ export interface HeartbeatOptions {
   maxMissed: number;
 }
 
-export const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 300, maxMissed: 5 };
+export const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 500, maxMissed: 6 };
 
 /**
  * Pings every engine's heart thread and declares an engine dead when it stops answering.
@@ -16,6 +16,7 @@ export const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 300, maxMissed: 5
  */
 export class HeartbeatMonitor {
   #seq = 0;
+  #lastTick = Date.now();
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -31,6 +32,11 @@ export class HeartbeatMonitor {
   #tick(): void {
     const now = Date.now();
     const limit = this.opts.interval * this.opts.maxMissed;
+    // When this event loop was blocked (e.g. verifying a 512 MiB message), pongs sat unread in the
+    // socket: our own stall is not the engines' silence.
+    const gap = now - this.#lastTick;
+    this.#lastTick = now;
+    if (gap > 2 * this.opts.interval) for (const rec of this.registry.alive()) rec.lastPong += gap - this.opts.interval;
     this.#seq++;
     for (const rec of this.registry.alive()) {
       if (now - rec.lastPong > limit) {
