@@ -52,6 +52,8 @@ export interface AsyncResultOptions {
   abort?: (msgIds: string[]) => Promise<unknown>;
   /** Post-processing of the combined value (gather concatenation). */
   combine?: (values: unknown[]) => unknown;
+  /** Async preparation `combine` needs (e.g. loading NDArray concatenation). */
+  prepare?: (values: unknown[]) => Promise<void>;
 }
 
 /**
@@ -319,6 +321,7 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     const errors = this.#slots.filter((s) => s.error).map((s) => s.error!);
     if (errors.length === 1 && this.#slots.length === 1) throw errors[0];
     if (errors.length) throw new CompositeError(errors);
+    await this.options.prepare?.(this.#slots.map((s) => s.value));
     return this.#value();
   }
 

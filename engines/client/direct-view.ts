@@ -185,13 +185,11 @@ export class DirectView<S extends boolean = false> extends View {
       "list",
       {
         combine: (values) => concatParts(values) as R,
+        prepare: async (values) => {
+          if (values.some(isNDArray)) await loadNDArrayConcat();
+        },
       },
     );
-  }
-
-  /** Loads what gathering NDArrays needs (call before `gather` of NDArrays). */
-  async prepareNDArrayGather(): Promise<void> {
-    await loadNDArrayConcat();
   }
 
   /**

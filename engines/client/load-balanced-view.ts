@@ -20,8 +20,11 @@ export interface LoadBalancedFlags {
   after?: Dependency;
   /** Run on the engine where these ran. */
   follow?: Dependency;
-  /** Items per task for `map` (default 1, as ipyparallel). */
-  chunksize?: number;
+  /**
+   * Items per task for `map` (default 1, as ipyparallel). `"auto"` makes about four tasks per
+   * engine: few messages, and still room for the balancer to even out uneven items.
+   */
+  chunksize?: number | "auto";
   /** `map`/`imap` yield in input order (default) or as tasks finish. */
   ordered?: boolean;
 }
@@ -53,7 +56,7 @@ export class LoadBalancedView extends View {
   retries = 0;
   after: Dependency | undefined;
   follow: Dependency | undefined;
-  chunksize = 1;
+  chunksize: number | "auto" = 1;
   ordered = true;
 
   constructor(
@@ -72,8 +75,8 @@ export class LoadBalancedView extends View {
       }
       (this as Record<string, unknown>)[k] = v;
     }
-    if (!Number.isInteger(this.chunksize) || this.chunksize < 1)
-      throw new TypeError(`chunksize must be a whole number ≥ 1, got ${this.chunksize}`);
+    if (this.chunksize !== "auto" && (!Number.isInteger(this.chunksize) || this.chunksize < 1))
+      throw new TypeError(`chunksize must be a whole number ≥ 1 or "auto", got ${this.chunksize}`);
     return this;
   }
 
@@ -171,9 +174,11 @@ export class LoadBalancedView extends View {
         throw new TypeError(`map() sequences differ in length: ${n} and ${lengthOf(s)}`);
     }
     const route = this.#route();
+    const engines = Math.max(1, (this.targets ?? this.core.ids).length);
+    const chunk = this.chunksize === "auto" ? Math.max(1, Math.ceil(n / (4 * engines))) : this.chunksize;
     const jobs: Job[] = [];
-    for (let a = 0; a < n; a += this.chunksize) {
-      const bounds: [number, number] = [a, Math.min(n, a + this.chunksize)];
+    for (let a = 0; a < n; a += chunk) {
+      const bounds: [number, number] = [a, Math.min(n, a + chunk)];
       jobs.push({
         route,
         engineId: -1,
