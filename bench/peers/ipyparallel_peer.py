@@ -174,12 +174,13 @@ def px_rtt(calls):
 
     shell = InteractiveShell.instance()
     rc.activate()
+    shell.run_line_magic("px", "x = 0")
     times = []
-    for i in range(calls):
+    for _ in range(calls):
         t0 = time.perf_counter()
-        shell.run_line_magic("px", f"x = {i}")
+        shell.run_line_magic("px", "x = x + 1")
         times.append(time.perf_counter() - t0)
-    assert rc[:].pull("x", block=True) == [calls - 1] * len(rc.ids)
+    assert rc[:].pull("x", block=True) == [calls] * len(rc.ids)
     return statistics.median(times) * 1000
 
 
@@ -215,6 +216,9 @@ def main():
         cmd = json.loads(line)
         try:
             if cmd["op"] == "start":
+                reply({"seconds": start(cmd.get("n", 2))})
+            elif cmd["op"] == "restart":
+                cluster.stop_cluster_sync()
                 reply({"seconds": start(cmd.get("n", 2))})
             elif cmd["op"] == "run":
                 reply({"value": run(cmd["metric"], cmd.get("args", {}))})

@@ -1,6 +1,7 @@
 import type { BenchContext } from "../bench-context.js";
 import type { MetricResult } from "../metric.js";
 import { kernelSuite } from "./kernel.js";
+import { RUNTIME_METRICS, runtimeSuite } from "./runtime.js";
 
 /** A group of metrics that share a setup (a cluster, a kernel install). */
 export interface Suite {
@@ -17,5 +18,9 @@ export const suites: Record<string, Suite> = {
   kernel: {
     metrics: ["kernel_start_s", "kernel_first_cell_s", "kernel_warm_cell_ms"],
     run: async (ctx) => ({ rows: await kernelSuite(ctx) }),
+  },
+  runtime: {
+    metrics: RUNTIME_METRICS,
+    run: async (ctx, only) => ({ rows: await runtimeSuite(ctx, only) }),
   },
 };

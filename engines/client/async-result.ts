@@ -342,6 +342,20 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     return this.get().then(onfulfilled, onrejected);
   }
 
+  /** Like `Promise#catch`: an AsyncResult can stand wherever a Promise is expected. */
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.get().catch(onrejected);
+  }
+
+  /** Like `Promise#finally`. */
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.get().finally(onfinally);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return "AsyncResult";
+  }
+
   /** How Jupyter shows the handle: `<AsyncResult: pending, 1/2 done>`. */
   [Symbol.for("Jupyter.display")](): Record<string, string> {
     const state = this.ready() ? (this.#slots.every((s) => !s.error) ? "finished" : "failed") : "pending";

@@ -217,9 +217,11 @@ export class ParallelMagics {
         }, config.progressAfter * 1000),
       );
     }
+    let onAbort: (() => void) | undefined;
     const aborted = new Promise<"interrupted">((resolve) => {
-      if (ctx.signal.aborted) resolve("interrupted");
-      ctx.signal.addEventListener("abort", () => resolve("interrupted"), { once: true });
+      onAbort = () => resolve("interrupted");
+      if (ctx.signal.aborted) onAbort();
+      else ctx.signal.addEventListener("abort", onAbort, { once: true });
     });
     try {
       const r = await Promise.race([ar.wait().then(() => "done" as const), aborted]);
@@ -231,6 +233,7 @@ export class ParallelMagics {
       await ar.wait(2000);
       return false;
     } finally {
+      if (onAbort) ctx.signal.removeEventListener("abort", onAbort);
       for (const t of timers) clearTimeout(t);
       if (progressId) showProgress();
     }

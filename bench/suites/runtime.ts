@@ -1,0 +1,400 @@
+import { join } from "node:path";
+import { type Client, Cluster } from "../../engines/index.js";
+import { runCell } from "../../kernel/magics/cell-runner.js";
+import { coreMagics } from "../../kernel/magics/core/index.js";
+import type { MagicContext } from "../../kernel/magics/magic.js";
+import { MagicsHook } from "../../kernel/magics/magics-hook.js";
+import { ParallelMagics } from "../../kernel/parallel/parallel-magics.js";
+import { TypeScriptSession } from "../../kernel/typescript-session.js";
+import * as nd from "../../ndarray/index.js";
+import type { BenchContext } from "../bench-context.js";
+import { gemmMetricSpecs } from "../gemm.js";
+import { type MetricResult, type MetricSpec, measure, median } from "../metric.js";
+import { PeerProcess } from "../peer-process.js";
+
+const MiB = 1 << 20;
+
+/** The parallel-runtime metrics, ours on a tsparallel cluster, theirs on an ipyparallel one. */
+export const RUNTIME_METRICS = [
+  "cluster_start_2_s",
+  "engine_idle_rss_MB",
+  "apply_rtt_direct_1",
+  "apply_rtt_direct_all",
+  "apply_rtt_lb",
+  "px_rtt",
+  "lb_flood_tasks_per_s",
+  "map_items_per_s_chunk1",
+  "map_items_per_s_auto",
+  ...[8, 64, 512].flatMap((m) => ["push", "pull", "scatter", "gather"].map((op) => `${op}_${m}MiB_GBps`)),
+  "gemm_f64_1024_gflops",
+  "gemm_f32_1024_gflops",
+  ...[1, 4, 16, 64].map((t) => `lb_matmul_2048_t${t}_s`),
+];
+
+async function timed(f: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await f();
+  return (performance.now() - t) / 1000;
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`wrong result: ${what}`);
+}
+
+/** Our `%px` run in-process, as the peer runs ipyparallel's magic in an IPython shell. */
+async function pxRunner(client: Client, cwd: string) {
+  const session = new TypeScriptSession({ cwd });
+  await session.warmUp();
+  const registry = coreMagics();
+  const parallel = new ParallelMagics(registry, new MagicsHook(registry), cwd);
+  parallel.client = client;
+  const signal = new AbortController().signal;
+  const ctx: MagicContext = {
+    session,
+    signal,
+    runCode: (code) => session.execute(code, { signal }),
+    stream: () => {},
+    display: () => {},
+    addPayload: () => {},
+  };
+  const run = async (cell: string) => {
+    const r = await runCell(cell, registry, ctx);
+    if (r.status === "error") throw new Error(`${r.error.ename}: ${r.error.evalue}`);
+  };
+  return { run, dispose: () => session.dispose() };
+}
+
+/**
+ * Cluster, messaging, data movement, GEMM and the lesson's load-balanced blocked multiply,
+ * tsparallel against ipyparallel + numpy, repetitions interleaved.
+ */
+export async function runtimeSuite(ctx: BenchContext, only?: string[]): Promise<MetricResult[]> {
+  const wanted = (name: string) => !only || only.some((o) => name.startsWith(o));
+  const reps = ctx.full ? 7 : 3;
+  const peer = new PeerProcess(ctx.python, [join(ctx.root, "bench", "peers", "ipyparallel_peer.py")], {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: "1",
+  });
+  let cluster: Cluster | undefined;
+  const rows: MetricResult[] = [];
+  const cleanups: (() => void | Promise<void>)[] = [];
+  try {
+    const peerStart = await peer.call<{ seconds: number }>({ op: "start", n: 2 });
+    let firstPeerStart: number | undefined = peerStart.seconds;
+    const specs: MetricSpec[] = [];
+    specs.push({
+      name: "cluster_start_2_s",
+      unit: "s",
+      better: "lower",
+      peer: "ipyparallel",
+      ours: async () => {
+        const t = performance.now();
+        const c = await Cluster.launch({ n: 2 });
+        const s = (performance.now() - t) / 1000;
+        check(c.client!.ids.length === 2, "2 engines registered");
+        await c.stop();
+        return s;
+      },
+      theirs: async () => {
+        if (firstPeerStart !== undefined) {
+          const s = firstPeerStart;
+          firstPeerStart = undefined;
+          return s;
+        }
+        return (await peer.call<{ seconds: number }>({ op: "restart", n: 2 })).seconds;
+      },
+    });
+    // The remaining metrics share one cluster per side.
+    const runSpecs = async (list: MetricSpec[], repeats = reps) => {
+      for (const s of list) if (wanted(s.name)) rows.push(await measure(s, repeats, ctx.log));
+    };
+    await runSpecs(specs, ctx.full ? 5 : 2);
+    cluster = await Cluster.launch({ n: 2 });
+    const rc = cluster.client!;
+    const peerRun =
+      (metric: string, args: Record<string, unknown> = {}) =>
+      async () =>
+        (await peer.call<{ value: number }>({ op: "run", metric, args })).value;
+
+    await new Promise((r) => setTimeout(r, 1500)); // let heartbeats report settled memory
+    await runSpecs(
+      [
+        {
+          name: "engine_idle_rss_MB",
+          unit: "MB",
+          better: "lower",
+          peer: "ipyparallel",
+          ours: async () => {
+            const q = await rc.queueStatus();
+            return median(Object.values(q.engines).map((e) => e.rss / MiB));
+          },
+          theirs: peerRun("engine_idle_rss_MB"),
+        },
+      ],
+      1,
+    );
+
+    const calls = ctx.full ? 500 : 200;
+    const rtt = (view: { applySync: (f: () => number) => Promise<unknown> }) => async () => {
+      const times: number[] = [];
+      for (let i = 0; i < calls; i++) {
+        const t = performance.now();
+        const r = await view.applySync(() => 0);
+        times.push(performance.now() - t);
+        check(r === 0 || (Array.isArray(r) && r.every((x) => x === 0)), "apply result 0");
+      }
+      return median(times);
+    };
+    const lb = rc.loadBalancedView();
+    await runSpecs([
+      {
+        name: "apply_rtt_direct_1",
+        unit: "ms",
+        better: "lower",
+        peer: "ipyparallel",
+        ours: rtt(rc.at(0)),
+        theirs: peerRun("apply_rtt_direct_1", { calls }),
+      },
+      {
+        name: "apply_rtt_direct_all",
+        unit: "ms",
+        better: "lower",
+        peer: "ipyparallel",
+        ours: rtt(rc.view()),
+        theirs: peerRun("apply_rtt_direct_all", { calls }),
+      },
+      {
+        name: "apply_rtt_lb",
+        unit: "ms",
+        better: "lower",
+        peer: "ipyparallel",
+        ours: rtt(lb),
+        theirs: peerRun("apply_rtt_lb", { calls }),
+      },
+    ]);
+
+    if (wanted("px_rtt")) {
+      const px = await pxRunner(rc, ctx.root);
+      cleanups.push(px.dispose);
+      const pxCalls = ctx.full ? 300 : 100;
+      await runSpecs([
+        {
+          name: "px_rtt",
+          unit: "ms",
+          better: "lower",
+          peer: "ipyparallel",
+          ours: async () => {
+            await px.run("%px var x = 0");
+            const times: number[] = [];
+            for (let i = 0; i < pxCalls; i++) {
+              const t = performance.now();
+              await px.run("%px { x = x + 1 }");
+              times.push(performance.now() - t);
+            }
+            const xs = (await rc.view().pull("x")) as number[];
+            check(
+              xs.every((v) => v === pxCalls),
+              "%px counter",
+            );
+            return median(times);
+          },
+          theirs: peerRun("px_rtt", { calls: pxCalls }),
+        },
+      ]);
+    }
+
+    const tasks = ctx.full ? 10_000 : 2000;
+    const items = ctx.full ? 10_000 : 2000;
+    const expectList = (out: unknown, n: number, f: (i: number) => number) =>
+      check(
+        Array.isArray(out) && out.length === n && out.every((v, i) => v === f(i)),
+        "map/apply results in order",
+      );
+    await runSpecs([
+      {
+        name: "lb_flood_tasks_per_s",
+        unit: "tasks/s",
+        better: "higher",
+        peer: "ipyparallel",
+        ours: async () => {
+          const f = (x: number) => x;
+          const s = await timed(async () => {
+            const ars = [];
+            for (let i = 0; i < tasks; i++) ars.push(lb.apply(f, i));
+            expectList(await Promise.all(ars), tasks, (i) => i);
+          });
+          return tasks / s;
+        },
+        theirs: peerRun("lb_flood_tasks_per_s", { tasks }),
+      },
+      {
+        name: "map_items_per_s_chunk1",
+        unit: "items/s",
+        better: "higher",
+        peer: "ipyparallel",
+        ours: async () => {
+          const xs = Array.from({ length: items }, (_, i) => i);
+          const s = await timed(async () =>
+            expectList(await lb.map((x: number) => x * 2, xs, { chunksize: 1 }), items, (i) => 2 * i),
+          );
+          return items / s;
+        },
+        theirs: peerRun("map_items_per_s_chunk1", { items }),
+      },
+      {
+        name: "map_items_per_s_auto",
+        unit: "items/s",
+        better: "higher",
+        peer: "ipyparallel",
+        ours: async () => {
+          const xs = Array.from({ length: items }, (_, i) => i);
+          const s = await timed(async () =>
+            expectList(await lb.map((x: number) => x * 2, xs, { chunksize: "auto" }), items, (i) => 2 * i),
+          );
+          return items / s;
+        },
+        theirs: peerRun("map_items_per_s_auto", { items }),
+      },
+    ]);
+
+    const e0 = rc.at(0);
+    const all = rc.view();
+    const remote = async (view: typeof all | typeof e0, expr: string) => {
+      await view.execute(`var _bench_value = ${expr}`);
+      return view.pull("_bench_value");
+    };
+    for (const mib of [8, 64, 512]) {
+      const n = (mib * MiB) / 8;
+      const data = () => {
+        const a = new Float64Array(n);
+        for (let i = 0; i < n; i++) a[i] = i;
+        return a;
+      };
+      const a = data();
+      const gb = (mib * MiB) / 1e9;
+      const reset = async () => {
+        await all.execute("a = null; _bench_value = null");
+      };
+      await runSpecs(
+        [
+          {
+            name: `push_${mib}MiB_GBps`,
+            unit: "GB/s",
+            better: "higher",
+            peer: "ipyparallel",
+            ours: async () => {
+              const s = await timed(() => e0.push({ a }));
+              check((await remote(e0, "a[a.length - 1]")) === n - 1, "pushed array");
+              await reset();
+              return gb / s;
+            },
+            theirs: peerRun("push", { mib }),
+          },
+          {
+            name: `pull_${mib}MiB_GBps`,
+            unit: "GB/s",
+            better: "higher",
+            peer: "ipyparallel",
+            ours: async () => {
+              await e0.push({ a });
+              let back: Float64Array | undefined;
+              const s = await timed(async () => {
+                back = (await e0.pull("a")) as Float64Array;
+              });
+              check(back!.length === n && back![n - 1] === n - 1, "pulled array");
+              await reset();
+              return gb / s;
+            },
+            theirs: peerRun("pull", { mib }),
+          },
+          {
+            name: `scatter_${mib}MiB_GBps`,
+            unit: "GB/s",
+            better: "higher",
+            peer: "ipyparallel",
+            ours: async () => {
+              const s = await timed(() => all.scatter("a", a));
+              const lens = (await remote(all, "a.length")) as number[];
+              check(lens.reduce((x, y) => x + y, 0) === n, "scattered parts");
+              await reset();
+              return gb / s;
+            },
+            theirs: peerRun("scatter", { mib }),
+          },
+          {
+            name: `gather_${mib}MiB_GBps`,
+            unit: "GB/s",
+            better: "higher",
+            peer: "ipyparallel",
+            ours: async () => {
+              await all.scatter("a", a);
+              let back: Float64Array | undefined;
+              const s = await timed(async () => {
+                back = (await all.gather("a")) as Float64Array;
+              });
+              check(back!.length === n && back![n - 1] === n - 1, "gathered array");
+              await reset();
+              return gb / s;
+            },
+            theirs: peerRun("gather", { mib }),
+          },
+        ],
+        mib === 512 ? Math.min(reps, 2) : reps,
+      );
+    }
+
+    if (wanted("gemm")) {
+      const g = await gemmMetricSpecs({ n: 1024, python: ctx.python });
+      cleanups.push(g.close);
+      await runSpecs(g.specs.map((s) => ({ ...s })));
+    }
+
+    const n = 2048;
+    const rng = nd.random.defaultRng(2);
+    const A = rng.random([n, n]);
+    const B = rng.random([n, n]);
+    const reference = A.slice(":4", ":").dot(B.slice(":", ":4"));
+    for (const t of [1, 4, 16, 64]) {
+      const k = Math.round(Math.sqrt(t));
+      const s = n / k;
+      await runSpecs(
+        [
+          {
+            name: `lb_matmul_2048_t${t}_s`,
+            unit: "s",
+            better: "lower",
+            peer: "ipyparallel",
+            ours: async () => {
+              let C: nd.NDArray | undefined;
+              const secs = await timed(async () => {
+                const ars = [];
+                for (let i = 0; i < k; i++) {
+                  for (let j = 0; j < k; j++) {
+                    ars.push(
+                      lb.apply(
+                        (a: nd.NDArray, b: nd.NDArray) => a.dot(b),
+                        A.slice(`${i * s}:${(i + 1) * s}`, ":"),
+                        B.slice(":", `${j * s}:${(j + 1) * s}`),
+                      ),
+                    );
+                  }
+                }
+                const blocks = (await Promise.all(ars)) as nd.NDArray[];
+                C = nd.block(Array.from({ length: k }, (_, i) => blocks.slice(i * k, (i + 1) * k)));
+              });
+              check(nd.allclose(C!.slice(":4", ":4"), reference), "blocked product");
+              return secs;
+            },
+            theirs: peerRun("lb_matmul", { n, tasks: t }),
+          },
+        ],
+        ctx.full ? 5 : 2,
+      );
+    }
+  } finally {
+    for (const c of cleanups) await c();
+    await cluster?.stop().catch(() => {});
+    await peer.close();
+  }
+  return rows;
+}
