@@ -46,6 +46,12 @@ const UNKNOWN_NAME = new Set([2304, 2552]);
 export class EngineCompiler {
   readonly #compiler: CellCompiler;
   readonly #modules: ModuleLoader;
+  /**
+   * Compiled cells by source, valid while the chain is unchanged: re-running a `%px` cell that
+   * declares nothing (a loop step, a counter) skips the type checker entirely.
+   */
+  readonly #cache = new Map<string, { version: number; value: EngineCell }>();
+  #version = 0;
 
   constructor(cwd: string) {
     this.#compiler = new CellCompiler({ cwd, chain: "engines" });
@@ -62,11 +68,14 @@ export class EngineCompiler {
 
   /** Declares a name the engines have (e.g. after `push`), so `%px` code may use it. */
   declare(name: string, typeText = "any"): void {
+    this.#version++;
     this.#compiler.declare(name, typeText);
   }
 
   /** Compiles `code`; an error is shown once, with the cell's line, never once per engine. */
   compile(code: string): { ok: true; value: EngineCell } | { ok: false; error: CellError } {
+    const cached = this.#cache.get(code);
+    if (cached && cached.version === this.#version) return { ok: true, value: cached.value };
     let r = this.#compiler.compile(code);
     if (!r.ok && r.diagnostics.every((d) => UNKNOWN_NAME.has(d.code))) {
       const names = new Set(
@@ -84,11 +93,17 @@ export class EngineCompiler {
     } else if (cell.js.includes(MODULES_GLOBAL)) {
       preamble = MODULE_GLOBAL_SETUP; // a dynamic import() needs the table
     }
-    return { ok: true, value: { cell, preamble, js: cell.js } };
+    const value = { cell, preamble, js: cell.js };
+    if (this.#cache.size >= 64) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(code, { version: this.#version, value });
+    return { ok: true, value };
   }
 
   /** Adds a cell's declarations to the chain (after it ran on the engines). */
   commit(cell: CompiledCell): void {
+    // A cell that declares nothing leaves the chain as it was, and the cache valid.
+    if (cell.globals.length === 0 && cell.typeOnlyNames.length === 0 && cell.imports.length === 0) return;
+    this.#version++;
     this.#compiler.commit(cell);
   }
 }
