@@ -218,10 +218,9 @@ export class Kernel {
   }
 
   readonly #onSigint = () => {
+    // An interrupt with no cell running (nbclient sends one when it cleans up) has nothing to stop.
     if (this.#running && !this.#running.controller.signal.aborted) {
       this.#running.controller.abort(new InterruptedError());
-    } else {
-      kernelLog("interrupt: no cell is running");
     }
   };
 

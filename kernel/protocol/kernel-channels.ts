@@ -134,14 +134,10 @@ export class KernelChannels {
     await Promise.all(Object.values(this.#queues).map((q) => q.flush()));
     const worker = this.#worker;
     if (worker) {
+      // Wait for the worker thread to end, not just to close its sockets: exiting the process
+      // while a thread still tears down its ZeroMQ context corrupts the heap.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 2000);
-        worker.on("message", (m: FromWorker) => {
-          if (m.kind === "closed") {
-            clearTimeout(timer);
-            resolve();
-          }
-        });
+        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 3000);
         worker.on("exit", () => {
           clearTimeout(timer);
           resolve();
