@@ -266,7 +266,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
         );
       await new Promise<void>((r) => {
         this.#engineWaiters.push(r);
-        setTimeout(r, Math.min(left, 250)).unref();
+        setTimeout(r, Math.min(left, 250));
       });
     }
   }

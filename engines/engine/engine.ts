@@ -22,6 +22,7 @@ import { Signer } from "../wire/signing.js";
 import type { HeartData } from "./heartbeat-worker.js";
 import { Namespace } from "./namespace.js";
 import { OutputCapture } from "./output-capture.js";
+import { startSigintKeeper } from "./sigint-keeper.js";
 
 /** How long an engine waits for its controller to answer registration. */
 const REGISTRATION_TIMEOUT_MS = 15_000;
@@ -78,6 +79,7 @@ export class Engine {
       clearTimeout(this.#orphanTimer);
       this.#orphanTimer = undefined;
     });
+    const keeper = startSigintKeeper(() => this.#ns.interrupt());
     dealer.connect(this.info.engine_url);
     const heartId = `heart-${this.uuid}`;
     const data: HeartData = {
@@ -104,6 +106,8 @@ export class Engine {
       ).unref();
     });
     void this.#loop();
+    // Before registering: from then on a SIGINT must never kill an idle engine.
+    await keeper;
     await this.#sock.send("registration_request", {
       uuid: this.uuid,
       pid: process.pid,
@@ -111,7 +115,6 @@ export class Engine {
       heart: heartId,
     });
     this.id = await registered;
-    process.on("SIGINT", () => this.#ns.interrupt());
     return this.id;
   }
 
