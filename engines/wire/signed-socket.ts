@@ -5,6 +5,17 @@ import { type AnyMessage, type ContentByType, isMsgType, type MsgType } from "./
 import { SendQueue } from "./send-queue.js";
 import type { Signer } from "./signing.js";
 
+/** `TSPARALLEL_TRACE=1` logs every message carrying over 1 MiB (where time goes in bulk transfers). */
+const TRACE = process.env.TSPARALLEL_TRACE === "1";
+
+function trace(label: string, what: string, type: string, frames: readonly Uint8Array[], ms: number): void {
+  const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
+  if (bytes < 1 << 20) return;
+  process.stderr.write(
+    `[trace ${(performance.timeOrigin + performance.now()).toFixed(1)}] ${label} ${what} ${type} ${(bytes / 2 ** 20).toFixed(0)} MiB${ms ? ` in ${ms.toFixed(0)} ms` : ""}\n`,
+  );
+}
+
 /** The cluster's framing rule: buffers are signed too. */
 export const CLUSTER_FRAMING = { signBuffers: true } as const;
 
@@ -66,6 +77,7 @@ export class SignedSocket {
       this.signer,
       CLUSTER_FRAMING,
     );
+    if (TRACE) trace(this.label, "queued", type, frames, 0);
     await this.queue.send(frames);
     return header;
   }
@@ -90,7 +102,9 @@ export class SignedSocket {
   /** Decodes one received multipart message, or returns undefined after counting a drop. */
   decode(frames: Buffer[]): AnyMessage | undefined {
     try {
+      const t0 = TRACE ? performance.now() : 0;
       const msg = decodeMessage(frames, this.signer, CLUSTER_FRAMING);
+      if (TRACE) trace(this.label, "decoded", msg.header.msg_type, frames, performance.now() - t0);
       if (!isMsgType(msg.header.msg_type)) {
         this.dropped.UNKNOWN_TYPE = (this.dropped.UNKNOWN_TYPE ?? 0) + 1;
         this.#log(`dropped a message of unknown type "${msg.header.msg_type}"`);
