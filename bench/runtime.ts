@@ -40,12 +40,16 @@ export async function applyLatency(iters = 1000): Promise<{ medianMs: number; p9
   });
 }
 
-/** A flood of tiny load-balanced tasks on 2 engines: tasks per second (best of `repeats`). */
+/**
+ * A flood of tiny load-balanced tasks on 2 engines: tasks per second (best of `repeats`).
+ * `hwm` is the scheduler's high-water mark (default 2; a flood wants more in flight).
+ */
 export async function loadBalancedFlood(
   tasks = 10_000,
   repeats = 3,
-): Promise<{ tasksPerSec: number; runs: number[] }> {
-  return withCluster({ n: 2 }, async (c) => {
+  hwm = 2,
+): Promise<{ tasksPerSec: number; runs: number[]; hwm: number }> {
+  return withCluster({ n: 2, hwm }, async (c) => {
     const lb = c.client!.loadBalancedView();
     const f = (x: number) => x;
     await Promise.all(Array.from({ length: 500 }, (_, i) => lb.apply(f, i)));
