@@ -56,6 +56,11 @@ export interface CodeSession {
   isComplete(code: string): CompletenessResult;
   /** Makes `value` a global of the cell namespace, with an optional TypeScript declaration. */
   defineGlobal(name: string, value: unknown, declaration?: string): void;
+  /**
+   * Gives `name` a type for the checker only, when the session does not declare it already: a
+   * name that lives on the engines, so that a function shipped there may refer to it.
+   */
+  declareRemote?(name: string, typeText: string): void;
   /** Makes `import … from specifier` resolve to `namespace` (e.g. "tslab" → our display API). */
   registerModule(specifier: string, namespace: Record<string, unknown>, declaration?: string): void;
   /** Type checking on (default) or off for the rest of the session. */

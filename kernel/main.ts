@@ -16,22 +16,27 @@ async function loadTypeScriptSession(cwd: string) {
 }
 
 /** The kernel's magics: the core ones, and the parallel ones (%px, %cluster …). */
-function magicsHook(cwd: string): MagicsHook {
+function magics(cwd: string): { hook: MagicsHook; parallel: ParallelMagics } {
   const registry = coreMagics();
   const hook = new MagicsHook(registry);
   const parallel = new ParallelMagics(registry, hook, cwd);
   registry.register(clusterMagic(parallel));
-  return hook;
+  return { hook, parallel };
 }
 
 /** Runs a kernel for `connectionFile` until it is shut down; resolves with the exit code. */
 export async function runKernel(connectionFile: string): Promise<number> {
   const connection = await readConnectionFile(connectionFile);
+  const { hook, parallel } = magics(process.cwd());
   const kernel = await Kernel.start({
     connection,
-    session: () => loadTypeScriptSession(process.cwd()),
+    session: async () => {
+      const session = await loadTypeScriptSession(process.cwd());
+      parallel.session = session;
+      return session;
+    },
     warmUp: async (s: CodeSession) => (s as CodeSession & { warmUp?(): Promise<void> }).warmUp?.(),
-    cellHook: magicsHook(process.cwd()),
+    cellHook: hook,
   });
   return kernel.exited;
 }

@@ -147,6 +147,11 @@ export class TypeScriptSession implements CodeSession {
    * void") or declaration statements ("declare function display(x: unknown): void;"); without it
    * the name is typed `any`.
    */
+  declareRemote(name: string, typeText: string): void {
+    if (this.#compiler.declaredNames().includes(name) || name in globalThis) return;
+    this.#compiler.declare(name, typeText);
+  }
+
   defineGlobal(name: string, value: unknown, declaration?: string): void {
     if (declaration !== undefined && isDeclarationText(declaration))
       this.#compiler.declareStatements(declaration);

@@ -4,6 +4,7 @@ import { encodeValue, isNDArray } from "../wire/serialize.js";
 import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
 import { activateMagics } from "./magic-activation.js";
+import { announceRemoteNames } from "./remote-names.js";
 import { blockBounds, concatParts, lengthOf, loadNDArrayConcat, partition, sliceOf } from "./partition.js";
 import { type ClientCore, type Job, once, View } from "./view.js";
 
@@ -125,6 +126,7 @@ export class DirectView<S extends boolean = false> extends View {
       throw new TypeError("push() takes an object of name → value, e.g. push({ a: 5 })");
     }
     const targets = this.targets;
+    announceRemoteNames(namespace);
     return this.submit(
       "push_request",
       {},
@@ -167,6 +169,7 @@ export class DirectView<S extends boolean = false> extends View {
   scatter(name: string, seq: unknown, opts: { flatten?: boolean } = {}): AsyncResult<undefined[]> {
     const targets = this.targets;
     const parts = partition(seq, targets.length, opts.flatten ?? false);
+    if (parts.length > 0) announceRemoteNames({ [name]: parts[0] });
     const jobs: Job[] = targets.map((t, i) => ({
       route: { kind: "direct", target: t },
       engineId: t,

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { setMagicActivator } from "../../engines/client/magic-activation.js";
+import { onRemoteNames, typeTextOf } from "../../engines/client/remote-names.js";
 import { type AsyncResult, Client, type DirectView, type EngineId } from "../../engines/index.js";
-import type { CellOutcome } from "../code-session.js";
+import type { CellOutcome, CodeSession } from "../code-session.js";
 import { StackMapper } from "../executor/stack-mapper.js";
 import type { Magic, MagicContext } from "../magics/magic.js";
 import { MagicUsageError, OK } from "../magics/magic.js";
@@ -37,6 +38,8 @@ export class ParallelMagics {
   #cells = 0;
   /** A client set by `%cluster start`; otherwise the process's current client. */
   client: Client | undefined;
+  /** The notebook's session, once it has started (for names sent to the engines). */
+  session: CodeSession | undefined;
 
   constructor(
     readonly registry: MagicRegistry,
@@ -45,6 +48,16 @@ export class ParallelMagics {
   ) {
     this.activate(undefined, "");
     setMagicActivator((view, suffix) => this.activate(view, suffix));
+    // A name pushed or scattered to the engines can be used by %px cells and by functions shipped
+    // with apply(), so both type checkers learn its type.
+    onRemoteNames((names) => {
+      for (const [name, value] of Object.entries(names)) {
+        if (!/^[A-Za-z_$][\w$]*$/.test(name)) continue;
+        const type = typeTextOf(value);
+        this.engineCompiler.declare(name, type);
+        this.session?.declareRemote?.(name, type);
+      }
+    });
   }
 
   #client(): Client {

@@ -222,6 +222,19 @@ describe("%px, %%px and %cluster through the kernel's real messages", () => {
     assert.equal(local.out.at(-1), "error> CompileError: 1:8 Cannot find name 'where'.");
   });
 
+  test("names sent with scatter and set are typed for functions shipped with apply and for %px", async () => {
+    const sent = await run(
+      'import { Client } from "tsparallel";\nconst v = Client.current!.view();\nawait v.scatter("xs", [1, 2, 3, 4]);\nawait v.set("factor", 10);\nundefined',
+    );
+    assert.equal(sent.status, "ok", JSON.stringify(sent.reply));
+    const applied = await run("await v.apply(() => xs.map((n) => n * factor))");
+    assert.equal(applied.out.at(-1), "execute_result> [ [ 10, 20 ], [ 30, 40 ] ]");
+    assert.match((await run("%px xs.length * factor")).out[0]!, /Out\[0:\d+\]: 20/);
+    const misuse = await run("const wrong = () => xs.toUpperCase()");
+    assert.equal(misuse.reply.ename, "CompileError");
+    assert.match(String(misuse.reply.evalue), /'toUpperCase' does not exist on type 'number\[\]'/);
+  });
+
   test("%px import loads a package on every engine", async () => {
     assert.equal((await run('%px import * as nd from "tsparallel/ndarray"')).status, "ok");
     const r = await run("%px nd.arange(4).sum()");
