@@ -99,8 +99,27 @@ transport, ip, the five ports, key, signature_scheme) until a shutdown_request.`
   },
 };
 
+const cluster: Subcommand = {
+  name: "cluster",
+  summary: "start, stop, list and grow engine clusters",
+  usage: "tsparallel cluster start [-n N] [--daemonize] | stop | list | engines -n N",
+  help: `  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N]
+        start a controller with N local engines (default 2); without --daemonize it runs
+        until Ctrl-C
+  stop [--name NAME | --all]     stop a cluster (default name: "default")
+  list                           list clusters and whether they are running
+  engines -n N [--name NAME]     add N engines to a running cluster
+
+Connection files (mode 0600) live in $TSPARALLEL_DIR/clusters or ~/.tsparallel/clusters.
+Notebooks connect with Client.connect(NAME), or start their own with %cluster start.`,
+  async run(args) {
+    const { runClusterCommand } = await import("../engines/cli/cluster-command.js");
+    return runClusterCommand(args);
+  },
+};
+
 /** Every subcommand, in the order `--help` lists them. Add an entry to add a command. */
-export const SUBCOMMANDS: Subcommand[] = [install, kernel, labCommand, lessonsCommand];
+export const SUBCOMMANDS: Subcommand[] = [install, kernel, cluster, labCommand, lessonsCommand];
 
 /** `tsparallel --help`. */
 export function mainHelp(commands: readonly Subcommand[] = SUBCOMMANDS): string {
