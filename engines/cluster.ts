@@ -85,45 +85,62 @@ export class Cluster {
     cluster.#controller = child;
     cluster.#exited = new Promise((r) => child.once("exit", () => r()));
     const timeout = opts.timeout ?? 30_000;
-    await new Promise<void>((resolve, reject) => {
-      let buf = "";
-      const timer = setTimeout(
-        () =>
-          reject(
-            new ClusterError("CONTROLLER_UNREACHABLE", `the controller did not start within ${timeout} ms`),
-          ),
-        timeout,
-      );
-      const onData = (d: Buffer) => {
-        buf += d.toString();
-        if (!buf.includes('"ready":true')) return;
-        clearTimeout(timer);
-        child.stdout!.off("data", onData);
-        resolve();
-      };
-      child.stdout!.on("data", onData);
-      child.once("exit", (code, sig) => {
-        clearTimeout(timer);
-        reject(
-          new ClusterError(
-            "CONTROLLER_UNREACHABLE",
-            `the controller exited during startup (${sig ?? `code ${code}`})`,
-          ),
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let buf = "";
+        const timer = setTimeout(
+          () =>
+            reject(
+              new ClusterError("CONTROLLER_UNREACHABLE", `the controller did not start within ${timeout} ms`),
+            ),
+          timeout,
         );
+        const onData = (d: Buffer) => {
+          buf += d.toString();
+          if (!buf.includes('"ready":true')) return;
+          clearTimeout(timer);
+          child.stdout!.off("data", onData);
+          resolve();
+        };
+        child.stdout!.on("data", onData);
+        child.once("exit", (code, sig) => {
+          clearTimeout(timer);
+          reject(
+            new ClusterError(
+              "CONTROLLER_UNREACHABLE",
+              `the controller exited during startup (${sig ?? `code ${code}`})`,
+            ),
+          );
+        });
       });
-    });
-    if (log !== undefined) {
-      // Daemon: stop reading its stdout, so it outlives us.
-      child.stdout!.destroy();
-      child.unref();
-    } else {
-      child.stdout!.resume(); // engine stdout outside tasks: drained, not shown
-      process.once("exit", cluster.#onExit);
+      if (log !== undefined) {
+        // Daemon: stop reading its stdout, so it outlives us.
+        child.stdout!.destroy();
+        child.unref();
+      } else {
+        child.stdout!.resume(); // engine stdout outside tasks: drained, not shown
+        // The cluster alone must not keep this process alive; exiting stops the controller.
+        child.unref();
+        (child.stdout as unknown as { unref?: () => void }).unref?.();
+        process.once("exit", cluster.#onExit);
+      }
+      const client = await Client.connect(file, { timeout });
+      client.cluster = cluster;
+      cluster.client = client;
+      await client.waitForEngines(n, timeout);
+    } catch (e) {
+      // Never leave a half-started cluster behind (nor a child handle keeping this process alive).
+      process.off("exit", cluster.#onExit);
+      await cluster.client?.close().catch(() => {});
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const kill = setTimeout(() => child.kill("SIGKILL"), 3000);
+        await cluster.#exited;
+        clearTimeout(kill);
+      }
+      if (!opts.daemonLog) removeConnectionFile(file);
+      throw e;
     }
-    const client = await Client.connect(file, { timeout });
-    client.cluster = cluster;
-    cluster.client = client;
-    await client.waitForEngines(n, timeout);
     return cluster;
   }
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { Client, ClusterError, ConnectionFileError, type EngineInfo } from "../../engines/index.js";
+import { Client, Cluster, ClusterError, ConnectionFileError, type EngineInfo } from "../../engines/index.js";
 import { startTestCluster, stopTestClusters, until, useTempClusterDir } from "./cluster-fixture.js";
 
 const tmp = useTempClusterDir();
@@ -47,6 +47,21 @@ test("scale, restartEngine and engine events", async () => {
   assert.ok(added.length >= 4 && removed.length >= 3);
   await assert.rejects(cluster.restartEngine(99), /engine 99 does not exist/);
   await assert.rejects(cluster.scale(-1), /whole number/);
+});
+
+test("a cluster that fails to start leaves no process behind", async () => {
+  const name = `failing-${process.pid}`;
+  await assert.rejects(Cluster.launch({ n: 2, name, timeout: 1 }), ClusterError);
+  const leftovers = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return readFileSync(`/proc/${d}/cmdline`, "utf8").includes(name);
+      } catch {
+        return false;
+      }
+    });
+  assert.deepEqual(leftovers, []);
 });
 
 test("a missing or unreadable connection file gets an error that says what to do", async () => {
