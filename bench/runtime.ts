@@ -146,12 +146,17 @@ export async function startupAndRss(
   return { startMs: median(starts), idleEngineRssMB: rss, idleEnginePrivateMB: priv };
 }
 
+/** The flood with 16 tasks in flight per engine. */
+export const loadBalancedFloodHwm16 = () => loadBalancedFlood(10_000, 3, 16);
+
+/** Every runtime benchmark by name; each runs with its defaults. */
 export const RUNTIME_BENCHMARKS = {
-  applyLatency,
-  loadBalancedFlood,
-  pushPull,
-  scatterGather,
-  startupAndRss,
+  applyLatency: () => applyLatency(),
+  loadBalancedFlood: () => loadBalancedFlood(),
+  loadBalancedFloodHwm16,
+  pushPull: () => pushPull(),
+  scatterGather: () => scatterGather(),
+  startupAndRss: () => startupAndRss(),
 } as const;
 
 if (import.meta.url === `file://${process.argv[1]}`) {
