@@ -23,7 +23,7 @@ import {
 } from "apache-arrow";
 import { DTYPES, type DType, itemSize, type TypedArray } from "./dtype.js";
 import { ArrowFormatError } from "./errors.js";
-import { NDArray } from "./ndarray.js";
+import { isNDArray, NDArray } from "./ndarray.js";
 import { type Order, sizeOf, stridesFor } from "./shape.js";
 
 const KEY_SHAPE = "tsparallel.shape";
@@ -49,9 +49,12 @@ function arrowType(dtype: DType): DataType {
  * Encodes an array as an Arrow IPC stream. The result is a fresh buffer (Arrow's writer
  * concatenates its chunks), so it is safe to hand to ZeroMQ's zero-copy send even if the array is
  * modified afterwards. C- and F-contiguous arrays are written as they are; other views are packed
- * in C order first.
+ * in C order first. A Float64/Float32/Int32/Uint8Array, also one made in another realm (a `vm`
+ * context), is accepted as a 1-D array.
  */
-export function ndarrayToArrowIPC(a: NDArray): Uint8Array {
+export function ndarrayToArrowIPC(x: NDArray | TypedArray): Uint8Array {
+  // A bare typed array (from any realm) travels as a 1-D array of its own dtype.
+  const a = isNDArray(x) ? x : new NDArray(x, [x.length]);
   const f = a.flags;
   let order: Order;
   let src: NDArray;

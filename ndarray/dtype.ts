@@ -45,16 +45,22 @@ export type DTypeLike =
   | Int32ArrayConstructor
   | Uint8ArrayConstructor;
 
+const CONSTRUCTOR_DTYPE: Readonly<Record<string, DType>> = {
+  Float64Array: "float64",
+  Float32Array: "float32",
+  Int32Array: "int32",
+  Uint8Array: "uint8",
+};
+
 /**
  * Resolves a dtype name or alias to a supported dtype. Unsupported names (for example `"int64"` or
  * `"complex128"`) throw a DTypeError instead of silently becoming float64.
  */
 export function toDType(d: DTypeLike): DType {
   if (typeof d === "function") {
-    if (d === Float64Array) return "float64";
-    if (d === Float32Array) return "float32";
-    if (d === Int32Array) return "int32";
-    if (d === Uint8Array) return "uint8";
+    // By name, so that constructors from another realm (a vm context) work too.
+    const hit = "BYTES_PER_ELEMENT" in d ? CONSTRUCTOR_DTYPE[d.name] : undefined;
+    if (hit) return hit;
   } else if (typeof d === "string") {
     const hit = ALIASES[d];
     if (hit) return hit;
@@ -78,13 +84,57 @@ export function allocate(dtype: DType, n: number): TypedArray {
   }
 }
 
-/** The dtype a typed array holds natively (a Uint8Array is `uint8`, never `bool`). */
+const TAG_DTYPE: Readonly<Record<string, DType>> = {
+  "[object Float64Array]": "float64",
+  "[object Float32Array]": "float32",
+  "[object Int32Array]": "int32",
+  "[object Uint8Array]": "uint8",
+};
+
+/**
+ * The dtype a typed array holds natively (a Uint8Array is `uint8`, never `bool`), or null for
+ * anything else. Works for typed arrays from another realm (a `vm` context, a worker's transfer)
+ * too: it reads the built-in type tag instead of using `instanceof`. A Node Buffer is a Uint8Array.
+ */
 export function dtypeOfTypedArray(data: unknown): DType | null {
-  if (data instanceof Float64Array) return "float64";
-  if (data instanceof Float32Array) return "float32";
-  if (data instanceof Int32Array) return "int32";
-  if (data instanceof Uint8Array) return "uint8";
-  return null;
+  if (!ArrayBuffer.isView(data)) return null;
+  return TAG_DTYPE[Object.prototype.toString.call(data)] ?? null;
+}
+
+/**
+ * `t` itself when it is this realm's typed array; otherwise a view of this realm's type over the
+ * same memory (no copy). Arrays made in a `vm` context have their own constructors, so
+ * `instanceof`, Arrow's type checks and V8's type feedback all see a different type; re-viewing
+ * them once at the boundary keeps everything downstream on this realm's four types.
+ */
+export function sameRealmView(t: TypedArray): TypedArray {
+  if (
+    t instanceof Float64Array ||
+    t instanceof Float32Array ||
+    t instanceof Int32Array ||
+    t instanceof Uint8Array
+  )
+    return t;
+  // Typed as a plain view: TypeScript cannot know that a foreign realm's typed array fails instanceof.
+  const v = t as ArrayBufferView & { length: number };
+  const [buf, at, len] = [v.buffer, v.byteOffset, v.length];
+  switch (dtypeOfTypedArray(t)) {
+    case "float64":
+      return new Float64Array(buf, at, len);
+    case "float32":
+      return new Float32Array(buf, at, len);
+    case "int32":
+      return new Int32Array(buf, at, len);
+    case "uint8":
+      return new Uint8Array(buf, at, len);
+    default:
+      throw new DTypeError("expected a Float64Array, Float32Array, Int32Array or Uint8Array");
+  }
+}
+
+/** True when `x` is a Float64Array, Float32Array, Int32Array or Uint8Array from any realm. */
+export function isTypedArray(x: unknown): x is TypedArray {
+  return dtypeOfTypedArray(x) !== null;
 }
 
 /** Bytes per element. */

@@ -9,7 +9,6 @@
  * ```
  * @module
  */
-import "./linalg/default-backends.js";
 import "./node/register-native.js";
 
 export { ndarrayFromArrowIPC, ndarrayToArrowIPC } from "./arrow.js";

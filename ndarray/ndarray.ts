@@ -9,8 +9,9 @@ import {
   allocate,
   type DType,
   type DTypeLike,
-  isIntegral,
+  dtypeOfTypedArray,
   itemSize,
+  sameRealmView,
   type TypedArray,
   toDType,
 } from "./dtype.js";
@@ -19,6 +20,7 @@ import { formatShape, IndexError, ShapeError, ValueError } from "./errors.js";
 import { formatHtml, formatRepr } from "./format.js";
 import { applyIndex, type IndexSpec } from "./indexing.js";
 import { dot, matmul } from "./linalg/matmul.js";
+import { type UnaryOp, unaryRun } from "./loop-compiler.js";
 import * as red from "./reductions.js";
 import { repeat, take } from "./repetition.js";
 import {
@@ -85,7 +87,8 @@ export class NDArray {
 
   /**
    * Wraps `data` without copying. `strides` default to C order; `dtype` defaults to the typed
-   * array's own type (pass `"bool"` to read a Uint8Array as booleans).
+   * array's own type (pass `"bool"` to read a Uint8Array as booleans). A typed array from another
+   * realm (a `vm` context) is re-viewed as this realm's type over the same memory.
    */
   constructor(
     data: TypedArray,
@@ -94,9 +97,11 @@ export class NDArray {
     offset = 0,
     dtype?: DType,
   ) {
-    this.data = data;
-    this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze(strides ? [...strides] : stridesFor(shape));
+    this.data = sameRealmView(data);
+    // Plain arrays, typed readonly but not frozen: V8 (Node 20) reads elements of frozen arrays
+    // through a slow generic path, about 20 ns per access, which made `get(i, j)` cost 25 ns.
+    this.shape = [...shape];
+    this.strides = strides ? [...strides] : stridesFor(shape);
     this.offset = offset;
     this.dtype = dtype ?? typedArrayDType(data);
     if (this.strides.length !== this.shape.length) {
@@ -141,7 +146,8 @@ export class NDArray {
 
   // ----- element access -------------------------------------------------------------------------
 
-  private flatIndex(index: readonly number[]): number {
+  /** Position in `data` of the element at `index` (one index per axis; negative ones count from the end). */
+  flatIndex(index: readonly number[]): number {
     if (index.length !== this.ndim) {
       throw new IndexError(
         `expected ${this.ndim} indices for shape ${formatShape(this.shape)}, got ${index.length}`,
@@ -160,13 +166,75 @@ export class NDArray {
     return o;
   }
 
-  /** Reads one element; negative indices count from the end. `a.get(1, 2)` is numpy's `a[1, 2]`. */
+  /**
+   * Reads one element; negative indices count from the end. `a.get(1, 2)` is numpy's `a[1, 2]`.
+   *
+   * One and two indices on 1-D and 2-D arrays take an allocation-free fast path (a few ns per
+   * call). In a hot loop, reading `data` directly is faster still: element `(i, j)` of a 2-D array
+   * is `a.data[a.offset + i * a.strides[0] + j * a.strides[1]]` (hoist `data`, `offset` and the
+   * strides into locals before the loop; for a fresh C-order array that is `data[i * cols + j]`).
+   */
   get(...index: number[]): number {
+    const shape = this.shape;
+    const argc = index.length;
+    if (argc === 2 && shape.length === 2) {
+      const r = shape[0]!;
+      const c = shape[1]!;
+      let p = index[0]!;
+      let q = index[1]!;
+      if (p < 0) p += r;
+      if (q < 0) q += c;
+      // (x | 0) === x rejects fractions and NaN; the unsigned compare also rejects negatives.
+      if ((p | 0) === p && (q | 0) === q && p >>> 0 < r && q >>> 0 < c) {
+        return this.data[this.offset + p * this.strides[0]! + q * this.strides[1]!]!;
+      }
+    } else if (argc === 1 && shape.length === 1) {
+      const len = shape[0]!;
+      let p = index[0]!;
+      if (p < 0) p += len;
+      if ((p | 0) === p && p >>> 0 < len) return this.data[this.offset + p * this.strides[0]!]!;
+    }
+    // Other ranks, and every error, take the general path.
     return this.data[this.flatIndex(index)]!;
   }
 
-  /** Writes one element: `a.set([1, 2], v)` is numpy's `a[1, 2] = v` (`v` may be a size-1 array). */
-  set(index: readonly number[], value: number | boolean | NDArray): this {
+  /**
+   * Writes one element: `a.set(1, 2, v)` (or `a.set([1, 2], v)`) is numpy's `a[1, 2] = v`; `v` may
+   * be a number, a boolean or a size-1 array. Converts to this array's dtype. Like `get`, the
+   * 2-D form with number indices is allocation-free.
+   */
+  set(index: readonly number[], value: number | boolean | NDArray): this;
+  set(i: number, value: number | boolean | NDArray): this;
+  set(i: number, j: number, value: number | boolean | NDArray): this;
+  set(i: number, j: number, k: number, value: number | boolean | NDArray): this;
+  set(...args: (number | readonly number[] | boolean | NDArray)[]): this {
+    const argc = args.length;
+    const first = args[0];
+    if (typeof first === "number") {
+      const shape = this.shape;
+      const second = args[1];
+      const value = args[2];
+      if (argc === 3 && shape.length === 2 && typeof second === "number" && typeof value === "number") {
+        const r = shape[0]!;
+        const c = shape[1]!;
+        let p = first;
+        let q = second;
+        if (p < 0) p += r;
+        if (q < 0) q += c;
+        if ((p | 0) === p && (q | 0) === q && p >>> 0 < r && q >>> 0 < c) {
+          this.data[this.offset + p * this.strides[0]! + q * this.strides[1]!] =
+            this.dtype === "bool" ? (value ? 1 : 0) : value;
+          return this;
+        }
+      }
+      return this.setAt(args.slice(0, -1) as number[], args[argc - 1] as number | boolean | NDArray);
+    }
+    if (Array.isArray(first) && argc === 2) return this.setAt(first as readonly number[], args[1] as number);
+    throw new IndexError("set: expected number indices then a value, or an index array then a value");
+  }
+
+  /** Writes `value` at `index` (any rank, with full checks). */
+  setAt(index: readonly number[], value: number | boolean | NDArray): this {
     const o = this.flatIndex(index);
     const v = typeof value === "object" ? value.item() : value;
     this.data[o] = this.dtype === "bool" ? (v ? 1 : 0) : Number(v);
@@ -340,10 +408,18 @@ export class NDArray {
   /** Sets every element to `value` (in place). */
   fill(value: number | boolean): this {
     const v = this.dtype === "bool" ? (value ? 1 : 0) : Number(value);
+    if (isCContiguous(this.shape, this.strides) || isFContiguous(this.shape, this.strides)) {
+      // A packed array (or view) occupies `size` elements from its lowest address.
+      let lo = this.offset;
+      for (let ax = 0; ax < this.ndim; ax++)
+        if (this.strides[ax]! < 0) lo += (this.shape[ax]! - 1) * this.strides[ax]!;
+      this.data.fill(v, lo, lo + this.size);
+      return this;
+    }
+    const run = unaryRun(COPY, "float64", this.dtype);
+    const src = new Float64Array([v]);
     const d = this.data;
-    stridedLoop(this.shape, [this], (n, o, s) => {
-      for (let i = 0, p = o[0]!; i < n; i++, p += s[0]!) d[p] = v;
-    });
+    stridedLoop(this.shape, [this], (n, o, st) => run(n, src, 0, 0, d, o[0]!, st[0]!));
     return this;
   }
 
@@ -549,12 +625,14 @@ export class NDArray {
 Object.defineProperty(NDArray.prototype, NDARRAY_BRAND, { value: true });
 
 function typedArrayDType(data: TypedArray): DType {
-  if (data instanceof Float64Array) return "float64";
-  if (data instanceof Float32Array) return "float32";
-  if (data instanceof Int32Array) return "int32";
-  if (data instanceof Uint8Array) return "uint8";
-  throw new ValueError("NDArray data must be a Float64Array, Float32Array, Int32Array or Uint8Array");
+  const dt = dtypeOfTypedArray(data);
+  if (dt === null)
+    throw new ValueError("NDArray data must be a Float64Array, Float32Array, Int32Array or Uint8Array");
+  return dt;
 }
+
+const COPY: UnaryOp = { name: "copy", expr: "a" };
+const TO_BOOL: UnaryOp = { name: "to_bool", expr: "a !== 0 ? 1 : 0" };
 
 /**
  * Copies `src` into `dst` elementwise, broadcasting `src` to `dst`'s shape and converting to
@@ -569,20 +647,31 @@ export function copyInto(dst: NDArray, src: NDArray): void {
   }
   // Overlapping memory (a.assign(a.T)): read from a snapshot, as numpy does.
   if (src.data.buffer === dst.data.buffer && src !== dst) src = src.copy("K");
+  const toBool = dst.dtype === "bool" && src.dtype !== "bool";
+  const sameShape = src.ndim === dst.ndim && src.shape.every((d, i) => d === dst.shape[i]);
+  if (!toBool && sameShape && dst.size > 0) {
+    const bothC = isCContiguous(dst.shape, dst.strides) && isCContiguous(src.shape, src.strides);
+    const bothF = isFContiguous(dst.shape, dst.strides) && isFContiguous(src.shape, src.strides);
+    if (bothC || bothF) {
+      // Same packed layout: one bulk copy. TypedArray.set converts between element types exactly
+      // as an element store does (float to int truncates toward zero and wraps).
+      const n = dst.size;
+      const from = packedStart(src);
+      dst.data.set(src.data.subarray(from, from + n), packedStart(dst));
+      return;
+    }
+  }
   const s = src.data;
   const d = dst.data;
   const sv = { strides: broadcastStrides(src.shape, src.strides, shape), offset: src.offset };
-  const toBool = dst.dtype === "bool" && src.dtype !== "bool";
-  const fromFloatToInt = isIntegral(dst.dtype) && !isIntegral(src.dtype) && !toBool;
-  stridedLoop(shape, [dst, sv], (n, o, st) => {
-    let p = o[0]!;
-    let q = o[1]!;
-    const a = st[0]!;
-    const b = st[1]!;
-    if (toBool) for (let i = 0; i < n; i++, p += a, q += b) d[p] = s[q] !== 0 ? 1 : 0;
-    else if (fromFloatToInt) {
-      // Typed arrays convert NaN/Infinity to 0, as numpy does on most platforms.
-      for (let i = 0; i < n; i++, p += a, q += b) d[p] = Math.trunc(s[q]!);
-    } else for (let i = 0; i < n; i++, p += a, q += b) d[p] = s[q]!;
-  });
+  const run = unaryRun(toBool ? TO_BOOL : COPY, src.dtype, dst.dtype);
+  stridedLoop(shape, [dst, sv], (n, o, st) => run(n, s, o[1]!, st[1]!, d, o[0]!, st[0]!));
+}
+
+/** The lowest position in `data` an array uses (its offset, moved back along reversed axes). */
+function packedStart(a: NDArray): number {
+  let o = a.offset;
+  for (let ax = 0; ax < a.ndim; ax++)
+    if (a.strides[ax]! < 0 && a.shape[ax]! > 1) o += (a.shape[ax]! - 1) * a.strides[ax]!;
+  return o;
 }

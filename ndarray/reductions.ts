@@ -7,6 +7,7 @@
 import { allocate, type DType, floatResultType, isFloat } from "./dtype.js";
 import * as ew from "./elementwise.js";
 import { ValueError } from "./errors.js";
+import { accumulateRun, type FoldOp, foldRun } from "./loop-compiler.js";
 import { NDArray } from "./ndarray.js";
 import { normalizeAxes, normalizeAxis, sizeOf, stridesFor } from "./shape.js";
 import { stridedLoop } from "./strided-loop.js";
@@ -14,28 +15,29 @@ import { stridedLoop } from "./strided-loop.js";
 /** An axis argument: one axis, several, or null for all. */
 export type AxisLike = number | readonly number[] | null;
 
-type Combine = (acc: number, x: number) => number;
+const SUM: FoldOp = { name: "sum", combine: "t + a", identity: 0 };
+const SUM_SQUARES: FoldOp = { name: "sum_squares", combine: "t + a * a", merge: "t + u", identity: 0 };
+const PROD: FoldOp = { name: "prod", combine: "t * a", identity: 1 };
+const MAX: FoldOp = { name: "max", combine: "Math.max(t, a)", identity: Number.NEGATIVE_INFINITY };
+const MIN: FoldOp = { name: "min", combine: "Math.min(t, a)", identity: Number.POSITIVE_INFINITY };
 
 /**
  * Folds `a` along `axes` into a float64 accumulator shaped like the result with kept axes. The
- * input is walked in its own memory order, so reducing axis 0 of a C array streams through rows.
+ * input is walked in its own memory order, so reducing axis 0 of a C array streams through rows
+ * (an elementwise accumulate per row) and reducing the last axis folds each row into one number.
  */
-function fold(a: NDArray, axes: readonly number[], init: number, combine: Combine): NDArray {
+function fold(a: NDArray, axes: readonly number[], op: FoldOp): NDArray {
   const keptShape = a.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const acc = new NDArray(new Float64Array(sizeOf(keptShape)).fill(init), keptShape);
+  const acc = new NDArray(new Float64Array(sizeOf(keptShape)).fill(op.identity), keptShape);
   const accStrides = acc.strides.map((s, i) => (axes.includes(i) ? 0 : s));
   const z = acc.data;
   const x = a.data;
+  const foldRow = foldRun(op, a.dtype);
+  const accumulate = accumulateRun(op, a.dtype);
   stridedLoop(a.shape, [{ strides: accStrides, offset: 0 }, a], (n, o, s) => {
-    let p = o[0]!;
-    let q = o[1]!;
-    const sp = s[0]!;
-    const sq = s[1]!;
-    if (sp === 0) {
-      let t = z[p]!;
-      for (let i = 0; i < n; i++, q += sq) t = combine(t, x[q]!);
-      z[p] = t;
-    } else for (let i = 0; i < n; i++, p += sp, q += sq) z[p] = combine(z[p]!, x[q]!);
+    const p = o[0]!;
+    if (s[0] === 0) z[p] = foldRow(n, x, o[1]!, s[1]!, z[p]!);
+    else accumulate(n, x, o[1]!, s[1]!, z, p, s[0]!);
   });
   return acc;
 }
@@ -51,8 +53,7 @@ function reduce(
   a: NDArray,
   axis: AxisLike | undefined,
   keepdims: boolean,
-  init: number,
-  combine: Combine,
+  op: FoldOp,
   dtype: DType,
   needsElements: boolean,
 ): number | NDArray {
@@ -60,7 +61,7 @@ function reduce(
   if (needsElements && axes.some((ax) => a.shape[ax] === 0)) {
     throw new ValueError(`zero-size array to reduction operation ${name} which has no identity`);
   }
-  const acc = fold(a, axes, init, combine);
+  const acc = fold(a, axes, op);
   if (axis === undefined) return acc.data[0]!;
   return finish(acc, axes, keepdims, dtype);
 }
@@ -74,7 +75,7 @@ export function sum(a: NDArray): number;
 /** `sum` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function sum(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function sum(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
-  return reduce("add", a, axis, keepdims, 0, (t, x) => t + x, sumType(a.dtype), false);
+  return reduce("add", a, axis, keepdims, SUM, sumType(a.dtype), false);
 }
 
 /** Product of all elements (a number), or along `axis` (an array). */
@@ -82,18 +83,15 @@ export function prod(a: NDArray): number;
 /** `prod` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function prod(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function prod(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
-  return reduce("multiply", a, axis, keepdims, 1, (t, x) => t * x, sumType(a.dtype), false);
+  return reduce("multiply", a, axis, keepdims, PROD, sumType(a.dtype), false);
 }
-
-const maxOf: Combine = Math.max;
-const minOf: Combine = Math.min;
 
 /** Largest element (a number), or largest along `axis`. NaN propagates; empty input throws. */
 export function max(a: NDArray): number;
 /** `max` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function max(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function max(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
-  return reduce("maximum", a, axis, keepdims, Number.NEGATIVE_INFINITY, maxOf, a.dtype, true);
+  return reduce("maximum", a, axis, keepdims, MAX, a.dtype, true);
 }
 
 /** Smallest element (a number), or smallest along `axis`. NaN propagates; empty input throws. */
@@ -101,7 +99,7 @@ export function min(a: NDArray): number;
 /** `min` along `axis` (one axis, several, or null for all), as an array; `keepdims` keeps reduced axes as length 1. */
 export function min(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function min(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
-  return reduce("minimum", a, axis, keepdims, Number.POSITIVE_INFINITY, minOf, a.dtype, true);
+  return reduce("minimum", a, axis, keepdims, MIN, a.dtype, true);
 }
 
 function countOf(a: NDArray, axes: readonly number[]): number {
@@ -114,7 +112,7 @@ export function mean(a: NDArray): number;
 export function mean(a: NDArray, axis: AxisLike, keepdims?: boolean): NDArray;
 export function mean(a: NDArray, axis?: AxisLike, keepdims = false): number | NDArray {
   const axes = normalizeAxes(axis ?? null, a.ndim);
-  const acc = fold(a, axes, 0, (t, x) => t + x);
+  const acc = fold(a, axes, SUM);
   const n = countOf(a, axes);
   const z = acc.data;
   for (let i = 0; i < z.length; i++) z[i] = z[i]! / n;
@@ -128,11 +126,11 @@ export function variance(a: NDArray): number;
 export function variance(a: NDArray, axis: AxisLike, keepdims?: boolean, ddof?: number): NDArray;
 export function variance(a: NDArray, axis?: AxisLike, keepdims = false, ddof = 0): number | NDArray {
   const axes = normalizeAxes(axis ?? null, a.ndim);
-  const m = fold(a, axes, 0, (t, x) => t + x);
+  const m = fold(a, axes, SUM);
   const n = countOf(a, axes);
   for (let i = 0; i < m.data.length; i++) m.data[i] = m.data[i]! / n;
   const dev = ew.subtract(a.astype("float64"), m);
-  const acc = fold(dev, axes, 0, (t, x) => t + x * x);
+  const acc = fold(dev, axes, SUM_SQUARES);
   const z = acc.data;
   const div = Math.max(n - ddof, 0);
   for (let i = 0; i < z.length; i++) z[i] = z[i]! / div;

@@ -2,9 +2,17 @@
  * Matrix-multiply backends and the registry that picks one. Backends are tried fastest first:
  * `native` (our N-API addon over OpenBLAS, when built), `wasm` (SIMD kernels compiled from
  * AssemblyScript, shipped prebuilt), and `ts` (a packed TypeScript kernel, always available).
+ *
+ * The registry knows all three by itself and loads each on first use, so any NDArray's `dot` or
+ * `matmul` finds them no matter which module of the package was imported first (an engine may
+ * only ever load `arrow.ts` to decode arrays off the wire). `registerBackend` replaces a loader.
  * @module
  */
 import { BackendUnavailableError } from "../errors.js";
+import { loadNativeBackend } from "../node/native-gemm.js";
+import { nodeHost, preferOptimizedWasm } from "../node/node-host.js";
+import { tsBackend } from "./gemm-ts.js";
+import { wasmAvailable, wasmBackend } from "./gemm-wasm.js";
 
 /** Names of the GEMM backends, fastest first. */
 export type BackendName = "native" | "wasm" | "ts";
@@ -52,7 +60,17 @@ export interface GemmBackend {
 /** Loads a backend on first use; returns null (or throws) when it is not available here. */
 export type BackendLoader = () => GemmBackend | null;
 
-const loaders = new Map<BackendName, BackendLoader>();
+const loaders = new Map<BackendName, BackendLoader>([
+  ["native", () => loadNativeBackend()],
+  [
+    "wasm",
+    () => {
+      preferOptimizedWasm(nodeHost());
+      return wasmAvailable() ? wasmBackend : null;
+    },
+  ],
+  ["ts", () => tsBackend],
+]);
 const loaded = new Map<BackendName, GemmBackend | null>();
 const failures = new Map<BackendName, string>();
 let forced: BackendName | null = null;

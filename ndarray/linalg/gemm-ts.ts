@@ -140,7 +140,7 @@ function kernel(
  * micro-kernel's stores monomorphic (V8 optimises it for Float64Array only).
  */
 export function gemmTs(g: GemmArgs): void {
-  if (g.c instanceof Float32Array) {
+  if (g.c.BYTES_PER_ELEMENT === 4) {
     const { m, n, c, offC, ldc } = g;
     const tmp = new Float64Array(m * n);
     if (g.beta !== 0)

@@ -85,7 +85,7 @@ function copyIn(
 export function gemmWasm(g: GemmArgs): void {
   const { m, n, k } = g;
   if (m === 0 || n === 0) return;
-  const is64 = g.c instanceof Float64Array;
+  const is64 = g.c.BYTES_PER_ELEMENT === 8;
   const es = is64 ? 8 : 4;
   let ex = instance();
   // Stored shapes: A is m x k (or k x m transposed), B is k x n (or n x k).

@@ -1,12 +1,11 @@
 /**
- * Node-only: loads the N-API addon (ndarray/native, built by `npm install` when libopenblas is
- * present) and wraps it as the `native` GEMM backend.
+ * Loads the N-API addon (ndarray/native, built by `npm install` when libopenblas is present) and
+ * wraps it as the `native` GEMM backend. Node only; it reaches Node's modules through a
+ * `NodeHost` rather than static imports, so importing this file is harmless elsewhere.
  * @module
  */
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { fileURLToPath } from "node:url";
 import type { GemmArgs, GemmBackend } from "../linalg/backend.js";
+import { type NodeHost, nodeHost } from "./node-host.js";
 
 interface GemmAddon {
   gemm(
@@ -35,9 +34,9 @@ interface GemmAddon {
 const ADDON = "native/build/Release/tsparallel_gemm.node";
 
 /** Where the compiled addon may be: next to the sources (from dist/ndarray/node or ndarray/node). */
-function candidates(): string[] {
+function candidates(host: NodeHost): string[] {
   return [`../../../ndarray/${ADDON}`, `../${ADDON}`].map((rel) =>
-    fileURLToPath(new URL(rel, import.meta.url)),
+    host.fileURLToPath(new URL(rel, import.meta.url)),
   );
 }
 
@@ -46,17 +45,18 @@ function candidates(): string[] {
  * On load, OpenBLAS is limited to one thread unless OPENBLAS_NUM_THREADS is set, so engine
  * processes (one per core) do not oversubscribe the machine.
  */
-export function loadNativeBackend(): GemmBackend {
-  const path = candidates().find((p) => existsSync(p));
+export function loadNativeBackend(host: NodeHost | null = nodeHost()): GemmBackend {
+  if (!host) throw new Error("the OpenBLAS addon needs Node (>= 20.16, or import tsparallel/ndarray first)");
+  const path = candidates(host).find((p) => host.existsSync(p));
   if (!path)
     throw new Error("OpenBLAS addon not built (apt-get install libopenblas-dev, then npm run build:native)");
-  const addon = createRequire(import.meta.url)(path) as GemmAddon;
+  const addon = host.createRequire(import.meta.url)(path) as GemmAddon;
   if (!process.env.OPENBLAS_NUM_THREADS) addon.setThreads(1);
   return {
     name: "native",
     gemm(g: GemmArgs): void {
       addon.gemm(
-        g.c instanceof Float64Array,
+        g.c.BYTES_PER_ELEMENT === 8,
         g.transA,
         g.transB,
         g.m,

@@ -1,16 +1,18 @@
 /**
- * Node-only set-up imported by the package entry: registers the OpenBLAS backend (loaded lazily,
- * on the first matmul or `backend()` call) and makes V8 compile WebAssembly with its optimising
- * compiler straight away.
- *
- * Why the V8 flag: V8 first runs wasm in its baseline compiler (Liftoff) and has no on-stack
- * replacement for wasm, so the first long GEMM call in a process (each notebook cell runs once)
- * would stay 3x slower until it returns. `--no-liftoff` only affects modules compiled afterwards.
+ * Node-only set-up imported by the package entry. The backend registry finds every backend by
+ * itself on Node ≥ 20.16 (see `node-host.ts`); this module makes the same work on older Node by
+ * handing it the statically imported built-ins, and switches wasm to the optimising compiler
+ * before anything is compiled.
  * @module
  */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { registerBackend } from "../linalg/backend.js";
 import { loadNativeBackend } from "./native-gemm.js";
+import { type NodeHost, nodeHost, preferOptimizedWasm } from "./node-host.js";
 
-if (!process.env.TSPARALLEL_WASM_LIFTOFF) setFlagsFromString("--no-liftoff");
-registerBackend("native", loadNativeBackend);
+const host: NodeHost = nodeHost() ?? { existsSync, createRequire, fileURLToPath, setFlagsFromString };
+preferOptimizedWasm(host);
+registerBackend("native", () => loadNativeBackend(host));
