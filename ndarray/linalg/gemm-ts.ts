@@ -135,21 +135,89 @@ function kernel(
 }
 
 /**
- * Runs one GEMM with the TypeScript kernel. Arithmetic is in float64 throughout; a float32 C is
- * computed in a float64 scratch matrix and rounded once at the end, which also keeps the
- * micro-kernel's stores monomorphic (V8 optimises it for Float64Array only).
+ * Runs one GEMM with the TypeScript kernel. Arithmetic is in float64 throughout.
+ *
+ * float32: op(A) and op(B) are first copied into packed float64 matrices (O(n²) next to the n³
+ * product), so the packing routines and the micro-kernel only ever see Float64Array and stay
+ * monomorphic (V8 loads from Float32Array are slower, and one shared packing routine reading
+ * both types was deoptimised back and forth); C is rounded to float32 once at the end. The
+ * float32 product therefore runs at the float64 kernel's speed, and is more accurate than a
+ * float32-accumulating BLAS.
  */
 export function gemmTs(g: GemmArgs): void {
-  if (g.c.BYTES_PER_ELEMENT === 4) {
-    const { m, n, c, offC, ldc } = g;
-    const tmp = new Float64Array(m * n);
-    if (g.beta !== 0)
-      for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) tmp[i * n + j] = c[offC + i * ldc + j]!;
-    gemmF64({ ...g, c: tmp, offC: 0, ldc: n });
-    for (let i = 0; i < m; i++) c.set(tmp.subarray(i * n, (i + 1) * n), offC + i * ldc);
-    return;
+  if (g.c.BYTES_PER_ELEMENT === 4) gemmF32(g);
+  else gemmF64(g);
+}
+
+/** op(X) (rows x cols) as a packed row-major Float64Array. */
+function toFloat64(
+  x: GemmArgs["a"],
+  off: number,
+  ld: number,
+  trans: boolean,
+  rows: number,
+  cols: number,
+): Float64Array {
+  const out = new Float64Array(rows * cols);
+  if (!trans) {
+    for (let i = 0; i < rows; i++) {
+      const p = off + i * ld;
+      const q = i * cols;
+      for (let j = 0; j < cols; j++) out[q + j] = x[p + j]!;
+    }
+  } else {
+    // Stored transposed: element (i, j) of op(X) is at off + j*ld + i.
+    for (let j = 0; j < cols; j++) {
+      const p = off + j * ld;
+      for (let i = 0; i < rows; i++) out[i * cols + j] = x[p + i]!;
+    }
   }
-  gemmF64(g);
+  return out;
+}
+
+function baseGemm(
+  m: number,
+  n: number,
+  k: number,
+  a: { data: Float64Array; off: number; ld: number },
+  b: { data: Float64Array; off: number; ld: number },
+  c: { data: Float64Array; off: number; ld: number },
+): void {
+  gemmF64({
+    transA: false,
+    transB: false,
+    m,
+    n,
+    k,
+    alpha: 1,
+    a: a.data,
+    offA: a.off,
+    lda: a.ld,
+    b: b.data,
+    offB: b.off,
+    ldb: b.ld,
+    beta: 0,
+    c: c.data,
+    offC: c.off,
+    ldc: c.ld,
+  });
+}
+
+function gemmF32(g: GemmArgs): void {
+  const { m, n, k, alpha, beta, c, offC, ldc } = g;
+  if (m === 0 || n === 0) return;
+  const a64 = toFloat64(g.a, g.offA, g.lda, g.transA, m, k);
+  const b64 = toFloat64(g.b, g.offB, g.ldb, g.transB, k, n);
+  const t = new Float64Array(m * n);
+  if (k > 0 && alpha !== 0)
+    baseGemm(m, n, k, { data: a64, off: 0, ld: k }, { data: b64, off: 0, ld: n }, { data: t, off: 0, ld: n });
+  for (let i = 0; i < m; i++) {
+    const row = offC + i * ldc;
+    for (let j = 0; j < n; j++) {
+      const ab = alpha * t[i * n + j]!;
+      c[row + j] = beta === 0 ? ab : ab + beta * c[row + j]!;
+    }
+  }
 }
 
 function gemmF64(g: GemmArgs): void {
