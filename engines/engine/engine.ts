@@ -1,3 +1,5 @@
+import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -54,7 +56,6 @@ export class Engine {
     const dealer = new Dealer({ routingId: this.uuid, linger: 1000 });
     this.#sock = new SignedSocket(dealer, new Signer(info.key), this.uuid, "engine");
     this.#ns = new Namespace({
-      console: this.#capture.console,
       display: Object.assign(
         (value: unknown, metadata: Record<string, unknown> = {}) =>
           this.#display(formatMimeBundle(value), metadata),

@@ -2,6 +2,7 @@
  * Engine entry point: `node dist/engines/engine/main.js <connection-file>`.
  * The launcher spawns it with `process.execPath`; it exits when the controller goes away.
  */
+import process from "node:process";
 import { readConnectionFile } from "../wire/connection-file.js";
 import { Engine } from "./engine.js";
 

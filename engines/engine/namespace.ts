@@ -1,5 +1,8 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
 import vm from "node:vm";
 
 /** How long a task may run and which file name its frames show. */
@@ -19,53 +22,49 @@ export class TaskStopped extends Error {
   }
 }
 
+/** The one global the engine itself owns: the task the call script runs (hidden, not enumerable). */
 const TASK_SLOT = "__tsparallel_task__";
 const FN_CACHE_LIMIT = 256;
+const ACCESSOR_CACHE_LIMIT = 1024;
+
+type Task = () => unknown;
+
+/** The options every user script is compiled with: `import()` resolves like the engine's own. */
+const SCRIPT_OPTIONS = {
+  importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER as never,
+} as const;
 
 /**
- * An engine's persistent namespace: one vm context whose globals survive between tasks.
+ * An engine's namespace: the engine process's own global object.
  *
- * Code sent by `execute` runs as a script in it; functions sent by `apply` are evaluated in it, so
- * their free names resolve to its globals (what `execute` defined and `push` sent). Synchronous
- * code stops on SIGINT and on its timeout (V8 terminates it); an async task is abandoned at that
- * point and the engine moves on.
+ * An engine exists to run its user's code, so that code runs in the main realm
+ * (`runInThisContext`), like the kernel's cells: global functions are as fast as locally (a
+ * contextified global made every global call ~75× slower), and arrays made by user code are the
+ * realm's own `Float64Array`s, which apache-arrow and `instanceof` accept. `execute` scripts
+ * share the global lexical scope, so a top-level `let` persists; functions sent by `apply` are
+ * compiled as scripts too, so their free names resolve to those globals. The engine's own modules
+ * import what they use (`node:buffer`, `node:timers`, …) rather than reading globals, so user
+ * code that redefines `Buffer` or `setTimeout` cannot break the engine.
+ *
+ * Synchronous code stops on SIGINT and on its timeout (V8 terminates it); an async task is
+ * abandoned at that point and the engine moves on.
  */
 export class Namespace {
-  readonly context: vm.Context;
   readonly #functions = new Map<string, (...args: unknown[]) => unknown>();
-  readonly #callScript = new vm.Script(`${TASK_SLOT}.fn(...${TASK_SLOT}.args)`, {
-    filename: "tsparallel:apply",
-  });
+  readonly #getters = new Map<string, () => unknown>();
+  readonly #setters = new Map<string, (v: unknown) => void>();
+  /** Calls the slot's thunk inside a script run, so `timeout` and `breakOnSigint` apply to it. */
+  readonly #callScript = new vm.Script(`${TASK_SLOT}()`, { filename: "tsparallel:apply" });
+  readonly #slot: { [TASK_SLOT]: Task | undefined };
   #stop: ((e: TaskStopped) => void) | undefined;
-  #mapper: ((...args: unknown[]) => unknown) | undefined;
 
   constructor(globals: Record<string, unknown>) {
-    const base = {
-      console,
-      process,
-      require: createRequire(join(process.cwd(), "engine.js")),
-      Buffer,
-      setTimeout,
-      clearTimeout,
-      setInterval,
-      clearInterval,
-      setImmediate,
-      clearImmediate,
-      queueMicrotask,
-      structuredClone,
-      TextEncoder,
-      TextDecoder,
-      URL,
-      URLSearchParams,
-      AbortController,
-      AbortSignal,
-      performance,
-      fetch,
-      crypto: globalThis.crypto,
-      atob,
-      btoa,
-    };
-    this.context = vm.createContext({ ...base, ...globals }, { name: "tsparallel engine" });
+    const g = globalThis as unknown as Record<string, unknown>;
+    // What ESM leaves out of the global scope but user code from a CommonJS world expects.
+    g.require ??= createRequire(join(process.cwd(), "engine.js"));
+    for (const [k, v] of Object.entries(globals)) g[k] = v;
+    Object.defineProperty(g, TASK_SLOT, { value: undefined, writable: true, enumerable: false });
+    this.#slot = g as unknown as { [TASK_SLOT]: Task | undefined };
   }
 
   #options(opts: RunOptions): vm.RunningScriptOptions {
@@ -85,6 +84,18 @@ export class Namespace {
     if (code === "ERR_SCRIPT_EXECUTION_INTERRUPTED")
       return new TaskStopped("Interrupted", "the task was interrupted (SIGINT)");
     return e;
+  }
+
+  /** Runs `task` under the script-run guards (timeout, SIGINT). */
+  #guarded(task: Task, opts: RunOptions): unknown {
+    this.#slot[TASK_SLOT] = task;
+    try {
+      return this.#callScript.runInThisContext(this.#options(opts));
+    } catch (e) {
+      throw this.#translate(e, opts);
+    } finally {
+      this.#slot[TASK_SLOT] = undefined;
+    }
   }
 
   /** Awaits a thenable result while honouring the remaining timeout and interrupts. */
@@ -131,49 +142,39 @@ export class Namespace {
     const started = performance.now();
     let value: unknown;
     try {
-      const script = new vm.Script(code, {
-        filename: opts.filename ?? "tsparallel:execute",
-        importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER as never,
-      });
-      value = script.runInContext(this.context, this.#options(opts));
+      const script = new vm.Script(code, { filename: opts.filename ?? "tsparallel:execute", ...SCRIPT_OPTIONS });
+      value = script.runInThisContext(this.#options(opts));
     } catch (e) {
       throw this.#translate(e, opts);
     }
     return this.#settle(value, started, opts);
   }
 
-  /** Evaluates a function's source in the namespace (cached by source text). */
+  /** Compiles a function's source as a script of the namespace (cached by source text). */
   compileFunction(source: string, name: string): (...args: unknown[]) => unknown {
     let fn = this.#functions.get(source);
     if (fn) return fn;
     const script = new vm.Script(`(${source})`, {
       filename: `tsparallel:function ${name || "anonymous"}`,
-      importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER as never,
+      ...SCRIPT_OPTIONS,
     });
-    const value = script.runInContext(this.context);
+    const value: unknown = script.runInThisContext();
     if (typeof value !== "function")
       throw new TypeError(`the applied source evaluates to ${typeof value}, not a function`);
     fn = value as (...args: unknown[]) => unknown;
-    if (this.#functions.size >= FN_CACHE_LIMIT) this.#functions.delete(this.#functions.keys().next().value!);
-    this.#functions.set(source, fn);
+    remember(this.#functions, source, fn, FN_CACHE_LIMIT);
     return fn;
   }
 
-  /** Calls a shipped function with `args` inside the namespace. */
+  /** Calls a shipped function with `args`. */
   async apply(source: string, name: string, args: unknown[], opts: RunOptions = {}): Promise<unknown> {
     const started = performance.now();
     const fn = this.compileFunction(source, name);
-    const ctx = this.context as Record<string, unknown>;
-    ctx[TASK_SLOT] = { fn, args };
-    let value: unknown;
-    try {
-      value = this.#callScript.runInContext(this.context, this.#options(opts));
-    } catch (e) {
-      throw this.#translate(e, opts);
-    } finally {
-      delete ctx[TASK_SLOT];
-    }
-    return this.#settle(value, started, opts);
+    return this.#settle(
+      this.#guarded(() => fn(...args), opts),
+      started,
+      opts,
+    );
   }
 
   /** Applies a shipped function element-wise: result[i] = fn(seqs[0][i], seqs[1][i], …). */
@@ -183,36 +184,35 @@ export class Namespace {
     seqs: ArrayLike<unknown>[],
     opts: RunOptions = {},
   ): Promise<unknown[]> {
-    // The loop runs inside the context so SIGINT and the timeout can stop it.
-    this.#mapper ??= vm.runInContext(
-      `(function (fn, seqs) { const n = seqs.length ? seqs[0].length : 0; const out = new Array(n);
-        for (let i = 0; i < n; i++) out[i] = fn(...seqs.map((s) => s[i]));
-        return out.some((x) => x && typeof x.then === "function") ? Promise.all(out) : out; })`,
-      this.context,
-    ) as (...args: unknown[]) => unknown;
     const fn = this.compileFunction(source, name);
     const started = performance.now();
-    const ctx = this.context as Record<string, unknown>;
-    ctx[TASK_SLOT] = { fn: this.#mapper, args: [fn, seqs] };
-    let value: unknown;
-    try {
-      value = this.#callScript.runInContext(this.context, this.#options(opts));
-    } catch (e) {
-      throw this.#translate(e, opts);
-    } finally {
-      delete ctx[TASK_SLOT];
-    }
+    // The loop runs inside the guarded script run, so SIGINT and the timeout can stop it.
+    const value = this.#guarded(() => {
+      const n = seqs.length ? seqs[0]!.length : 0;
+      const out = new Array<unknown>(n);
+      let async = false;
+      for (let i = 0; i < n; i++) {
+        const x = fn(...seqs.map((s) => s[i]));
+        out[i] = x;
+        if (!async && typeof (x as PromiseLike<unknown> | null)?.then === "function") async = true;
+      }
+      return async ? Promise.all(out) : out;
+    }, opts);
     return (await this.#settle(value, started, opts)) as unknown[];
   }
 
   /** Reads a global (including top-level `let`/`const` of earlier scripts). */
   get(name: string): unknown {
     checkName(name);
+    let getter = this.#getters.get(name);
+    if (!getter) {
+      getter = new vm.Script(`(function () { return ${name}; })`).runInThisContext() as () => unknown;
+      remember(this.#getters, name, getter, ACCESSOR_CACHE_LIMIT);
+    }
     try {
-      return vm.runInContext(name, this.context);
+      return getter();
     } catch (e) {
-      // The error comes from the context's realm, so check by name, not instanceof.
-      if ((e as { name?: unknown } | null)?.name === "ReferenceError") {
+      if (e instanceof ReferenceError) {
         const err = new Error(
           `"${name}" is not defined on this engine: push it or define it with execute() first`,
         );
@@ -223,26 +223,38 @@ export class Namespace {
     }
   }
 
-  /** Assigns a global (an existing top-level `let` is assigned, not shadowed). */
+  /**
+   * Assigns a global: an existing top-level `let` is assigned, not shadowed; an undeclared name
+   * becomes a property of the global object (a sloppy-mode assignment does exactly that).
+   */
   set(name: string, value: unknown): void {
     checkName(name);
-    const ctx = this.context as Record<string, unknown>;
-    ctx[TASK_SLOT] = value;
-    try {
-      vm.runInContext(
-        `try { ${name} = ${TASK_SLOT}; } catch (e) { if (e instanceof ReferenceError) globalThis[${JSON.stringify(name)}] = ${TASK_SLOT}; else throw e; }`,
-        this.context,
-      );
-    } finally {
-      delete ctx[TASK_SLOT];
+    let setter = this.#setters.get(name);
+    if (!setter) {
+      setter = new vm.Script(`(function (v) { ${name} = v; })`).runInThisContext() as (v: unknown) => void;
+      remember(this.#setters, name, setter, ACCESSOR_CACHE_LIMIT);
     }
+    setter(value);
   }
 }
 
+/** Inserts into a bounded cache, evicting the oldest entry. */
+function remember<V>(cache: Map<string, V>, key: string, value: V, limit: number): void {
+  if (cache.size >= limit) cache.delete(cache.keys().next().value!);
+  cache.set(key, value);
+}
+
+/** Words that parse as names but cannot be assigned (or read as a variable). */
+const RESERVED = new Set(
+  "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await arguments eval".split(
+    " ",
+  ),
+);
+
 function checkName(name: string): void {
-  if (!/^[A-Za-z_$][\w$]*$/.test(name)) {
+  if (!/^[A-Za-z_$][\w$]*$/.test(name) || RESERVED.has(name)) {
     throw new TypeError(
-      `"${name}" is not a valid variable name (letters, digits, _ and $; not starting with a digit)`,
+      `"${name}" is not a valid variable name (letters, digits, _ and $; not starting with a digit; not a reserved word)`,
     );
   }
 }

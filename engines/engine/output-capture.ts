@@ -1,5 +1,6 @@
-import { Console } from "node:console";
-import { Writable } from "node:stream";
+import { Buffer } from "node:buffer";
+import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
 
 /** Where captured output goes: one call per flushed chunk. */
 export type OutputSink = (stream: "stdout" | "stderr", text: string) => void;
@@ -7,13 +8,11 @@ export type OutputSink = (stream: "stdout" | "stderr", text: string) => void;
 const FLUSH_MS = 20;
 
 /**
- * Captures what a task prints: the namespace's `console`, and `process.stdout`/`stderr` writes
- * while a task runs. Text is batched (one message per ~20 ms per stream, and at task end) so a
+ * Captures what a task prints: `process.stdout`/`stderr` writes while a task runs, which is also
+ * where the global `console` writes (user code runs in the engine's own realm). Text is batched (one message per ~20 ms per stream, and at task end) so a
  * chatty loop does not become one message per line.
  */
 export class OutputCapture {
-  /** The console installed in the namespace. */
-  readonly console: Console;
   #sink: OutputSink | undefined;
   readonly #pending = { stdout: "", stderr: "" };
   #timer: NodeJS.Timeout | undefined;
@@ -21,18 +20,6 @@ export class OutputCapture {
     stdout: process.stdout.write.bind(process.stdout),
     stderr: process.stderr.write.bind(process.stderr),
   };
-
-  constructor() {
-    const stream = (name: "stdout" | "stderr") =>
-      new Writable({
-        decodeStrings: false,
-        write: (chunk: string | Buffer, _enc, cb) => {
-          this.#append(name, typeof chunk === "string" ? chunk : chunk.toString("utf8"));
-          cb();
-        },
-      });
-    this.console = new Console({ stdout: stream("stdout"), stderr: stream("stderr"), colorMode: false });
-  }
 
   #append(name: "stdout" | "stderr", text: string): void {
     if (!this.#sink) {

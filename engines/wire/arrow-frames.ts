@@ -6,6 +6,7 @@
  * the send safe while the caller keeps mutating its array; decoding is zero-copy (the typed array
  * is a view of the received frame).
  */
+import { Buffer } from "node:buffer";
 
 type Arrow = typeof import("apache-arrow");
 

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { TextDecoder } from "node:util";
 import { WireError } from "./errors.js";

@@ -1,3 +1,6 @@
+import { performance } from "node:perf_hooks";
+import process from "node:process";
+import { setTimeout } from "node:timers";
 import type { Dealer, Router } from "zeromq";
 import { WireError } from "./errors.js";
 import { DELIMITER, decodeMessage, encodeMessage, type Header, makeHeader } from "./frames.js";
