@@ -65,9 +65,12 @@ export class Controller {
 
   constructor(readonly opts: ControllerOptions) {
     const signer = new Signer(opts.key);
-    this.#clients = new SignedSocket(new Router({ linger: 500 }), signer, this.session, "controller/clients");
-    this.#engines = new SignedSocket(new Router({ linger: 500 }), signer, this.session, "controller/engines");
-    this.#hearts = new SignedSocket(new Router({ linger: 0 }), signer, this.session, "controller/hearts");
+    // The controller relays payloads: it checks signatures over the JSON frames, never hashes buffers.
+    const relay = (linger: number, label: string) =>
+      new SignedSocket(new Router({ linger }), signer, this.session, label, "relay");
+    this.#clients = relay(500, "controller/clients");
+    this.#engines = relay(500, "controller/engines");
+    this.#hearts = relay(0, "controller/hearts");
     this.table = new TaskTable(opts.limits ?? DEFAULT_TABLE_LIMITS);
     this.scheduler = new TaskScheduler(
       this.registry,

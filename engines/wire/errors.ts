@@ -5,7 +5,9 @@ export type WireErrorCode =
   | "BAD_SIGNATURE"
   | "INVALID_UTF8"
   | "MALFORMED_JSON"
-  | "MALFORMED_HEADER";
+  | "MALFORMED_HEADER"
+  /** A buffer does not match the digest its signed metadata lists (cluster protocol). */
+  | "BAD_DIGEST";
 
 /** A message that failed framing, signature or JSON checks. It is never executed. */
 export class WireError extends Error {

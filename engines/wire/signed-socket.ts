@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { setTimeout } from "node:timers";
 import type { Dealer, Router } from "zeromq";
+import { BUFFER_DIGESTS, checkBufferDigests, checkDigestCount, digestBuffers } from "./buffer-digests.js";
 import { WireError } from "./errors.js";
 import { DELIMITER, decodeMessage, encodeMessage, type Header, makeHeader } from "./frames.js";
 import { type AnyMessage, type ContentByType, isMsgType, type MsgType } from "./messages.js";
@@ -19,8 +20,17 @@ function trace(label: string, what: string, type: string, frames: readonly Uint8
   );
 }
 
-/** The cluster's framing rule: buffers are signed too. */
-export const CLUSTER_FRAMING = { signBuffers: true } as const;
+/**
+ * The cluster's framing rule: the HMAC covers the JSON frames, and buffers are covered through
+ * the per-buffer digests in the signed metadata (see buffer-digests.ts).
+ */
+export const CLUSTER_FRAMING = { signBuffers: false } as const;
+
+/**
+ * Where a socket sits on a message's path: the `receiver` uses buffers (and hashes them); a
+ * `relay` (the controller) forwards them and only checks that each has a signed digest.
+ */
+export type SocketRole = "receiver" | "relay";
 
 /** What to attach to an outgoing message besides its type and content. */
 export interface SendOptions {
@@ -50,6 +60,7 @@ export class SignedSocket {
     readonly signer: Signer,
     readonly session: string,
     private readonly label: string,
+    readonly role: SocketRole = "receiver",
   ) {
     this.queue = new SendQueue({ send: (f) => socket.send(f as Uint8Array[]) }, (err) =>
       this.#log(`send failed: ${(err as Error).message}`),
@@ -68,12 +79,16 @@ export class SignedSocket {
     opts: SendOptions = {},
   ): Promise<Header<T>> {
     const header = (opts.header as Header<T> | undefined) ?? this.header(type);
+    const buffers = opts.buffers ?? [];
+    const metadata = buffers.length
+      ? { ...opts.metadata, [BUFFER_DIGESTS]: digestBuffers(buffers) }
+      : (opts.metadata ?? {});
     const frames = encodeMessage(
       {
         identities: opts.identities,
         header,
         parent_header: opts.parent ?? {},
-        metadata: opts.metadata ?? {},
+        metadata,
         content,
         buffers: opts.buffers,
       },
@@ -107,6 +122,11 @@ export class SignedSocket {
     try {
       const t0 = TRACE ? performance.now() : 0;
       const msg = decodeMessage(frames, this.signer, CLUSTER_FRAMING);
+      if (this.role === "relay") checkDigestCount(msg.metadata, msg.buffers);
+      else {
+        checkBufferDigests(msg.metadata, msg.buffers);
+        delete msg.metadata[BUFFER_DIGESTS];
+      }
       if (TRACE) trace(this.label, "decoded", msg.header.msg_type, frames, performance.now() - t0);
       if (!isMsgType(msg.header.msg_type)) {
         this.dropped.UNKNOWN_TYPE = (this.dropped.UNKNOWN_TYPE ?? 0) + 1;

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Dealer, Router } from "zeromq";
+import { digestBuffers } from "../../../engines/wire/buffer-digests.js";
+import { encodeMessage, makeHeader } from "../../../engines/wire/frames.js";
 import { dispatch, type HandlerMap, isMsgType } from "../../../engines/wire/messages.js";
-import { SignedSocket } from "../../../engines/wire/signed-socket.js";
+import { CLUSTER_FRAMING, SignedSocket } from "../../../engines/wire/signed-socket.js";
 import { Signer } from "../../../engines/wire/signing.js";
 
 test("messages with a bad signature are dropped and counted; good ones get through", async () => {
@@ -36,4 +38,79 @@ test("handler maps dispatch by msg_type and unknown types are recognised", () =>
   assert.deepEqual(seen, ["hi"]);
   assert.equal(isMsgType("apply_request"), true);
   assert.equal(isMsgType("rm_rf_request"), false);
+});
+
+test("buffers are covered by signed digests: the relay refuses a tampered digest, the receiver drops a tampered buffer", async () => {
+  // sender A → relay (the controller's role) → receiver B, over real sockets.
+  const router = new Router({ linger: 0 });
+  await router.bind("tcp://127.0.0.1:0");
+  const a = new Dealer({ linger: 0, routingId: "A" });
+  const b = new Dealer({ linger: 0, routingId: "B" });
+  a.connect(router.lastEndpoint!);
+  b.connect(router.lastEndpoint!);
+  const signer = new Signer("k");
+  const relay = new SignedSocket(router, signer, "relay", "test relay", "relay");
+  const receiver = new SignedSocket(b, signer, "b", "test receiver");
+  const origWrite = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    await receiver.send("connect_request", {}); // let the router learn B
+    const hello = (await router.receive()) as Buffer[];
+    assert.equal(relay.decode(hello)!.header.msg_type, "connect_request");
+
+    const payload = Buffer.from("the payload");
+    const frames = () =>
+      encodeMessage(
+        {
+          header: makeHeader("push_request", "a"),
+          metadata: { buffer_digests: digestBuffers([payload]) },
+          content: {},
+          buffers: [payload],
+        },
+        signer,
+        CLUSTER_FRAMING,
+      ).map((f) => Buffer.from(f));
+    const viaRelay = async (f: Buffer[]) => {
+      await a.send(f);
+      const got = relay.decode((await router.receive()) as Buffer[]);
+      if (got) await relay.forward(got, [Buffer.from("B")]);
+      return got;
+    };
+
+    // Intact: relayed, received, digests stripped from what the receiver hands on.
+    assert.ok(await viaRelay(frames()));
+    const ok = receiver.decode((await b.receive()) as Buffer[]);
+    assert.equal(ok!.buffers[0]!.toString(), "the payload");
+    assert.equal(ok!.metadata.buffer_digests, undefined);
+
+    // A tampered buffer passes the relay (it never hashes payloads) and is dropped by the receiver.
+    const swapped = frames();
+    swapped[swapped.length - 1] = Buffer.from("the paywall!");
+    assert.ok(await viaRelay(swapped));
+    assert.equal(receiver.decode((await b.receive()) as Buffer[]), undefined);
+    assert.equal(receiver.dropped.BAD_DIGEST, 1);
+
+    // A tampered digest breaks the HMAC: the relay refuses it.
+    const forged = frames();
+    const meta = JSON.parse(forged[4]!.toString()) as { buffer_digests: string[] };
+    meta.buffer_digests = digestBuffers([Buffer.from("the paywall!")]);
+    forged[4] = Buffer.from(JSON.stringify(meta)); // [delimiter, hmac, header, parent, metadata, …]
+    forged[forged.length - 1] = Buffer.from("the paywall!");
+    assert.equal(await viaRelay(forged), undefined);
+    assert.equal(relay.dropped.BAD_SIGNATURE, 1);
+
+    // A buffer without a signed digest is refused by the relay too.
+    const bare = encodeMessage(
+      { header: makeHeader("push_request", "a"), content: {}, buffers: [payload] },
+      signer,
+      CLUSTER_FRAMING,
+    ).map((f) => Buffer.from(f));
+    assert.equal(await viaRelay(bare), undefined);
+    assert.equal(relay.dropped.BAD_DIGEST, 1);
+  } finally {
+    process.stderr.write = origWrite;
+    router.close();
+    a.close();
+    b.close();
+  }
 });
