@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -33,11 +33,24 @@ function hasModules(python: string, modules: string[]): boolean {
 }
 
 /**
+ * The venv sits inside this package, whose package.json says "type": "module"; Node tools that
+ * Python packages ship (JupyterLab's yarn.js) would then load as ES modules and fail. A
+ * package.json of the venv's own makes them CommonJS again.
+ */
+function markCommonJs(): void {
+  const file = join(venvDir, "package.json");
+  if (!existsSync(file)) writeFileSync(file, '{ "type": "commonjs" }\n');
+}
+
+/**
  * Returns a Python interpreter that can import `modules`: the project's .venv, made (and filled
  * from python/requirements*.txt) when missing. `dev` adds the test and benchmark packages.
  */
 export function ensurePythonEnv(modules: string[], opts: { dev?: boolean; quiet?: boolean } = {}): string {
-  if (existsSync(venvPython) && hasModules(venvPython, modules)) return venvPython;
+  if (existsSync(venvPython) && hasModules(venvPython, modules)) {
+    markCommonJs();
+    return venvPython;
+  }
   const log = (s: string) => {
     if (!opts.quiet) process.stderr.write(`${s}\n`);
   };
@@ -57,6 +70,7 @@ export function ensurePythonEnv(modules: string[], opts: { dev?: boolean; quiet?
       "creating the virtual environment (on Debian: apt-get install python3-venv)",
     );
   }
+  markCommonJs();
   const req = join(packageRoot, "python", opts.dev ? "requirements-dev.txt" : "requirements.txt");
   log(`tsparallel: installing ${req} into ${venvDir} …`);
   run(venvPython, ["-m", "pip", "install", "-q", "-r", req], "pip install");

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { setMagicActivator } from "../../engines/client/magic-activation.js";
 import { onRemoteNames, typeTextOf } from "../../engines/client/remote-names.js";
 import { type AsyncResult, Client, type DirectView, type EngineId } from "../../engines/index.js";
+import { connectionFilePath } from "../../engines/wire/connection-file.js";
 import type { CellOutcome, CodeSession } from "../code-session.js";
 import { StackMapper } from "../executor/stack-mapper.js";
 import type { Magic, MagicContext } from "../magics/magic.js";
@@ -15,8 +17,11 @@ import { pxError, renderLive, renderPx } from "./px-output.js";
 import { parseTargets } from "./target-spec.js";
 
 const NO_CLUSTER =
-  "no cluster is connected: start one with %cluster start -n 2, or in a cell: " +
-  'import { Cluster } from "tsparallel"; const rc = await Cluster.start({ n: 2 })';
+  'no cluster is connected (and no running cluster named "default"): start one with %cluster start -n 2, ' +
+  'or in a cell: import { Cluster } from "tsparallel"; const rc = await Cluster.start({ n: 2 })';
+
+/** The cluster `npm start` (tsparallel lab) runs for the notebooks; %px connects to it by itself. */
+export const DEFAULT_CLUSTER = "default";
 
 /** One activated set of `%px<suffix>` magics: a fixed view, or "the current client". */
 interface Activation {
@@ -60,10 +65,18 @@ export class ParallelMagics {
     });
   }
 
-  #client(): Client {
+  async #client(): Promise<Client> {
     const c = this.client && !this.client.link.lostReason ? this.client : Client.current;
-    if (!c) throw new MagicUsageError(NO_CLUSTER);
-    return c;
+    if (c) return c;
+    if (existsSync(connectionFilePath(DEFAULT_CLUSTER))) {
+      try {
+        this.client = await Client.connect(DEFAULT_CLUSTER, { timeout: 2000 });
+        return this.client;
+      } catch {
+        // a stale file from a cluster that is gone: say how to start one
+      }
+    }
+    throw new MagicUsageError(NO_CLUSTER);
   }
 
   get engineCompiler(): EngineCompiler {
@@ -119,7 +132,7 @@ export class ParallelMagics {
     ctx: MagicContext,
     usage: string,
   ): Promise<CellOutcome> {
-    const client = this.#client();
+    const client = await this.#client();
     const ids = a.view ? a.view.targets : client.ids;
     if (ids.length === 0)
       throw new MagicUsageError("the cluster has no engines yet: wait for them, or %cluster scale N");
@@ -268,7 +281,7 @@ export class ParallelMagics {
         if (typeof p.options.out === "string") {
           ctx.session.defineGlobal(p.options.out, last.ar, 'import("tsparallel").AsyncResult<unknown>');
         }
-        const client = this.#client();
+        const client = await this.#client();
         const finished = await this.#waitInterruptible(last.ar, last.ar.engineIds, config, ctx, client);
         if (!finished) return interrupted(last.ar.engineIds);
         return this.#finish(last.ar, last.counts, config, false, ctx);

@@ -1,0 +1,81 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { packageRoot, venvPython } from "../../kernel/lab/python-env.js";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+test("npm start (tsparallel lab) serves JupyterLab with the kernel and a default cluster, and stops both", async (t) => {
+  const r = existsSync(venvPython) ? spawnSync(venvPython, ["-c", "import jupyterlab"]) : undefined;
+  if (r?.status !== 0) {
+    console.log("SKIP: no .venv with JupyterLab (bash .ci/run makes it)");
+    t.skip("no JupyterLab");
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "tsparallel-lab-"));
+  const port = await freePort();
+  const token = "tsparallel-test-token";
+  const env = {
+    ...process.env,
+    TSPARALLEL_DIR: dir,
+    JUPYTER_RUNTIME_DIR: join(dir, "runtime"),
+    JUPYTER_CONFIG_DIR: join(dir, "config"),
+  };
+  const lab = spawn(
+    process.execPath,
+    [
+      join(packageRoot, "bin", "tsparallel.js"),
+      "lab",
+      "-n",
+      "1",
+      "--",
+      "--no-browser",
+      `--port=${port}`,
+      "--ip=127.0.0.1",
+      `--IdentityProvider.token=${token}`,
+    ],
+    // JupyterLab inherits these pipes: it must be gone too for the test to end.
+    { env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let log = "";
+  lab.stdout!.on("data", (d: Buffer) => (log += d));
+  lab.stderr!.on("data", (d: Buffer) => (log += d));
+  const exited = new Promise<number | null>((resolve) => lab.on("exit", (c) => resolve(c)));
+  t.after(async () => {
+    if (lab.exitCode === null) lab.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+  let specs: { kernelspecs: Record<string, { spec: { display_name: string } }> } | undefined;
+  for (let i = 0; i < 120 && !specs; i++) {
+    await new Promise((res) => setTimeout(res, 500));
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/api/kernelspecs?token=${token}`);
+      if (res.ok) specs = (await res.json()) as typeof specs;
+    } catch {
+      // not up yet
+    }
+  }
+  assert.ok(specs, `JupyterLab did not answer:\n${log}`);
+  assert.equal(specs!.kernelspecs.tsparallel?.spec.display_name, "TypeScript (parallel)");
+  const clusterFile = join(dir, "clusters", "default.json");
+  assert.ok(existsSync(clusterFile), `no default cluster:\n${log}`);
+  assert.match(log, /started the "default" cluster with 1 engines/);
+  lab.kill("SIGTERM");
+  const code = await exited;
+  assert.equal(code, 0, log);
+  for (let i = 0; i < 50 && existsSync(clusterFile); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.ok(!existsSync(clusterFile), "the default cluster was not stopped with JupyterLab");
+});
