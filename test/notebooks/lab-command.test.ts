@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { packageRoot, venvPython } from "../../kernel/lab/python-env.js";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "../helpers/kernel-process.js";
 
 test("npm start (tsparallel lab) serves JupyterLab with the kernel and a default cluster, and stops both", async (t) => {
   const r = existsSync(venvPython) ? spawnSync(venvPython, ["-c", "import jupyterlab"]) : undefined;
