@@ -2,6 +2,7 @@ import type { AnyMessage, EngineId, Message, ReplyMetadata, ReplyStatus } from "
 import { decodeValue } from "../wire/serialize.js";
 import type { TaskListener } from "./controller-link.js";
 import { ClusterError, CompositeError, remoteErrorFor, TaskAborted } from "./errors.js";
+import { showProgressUntilReady } from "./progress-line.js";
 
 /** One rich output (display() or an execute result) of a task. */
 export interface DisplayOutput {
@@ -292,6 +293,14 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
   /** First submission to last reply in ms (ipyparallel's `wall_time`); `serialTime / wallTime` is the speedup. */
   get wallTime(): number {
     return this.elapsed;
+  }
+
+  /**
+   * Waits like {@link wait} while showing a progress line that updates in place (in the
+   * tsparallel kernel, one output under the cell; elsewhere on stderr).
+   */
+  waitInteractive(opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<boolean> {
+    return showProgressUntilReady(this, (t) => this.wait(t), opts);
   }
 
   /** Waits until ready; resolves true, or false when `timeoutMs` passed first. Never throws task errors. */

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { setMagicActivator } from "../../engines/client/magic-activation.js";
+import { progressText } from "../../engines/client/progress-line.js";
 import { onRemoteNames, typeTextOf } from "../../engines/client/remote-names.js";
 import { type AsyncResult, Client, type DirectView, type EngineId } from "../../engines/index.js";
 import { connectionFilePath } from "../../engines/wire/connection-file.js";
@@ -223,11 +224,7 @@ export class ParallelMagics {
     const started = performance.now();
     let progressId: string | undefined;
     const showProgress = () => {
-      const done = ar.progress;
-      const total = ar.length;
-      const width = 24;
-      const filled = total ? Math.round((width * done) / total) : width;
-      const text = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${done}/${total} engines done, ${((performance.now() - started) / 1000).toFixed(1)} s`;
+      const text = progressText(ar.progress, ar.length, (performance.now() - started) / 1000, "engines");
       if (!progressId) {
         progressId = randomUUID();
         ctx.display({ "text/plain": text }, { displayId: progressId });

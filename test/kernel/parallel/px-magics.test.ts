@@ -235,6 +235,20 @@ describe("%px, %%px and %cluster through the kernel's real messages", () => {
     assert.match(String(misuse.reply.evalue), /'toUpperCase' does not exist on type 'number\[\]'/);
   });
 
+  test("ar.waitInteractive() shows one progress output that updates in place", async () => {
+    const r = await run(
+      "const slow = Client.current!.view().apply(() => new Promise((res) => setTimeout(() => res(1), 600)));\nawait slow.waitInteractive({ intervalMs: 100 })",
+    );
+    assert.equal(r.status, "ok", JSON.stringify(r.reply));
+    const ids = new Set(
+      r.raw.map((m) => (content(m).transient as C | undefined)?.display_id).filter(Boolean),
+    );
+    assert.equal(ids.size, 1, "one display, updated in place");
+    const last = r.raw.filter((m) => m.header.msg_type === "update_display_data").at(-1)!;
+    assert.match(String((content(last).data as C)["text/plain"]), /2\/2 tasks done/);
+    assert.equal(r.out.at(-1), "execute_result> true");
+  });
+
   test("%px import loads a package on every engine", async () => {
     assert.equal((await run('%px import * as nd from "tsparallel/ndarray"')).status, "ok");
     const r = await run("%px nd.arange(4).sum()");
