@@ -14,7 +14,10 @@ export interface CellError {
 
 /** The result of running one cell. */
 export type CellOutcome =
-  | { status: "ok"; /** set when the cell ends with an expression whose value should be displayed */ result?: { value: unknown } }
+  | {
+      status: "ok" /** set when the cell ends with an expression whose value should be displayed */;
+      result?: { value: unknown };
+    }
   | { status: "error"; error: CellError };
 
 /** Tab completion at a cursor (offsets in UTF-16 code units of `code`). */

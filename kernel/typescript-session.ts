@@ -1,6 +1,5 @@
 import ts from "typescript";
 import type {
-  CellError,
   CellOutcome,
   CodeSession,
   CompletenessResult,

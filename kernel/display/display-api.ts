@@ -1,7 +1,13 @@
 import { randomUUID } from "node:crypto";
-import { formatMimeBundle, type MimeBundle, type MimeShortcuts, mimeShortcuts as shortcutBundles } from "../../engines/wire/mime-bundle.js";
+import {
+  formatMimeBundle,
+  type MimeBundle,
+  type MimeShortcuts,
+  mimeShortcuts as shortcutBundles,
+} from "../../engines/wire/mime-bundle.js";
 
 export type { ImageData, MimeShortcuts } from "../../engines/wire/mime-bundle.js";
+
 import type { DisplayMetadata } from "../protocol/messages.js";
 import type { OutputRouter } from "./output-sink.js";
 

@@ -10,7 +10,8 @@ export type CellSegment =
   /** `expr?` (detail 0) or `expr??` (detail 1): show the documentation of `expr`. */
   | { kind: "inspect"; expression: string; detail: 0 | 1 };
 
-const MAGIC_LINE = /^\s*(?:(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*=\s*)?%([A-Za-z_][\w-]*)(?:[ \t]+(.*))?\s*$/;
+const MAGIC_LINE =
+  /^\s*(?:(?:(?:const|let|var)\s+)?([A-Za-z_$][\w$]*)\s*=\s*)?%([A-Za-z_][\w-]*)(?:[ \t]+(.*))?\s*$/;
 const CELL_MAGIC = /^\s*%%([A-Za-z_][\w-]*)(?:[ \t]+([^\n]*))?(?:\n([\s\S]*))?$/;
 const INSPECT =
   /^\s*(\?{1,2})?\s*([A-Za-z_$][\w$]*(?:\s*\.\s*[A-Za-z_$][\w$]*|\[[^\]\n]*\])*)\s*(\?{1,2})?\s*$/;

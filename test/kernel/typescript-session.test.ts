@@ -90,6 +90,7 @@ test("an interface can be redeclared with different members", async () => {
 
 test("a type alias can be redeclared", async () => {
   await value("type IdG = number;\nconst idg1: IdG = 1;");
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: TypeScript source with a template literal type
   await value('type IdG = `id-${string}`;\nconst idg2: IdG = "id-7";');
   await compileError("const idg3: IdG = 7;", /not assignable to type '`id-\$\{string\}`'/);
 });
@@ -163,6 +164,7 @@ test("cell-level names are real globals of the main realm", async () => {
   await value(
     "const realmP = [1, 2];\nconst typedP = new Float64Array(2);\nfunction freeP() { return realmP.length; }",
   );
+  // biome-ignore lint/suspicious/useIsArray: instanceof is the point: the array must be of this realm
   assert.ok(Array.isArray(g.realmP) && g.realmP instanceof Array);
   assert.ok(g.typedP instanceof Float64Array);
   // The function's source refers to the global by name, so it runs unchanged elsewhere.

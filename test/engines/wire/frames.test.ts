@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeMessage, encodeMessage, makeHeader, Signer, WireError } from "../../../engines/wire/index.js";
+import {
+  decodeMessage,
+  encodeMessage,
+  makeHeader,
+  Signer,
+  type WireError,
+} from "../../../engines/wire/index.js";
 
 const signer = new Signer("secret-key");
 const jupyter = { signBuffers: false };
@@ -17,7 +23,11 @@ function sample(buffers: Buffer[] = []) {
 
 test("a message survives encode and decode with its identities and buffers", () => {
   const frames = encodeMessage(sample([Buffer.from([1, 2, 3])]), signer, cluster);
-  const msg = decodeMessage(frames.map((f) => Buffer.from(f)), signer, cluster);
+  const msg = decodeMessage(
+    frames.map((f) => Buffer.from(f)),
+    signer,
+    cluster,
+  );
   assert.deepEqual(msg.identities, [Buffer.from("peer-1")]);
   assert.equal(msg.header.msg_type, "execute_request");
   assert.deepEqual(msg.content, { code: "1 + 1" });
@@ -32,7 +42,10 @@ test("Jupyter framing leaves buffers out of the signature; cluster framing cover
 
   const signed = encodeMessage(sample([Buffer.from("payload")]), signer, cluster).map((f) => Buffer.from(f));
   signed[signed.length - 1] = Buffer.from("swapped");
-  assert.throws(() => decodeMessage(signed, signer, cluster), (e: WireError) => e.code === "BAD_SIGNATURE");
+  assert.throws(
+    () => decodeMessage(signed, signer, cluster),
+    (e: WireError) => e.code === "BAD_SIGNATURE",
+  );
 });
 
 test("a wrong key, a missing delimiter and broken JSON are refused with a code", () => {

@@ -7,7 +7,9 @@ import { parseMagicArguments } from "../../../kernel/magics/magic-arguments.js";
 const known = (name: string) => ["time", "timeit", "px", "lsmagic"].includes(name);
 
 test("a cell without % is one code segment", () => {
-  assert.deepEqual(splitCell("const a = 1;\na + 1", known), [{ kind: "code", code: "const a = 1;\na + 1", firstLine: 0 }]);
+  assert.deepEqual(splitCell("const a = 1;\na + 1", known), [
+    { kind: "code", code: "const a = 1;\na + 1", firstLine: 0 },
+  ]);
 });
 
 test("line magics split the code around them and keep line numbers", () => {
@@ -47,7 +49,9 @@ test("the modulo operator on a continuation line is not taken for an unknown mag
 
 test("name? and name?? ask for inspection; ternaries and ?. do not", () => {
   assert.deepEqual(splitCell("Math.max?", known), [{ kind: "inspect", expression: "Math.max", detail: 0 }]);
-  assert.deepEqual(splitCell("  ??nd.zeros ", known), [{ kind: "inspect", expression: "nd.zeros", detail: 1 }]);
+  assert.deepEqual(splitCell("  ??nd.zeros ", known), [
+    { kind: "inspect", expression: "nd.zeros", detail: 1 },
+  ]);
   assert.equal(splitCell("a ? b : c", known)[0]!.kind, "code");
   assert.equal(splitCell("a?.b", known)[0]!.kind, "code");
   assert.equal(splitCell("x ?? y", known)[0]!.kind, "code");
@@ -64,9 +68,15 @@ test("magic options parse short, long, bundled and inline forms and keep the res
     options: { number: "5", output: true, quiet: true },
     rest: "x -n 2",
   });
-  assert.deepEqual(parseMagicArguments("--targets=::2 -n10 f()", specs, "u").options, { targets: "::2", number: "10" });
+  assert.deepEqual(parseMagicArguments("--targets=::2 -n10 f()", specs, "u").options, {
+    targets: "::2",
+    number: "10",
+  });
   assert.deepEqual(parseMagicArguments("-1 + 2", specs, "u").rest, "-1 + 2");
-  assert.throws(() => parseMagicArguments("-z x", specs, "%m [-n N]"), /unknown option -z\nusage: %m \[-n N\]/);
+  assert.throws(
+    () => parseMagicArguments("-z x", specs, "%m [-n N]"),
+    /unknown option -z\nusage: %m \[-n N\]/,
+  );
   assert.throws(() => parseMagicArguments("-n", specs, "u"), /option -n needs a value/);
 });
 
