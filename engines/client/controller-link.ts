@@ -47,11 +47,9 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
 
   #updateKeepAlive(): void {
     const busy = this.#listeners.size + this.#requests.size > 0 && !this.#lost;
-    if (busy && !this.#keepAlive) this.#keepAlive = setInterval(() => {}, 1 << 30);
-    else if (!busy && this.#keepAlive) {
-      clearInterval(this.#keepAlive);
-      this.#keepAlive = undefined;
-    }
+    // One timer for the link's life, ref'd while busy: cheaper than a new timer per task.
+    if (busy) (this.#keepAlive ??= setInterval(() => {}, 1 << 30)).ref();
+    else this.#keepAlive?.unref();
   }
 
   /** Messages received that belong to no request or task of this client (should stay 0). */
@@ -203,6 +201,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     if (this.#closed) return;
     this.#fail(new ClusterError("CONTROLLER_LOST", "the client was closed before the task finished"));
     this.#closed = true;
+    clearInterval(this.#keepAlive);
     await this.sock.close();
   }
 }
