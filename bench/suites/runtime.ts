@@ -203,8 +203,8 @@ export async function runtimeSuite(ctx: BenchContext, only?: string[]): Promise<
       ]);
     }
 
-    const tasks = ctx.full ? 10_000 : 2000;
-    const items = ctx.full ? 10_000 : 2000;
+    const tasks = ctx.full ? 10_000 : 1000;
+    const items = ctx.full ? 10_000 : 1000;
     const expectList = (out: unknown, n: number, f: (i: number) => number) =>
       check(
         Array.isArray(out) && out.length === n && out.every((v, i) => v === f(i)),

@@ -12,7 +12,7 @@ import { MagicUsageError, OK } from "../magics/magic.js";
 import { parseMagicArguments } from "../magics/magic-arguments.js";
 import type { MagicsHook } from "../magics/magics-hook.js";
 import type { MagicRegistry } from "../magics/registry.js";
-import { EngineCompiler } from "./engine-compiler.js";
+import type { EngineCompiler } from "./engine-compiler.js";
 import { applyPxFlags, DEFAULT_PX_CONFIG, PX_OPTIONS, type PxConfig } from "./px-config.js";
 import { pxError, renderLive, renderPx } from "./px-output.js";
 import { parseTargets } from "./target-spec.js";
@@ -39,6 +39,8 @@ interface Activation {
  */
 export class ParallelMagics {
   #compiler: EngineCompiler | undefined;
+  /** Names sent to the engines before the compiler was loaded, declared when it is. */
+  readonly #pendingNames = new Map<string, string>();
   readonly #mapper = new StackMapper();
   readonly #counts = new Map<EngineId, number>();
   #cells = 0;
@@ -60,7 +62,8 @@ export class ParallelMagics {
       for (const [name, value] of Object.entries(names)) {
         if (!/^[A-Za-z_$][\w$]*$/.test(name)) continue;
         const type = typeTextOf(value);
-        this.engineCompiler.declare(name, type);
+        if (this.#compiler) this.#compiler.declare(name, type);
+        else this.#pendingNames.set(name, type);
         this.session?.declareRemote?.(name, type);
       }
     });
@@ -80,8 +83,17 @@ export class ParallelMagics {
     throw new MagicUsageError(NO_CLUSTER);
   }
 
-  get engineCompiler(): EngineCompiler {
-    this.#compiler ??= new EngineCompiler(this.cwd);
+  /**
+   * The engines' compiler, loaded on first use: it pulls in TypeScript, which the kernel must not
+   * wait for before it answers its first request.
+   */
+  async engineCompiler(): Promise<EngineCompiler> {
+    if (!this.#compiler) {
+      const { EngineCompiler } = await import("./engine-compiler.js");
+      this.#compiler ??= new EngineCompiler(this.cwd);
+      for (const [name, type] of this.#pendingNames) this.#compiler.declare(name, type);
+      this.#pendingNames.clear();
+    }
     return this.#compiler;
   }
 
@@ -139,7 +151,8 @@ export class ParallelMagics {
       throw new MagicUsageError("the cluster has no engines yet: wait for them, or %cluster scale N");
     const targets = parseTargets(config.targets, ids, usage);
 
-    const compiled = this.engineCompiler.compile(code);
+    const compiler = await this.engineCompiler();
+    const compiled = compiler.compile(code);
     if (!compiled.ok) return { status: "error", error: compiled.error };
     const { cell, preamble, js } = compiled.value;
     const view = client.view(targets);
@@ -189,7 +202,7 @@ export class ParallelMagics {
   }
 
   #commitIfAnySucceeded(ar: AsyncResult, cell: Parameters<EngineCompiler["commit"]>[0]): void {
-    if (ar.metadata.some((m) => m.status === "ok")) this.engineCompiler.commit(cell);
+    if (ar.metadata.some((m) => m.status === "ok")) this.#compiler?.commit(cell);
   }
 
   async #finish(
