@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 /** What the numbers were measured on. */
 export interface MachineFacts {
@@ -14,12 +16,17 @@ export interface MachineFacts {
 }
 
 function packageVersion(name: string): string {
-  try {
-    const url = import.meta.resolve(`${name}/package.json`);
-    return JSON.parse(readFileSync(new URL(url), "utf8")).version as string;
-  } catch {
-    return "unknown";
+  // Read from node_modules: not every package exports its package.json.
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  for (const file of [join(root, "node_modules", name, "package.json"), join(root, "package.json")]) {
+    try {
+      const manifest = JSON.parse(readFileSync(file, "utf8")) as { name: string; version: string };
+      if (manifest.name === name) return manifest.version;
+    } catch {
+      // try the next place
+    }
   }
+  return "unknown";
 }
 
 function openblas(): string {

@@ -21,6 +21,6 @@ export const suites: Record<string, Suite> = {
   },
   runtime: {
     metrics: RUNTIME_METRICS,
-    run: async (ctx, only) => ({ rows: await runtimeSuite(ctx, only) }),
+    run: (ctx, only) => runtimeSuite(ctx, only),
   },
 };

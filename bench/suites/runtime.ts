@@ -68,7 +68,10 @@ async function pxRunner(client: Client, cwd: string) {
  * Cluster, messaging, data movement, GEMM and the lesson's load-balanced blocked multiply,
  * tsparallel against ipyparallel + numpy, repetitions interleaved.
  */
-export async function runtimeSuite(ctx: BenchContext, only?: string[]): Promise<MetricResult[]> {
+export async function runtimeSuite(
+  ctx: BenchContext,
+  only?: string[],
+): Promise<{ rows: MetricResult[]; versions: Record<string, string> }> {
   const wanted = (name: string) => !only || only.some((o) => name.startsWith(o));
   const reps = ctx.full ? 7 : 3;
   const peer = new PeerProcess(ctx.python, [join(ctx.root, "bench", "peers", "ipyparallel_peer.py")], {
@@ -77,8 +80,10 @@ export async function runtimeSuite(ctx: BenchContext, only?: string[]): Promise<
   });
   let cluster: Cluster | undefined;
   const rows: MetricResult[] = [];
+  const versions: Record<string, string> = {};
   const cleanups: (() => void | Promise<void>)[] = [];
   try {
+    Object.assign(versions, await peer.call<Record<string, string>>({ op: "versions" }));
     const peerStart = await peer.call<{ seconds: number }>({ op: "start", n: 2 });
     let firstPeerStart: number | undefined = peerStart.seconds;
     const specs: MetricSpec[] = [];
@@ -396,5 +401,5 @@ export async function runtimeSuite(ctx: BenchContext, only?: string[]): Promise<
     await cluster?.stop().catch(() => {});
     await peer.close();
   }
-  return rows;
+  return { rows, versions };
 }
