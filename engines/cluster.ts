@@ -5,6 +5,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "./client/client.js";
 import { ClusterError } from "./client/errors.js";
+import { processAlive } from "./launchers/process-alive.js";
 import { connectionFilePath, readConnectionFile, removeConnectionFile } from "./wire/connection-file.js";
 import type { EngineId, SchedulerScheme } from "./wire/messages.js";
 
@@ -196,7 +197,7 @@ export class Cluster {
     } else if (!child) {
       // Attached cluster: wait for its controller to remove the file.
       const pid = readPid(this.file);
-      for (let i = 0; pid && i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; pid && i < 100 && processAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
     }
     removeConnectionFile(this.file);
   }
@@ -207,14 +208,5 @@ function readPid(file: string): number | undefined {
     return readConnectionFile(file).controller_pid;
   } catch {
     return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "../client/client.js";
 import { Cluster } from "../cluster.js";
+import { processAlive } from "../launchers/process-alive.js";
 import {
   clustersDir,
   listConnectionFiles,
@@ -27,15 +28,6 @@ Schemes: leastload (default), lru, random, weighted.`;
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Runs `tsparallel cluster …`. Returns the exit code; never throws for bad input (it prints
@@ -96,7 +88,7 @@ async function start(name: string, values: Record<string, string | boolean | und
   const file = join(clustersDir(), `${name}.json`);
   try {
     const info = readConnectionFile(file);
-    if (alive(info.controller_pid)) {
+    if (processAlive(info.controller_pid)) {
       err(
         `cluster "${name}" is already running (controller pid ${info.controller_pid}): stop it first or pick another --name`,
       );
@@ -150,7 +142,7 @@ async function stop(name: string, all: boolean): Promise<number> {
       code = 1;
       continue;
     }
-    if (!alive(info.controller_pid)) {
+    if (!processAlive(info.controller_pid)) {
       removeConnectionFile(file);
       out(`cluster "${info.name}" was not running; removed its stale connection file`);
       continue;
@@ -174,7 +166,7 @@ async function list(): Promise<number> {
       const info = readConnectionFile(file);
       let state = "stale (controller not running)";
       let engines = "-";
-      if (alive(info.controller_pid)) {
+      if (processAlive(info.controller_pid)) {
         state = "running";
         try {
           const c = await Client.connect(info, { timeout: 2000 });
