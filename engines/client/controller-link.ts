@@ -48,8 +48,10 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   #updateKeepAlive(): void {
     const busy = this.#listeners.size + this.#requests.size > 0 && !this.#lost;
     // One timer for the link's life, ref'd while busy: cheaper than a new timer per task.
-    if (busy) (this.#keepAlive ??= setInterval(() => {}, 1 << 30)).ref();
-    else this.#keepAlive?.unref();
+    if (busy) {
+      this.#keepAlive ??= setInterval(() => {}, 1 << 30);
+      this.#keepAlive.ref();
+    } else this.#keepAlive?.unref();
   }
 
   /** Messages received that belong to no request or task of this client (should stay 0). */

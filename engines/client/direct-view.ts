@@ -4,8 +4,8 @@ import { encodeValue, isNDArray } from "../wire/serialize.js";
 import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
 import { activateMagics } from "./magic-activation.js";
-import { announceRemoteNames } from "./remote-names.js";
 import { blockBounds, concatParts, lengthOf, loadNDArrayConcat, partition, sliceOf } from "./partition.js";
+import { announceRemoteNames } from "./remote-names.js";
 import { type ClientCore, type Job, once, View } from "./view.js";
 
 /** Per-target result: a scalar for a one-engine view (`client.at(i)`), else one per engine. */

@@ -36,7 +36,8 @@ export class HeartbeatMonitor {
     // socket: our own stall is not the engines' silence.
     const gap = now - this.#lastTick;
     this.#lastTick = now;
-    if (gap > 2 * this.opts.interval) for (const rec of this.registry.alive()) rec.lastPong += gap - this.opts.interval;
+    if (gap > 2 * this.opts.interval)
+      for (const rec of this.registry.alive()) rec.lastPong += gap - this.opts.interval;
     this.#seq++;
     for (const rec of this.registry.alive()) {
       if (now - rec.lastPong > limit) {

@@ -1,7 +1,7 @@
-import process from "node:process";
-import { clearTimeout, setTimeout } from "node:timers";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import process from "node:process";
+import { clearTimeout, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import type { ConnectionInfo } from "../wire/connection-file.js";

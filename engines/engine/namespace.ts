@@ -142,7 +142,10 @@ export class Namespace {
     const started = performance.now();
     let value: unknown;
     try {
-      const script = new vm.Script(code, { filename: opts.filename ?? "tsparallel:execute", ...SCRIPT_OPTIONS });
+      const script = new vm.Script(code, {
+        filename: opts.filename ?? "tsparallel:execute",
+        ...SCRIPT_OPTIONS,
+      });
       value = script.runInThisContext(this.#options(opts));
     } catch (e) {
       throw this.#translate(e, opts);

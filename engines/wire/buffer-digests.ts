@@ -44,7 +44,10 @@ export function checkBufferDigests(metadata: Record<string, unknown>, buffers: r
   for (let i = 0; i < buffers.length; i++) {
     const got = createHash("sha256").update(buffers[i]!).digest();
     if (!got.equals(Buffer.from(want[i]!, "hex"))) {
-      throw new WireError("BAD_DIGEST", `buffer ${i} does not match its signed digest (tampered or corrupted)`);
+      throw new WireError(
+        "BAD_DIGEST",
+        `buffer ${i} does not match its signed digest (tampered or corrupted)`,
+      );
     }
   }
 }

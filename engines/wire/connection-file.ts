@@ -1,7 +1,7 @@
-import process from "node:process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import process from "node:process";
 
 /** Everything a client or engine needs to join a cluster. Written with mode 0600: it holds the key. */
 export interface ConnectionInfo {

@@ -19,7 +19,9 @@ before(async () => {
 after(stopTestClusters);
 
 test("functions defined by execute call each other at local speed and give the right answer", async (t) => {
-  await rc.view().execute("function f(x){return x*x-x} function g(n){let s=0;for(let i=0;i<n;i++)s+=f(i);return s}");
+  await rc
+    .view()
+    .execute("function f(x){return x*x-x} function g(n){let s=0;for(let i=0;i<n;i++)s+=f(i);return s}");
   const n = 1e6;
   const [sum, remoteMs] = await rc.at(0).apply((m: number) => {
     const t0 = performance.now();
@@ -55,7 +57,10 @@ test("an NDArray made on the engine comes back", async (t) => {
     t.skip("ndarray not built");
     return;
   }
-  const local = (await import(entry)) as { arange(n: number): { reshape(s: number[]): unknown }; arrayEqual(a: unknown, b: unknown): boolean };
+  const local = (await import(entry)) as {
+    arange(n: number): { reshape(s: number[]): unknown };
+    arrayEqual(a: unknown, b: unknown): boolean;
+  };
   // The engine imports the same module, as a user's execute() would.
   await rc.at(0).execute(`import(${JSON.stringify(entry)}).then((m) => { globalThis.nd = m; })`);
   const back = await rc.at(0).apply(() => nd.arange(20_000).reshape([100, 200]));
@@ -71,6 +76,7 @@ test("pushed values are the engine realm's own objects (instanceof holds)", asyn
     await rc.at(0).apply(() => [
       pushed.small instanceof Float64Array,
       pushed.big instanceof Float64Array,
+      // biome-ignore lint/suspicious/useIsArray: instanceof is the point: the array must be of this realm
       pushed.list instanceof Array,
       pushed.obj instanceof Object,
     ]),
@@ -94,7 +100,9 @@ test("console output is captured and a missing name still gets the push hint", a
 test("user globals that shadow Node's do not break the engine's own code", async () => {
   await rc
     .at(0)
-    .execute("var Buffer = 1; var setTimeout = 2; var clearTimeout = 3; var performance = 4; var require = 6;");
+    .execute(
+      "var Buffer = 1; var setTimeout = 2; var clearTimeout = 3; var performance = 4; var require = 6;",
+    );
   const big = new Float64Array(100_000).fill(3);
   await rc.at(0).push({ big2: big });
   const back = await rc.at(0).pull<Float64Array>("big2");
