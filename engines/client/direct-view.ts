@@ -216,21 +216,6 @@ export class DirectView<S extends boolean = false> extends View {
     }));
     return this.submit("apply_request", { fn: f.source, name: f.name, mode: "map" }, jobs, "map");
   }
-
-  /** Same as {@link map}. */
-  mapAsync<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]> {
-    return this.map(fn, ...seqs);
-  }
-
-  /** `map`, then wait for the values. */
-  mapSync<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): Promise<Awaited<R>[]> {
-    return this.map(fn, ...seqs).get();
-  }
-
-  /** Iterates `map`'s results in order as they arrive. */
-  imap<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncIterable<Awaited<R>> {
-    return this.map(fn, ...seqs) as AsyncIterable<Awaited<R>>;
-  }
 }
 
 /** Blocks of each sequence in a form the engine can index (NDArrays and tables become arrays). */

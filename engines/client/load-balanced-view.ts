@@ -194,19 +194,4 @@ export class LoadBalancedView extends View {
       this.#deps(),
     );
   }
-
-  /** Same as {@link map}. */
-  mapAsync<R>(fn: (...items: never[]) => R, ...seqsAndFlags: unknown[]): AsyncResult<Awaited<R>[]> {
-    return this.map(fn, ...seqsAndFlags);
-  }
-
-  /** `map`, then wait for the values. */
-  mapSync<R>(fn: (...items: never[]) => R, ...seqsAndFlags: unknown[]): Promise<Awaited<R>[]> {
-    return this.map(fn, ...seqsAndFlags).get();
-  }
-
-  /** Iterates results as they arrive (in order unless `ordered: false`). */
-  imap<R>(fn: (...items: never[]) => R, ...seqsAndFlags: unknown[]): AsyncIterable<Awaited<R>> {
-    return this.map(fn, ...seqsAndFlags) as AsyncIterable<Awaited<R>>;
-  }
 }

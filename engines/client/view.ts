@@ -35,6 +35,24 @@ export abstract class View {
 
   constructor(protected readonly core: ClientCore) {}
 
+  /** Applies `fn` element-wise over the sequences (how the items are split is the view's own). */
+  abstract map<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]>;
+
+  /** Same as {@link map}. */
+  mapAsync<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]> {
+    return this.map(fn, ...seqs);
+  }
+
+  /** `map`, then wait for the values. */
+  mapSync<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): Promise<Awaited<R>[]> {
+    return this.map(fn, ...seqs).get();
+  }
+
+  /** Iterates `map`'s results as they arrive (in input order unless the view says otherwise). */
+  imap<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncIterable<Awaited<R>> {
+    return this.map(fn, ...seqs) as AsyncIterable<Awaited<R>>;
+  }
+
   protected requireEngines(): EngineId[] {
     const ids = this.core.ids;
     if (ids.length === 0) {
