@@ -215,6 +215,21 @@ export async function runtimeSuite(
         Array.isArray(out) && out.length === n && out.every((v, i) => v === f(i)),
         "map/apply results in order",
       );
+    /** Items per second of a load-balanced map of `x * 2` with this chunk size. */
+    const mapSpec = (name: string, chunksize: number | "auto"): MetricSpec => ({
+      name,
+      unit: "items/s",
+      better: "higher",
+      peer: "ipyparallel",
+      ours: async () => {
+        const xs = Array.from({ length: items }, (_, i) => i);
+        const s = await timed(async () =>
+          expectList(await lb.map((x: number) => x * 2, xs, { chunksize }), items, (i) => 2 * i),
+        );
+        return items / s;
+      },
+      theirs: peerRun(name, { items }),
+    });
     await runSpecs([
       {
         name: "lb_flood_tasks_per_s",
@@ -232,34 +247,8 @@ export async function runtimeSuite(
         },
         theirs: peerRun("lb_flood_tasks_per_s", { tasks }),
       },
-      {
-        name: "map_items_per_s_chunk1",
-        unit: "items/s",
-        better: "higher",
-        peer: "ipyparallel",
-        ours: async () => {
-          const xs = Array.from({ length: items }, (_, i) => i);
-          const s = await timed(async () =>
-            expectList(await lb.map((x: number) => x * 2, xs, { chunksize: 1 }), items, (i) => 2 * i),
-          );
-          return items / s;
-        },
-        theirs: peerRun("map_items_per_s_chunk1", { items }),
-      },
-      {
-        name: "map_items_per_s_auto",
-        unit: "items/s",
-        better: "higher",
-        peer: "ipyparallel",
-        ours: async () => {
-          const xs = Array.from({ length: items }, (_, i) => i);
-          const s = await timed(async () =>
-            expectList(await lb.map((x: number) => x * 2, xs, { chunksize: "auto" }), items, (i) => 2 * i),
-          );
-          return items / s;
-        },
-        theirs: peerRun("map_items_per_s_auto", { items }),
-      },
+      mapSpec("map_items_per_s_chunk1", 1),
+      mapSpec("map_items_per_s_auto", "auto"),
     ]);
 
     const e0 = rc.at(0);
@@ -277,72 +266,58 @@ export async function runtimeSuite(
       };
       const a = data();
       const gb = (mib * MiB) / 1e9;
-      const reset = async () => {
-        await all.execute("a = null; _bench_value = null");
-      };
+      /**
+       * One transfer metric: `setUp` runs untimed, `move` is timed and returns what arrived,
+       * `verify` checks it; the engines' copy is dropped after every repetition.
+       */
+      const transfer = <T>(
+        op: "push" | "pull" | "scatter" | "gather",
+        move: () => Promise<T>,
+        verify: (moved: T) => Promise<boolean> | boolean,
+        setUp: () => Promise<unknown> = async () => {},
+      ): MetricSpec => ({
+        name: `${op}_${mib}MiB_GBps`,
+        unit: "GB/s",
+        better: "higher",
+        peer: "ipyparallel",
+        ours: async () => {
+          await setUp();
+          let moved: T | undefined;
+          const s = await timed(async () => {
+            moved = await move();
+          });
+          check(await verify(moved as T), `${op} of ${mib} MiB`);
+          await all.execute("a = null; _bench_value = null");
+          return gb / s;
+        },
+        theirs: peerRun(op, { mib }),
+      });
+      const arrived = (b: unknown) =>
+        (b as Float64Array).length === n && (b as Float64Array)[n - 1] === n - 1;
       await runSpecs(
         [
-          {
-            name: `push_${mib}MiB_GBps`,
-            unit: "GB/s",
-            better: "higher",
-            peer: "ipyparallel",
-            ours: async () => {
-              const s = await timed(() => e0.push({ a }));
-              check((await remote(e0, "a[a.length - 1]")) === n - 1, "pushed array");
-              await reset();
-              return gb / s;
-            },
-            theirs: peerRun("push", { mib }),
-          },
-          {
-            name: `pull_${mib}MiB_GBps`,
-            unit: "GB/s",
-            better: "higher",
-            peer: "ipyparallel",
-            ours: async () => {
-              await e0.push({ a });
-              let back: Float64Array | undefined;
-              const s = await timed(async () => {
-                back = (await e0.pull("a")) as Float64Array;
-              });
-              check(back!.length === n && back![n - 1] === n - 1, "pulled array");
-              await reset();
-              return gb / s;
-            },
-            theirs: peerRun("pull", { mib }),
-          },
-          {
-            name: `scatter_${mib}MiB_GBps`,
-            unit: "GB/s",
-            better: "higher",
-            peer: "ipyparallel",
-            ours: async () => {
-              const s = await timed(() => all.scatter("a", a));
-              const lens = (await remote(all, "a.length")) as number[];
-              check(lens.reduce((x, y) => x + y, 0) === n, "scattered parts");
-              await reset();
-              return gb / s;
-            },
-            theirs: peerRun("scatter", { mib }),
-          },
-          {
-            name: `gather_${mib}MiB_GBps`,
-            unit: "GB/s",
-            better: "higher",
-            peer: "ipyparallel",
-            ours: async () => {
-              await all.scatter("a", a);
-              let back: Float64Array | undefined;
-              const s = await timed(async () => {
-                back = (await all.gather("a")) as Float64Array;
-              });
-              check(back!.length === n && back![n - 1] === n - 1, "gathered array");
-              await reset();
-              return gb / s;
-            },
-            theirs: peerRun("gather", { mib }),
-          },
+          transfer(
+            "push",
+            () => e0.push({ a }),
+            async () => (await remote(e0, "a[a.length - 1]")) === n - 1,
+          ),
+          transfer(
+            "pull",
+            () => e0.pull("a"),
+            arrived,
+            () => e0.push({ a }),
+          ),
+          transfer(
+            "scatter",
+            () => all.scatter("a", a),
+            async () => ((await remote(all, "a.length")) as number[]).reduce((x, y) => x + y, 0) === n,
+          ),
+          transfer(
+            "gather",
+            () => all.gather("a"),
+            arrived,
+            () => all.scatter("a", a),
+          ),
         ],
         mib === 512 ? Math.min(reps, 2) : reps,
       );

@@ -4,7 +4,7 @@ import { encodeValue, isNDArray } from "../wire/serialize.js";
 import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
 import { activateMagics } from "./magic-activation.js";
-import { blockBounds, concatParts, lengthOf, loadNDArrayConcat, partition, sliceOf } from "./partition.js";
+import { blockBounds, concatParts, loadNDArrayConcat, mapLength, partition, sliceOf } from "./partition.js";
 import { announceRemoteNames } from "./remote-names.js";
 import { type ClientCore, type Job, once, View } from "./view.js";
 
@@ -201,12 +201,7 @@ export class DirectView<S extends boolean = false> extends View {
    */
   map<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]> {
     const f = shipFunction(fn);
-    if (seqs.length === 0) throw new TypeError("map() needs at least one sequence");
-    const n = lengthOf(seqs[0], "the first sequence");
-    for (const [i, s] of seqs.entries()) {
-      if (lengthOf(s, `sequence ${i}`) !== n)
-        throw new TypeError(`map() sequences differ in length: ${n} and ${lengthOf(s)}`);
-    }
+    const n = mapLength(seqs);
     const targets = this.targets.slice(0, Math.max(1, Math.min(n, this.targets.length)));
     const bounds = blockBounds(n, targets.length);
     const jobs: Job[] = targets.map((t, i) => ({

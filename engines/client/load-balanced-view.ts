@@ -4,7 +4,7 @@ import { encodeValue, isNDArray } from "../wire/serialize.js";
 import { AsyncResult } from "./async-result.js";
 import { toPlainSeqs } from "./direct-view.js";
 import { shipFunction } from "./function-source.js";
-import { lengthOf } from "./partition.js";
+import { mapLength } from "./partition.js";
 import { type ClientCore, type Job, once, View } from "./view.js";
 
 /** A dependency: an AsyncResult or msg_ids. */
@@ -167,12 +167,7 @@ export class LoadBalancedView extends View {
 
   #map<R>(fn: (...items: never[]) => R, seqs: unknown[]): AsyncResult<Awaited<R>[]> {
     const f = shipFunction(fn);
-    if (seqs.length === 0) throw new TypeError("map() needs at least one sequence");
-    const n = lengthOf(seqs[0], "the first sequence");
-    for (const [i, s] of seqs.entries()) {
-      if (lengthOf(s, `sequence ${i}`) !== n)
-        throw new TypeError(`map() sequences differ in length: ${n} and ${lengthOf(s)}`);
-    }
+    const n = mapLength(seqs);
     const route = this.#route();
     const engines = Math.max(1, (this.targets ?? this.core.ids).length);
     const chunk = this.chunksize === "auto" ? Math.max(1, Math.ceil(n / (4 * engines))) : this.chunksize;

@@ -16,6 +16,17 @@ interface NDArrayLike {
 }
 
 /** Number of items along axis 0, or throws with what is accepted. */
+/** The common length of `map`'s sequences; a clear error when there are none or they differ. */
+export function mapLength(seqs: readonly unknown[]): number {
+  if (seqs.length === 0) throw new TypeError("map() needs at least one sequence");
+  const n = lengthOf(seqs[0], "the first sequence");
+  for (const [i, s] of seqs.entries()) {
+    if (lengthOf(s, `sequence ${i}`) !== n)
+      throw new TypeError(`map() sequences differ in length: ${n} and ${lengthOf(s)}`);
+  }
+  return n;
+}
+
 export function lengthOf(seq: unknown, what = "the sequence"): number {
   if (Array.isArray(seq) || ArrayBuffer.isView(seq)) return (seq as ArrayLike<unknown>).length;
   if (isNDArray(seq)) return (seq as NDArrayLike).shape[0] ?? 0;
