@@ -548,11 +548,19 @@ export class Kernel {
    * the cell) are pulled in first.
    */
   async #abortQueuedExecutes(): Promise<void> {
-    let stable = 0;
-    for (let i = 0, last = -1; i < 100 && stable < 3; i++) {
-      await new Promise((r) => setImmediate(r));
-      stable = this.#queue.length === last ? stable + 1 : 0;
-      last = this.#queue.length;
+    // Requests the client sent before the failure may still be in flight: wait until nothing
+    // new has arrived for 10 ms (at most 100 ms). A few event-loop turns were not enough when
+    // the failing cell was quick.
+    const quietMs = 10;
+    const deadline = performance.now() + 100;
+    let last = this.#queue.length;
+    let quietSince = performance.now();
+    while (performance.now() < deadline && performance.now() - quietSince < quietMs) {
+      await new Promise((r) => setTimeout(r, 1));
+      if (this.#queue.length !== last) {
+        last = this.#queue.length;
+        quietSince = performance.now();
+      }
     }
     for (const m of this.#queue)
       if (m.header.msg_type === "execute_request") this.#aborting.add(m.header.msg_id);
