@@ -1,9 +1,20 @@
 import { EventEmitter } from "node:events";
 import { type ConnectionInfo, connectionFilePath, readConnectionFile } from "../wire/connection-file.js";
-import type { EngineId, EngineInfo, EngineQueueStatus, Message } from "../wire/messages.js";
+import type { Header } from "../wire/frames.js";
+import { MessageCodec } from "../wire/message-codec.js";
+import type {
+  ContentByType,
+  EngineId,
+  EngineInfo,
+  EngineQueueStatus,
+  Message,
+  TaskMetadata,
+  TaskRequestType,
+} from "../wire/messages.js";
 import { AsyncResult } from "./async-result.js";
-import { ControllerLink } from "./controller-link.js";
+import { ControllerLink, type TaskListener } from "./controller-link.js";
 import { DirectView } from "./direct-view.js";
+import { EngineLane, type LaneTask } from "./engine-lane.js";
 import { ClusterError } from "./errors.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientCore } from "./view.js";
@@ -12,6 +23,11 @@ import type { ClientCore } from "./view.js";
 export interface ConnectOptions {
   /** How long to wait for the controller's answer, in ms (default 5000). */
   timeout?: number;
+  /**
+   * Send direct views' tasks straight to engines that offer a lane (default: true, or false when
+   * `TSPARALLEL_LANES=0`); false sends everything through the controller.
+   */
+  lanes?: boolean;
 }
 
 /** Events of a {@link Client}. */
@@ -38,6 +54,8 @@ export interface ClusterControl {
 
 /** How many finished results the client remembers for `getResult`. */
 const REMEMBERED_RESULTS = 1000;
+/** How many lane task ids the client remembers (for load-balanced tasks that depend on them). */
+const REMEMBERED_LANE_TASKS = 10_000;
 
 /**
  * A connection to a cluster's controller (ipyparallel's `Client`): engine ids, views, waiting,
@@ -50,6 +68,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   readonly #results = new Map<string, AsyncResult>();
   #chain: Promise<void> = Promise.resolve();
   #engineWaiters: (() => void)[] = [];
+  readonly #lanes = new Map<EngineId, EngineLane>();
+  readonly #laneTasks = new Map<string, EngineId>();
+  #useLanes = process.env.TSPARALLEL_LANES !== "0";
   /** Set by `Cluster.start`: stop/scale/restart the cluster this client belongs to. */
   cluster: ClusterControl | undefined;
   /** The controller's scheduling scheme. */
@@ -65,10 +86,15 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     });
     this.link.on("engineRemoved", (e, why) => {
       this.#engines.delete(e.id);
+      this.#lanes.get(e.id)?.engineGone(why);
+      this.#lanes.delete(e.id);
       for (const w of this.#engineWaiters.splice(0)) w();
       this.emit("engineRemoved", e, why);
     });
     this.link.on("controllerLost", (err) => {
+      // Engines leave with their controller, so work in flight on lanes cannot finish either.
+      for (const l of this.#lanes.values()) l.close(err);
+      this.#lanes.clear();
       for (const w of this.#engineWaiters.splice(0)) w();
       if (this.listenerCount("controllerLost") > 0) this.emit("controllerLost", err);
     });
@@ -89,6 +115,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       info = readConnectionFile(path);
     } else info = target;
     const client = new Client(info);
+    if (opts.lanes !== undefined) client.#useLanes = opts.lanes;
     try {
       const reply = (await client.link.request(
         "connect_request",
@@ -128,6 +155,57 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   /** @internal */
   enqueue(work: () => Promise<void>): void {
     this.#chain = this.#chain.then(work, work);
+  }
+
+  /**
+   * @internal Sends one task: a direct task over its engine's lane when there is one, anything
+   * else (and everything when lanes are off or refused) through the controller.
+   */
+  send<T extends TaskRequestType>(
+    type: T,
+    content: ContentByType[T],
+    metadata: TaskMetadata,
+    buffers: readonly Uint8Array[],
+    listener: TaskListener,
+    header: Header<T>,
+  ): void {
+    const route = metadata.route;
+    if (route.kind === "direct") {
+      const lane = this.#laneTo(route.target);
+      if (lane) {
+        lane.submit({ type, content, metadata, buffers, listener, header } as LaneTask);
+        this.#laneTasks.set(header.msg_id, route.target);
+        if (this.#laneTasks.size > REMEMBERED_LANE_TASKS)
+          this.#laneTasks.delete(this.#laneTasks.keys().next().value!);
+        return;
+      }
+    } else if (this.#laneTasks.size && (route.after?.length || route.follow?.length)) {
+      // The controller learns of lane tasks when they finish: name the ones this task waits for.
+      const lane: Record<string, EngineId> = {};
+      for (const id of [...(route.after ?? []), ...(route.follow ?? [])]) {
+        const engine = this.#laneTasks.get(id);
+        if (engine !== undefined) lane[id] = engine;
+      }
+      if (Object.keys(lane).length) metadata = { ...metadata, route: { ...route, lane } };
+    }
+    this.link.submit(type, content, metadata, buffers, listener, header);
+  }
+
+  /** The open (or opening) lane to engine `id`, or undefined to go through the controller. */
+  #laneTo(id: EngineId): EngineLane | undefined {
+    if (!this.#useLanes) return undefined;
+    const existing = this.#lanes.get(id);
+    if (existing?.state === "refused") return undefined;
+    if (existing && existing.state !== "broken") return existing;
+    const info = this.#engines.get(id);
+    if (!info?.lane) return undefined;
+    const lane = new EngineLane(
+      info as EngineInfo & { lane: string },
+      new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane"),
+      (t) => this.link.submit(t.type, t.content, t.metadata, t.buffers, t.listener, t.header),
+    );
+    this.#lanes.set(id, lane);
+    return lane;
   }
 
   /** @internal */
@@ -212,8 +290,11 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       );
     // Let queued submissions leave first, so the controller knows every id.
     await this.#chain;
-    const reply = (await this.link.request("abort_request", { msg_ids: ids })) as Message<"abort_reply">;
-    return reply.content.aborted;
+    const [reply, ...fromLanes] = await Promise.all([
+      this.link.request("abort_request", { msg_ids: ids }) as Promise<Message<"abort_reply">>,
+      ...[...this.#lanes.values()].map((l) => l.abort(ids)),
+    ]);
+    return [...reply.content.aborted, ...fromLanes.flat()];
   }
 
   /** Per-engine queue counts, status and memory, plus tasks not yet assigned. */
@@ -245,7 +326,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
             ? "is still running (only the client that submitted it receives its result)"
             : status === "evicted"
               ? "has been evicted from the controller's task table (it keeps a bounded number of results)"
-              : "is unknown to the controller";
+              : status === "not_kept"
+                ? "went straight to its client over an engine lane and its reply was too large for the controller to keep a copy"
+                : "is unknown to the controller (tasks sent straight to an engine are known once they finish)";
         ar.failSlot(0, new ClusterError("RESULT_UNAVAILABLE", `task ${msgId} ${why}`));
       },
       (e) => ar.failSlot(0, e as Error),
@@ -309,5 +392,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   async close(): Promise<void> {
     if (Client.#current === this) Client.#current = undefined;
     await this.link.close();
+    for (const l of this.#lanes.values()) l.close();
+    this.#lanes.clear();
   }
 }

@@ -20,8 +20,8 @@ import { ClusterError } from "./errors.js";
 export interface TaskListener {
   output(msg: AnyMessage): void;
   reply(msg: AnyMessage): void;
-  /** The controller connection is gone; the task will never finish. */
-  lost(err: ClusterError): void;
+  /** The connection it went over is gone; the task will never finish (ClusterError, EngineError). */
+  lost(err: Error): void;
 }
 
 /** Events a {@link ControllerLink} emits. */

@@ -1,7 +1,14 @@
 import type { Header } from "../wire/frames.js";
-import type { ContentByType, EngineId, EngineInfo, Route, TaskRequestType } from "../wire/messages.js";
+import type {
+  ContentByType,
+  EngineId,
+  EngineInfo,
+  Route,
+  TaskMetadata,
+  TaskRequestType,
+} from "../wire/messages.js";
 import { AsyncResult, type AsyncResultOptions, type ResultShape } from "./async-result.js";
-import type { ControllerLink } from "./controller-link.js";
+import type { ControllerLink, TaskListener } from "./controller-link.js";
 import { ClusterError } from "./errors.js";
 
 /** What views need from their client. */
@@ -13,6 +20,15 @@ export interface ClientCore {
   enqueue(work: () => Promise<void>): void;
   track(ar: AsyncResult): void;
   abort(msgIds: string[]): Promise<unknown>;
+  /** Sends one task by the fastest way to its engine(s). */
+  send<T extends TaskRequestType>(
+    type: T,
+    content: ContentByType[T],
+    metadata: TaskMetadata,
+    buffers: readonly Uint8Array[],
+    listener: TaskListener,
+    header: Header<T>,
+  ): void;
 }
 
 /** One message to send: where, and its buffers (encoded lazily, in call order). */
@@ -103,7 +119,7 @@ export abstract class View {
         try {
           const buffers = await job.buffers();
           const route = resolveRoute ? resolveRoute(job.route) : job.route;
-          link.submit(type, content, timeout ? { route, timeout } : { route }, buffers, listener, header);
+          this.core.send(type, content, timeout ? { route, timeout } : { route }, buffers, listener, header);
         } catch (e) {
           ar.failSlot(i, e as Error);
         }

@@ -8,6 +8,7 @@ import type { Header } from "../wire/frames.js";
 import {
   type AnyMessage,
   type ContentByType,
+  type EngineId,
   type EngineQueueStatus,
   type Message,
   type MsgType,
@@ -237,19 +238,7 @@ export class Controller {
       }
       case "result_request": {
         const wanted = (msg as Message<"result_request">).content.msg_id;
-        const rec = this.table.get(wanted);
-        if (rec?.state === "done" && rec.reply) {
-          void this.#clients.queue.send([client, ...rec.reply]);
-          return;
-        }
-        const status = rec
-          ? rec.state === "done"
-            ? "evicted"
-            : "pending"
-          : this.table.wasEvicted(wanted)
-            ? "evicted"
-            : "unknown";
-        reply("result_reply", { status });
+        this.#answerResult(wanted, client, msg.header, true);
         return;
       }
       case "shutdown_request": {
@@ -299,6 +288,30 @@ export class Controller {
     }
   }
 
+  /** Sends a finished task's stored reply, or says why there is none. */
+  #answerResult(wanted: string, client: Buffer, parent: Header, mayWait: boolean): void {
+    const rec = this.table.get(wanted);
+    if ((!rec || rec.placeholder) && mayWait && !this.table.wasEvicted(wanted)) {
+      // A lane task is recorded a few ms after its client has the reply: look again shortly.
+      setTimeout(() => this.#answerResult(wanted, client, parent, false), 100);
+      return;
+    }
+    if (rec?.state === "done" && rec.reply) {
+      void this.#clients.queue.send([client, ...rec.reply]);
+      return;
+    }
+    const status = rec
+      ? rec.state === "done"
+        ? rec.notKept
+          ? "not_kept"
+          : "evicted"
+        : "pending"
+      : this.table.wasEvicted(wanted)
+        ? "evicted"
+        : "unknown";
+    void this.#clients.send("result_reply", { status }, { identities: [client], parent });
+  }
+
   #ids(): string {
     return (
       this.registry
@@ -331,6 +344,7 @@ export class Controller {
       return;
     }
     const lb = route?.kind === "lb" ? route : { kind: "lb" as const };
+    if (lb.lane) this.#awaitLaneRecords(lb.lane, client);
     if (lb.targets?.length && !lb.targets.some((id) => this.registry.get(id))) {
       this.#failTask(
         msg.header,
@@ -347,6 +361,51 @@ export class Controller {
       retriesLeft: Math.max(0, lb.retries ?? 0),
       tried: new Set(),
     });
+  }
+
+  /**
+   * A load-balanced task depends on tasks its client sent over lanes: until their engines'
+   * records arrive, placeholders keep the scheduler waiting (or tell it where to follow).
+   */
+  #awaitLaneRecords(lane: Record<string, EngineId>, client: Buffer): void {
+    for (const [msgId, engine] of Object.entries(lane)) {
+      if (this.table.get(msgId) || this.table.wasEvicted(msgId)) continue;
+      const rec = this.registry.get(engine);
+      const header = { msg_id: msgId, msg_type: "apply_request" } as Header;
+      const t = this.table.add({ msgId, type: "apply_request", header, client, engine, placeholder: true });
+      if (rec) {
+        t.state = "running";
+        rec.outstanding.add(msgId);
+      } else this.table.complete(msgId, "error", undefined); // its engine is gone: it failed
+    }
+  }
+
+  /** An engine's records of tasks clients sent it over lanes. */
+  #onRecords(msg: Message<"task_records">, rec: EngineRecord | undefined): void {
+    let at = 0;
+    for (const r of msg.content.records) {
+      const frames = msg.buffers.slice(at, at + r.frames);
+      at += r.frames;
+      if (rec) {
+        rec.outstanding.delete(r.msg_id);
+        rec.completed++;
+      }
+      const known = this.table.get(r.msg_id);
+      const task =
+        known ??
+        this.table.add({
+          msgId: r.msg_id,
+          type: r.msg_type,
+          header: { msg_id: r.msg_id, msg_type: r.msg_type } as Header,
+          client: Buffer.from(r.client),
+          engine: rec?.info.id,
+        });
+      task.engine = rec?.info.id;
+      task.placeholder = false;
+      task.notKept = r.frames === 0;
+      this.table.complete(r.msg_id, r.outcome, r.frames ? frames : undefined);
+    }
+    this.scheduler.dependenciesChanged();
   }
 
   #dispatch(task: PendingTask, rec: EngineRecord): void {
@@ -394,7 +453,7 @@ export class Controller {
         );
         return;
       }
-      const rec = this.registry.register(c.uuid, c.pid, c.hostname, c.heart);
+      const rec = this.registry.register(c.uuid, c.pid, c.hostname, c.heart, c.lane);
       void this.#engines.send(
         "registration_reply",
         { status: "ok", id: rec.info.id, hb_interval: this.#monitor?.opts.interval ?? 0 },
@@ -407,6 +466,10 @@ export class Controller {
     }
     if (type.endsWith("_reply")) {
       this.#onReply(msg, identity);
+      return;
+    }
+    if (type === "task_records") {
+      this.#onRecords(msg as Message<"task_records">, this.registry.byUuid(identity.toString()));
       return;
     }
     if (type === "unregistration_request") {
@@ -438,6 +501,11 @@ export class Controller {
     this.scheduler.engineDied(rec, reason);
     for (const msgId of rec.outstanding) {
       const task = this.table.get(msgId);
+      if (task?.placeholder) {
+        // A lane task whose record will never come: its dependants see it failed.
+        this.table.complete(msgId, "error", undefined);
+        continue;
+      }
       if (task && task.state !== "done" && !this.scheduler.owns(msgId)) {
         // A direct task, or an LB task that was not retried: it is lost with its engine.
         const t = this.table.get(msgId);
@@ -452,6 +520,7 @@ export class Controller {
       }
     }
     rec.outstanding.clear();
+    this.scheduler.dependenciesChanged();
     this.#broadcast("removed", rec, reason);
     try {
       process.kill(rec.info.pid, 0);

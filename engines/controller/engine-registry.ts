@@ -24,11 +24,11 @@ export class EngineRegistry {
   #nextId = 0;
 
   /** Adds an engine and gives it the next id. */
-  register(uuid: string, pid: number, hostname: string, heart: string): EngineRecord {
+  register(uuid: string, pid: number, hostname: string, heart: string, lane?: string): EngineRecord {
     const existing = this.#byUuid.get(uuid);
     if (existing) return existing;
     const rec: EngineRecord = {
-      info: { id: this.#nextId++, uuid, pid, hostname },
+      info: { id: this.#nextId++, uuid, pid, hostname, ...(lane ? { lane } : {}) },
       identity: Buffer.from(uuid),
       heart: Buffer.from(heart),
       state: "idle",

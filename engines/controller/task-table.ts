@@ -13,6 +13,13 @@ export interface TaskRecord {
   /** "ok" / "error" / "aborted" once done. */
   outcome?: string;
   submitted: number;
+  /**
+   * Stands for a task a client sent over a lane that a load-balanced task depends on: the
+   * controller waits for the engine's record of it (it never answers it).
+   */
+  placeholder?: boolean;
+  /** Its reply went to the client over a lane and was too large to record. */
+  notKept?: boolean;
   /** The reply as received (from the delimiter on), kept for late `getResult` while it fits. */
   reply?: Buffer[];
   replyBytes: number;

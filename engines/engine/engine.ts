@@ -6,9 +6,11 @@ import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import type { ConnectionInfo } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
+import { type MessageCodec as Codec, MessageCodec, type MessageSink } from "../wire/message-codec.js";
 import {
   type AnyMessage,
   type EngineId,
+  type LaneTaskRecord,
   type Message,
   type ReplyMetadata,
   type ReplyStatus,
@@ -21,7 +23,9 @@ import { formatMimeBundle, type MimeBundle, mimeShortcuts } from "../wire/mime-b
 import { decodeValue, encodeValue } from "../wire/serialize.js";
 import { SignedSocket } from "../wire/signed-socket.js";
 import { Signer } from "../wire/signing.js";
+import type { StreamSocket } from "../wire/stream-socket.js";
 import type { HeartData } from "./heartbeat-worker.js";
+import { LaneServer, laneAddress } from "./lane-server.js";
 import { Namespace } from "./namespace.js";
 import { OutputCapture } from "./output-capture.js";
 import { startSigintKeeper } from "./sigint-keeper.js";
@@ -33,6 +37,19 @@ const ORPHAN_GRACE_MS = 3_000;
 
 type TaskMessage = Message<TaskRequestType>;
 
+/** A task and where it came from: its outputs and reply go back the same way. */
+interface QueuedTask {
+  task: TaskMessage;
+  origin: MessageSink;
+  /** Set when a client sent it over a lane (the controller then gets a record of it). */
+  lane?: StreamSocket;
+}
+
+/** Replies up to this size are copied into the controller's record (for others' `getResult`). */
+const RECORDED_REPLY_BYTES = 64 * 1024;
+/** How long lane records wait to be sent together. */
+const RECORD_FLUSH_MS = 20;
+
 /**
  * An engine process: registers with the controller, then runs tasks one at a time in its
  * persistent {@link Namespace}, streaming their output to the controller's relay.
@@ -43,9 +60,15 @@ export class Engine {
   readonly #sock: SignedSocket;
   readonly #capture = new OutputCapture();
   readonly #ns: Namespace;
-  readonly #queue: TaskMessage[] = [];
+  readonly #queue: QueuedTask[] = [];
   readonly #status = new Int32Array(new SharedArrayBuffer(8));
   #current: Header | undefined;
+  #currentOrigin: MessageSink | undefined;
+  readonly #signer: Signer;
+  #lanes: LaneServer | undefined;
+  #records: LaneTaskRecord[] = [];
+  #recordFrames: Uint8Array[] = [];
+  #recordTimer: NodeJS.Timeout | undefined;
   #running = false;
   #heart: Worker | undefined;
   #registered: ((id: EngineId) => void) | undefined;
@@ -54,7 +77,8 @@ export class Engine {
 
   constructor(readonly info: ConnectionInfo) {
     const dealer = new Dealer({ routingId: this.uuid, linger: 1000 });
-    this.#sock = new SignedSocket(dealer, new Signer(info.key), this.uuid, "engine");
+    this.#signer = new Signer(info.key);
+    this.#sock = new SignedSocket(dealer, this.#signer, this.uuid, "engine");
     this.#ns = new Namespace({
       display: Object.assign(
         (value: unknown, metadata: Record<string, unknown> = {}) =>
@@ -107,6 +131,7 @@ export class Engine {
       ).unref();
     });
     void this.#loop();
+    const lane = process.env.TSPARALLEL_LANES === "0" ? undefined : await this.#openLanes();
     // Before registering: from then on a SIGINT must never kill an idle engine.
     await keeper;
     await this.#sock.send("registration_request", {
@@ -114,16 +139,34 @@ export class Engine {
       pid: process.pid,
       hostname: hostname(),
       heart: heartId,
+      ...(lane ? { lane } : {}),
     });
     this.id = await registered;
     return this.id;
   }
 
   async #loop(): Promise<void> {
-    for await (const msg of this.#sock.messages()) this.#handle(msg);
+    for await (const msg of this.#sock.messages()) this.#handle(msg, this.#sock);
   }
 
-  #handle(msg: AnyMessage): void {
+  /** Starts the lane server; resolves with its URL (undefined when it cannot listen). */
+  async #openLanes(): Promise<string | undefined> {
+    const { bind, advertise } = laneAddress(this.info.engine_url);
+    const codec = (): Codec => new MessageCodec(this.#signer, this.uuid, "engine lane");
+    this.#lanes = new LaneServer(codec, (msg, lane) => this.#handle(msg, lane, lane));
+    try {
+      const port = await this.#lanes.listen(bind);
+      return `tcp://${advertise.includes(":") ? `[${advertise}]` : advertise}:${port}`;
+    } catch (e) {
+      process.stderr.write(
+        `[tsparallel engine] no lane (clients go through the controller): ${(e as Error).message}\n`,
+      );
+      this.#lanes = undefined;
+      return undefined;
+    }
+  }
+
+  #handle(msg: AnyMessage, origin: MessageSink, lane?: StreamSocket): void {
     switch (msg.header.msg_type) {
       case "registration_reply": {
         const c = (msg as Message<"registration_reply">).content;
@@ -133,21 +176,26 @@ export class Engine {
       }
       case "abort_request": {
         const ids = new Set((msg as Message<"abort_request">).content.msg_ids);
+        const aborted: string[] = [];
         for (let i = this.#queue.length - 1; i >= 0; i--) {
-          const task = this.#queue[i]!;
-          if (!ids.has(task.header.msg_id)) continue;
+          const queued = this.#queue[i]!;
+          if (!ids.has(queued.task.header.msg_id)) continue;
           this.#queue.splice(i, 1);
-          void this.#reply(task, { status: "aborted" }, Date.now());
+          aborted.push(queued.task.header.msg_id);
+          this.#reply(queued, { status: "aborted" }, Date.now());
         }
         this.#publishStatus();
+        // A lane client waits for the answer; the controller does not.
+        if (lane) lane.send("abort_reply", { aborted: aborted.reverse() }, { parent: msg.header });
         return;
       }
       case "shutdown_request":
+        if (lane) return; // only the controller may stop an engine
         this.exit(0, "shutdown requested");
         return;
       default:
         if ((TASK_REQUESTS as readonly string[]).includes(msg.header.msg_type)) {
-          this.#queue.push(msg as TaskMessage);
+          this.#queue.push({ task: msg as TaskMessage, origin, lane });
           this.#publishStatus();
           void this.#pump();
         }
@@ -177,15 +225,17 @@ export class Engine {
     const parent = this.#current;
     if (!parent) return;
     this.#capture.flush();
-    void this.#sock.send("display_data", { data, metadata }, { parent });
+    void this.#currentOrigin?.send("display_data", { data, metadata }, { parent });
   }
 
-  async #run(task: TaskMessage): Promise<void> {
+  async #run(queued: QueuedTask): Promise<void> {
+    const { task, origin } = queued;
     const started = Date.now();
     const parent = task.header;
     const timeout = (task.metadata as Partial<TaskMetadata>).timeout;
     this.#current = parent;
-    this.#capture.begin((name, text) => void this.#sock.send("stream", { name, text }, { parent }));
+    this.#currentOrigin = origin;
+    this.#capture.begin((name, text) => void origin.send("stream", { name, text }, { parent }));
     let status: ReplyStatus = { status: "ok" };
     let buffers: Buffer[] = [];
     try {
@@ -196,11 +246,7 @@ export class Engine {
           const value = await this.#ns.run(c.code, { timeout, filename: c.filename ?? `[${label}] execute` });
           if (!c.silent && value !== undefined) {
             this.#capture.flush();
-            await this.#sock.send(
-              "execute_result",
-              { data: formatMimeBundle(value), metadata: {} },
-              { parent },
-            );
+            await origin.send("execute_result", { data: formatMimeBundle(value), metadata: {} }, { parent });
           }
           break;
         }
@@ -232,17 +278,44 @@ export class Engine {
     } finally {
       this.#capture.end();
       this.#current = undefined;
+      this.#currentOrigin = undefined;
     }
-    await this.#reply(task, status, started, buffers);
+    this.#reply(queued, status, started, buffers);
   }
 
-  #reply(task: TaskMessage, status: ReplyStatus, started: number, buffers: Buffer[] = []): Promise<unknown> {
+  #reply(queued: QueuedTask, status: ReplyStatus, started: number, buffers: Buffer[] = []): void {
+    const { task, lane } = queued;
     const metadata: ReplyMetadata = { engine_id: this.id, started, completed: Date.now() };
-    return this.#sock.send(replyTypeOf(task.header.msg_type), status, {
-      parent: task.header,
-      metadata,
-      buffers,
+    const type = replyTypeOf(task.header.msg_type);
+    const opts = { parent: task.header, metadata, buffers };
+    if (!lane) {
+      void this.#sock.send(type, status, opts);
+      return;
+    }
+    // Over a lane: answer the client, then tell the controller what happened (batched).
+    const { frames } = lane.codec.encode(type, status, opts);
+    lane.write(frames);
+    const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
+    const keep = bytes <= RECORDED_REPLY_BYTES;
+    this.#records.push({
+      msg_id: task.header.msg_id,
+      msg_type: task.header.msg_type,
+      client: task.header.session,
+      outcome: status.status,
+      frames: keep ? frames.length : 0,
     });
+    if (keep) this.#recordFrames.push(...frames);
+    this.#recordTimer ??= setTimeout(() => this.#flushRecords(), RECORD_FLUSH_MS);
+  }
+
+  #flushRecords(): void {
+    this.#recordTimer = undefined;
+    if (!this.#records.length) return;
+    const records = this.#records;
+    const buffers = this.#recordFrames;
+    this.#records = [];
+    this.#recordFrames = [];
+    void this.#sock.send("task_records", { records }, { buffers });
   }
 
   /** Stops the heart, closes the socket and exits the process. */
@@ -259,6 +332,8 @@ export class Engine {
           setTimeout(() => void heart.terminate().finally(resolve), 1000).unref();
         })
       : Promise.resolve();
+    this.#flushRecords();
+    this.#lanes?.close();
     void heartDone.then(() => this.#sock.close()).finally(() => process.exit(code));
   }
 }

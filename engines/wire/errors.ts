@@ -6,8 +6,8 @@ export type WireErrorCode =
   | "INVALID_UTF8"
   | "MALFORMED_JSON"
   | "MALFORMED_HEADER"
-  /** A buffer does not match the digest its signed metadata lists (cluster protocol). */
-  | "BAD_DIGEST";
+  /** A buffer does not match the MAC its signed metadata lists (cluster protocol). */
+  | "BAD_BUFFER_MAC";
 
 /** A message that failed framing, signature or JSON checks. It is never executed. */
 export class WireError extends Error {

@@ -24,6 +24,8 @@ export interface EngineInfo {
   uuid: string;
   pid: number;
   hostname: string;
+  /** Where clients reach the engine directly (`tcp://host:port`), when it offers a lane. */
+  lane?: string;
 }
 
 /** An engine's self-reported status (sent with heartbeats). */
@@ -48,6 +50,11 @@ export type Route =
       after?: string[];
       /** Run on the engine(s) where these msg_ids ran. */
       follow?: string[];
+      /**
+       * Dependencies that went to an engine over a lane (msg_id → engine): the controller hears
+       * of them only when the engine records them, so it waits for that record.
+       */
+      lane?: Record<string, EngineId>;
     };
 
 /** Per-task options carried in request metadata. */
@@ -76,6 +83,17 @@ export type ReplyStatus =
   | { status: "error"; ename: RemoteErrorName; evalue: string; traceback: string[]; engine_id?: EngineId }
   | { status: "aborted" };
 
+/** What an engine tells the controller about a task a client sent it over a lane. */
+export interface LaneTaskRecord {
+  msg_id: string;
+  msg_type: TaskRequestType;
+  /** The submitting client's session (its routing id at the controller). */
+  client: string;
+  outcome: "ok" | "error" | "aborted";
+  /** How many of the message's buffers are this task's reply frames (0: too large to keep). */
+  frames: number;
+}
+
 /** Per-engine counts for `queue_status`. */
 export interface EngineQueueStatus extends EngineStatus {
   /** Tasks the controller has sent to this engine and not seen finish. */
@@ -92,13 +110,15 @@ export interface ContentByType {
   engine_event: { event: "added" | "removed"; engine: EngineInfo; reason?: string };
 
   // engine ↔ controller session
-  registration_request: { uuid: string; pid: number; hostname: string; heart: string };
+  registration_request: { uuid: string; pid: number; hostname: string; heart: string; lane?: string };
   registration_reply:
     | { status: "ok"; id: EngineId; hb_interval: number }
     | { status: "error"; evalue: string };
   heartbeat_ping: { seq: number };
   heartbeat_pong: { seq: number } & EngineStatus;
   unregistration_request: { reason: string };
+  /** Tasks engines ran for clients over lanes, batched; small replies ride along as buffers. */
+  task_records: { records: LaneTaskRecord[] };
 
   // tasks: a client sends them, the controller routes them, an engine runs them
   execute_request: {
@@ -128,7 +148,7 @@ export interface ContentByType {
   queue_status_request: Record<string, never>;
   queue_status_reply: { engines: Record<string, EngineQueueStatus>; unassigned: number };
   result_request: { msg_id: string };
-  result_reply: { status: "pending" | "unknown" | "evicted" };
+  result_reply: { status: "pending" | "unknown" | "evicted" | "not_kept" };
   shutdown_request: { targets: EngineId[] | "all"; hub: boolean };
   shutdown_reply: { status: "ok" };
   scale_request: { n: number };
@@ -173,6 +193,7 @@ const ALL_TYPES: ReadonlySet<string> = new Set<MsgType>([
   "heartbeat_ping",
   "heartbeat_pong",
   "unregistration_request",
+  "task_records",
   "execute_request",
   "execute_reply",
   "apply_request",

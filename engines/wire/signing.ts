@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { BufferAuthenticator } from "./buffer-macs.js";
 
 /**
  * HMAC-SHA256 signatures over message frames.
@@ -10,6 +11,8 @@ import { createHmac, timingSafeEqual } from "node:crypto";
  */
 export class Signer {
   readonly #key: Buffer;
+  /** Tags buffers under this key (cluster protocol); undefined when signing is off. */
+  readonly buffers: BufferAuthenticator | undefined;
 
   /** An empty key disables signing, as Jupyter allows; signatures are then the empty string. */
   constructor(
@@ -20,6 +23,7 @@ export class Signer {
       throw new Error(`signature scheme "${scheme}" is not supported: use "hmac-sha256"`);
     }
     this.#key = Buffer.from(key);
+    this.buffers = this.#key.length ? new BufferAuthenticator(this.#key) : undefined;
   }
 
   get enabled(): boolean {

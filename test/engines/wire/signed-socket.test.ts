@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Dealer, Router } from "zeromq";
-import { digestBuffers } from "../../../engines/wire/buffer-digests.js";
 import { encodeMessage, makeHeader } from "../../../engines/wire/frames.js";
 import { dispatch, type HandlerMap, isMsgType } from "../../../engines/wire/messages.js";
 import { CLUSTER_FRAMING, SignedSocket } from "../../../engines/wire/signed-socket.js";
@@ -40,7 +39,7 @@ test("handler maps dispatch by msg_type and unknown types are recognised", () =>
   assert.equal(isMsgType("rm_rf_request"), false);
 });
 
-test("buffers are covered by signed digests: the relay refuses a tampered digest, the receiver drops a tampered buffer", async () => {
+test("buffers are covered by signed MACs: the relay refuses a tampered MAC, the receiver drops a tampered buffer", async () => {
   // sender A → relay (the controller's role) → receiver B, over real sockets.
   const router = new Router({ linger: 0 });
   await router.bind("tcp://127.0.0.1:0");
@@ -63,7 +62,7 @@ test("buffers are covered by signed digests: the relay refuses a tampered digest
       encodeMessage(
         {
           header: makeHeader("push_request", "a"),
-          metadata: { buffer_digests: digestBuffers([payload]) },
+          metadata: { buffer_macs: signer.buffers!.sign([payload]) },
           content: {},
           buffers: [payload],
         },
@@ -77,36 +76,36 @@ test("buffers are covered by signed digests: the relay refuses a tampered digest
       return got;
     };
 
-    // Intact: relayed, received, digests stripped from what the receiver hands on.
+    // Intact: relayed, received, MACs stripped from what the receiver hands on.
     assert.ok(await viaRelay(frames()));
     const ok = receiver.decode((await b.receive()) as Buffer[]);
     assert.equal(ok!.buffers[0]!.toString(), "the payload");
-    assert.equal(ok!.metadata.buffer_digests, undefined);
+    assert.equal(ok!.metadata.buffer_macs, undefined);
 
-    // A tampered buffer passes the relay (it never hashes payloads) and is dropped by the receiver.
+    // A tampered buffer passes the relay (it never reads payloads) and is dropped by the receiver.
     const swapped = frames();
     swapped[swapped.length - 1] = Buffer.from("the paywall!");
     assert.ok(await viaRelay(swapped));
     assert.equal(receiver.decode((await b.receive()) as Buffer[]), undefined);
-    assert.equal(receiver.dropped.BAD_DIGEST, 1);
+    assert.equal(receiver.dropped.BAD_BUFFER_MAC, 1);
 
-    // A tampered digest breaks the HMAC: the relay refuses it.
+    // A MAC swapped for one that fits the tampered buffer breaks the HMAC: the relay refuses it.
     const forged = frames();
-    const meta = JSON.parse(forged[4]!.toString()) as { buffer_digests: string[] };
-    meta.buffer_digests = digestBuffers([Buffer.from("the paywall!")]);
+    const meta = JSON.parse(forged[4]!.toString()) as { buffer_macs: unknown };
+    meta.buffer_macs = signer.buffers!.sign([Buffer.from("the paywall!")]);
     forged[4] = Buffer.from(JSON.stringify(meta)); // [delimiter, hmac, header, parent, metadata, …]
     forged[forged.length - 1] = Buffer.from("the paywall!");
     assert.equal(await viaRelay(forged), undefined);
     assert.equal(relay.dropped.BAD_SIGNATURE, 1);
 
-    // A buffer without a signed digest is refused by the relay too.
+    // A buffer without a signed MAC is refused by the relay too.
     const bare = encodeMessage(
       { header: makeHeader("push_request", "a"), content: {}, buffers: [payload] },
       signer,
       CLUSTER_FRAMING,
     ).map((f) => Buffer.from(f));
     assert.equal(await viaRelay(bare), undefined);
-    assert.equal(relay.dropped.BAD_DIGEST, 1);
+    assert.equal(relay.dropped.BAD_BUFFER_MAC, 1);
   } finally {
     process.stderr.write = origWrite;
     router.close();

@@ -1,0 +1,196 @@
+import { connect } from "node:net";
+import type { Header } from "../wire/frames.js";
+import type { MessageCodec } from "../wire/message-codec.js";
+import type {
+  AnyMessage,
+  ContentByType,
+  EngineInfo,
+  Message,
+  TaskMetadata,
+  TaskRequestType,
+} from "../wire/messages.js";
+import { StreamSocket } from "../wire/stream-socket.js";
+import type { TaskListener } from "./controller-link.js";
+import { EngineError } from "./errors.js";
+
+/** A task as handed to a lane, kept until the lane is open in case it must go another way. */
+export interface LaneTask<T extends TaskRequestType = TaskRequestType> {
+  type: T;
+  content: ContentByType[T];
+  metadata: TaskMetadata;
+  buffers: readonly Uint8Array[];
+  listener: TaskListener;
+  header: Header<T>;
+}
+
+/** How long a lane may take to connect before its tasks go through the controller instead. */
+const CONNECT_TIMEOUT_MS = 3000;
+/** How long a broken lane's tasks wait for the controller to say why the engine went. */
+const REASON_GRACE_MS = 500;
+
+/**
+ * A client's direct connection to one engine (its "lane"): a direct view's tasks go straight to
+ * the engine and its outputs and reply come straight back, one hop each way instead of two
+ * through the controller (see engines/README.md, "Lanes").
+ *
+ * If the lane cannot be opened (a firewall, an engine on another network), the tasks given to it
+ * so far and every later one go through the controller, which reaches every engine. If it breaks
+ * while tasks are in flight, they fail with {@link EngineError}: the engine died or dropped the
+ * connection.
+ */
+export class EngineLane {
+  readonly #sock: StreamSocket;
+  readonly #listeners = new Map<string, TaskListener>();
+  readonly #requests = new Map<string, (m: AnyMessage) => void>();
+  /** Tasks written before the connection opened (resent another way if it never does). */
+  #unconfirmed: LaneTask[] | undefined = [];
+  #state: "connecting" | "open" | "refused" | "broken" = "connecting";
+
+  constructor(
+    readonly engine: EngineInfo & { lane: string },
+    codec: MessageCodec,
+    private readonly fallback: (task: LaneTask) => void,
+  ) {
+    const m = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(engine.lane);
+    const socket = connect({ host: m?.[1] ?? "127.0.0.1", port: Number(m?.[2] ?? 0) });
+    socket.unref();
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("connect timed out")));
+    socket.once("connect", () => {
+      socket.setTimeout(0);
+      this.#unconfirmed = undefined;
+      this.#state = "open";
+    });
+    socket.on("close", () => this.#closed());
+    this.#sock = new StreamSocket(socket, codec, (msg) => this.#route(msg));
+  }
+
+  /**
+   * `refused`: it never opened (send through the controller); `broken`: it closed after opening
+   * (open a new one).
+   */
+  get state(): "connecting" | "open" | "refused" | "broken" {
+    return this.#state;
+  }
+
+  /** Sends a task to the engine; the listener gets its outputs and reply. */
+  submit(task: LaneTask): void {
+    this.#listeners.set(task.header.msg_id, task.listener);
+    this.#unconfirmed?.push(task);
+    this.#sock.socket.ref();
+    this.#sock.send(task.type, task.content, {
+      header: task.header,
+      metadata: task.metadata,
+      buffers: task.buffers,
+    });
+  }
+
+  /** Asks the engine to drop those of `msgIds` it holds and has not started; resolves with them. */
+  async abort(msgIds: readonly string[]): Promise<string[]> {
+    const mine = msgIds.filter((id) => this.#listeners.has(id));
+    if (!mine.length || this.#sock.closed) return [];
+    const header = this.#sock.codec.header("abort_request");
+    const answer = new Promise<string[]>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#requests.delete(header.msg_id);
+        resolve([]);
+      }, 5000);
+      this.#requests.set(header.msg_id, (m) => {
+        clearTimeout(timer);
+        resolve((m as Message<"abort_reply">).content.aborted);
+      });
+    });
+    this.#sock.socket.ref();
+    this.#sock.send("abort_request", { msg_ids: mine }, { header });
+    const aborted = await answer;
+    this.#idle();
+    return aborted;
+  }
+
+  #route(msg: AnyMessage): void {
+    const parent = (msg.parent_header as { msg_id?: string }).msg_id ?? "";
+    const request = this.#requests.get(parent);
+    if (request) {
+      this.#requests.delete(parent);
+      request(msg);
+      return;
+    }
+    const l = this.#listeners.get(parent);
+    if (!l) return;
+    if (msg.header.msg_type.endsWith("_reply")) {
+      this.#listeners.delete(parent);
+      this.#idle();
+      l.reply(msg);
+    } else l.output(msg);
+  }
+
+  /** An idle lane must not keep the process alive. */
+  #idle(): void {
+    if (this.#listeners.size + this.#requests.size === 0) this.#sock.socket.unref();
+  }
+
+  #closed(): void {
+    const unconfirmed = this.#unconfirmed;
+    if (unconfirmed) {
+      // Never connected: nothing reached the engine, so everything can take the other way.
+      this.#state = "refused";
+      this.#unconfirmed = undefined;
+      for (const t of unconfirmed) {
+        this.#listeners.delete(t.header.msg_id);
+        this.fallback(t);
+      }
+    } else this.#state = "broken";
+    if (!this.#listeners.size) {
+      this.#fail(undefined);
+      return;
+    }
+    // The controller usually says why an engine went (killed, heartbeat lost) a moment after its
+    // connection drops: give that reason a chance to reach the tasks' errors.
+    const id = this.engine.id;
+    setTimeout(
+      () =>
+        this.#fail(
+          new EngineError(
+            id,
+            "EngineError",
+            `the connection to engine ${id} closed while this task was in flight (the engine died or was stopped)`,
+          ),
+        ),
+      REASON_GRACE_MS,
+    );
+  }
+
+  /** Fails every task in flight with `err` (once). */
+  #fail(err: Error | undefined): void {
+    if (err) for (const l of this.#listeners.values()) l.lost(err);
+    this.#listeners.clear();
+    for (const r of this.#requests.values()) r({ content: { aborted: [] } } as unknown as AnyMessage);
+    this.#requests.clear();
+  }
+
+  /** The controller reports the engine gone: its tasks in flight fail with the reason. */
+  engineGone(reason: string | undefined): void {
+    const id = this.engine.id;
+    this.close(
+      new EngineError(
+        id,
+        "EngineError",
+        `engine ${id} died while running this task${reason ? ` (${reason})` : ""}`,
+      ),
+    );
+  }
+
+  /** Closes the connection; tasks still in flight fail with `err`. */
+  close(err?: Error): void {
+    this.#unconfirmed = undefined;
+    if (this.#state !== "refused") this.#state = "broken";
+    this.#fail(
+      err ??
+        new EngineError(
+          this.engine.id,
+          "EngineError",
+          "the client closed the lane while this task was in flight",
+        ),
+    );
+    this.#sock.socket.destroy();
+  }
+}

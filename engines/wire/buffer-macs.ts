@@ -1,0 +1,96 @@
+import { Buffer } from "node:buffer";
+import { createCipheriv, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { WireError } from "./errors.js";
+
+/**
+ * Per-buffer MACs: how the cluster protocol covers payloads with its signature cheaply.
+ *
+ * The sender puts one GMAC tag per buffer into the message's metadata (`buffer_macs`); the HMAC
+ * covers the JSON frames, tags included. A relay (the controller) checks the HMAC over the JSON
+ * frames and that there is one tag per buffer, and forwards the buffers untouched; the final
+ * receiver recomputes each tag once and compares. So a payload is read once at each end instead
+ * of once per hop, and the controller never reads a payload byte.
+ *
+ * GMAC is AES-GCM authenticating the buffer as associated data, with nothing encrypted: a keyed
+ * MAC (NIST SP 800-38D) that runs on the CPU's AES and carry-less multiply instructions, 5–6 GB/s
+ * here against 1.3 GB/s for SHA-256 or HMAC-SHA256 (measured on the 2-vCPU VM). Its key is derived
+ * from the cluster key; every message draws a random 64-bit nonce prefix and each buffer adds its
+ * index, so no (key, nonce) pair repeats in practice (2^32 messages give a 2^-33 collision chance).
+ */
+
+/** The metadata key that carries the tags. */
+export const BUFFER_MACS = "buffer_macs";
+
+/** What the metadata carries: the message's nonce prefix and a tag per buffer (hex). */
+export interface BufferMacs {
+  nonce: string;
+  tags: string[];
+}
+
+/** Computes and checks buffer tags under one cluster key. */
+export class BufferAuthenticator {
+  readonly #key: Buffer;
+
+  constructor(clusterKey: Uint8Array) {
+    this.#key = createHmac("sha256", clusterKey).update("tsparallel buffer mac v1").digest();
+  }
+
+  #tag(nonce: Buffer, index: number, buffer: Uint8Array): Buffer {
+    const iv = Buffer.allocUnsafe(12);
+    nonce.copy(iv, 0, 0, 8);
+    iv.writeUInt32BE(index, 8);
+    const gmac = createCipheriv("aes-256-gcm", this.#key, iv);
+    gmac.setAAD(buffer);
+    gmac.final();
+    return gmac.getAuthTag();
+  }
+
+  /** Tags for `buffers`, to put under {@link BUFFER_MACS}. */
+  sign(buffers: readonly Uint8Array[]): BufferMacs {
+    const nonce = randomBytes(8);
+    return {
+      nonce: nonce.toString("hex"),
+      tags: buffers.map((b, i) => this.#tag(nonce, i, b).toString("hex")),
+    };
+  }
+
+  /** What the final receiver checks: every buffer matches its signed tag. */
+  verify(metadata: Record<string, unknown>, buffers: readonly Uint8Array[]): void {
+    const macs = listed(metadata, buffers.length);
+    if (!macs) return;
+    const nonce = Buffer.from(macs.nonce, "hex");
+    for (let i = 0; i < buffers.length; i++) {
+      const want = Buffer.from(macs.tags[i]!, "hex");
+      const got = this.#tag(nonce, i, buffers[i]!);
+      if (want.length !== got.length || !timingSafeEqual(want, got))
+        throw new WireError(
+          "BAD_BUFFER_MAC",
+          `buffer ${i} does not match its signed MAC (tampered or corrupted)`,
+        );
+    }
+  }
+}
+
+function listed(metadata: Record<string, unknown>, count: number): BufferMacs | undefined {
+  const m = metadata[BUFFER_MACS] as Partial<BufferMacs> | undefined;
+  if (count === 0 && m === undefined) return undefined;
+  const tags = m?.tags;
+  if (
+    typeof m?.nonce !== "string" ||
+    m.nonce.length !== 16 ||
+    !Array.isArray(tags) ||
+    tags.length !== count ||
+    !tags.every((t) => typeof t === "string")
+  ) {
+    throw new WireError(
+      "BAD_BUFFER_MAC",
+      `the message carries ${count} buffer(s) but its signed metadata lists ${Array.isArray(tags) ? tags.length : "no"} MAC(s)`,
+    );
+  }
+  return m as BufferMacs;
+}
+
+/** What a relay checks: there is one signed MAC per buffer (it reads no payload). */
+export function checkMacCount(metadata: Record<string, unknown>, buffers: readonly Uint8Array[]): void {
+  listed(metadata, buffers.length);
+}

@@ -1,0 +1,140 @@
+import { performance } from "node:perf_hooks";
+import process from "node:process";
+import { BUFFER_MACS, checkMacCount } from "./buffer-macs.js";
+import { WireError } from "./errors.js";
+import { decodeMessage, encodeMessage, type Header, makeHeader } from "./frames.js";
+import { type AnyMessage, type ContentByType, isMsgType, type MsgType } from "./messages.js";
+import type { Signer } from "./signing.js";
+
+/** `TSPARALLEL_TRACE=1` logs every message carrying over 1 MiB (where time goes in bulk transfers). */
+const TRACE = process.env.TSPARALLEL_TRACE === "1";
+
+/**
+ * The cluster's framing rule: the HMAC covers the JSON frames, and buffers are covered through
+ * the per-buffer MACs in the signed metadata (see buffer-macs.ts).
+ */
+export const CLUSTER_FRAMING = { signBuffers: false } as const;
+
+/**
+ * Where a socket sits on a message's path: the `receiver` uses buffers (and hashes them); a
+ * `relay` (the controller) forwards them and only checks that each has a signed MAC.
+ */
+export type SocketRole = "receiver" | "relay";
+
+/** What to attach to an outgoing message besides its type and content. */
+export interface SendOptions {
+  identities?: readonly Uint8Array[];
+  parent?: Header | Record<string, never>;
+  metadata?: Record<string, unknown>;
+  buffers?: readonly Uint8Array[];
+  /** Use this header (e.g. to know the msg_id before sending); default: a fresh one. */
+  header?: Header;
+}
+
+/** Counts of dropped messages, by reason. */
+export type DropCounts = Partial<Record<WireError["code"] | "UNKNOWN_TYPE" | "BAD_FRAMING", number>>;
+
+/** Anything that sends typed cluster messages (a zeromq socket, a lane, …). */
+export interface MessageSink {
+  send<T extends MsgType>(type: T, content: ContentByType[T], opts?: SendOptions): unknown;
+}
+
+/**
+ * Signing, encoding, verifying and decoding of cluster messages, independent of the transport:
+ * the zeromq sockets ({@link SignedSocket}) and the engine lanes (stream-socket.ts) share it, so
+ * both drop the same bad messages for the same reasons, counted and logged.
+ */
+export class MessageCodec {
+  readonly dropped: DropCounts = {};
+  #logged = 0;
+
+  constructor(
+    readonly signer: Signer,
+    readonly session: string,
+    readonly label: string,
+    readonly role: SocketRole = "receiver",
+  ) {}
+
+  /** Builds a header for `type` in this codec's session. */
+  header<T extends MsgType>(type: T): Header<T> {
+    return makeHeader(type, this.session);
+  }
+
+  /** Signs a message; returns its header and the frames to hand to a transport. */
+  encode<T extends MsgType>(
+    type: T,
+    content: ContentByType[T],
+    opts: SendOptions = {},
+  ): { header: Header<T>; frames: Uint8Array[] } {
+    const header = (opts.header as Header<T> | undefined) ?? this.header(type);
+    const buffers = opts.buffers ?? [];
+    const macs = buffers.length ? this.signer.buffers?.sign(buffers) : undefined;
+    const metadata = macs ? { ...opts.metadata, [BUFFER_MACS]: macs } : (opts.metadata ?? {});
+    const frames = encodeMessage(
+      {
+        identities: opts.identities,
+        header,
+        parent_header: opts.parent ?? {},
+        metadata,
+        content,
+        buffers: opts.buffers,
+      },
+      this.signer,
+      CLUSTER_FRAMING,
+    );
+    if (TRACE) this.trace("queued", type, frames, 0);
+    return { header, frames };
+  }
+
+  /** Decodes one received multipart message, or returns undefined after counting a drop. */
+  decode(frames: Buffer[]): AnyMessage | undefined {
+    try {
+      const t0 = TRACE ? performance.now() : 0;
+      const msg = decodeMessage(frames, this.signer, CLUSTER_FRAMING);
+      if (this.signer.buffers) {
+        if (this.role === "relay") checkMacCount(msg.metadata, msg.buffers);
+        else {
+          this.signer.buffers.verify(msg.metadata, msg.buffers);
+          delete msg.metadata[BUFFER_MACS];
+        }
+      }
+      if (TRACE) this.trace("decoded", msg.header.msg_type, frames, performance.now() - t0);
+      if (!isMsgType(msg.header.msg_type)) {
+        this.drop("UNKNOWN_TYPE", `dropped a message of unknown type "${msg.header.msg_type}"`);
+        return undefined;
+      }
+      const at = msg.identities.length;
+      return Object.assign(msg, { raw: frames.slice(at) }) as unknown as AnyMessage;
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      this.drop(e.code, `dropped a message: ${e.message}`);
+      return undefined;
+    }
+  }
+
+  /** Counts a dropped message and logs why. */
+  drop(code: keyof DropCounts, text: string): void {
+    this.dropped[code] = (this.dropped[code] ?? 0) + 1;
+    this.log(`${text} (${this.droppedTotal} dropped so far)`);
+  }
+
+  /** Total number of dropped messages. */
+  get droppedTotal(): number {
+    return Object.values(this.dropped).reduce((a, b) => a + (b ?? 0), 0);
+  }
+
+  /** Writes to stderr, bounded: a flood of bad messages must not flood the log. */
+  log(text: string): void {
+    this.#logged++;
+    if (this.#logged <= 20 || this.#logged % 1000 === 0)
+      process.stderr.write(`[tsparallel ${this.label}] ${text}\n`);
+  }
+
+  trace(what: string, type: string, frames: readonly Uint8Array[], ms: number): void {
+    const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
+    if (bytes < 1 << 20) return;
+    process.stderr.write(
+      `[trace ${(performance.timeOrigin + performance.now()).toFixed(1)}] ${this.label} ${what} ${type} ${(bytes / 2 ** 20).toFixed(0)} MiB${ms ? ` in ${ms.toFixed(0)} ms` : ""}\n`,
+    );
+  }
+}

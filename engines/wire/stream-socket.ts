@@ -1,0 +1,199 @@
+import { Buffer } from "node:buffer";
+import type { Socket } from "node:net";
+import type { Header } from "./frames.js";
+import type { MessageCodec, MessageSink, SendOptions } from "./message-codec.js";
+import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
+
+/**
+ * Cluster messages over a byte stream (a TCP connection): the transport of the engine lanes,
+ * where a client talks to an engine without the controller in between.
+ *
+ * Each message is the same signed multipart message the zeromq sockets carry (from the
+ * `<IDS|MSG>` delimiter on), preceded by a small header:
+ *
+ * ```
+ * u32 magic "TSP1" | u32 frame count n | n × (u32 low, u32 high) frame lengths | frame bytes…
+ * ```
+ *
+ * Small frames are coalesced with the header into one write; large ones are written as they are
+ * (the caller hands over memory it will not modify, as with zeromq). Received frames that lie
+ * within one read are views of it; larger ones are assembled in memory of their own.
+ *
+ * A stream cannot skip a bad message the way a zeromq socket can, so a framing violation (wrong
+ * magic, absurd counts) closes the connection; a message that is well framed but badly signed is
+ * dropped and counted by the codec like any other.
+ */
+export class StreamSocket implements MessageSink {
+  #parser = new FrameParser();
+  #closed = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly codec: MessageCodec,
+    onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+  ) {
+    socket.setNoDelay?.(true);
+    socket.on("data", (chunk: Buffer) => {
+      let messages: Buffer[][];
+      try {
+        messages = this.#parser.push(chunk);
+      } catch (e) {
+        this.codec.drop("BAD_FRAMING", `closing a lane connection: ${(e as Error).message}`);
+        socket.destroy();
+        return;
+      }
+      for (const frames of messages) {
+        const msg = this.codec.decode(frames);
+        if (msg) onMessage(msg, this);
+      }
+    });
+    socket.on("close", () => {
+      this.#closed = true;
+    });
+    // Errors surface as "close"; without a listener Node would throw them.
+    socket.on("error", () => {});
+  }
+
+  /** True once the connection is gone. */
+  get closed(): boolean {
+    return this.#closed || this.socket.destroyed;
+  }
+
+  /** Signs and writes a message; returns its header (the write itself completes later). */
+  send<T extends MsgType>(type: T, content: ContentByType[T], opts: SendOptions = {}): Header<T> {
+    const { header, frames } = this.codec.encode(type, content, opts);
+    this.write(frames);
+    return header;
+  }
+
+  /** Writes already signed frames (from the delimiter on). False when the connection is gone. */
+  write(frames: readonly Uint8Array[]): boolean {
+    if (this.closed) return false;
+    const parts = frameStream(frames);
+    if (parts.length === 1) this.socket.write(parts[0]!);
+    else {
+      this.socket.cork();
+      for (const p of parts) this.socket.write(p);
+      this.socket.uncork();
+    }
+    return true;
+  }
+
+  /** Ends the connection once queued writes are out. */
+  close(): void {
+    this.#closed = true;
+    this.socket.end();
+  }
+}
+
+const MAGIC = 0x31505354; // "TSP1" read as a little-endian u32
+/** Frames at most this large are copied next to the header instead of written on their own. */
+const COALESCE = 16 * 1024;
+/** More frames than any message of the protocol carries: a corrupt or hostile header. */
+const MAX_FRAMES = 1 << 16;
+
+/** The byte chunks that carry `frames` on a stream: header (with small frames), then large ones. */
+export function frameStream(frames: readonly Uint8Array[]): Uint8Array[] {
+  const head = Buffer.allocUnsafe(8 + 8 * frames.length);
+  head.writeUInt32LE(MAGIC, 0);
+  head.writeUInt32LE(frames.length, 4);
+  frames.forEach((f, i) => {
+    const n = f.byteLength;
+    head.writeUInt32LE(n >>> 0, 8 + 8 * i);
+    head.writeUInt32LE(Math.floor(n / 2 ** 32), 12 + 8 * i);
+  });
+  const out: Uint8Array[] = [];
+  let run: Uint8Array[] = [head];
+  for (const f of frames) {
+    if (f.byteLength <= COALESCE) run.push(f);
+    else {
+      out.push(run.length === 1 ? run[0]! : Buffer.concat(run));
+      out.push(f);
+      run = [];
+    }
+  }
+  if (run.length) out.push(run.length === 1 ? run[0]! : Buffer.concat(run));
+  return out;
+}
+
+/** Incremental decoder of {@link frameStream}'s format. */
+export class FrameParser {
+  /** Header bytes being gathered: 8 (magic, count), then 8 per frame (the lengths). */
+  #head = Buffer.allocUnsafe(8);
+  #headFilled = 0;
+  #lengths: number[] | undefined;
+  #frames: Buffer[] = [];
+  /** The frame being assembled across chunks, and how much of it is filled. */
+  #body: Buffer | undefined;
+  #filled = 0;
+
+  /** Feeds a chunk; returns the messages it completed (frames from the delimiter on). */
+  push(chunk: Buffer): Buffer[][] {
+    const done: Buffer[][] = [];
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.#lengths === undefined) {
+        const n = Math.min(this.#head.length - this.#headFilled, chunk.length - at);
+        chunk.copy(this.#head, this.#headFilled, at, at + n);
+        this.#headFilled += n;
+        at += n;
+        if (this.#headFilled === this.#head.length) this.#readHead(done);
+        continue;
+      }
+      if (this.#body) {
+        const n = Math.min(this.#body.length - this.#filled, chunk.length - at);
+        chunk.copy(this.#body, this.#filled, at, at + n);
+        this.#filled += n;
+        at += n;
+        if (this.#filled === this.#body.length) {
+          this.#frames.push(this.#body);
+          this.#body = undefined;
+          this.#next(done);
+        }
+        continue;
+      }
+      // A frame that lies inside this chunk is a view of it (8-byte aligned when it may hold
+      // an Arrow body, whose columns are viewed in place); otherwise it gets memory of its own.
+      const len = this.#lengths[this.#frames.length]!;
+      if (chunk.length - at >= len && (len < 4096 || (chunk.byteOffset + at) % 8 === 0)) {
+        this.#frames.push(chunk.subarray(at, at + len));
+        at += len;
+        this.#next(done);
+      } else {
+        this.#body = len > 1 << 20 ? Buffer.allocUnsafeSlow(len) : Buffer.allocUnsafe(len);
+        this.#filled = 0;
+      }
+    }
+    return done;
+  }
+
+  #readHead(done: Buffer[][]): void {
+    const head = this.#head;
+    if (head.length === 8) {
+      if (head.readUInt32LE(0) !== MAGIC)
+        throw new Error("the peer does not speak the tsparallel lane protocol");
+      const count = head.readUInt32LE(4);
+      if (count < 1 || count > MAX_FRAMES) throw new Error(`a message header announces ${count} frames`);
+      this.#head = Buffer.allocUnsafe(8 * count);
+      this.#headFilled = 0;
+      return;
+    }
+    this.#lengths = [];
+    for (let i = 0; i < head.length; i += 8)
+      this.#lengths.push(head.readUInt32LE(i) + head.readUInt32LE(i + 4) * 2 ** 32);
+    this.#next(done);
+  }
+
+  /** Skips empty frames; emits the message when every frame is in and starts the next header. */
+  #next(done: Buffer[][]): void {
+    const lengths = this.#lengths!;
+    while (this.#frames.length < lengths.length && lengths[this.#frames.length] === 0)
+      this.#frames.push(Buffer.alloc(0));
+    if (this.#frames.length < lengths.length) return;
+    done.push(this.#frames);
+    this.#frames = [];
+    this.#lengths = undefined;
+    this.#head = Buffer.allocUnsafe(8);
+    this.#headFilled = 0;
+  }
+}

@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { connect } from "node:net";
+import { after, before, test } from "node:test";
+import { type Client, EngineError } from "../../../engines/index.js";
+import { MessageCodec } from "../../../engines/wire/message-codec.js";
+import { Signer } from "../../../engines/wire/signing.js";
+import { frameStream } from "../../../engines/wire/stream-socket.js";
+import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
+
+declare const laneMark: string;
+declare let laneOrder: string[];
+
+let rc: Client;
+before(async () => {
+  rc = (await startTestCluster({ n: 2 })).client!;
+});
+after(stopTestClusters);
+
+function laneOf(id: number): { host: string; port: number } {
+  const m = /^tcp:\/\/(.+):(\d+)$/.exec(rc.engines.get(id)!.lane!)!;
+  return { host: m[1]!, port: Number(m[2]) };
+}
+
+/** Writes raw bytes to an engine's lane and resolves when the engine closes the connection. */
+function sendRaw(id: number, bytes: readonly Uint8Array[]): Promise<"closed" | "open"> {
+  return new Promise((resolve) => {
+    const s = connect(laneOf(id));
+    s.on("connect", () => {
+      for (const b of bytes) s.write(b);
+    });
+    s.on("error", () => {});
+    s.on("close", () => resolve("closed"));
+    setTimeout(() => {
+      s.destroy();
+      resolve("open");
+    }, 1500);
+  });
+}
+
+test("engines offer a loopback lane, and direct tasks answered over it are recorded at the controller", async () => {
+  for (const id of rc.ids) assert.match(rc.engines.get(id)!.lane ?? "", /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  const ar = rc.at(0).apply(() => 6 * 7);
+  assert.equal(await ar, 42);
+  // The controller hears of lane tasks from the engine's record: another client can fetch it.
+  const { Client } = await import("../../../engines/index.js");
+  const other = await Client.connect(rc.info);
+  try {
+    assert.equal(await other.getResult(ar.msgIds[0]!), 42);
+    const q = await other.queueStatus();
+    assert.ok(
+      Object.values(q.engines).some((e) => e.completed > 0),
+      "records count as completed tasks",
+    );
+  } finally {
+    await other.close();
+  }
+});
+
+test("outputs and errors come back over the lane like through the controller", async () => {
+  const ar = rc.view().apply(() => {
+    console.log("hello from", process.pid);
+    return 1;
+  });
+  await ar;
+  assert.ok(
+    ar.stdout.every((s) => /^hello from \d+\n$/.test(s)),
+    JSON.stringify(ar.stdout),
+  );
+  await assert.rejects(
+    async () =>
+      await rc.at(1).apply(() => {
+        throw new RangeError("too far");
+      }),
+    /RangeError: too far/,
+  );
+});
+
+test("a lane that cannot be reached sends the tasks through the controller instead", async () => {
+  const { Client } = await import("../../../engines/index.js");
+  const other = await Client.connect(rc.info);
+  try {
+    // As if the engine sat behind a firewall: its advertised lane refuses connections.
+    for (const id of other.ids) (other.engines.get(id) as { lane?: string }).lane = "tcp://127.0.0.1:9";
+    assert.deepEqual(await other.view().apply(() => "via the controller"), [
+      "via the controller",
+      "via the controller",
+    ]);
+    assert.equal(await other.at(0).apply(() => 2), 2, "later tasks too");
+  } finally {
+    await other.close();
+  }
+});
+
+test("garbage on a lane closes that connection; the engine carries on", async () => {
+  assert.equal(await sendRaw(0, [Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]), "closed");
+  assert.equal(await rc.at(0).apply(() => "still here"), "still here");
+});
+
+test("a well-framed message with a wrong key is dropped, never run", async () => {
+  await rc.at(0).execute("globalThis.laneMark = 'untouched'");
+  const codec = new MessageCodec(new Signer("not-the-cluster-key"), "intruder", "test");
+  const { frames } = codec.encode(
+    "execute_request",
+    { code: "globalThis.laneMark = 'pwned'", silent: true },
+    { metadata: { route: { kind: "direct", target: rc.ids[0]! } } },
+  );
+  assert.equal(
+    await sendRaw(rc.ids[0]!, frameStream(frames)),
+    "open",
+    "a bad signature is dropped, not fatal",
+  );
+  assert.equal(await rc.at(0).apply(() => laneMark), "untouched");
+});
+
+test("load-balanced tasks that follow or come after lane tasks wait for them", async () => {
+  const e0 = rc.ids[0]!;
+  await rc.view([e0]).execute("globalThis.laneOrder = []");
+  const first = rc.view([e0]).apply(
+    () =>
+      new Promise((r) =>
+        setTimeout(() => {
+          laneOrder.push("lane");
+          r("lane");
+        }, 300),
+      ),
+  );
+  const lb = rc.loadBalancedView();
+  const after = lb.withFlags({ follow: first }).apply(() => {
+    laneOrder.push("lb");
+    return [...laneOrder];
+  });
+  assert.deepEqual(await after, ["lane", "lb"], "ran on the same engine, after the lane task");
+  await first;
+});
+
+test("killing an engine fails its lane tasks with EngineError and a reason", async () => {
+  const victim = rc.ids[1]!;
+  const [pid] = await rc.view([victim]).apply(() => process.pid);
+  const running = rc.view([victim]).apply(() => new Promise(() => {}));
+  await new Promise((r) => setTimeout(r, 100));
+  process.kill(pid!, "SIGKILL");
+  await assert.rejects(
+    async () => await running,
+    (e: unknown) => e instanceof EngineError && /engine \d+ died/.test(e.message),
+  );
+});
