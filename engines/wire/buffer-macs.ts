@@ -5,8 +5,8 @@ import { WireError } from "./errors.js";
 /**
  * Per-buffer MACs: how the cluster protocol covers payloads with its signature cheaply.
  *
- * The sender puts one GMAC tag per buffer into the message's metadata (`buffer_macs`); the HMAC
- * covers the JSON frames, tags included. A relay (the controller) checks the HMAC over the JSON
+ * Buffers under 64 KiB are signed with the message's HMAC like the JSON frames. For each larger one
+ * the sender puts a GMAC tag into the message's metadata (`buffer_macs`), which the HMAC covers. A relay (the controller) checks the HMAC over the JSON
  * frames and that there is one tag per buffer, and forwards the buffers untouched; the final
  * receiver recomputes each tag once and compares. So a payload is read once at each end instead
  * of once per hop, and the controller never reads a payload byte.
@@ -21,7 +21,12 @@ import { WireError } from "./errors.js";
 /** The metadata key that carries the tags. */
 export const BUFFER_MACS = "buffer_macs";
 
-/** What the metadata carries: the message's nonce prefix and a tag per buffer (hex). */
+/** Buffers shorter than this are signed with the message's HMAC itself (their tag is ""). */
+export const SIGNED_BUFFER_LIMIT = 64 * 1024;
+
+const isLarge = (b: Uint8Array) => b.byteLength >= SIGNED_BUFFER_LIMIT;
+
+/** What the metadata carries: the message's nonce prefix and a tag per buffer (hex; "" for small ones). */
 export interface BufferMacs {
   nonce: string;
   tags: string[];
@@ -50,16 +55,17 @@ export class BufferAuthenticator {
     const nonce = randomBytes(8);
     return {
       nonce: nonce.toString("hex"),
-      tags: buffers.map((b, i) => this.#tag(nonce, i, b).toString("hex")),
+      tags: buffers.map((b, i) => (isLarge(b) ? this.#tag(nonce, i, b).toString("hex") : "")),
     };
   }
 
   /** What the final receiver checks: every buffer matches its signed tag. */
   verify(metadata: Record<string, unknown>, buffers: readonly Uint8Array[]): void {
-    const macs = listed(metadata, buffers.length);
+    const macs = listed(metadata, buffers);
     if (!macs) return;
     const nonce = Buffer.from(macs.nonce, "hex");
     for (let i = 0; i < buffers.length; i++) {
+      if (!isLarge(buffers[i]!)) continue; // covered by the HMAC
       const want = Buffer.from(macs.tags[i]!, "hex");
       const got = this.#tag(nonce, i, buffers[i]!);
       if (want.length !== got.length || !timingSafeEqual(want, got))
@@ -71,9 +77,10 @@ export class BufferAuthenticator {
   }
 }
 
-function listed(metadata: Record<string, unknown>, count: number): BufferMacs | undefined {
+function listed(metadata: Record<string, unknown>, buffers: readonly Uint8Array[]): BufferMacs | undefined {
+  const count = buffers.length;
   const m = metadata[BUFFER_MACS] as Partial<BufferMacs> | undefined;
-  if (count === 0 && m === undefined) return undefined;
+  if (m === undefined && !buffers.some(isLarge)) return undefined;
   const tags = m?.tags;
   if (
     typeof m?.nonce !== "string" ||
@@ -92,5 +99,5 @@ function listed(metadata: Record<string, unknown>, count: number): BufferMacs | 
 
 /** What a relay checks: there is one signed MAC per buffer (it reads no payload). */
 export function checkMacCount(metadata: Record<string, unknown>, buffers: readonly Uint8Array[]): void {
-  listed(metadata, buffers.length);
+  listed(metadata, buffers);
 }

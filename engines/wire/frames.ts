@@ -45,8 +45,21 @@ export interface OutgoingMessage<C = unknown, T extends string = string> {
 
 /** How the signature covers a message. */
 export interface FramingOptions {
-  /** Sign buffers as well as the JSON frames (cluster protocol: yes; Jupyter protocol: no). */
-  signBuffers: boolean;
+  /**
+   * Buffers shorter than this many bytes are signed with the JSON frames (Jupyter protocol: 0,
+   * none are; cluster protocol: small ones, while large ones carry MACs of their own).
+   */
+  signBuffersBelow: number;
+}
+
+/** The frames the HMAC covers: the JSON frames and the buffers small enough to be signed directly. */
+function covered(
+  json: readonly Uint8Array[],
+  buffers: readonly Uint8Array[],
+  opts: FramingOptions,
+): Uint8Array[] {
+  if (opts.signBuffersBelow <= 0 || buffers.length === 0) return json as Uint8Array[];
+  return [...json, ...buffers.filter((b) => b.byteLength < opts.signBuffersBelow)];
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -76,7 +89,7 @@ export function encodeMessage(msg: OutgoingMessage, signer: Signer, opts: Framin
     Buffer.from(JSON.stringify(msg.content ?? {})),
   ];
   const buffers = msg.buffers ?? [];
-  const signature = signer.sign(opts.signBuffers ? [...json, ...buffers] : json);
+  const signature = signer.sign(covered(json, buffers, opts));
   return [...(msg.identities ?? []), DELIMITER, Buffer.from(signature), ...json, ...buffers];
 }
 
@@ -114,7 +127,7 @@ export function decodeMessage(frames: readonly Buffer[], signer: Signer, opts: F
   const signature = frames[at + 1]!;
   const json = frames.slice(at + 2, at + 6);
   const buffers = frames.slice(at + 6);
-  if (!signer.verify(signature, opts.signBuffers ? [...json, ...buffers] : json)) {
+  if (!signer.verify(signature, covered(json, buffers, opts))) {
     throw new WireError(
       "BAD_SIGNATURE",
       "signature does not match the message (wrong key or tampered frames)",

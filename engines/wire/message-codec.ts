@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import process from "node:process";
-import { BUFFER_MACS, checkMacCount } from "./buffer-macs.js";
+import { BUFFER_MACS, checkMacCount, SIGNED_BUFFER_LIMIT } from "./buffer-macs.js";
 import { WireError } from "./errors.js";
 import { decodeMessage, encodeMessage, type Header, makeHeader } from "./frames.js";
 import { type AnyMessage, type ContentByType, isMsgType, type MsgType } from "./messages.js";
@@ -10,10 +10,11 @@ import type { Signer } from "./signing.js";
 const TRACE = process.env.TSPARALLEL_TRACE === "1";
 
 /**
- * The cluster's framing rule: the HMAC covers the JSON frames, and buffers are covered through
- * the per-buffer MACs in the signed metadata (see buffer-macs.ts).
+ * The cluster's framing rule: the HMAC covers the JSON frames and every buffer under 64 KiB; larger
+ * buffers are covered through their MACs in the signed metadata (see buffer-macs.ts), so a relay
+ * never reads them. Small ones are cheaper to sign directly than to tag one by one.
  */
-export const CLUSTER_FRAMING = { signBuffers: false } as const;
+export const CLUSTER_FRAMING = { signBuffersBelow: SIGNED_BUFFER_LIMIT } as const;
 
 /**
  * Where a socket sits on a message's path: the `receiver` uses buffers (and hashes them); a
@@ -68,7 +69,9 @@ export class MessageCodec {
   ): { header: Header<T>; frames: Uint8Array[] } {
     const header = (opts.header as Header<T> | undefined) ?? this.header(type);
     const buffers = opts.buffers ?? [];
-    const macs = buffers.length ? this.signer.buffers?.sign(buffers) : undefined;
+    const macs = buffers.some((b) => b.byteLength >= SIGNED_BUFFER_LIMIT)
+      ? this.signer.buffers?.sign(buffers)
+      : undefined;
     const metadata = macs ? { ...opts.metadata, [BUFFER_MACS]: macs } : (opts.metadata ?? {});
     const frames = encodeMessage(
       {

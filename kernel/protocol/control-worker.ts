@@ -35,7 +35,7 @@ export type FromWorker =
   | { kind: "interrupted" }
   | { kind: "closed" };
 
-const JUPYTER = { signBuffers: false };
+const JUPYTER = { signBuffersBelow: 0 };
 
 async function main(): Promise<void> {
   const port = parentPort;

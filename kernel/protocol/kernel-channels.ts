@@ -22,7 +22,7 @@ export type SendChannel = RequestChannel | "iopub";
 /** Called for every well-formed, correctly signed message. */
 export type MessageListener = (channel: RequestChannel, msg: WireMessage) => void;
 
-const JUPYTER = { signBuffers: false };
+const JUPYTER = { signBuffersBelow: 0 };
 
 /** zeromq.js takes a mutable array; our queues hand out read-only ones. */
 export function frameSink(socket: { send(frames: Uint8Array[]): Promise<void> }): FrameSink {

@@ -8,7 +8,7 @@ import { decodeMessage, encodeMessage, makeHeader, type WireMessage } from "../.
 import { Signer } from "../../engines/wire/signing.js";
 import { type ConnectionInfo, channelAddress } from "../../kernel/protocol/connection-file.js";
 
-const JUPYTER = { signBuffers: false };
+const JUPYTER = { signBuffersBelow: 0 };
 type ClientChannel = "shell" | "control" | "stdin" | "iopub";
 
 /** Messages received on one channel, with waiters for the next match. */

@@ -9,8 +9,8 @@ import {
 } from "../../../engines/wire/index.js";
 
 const signer = new Signer("secret-key");
-const jupyter = { signBuffers: false };
-const cluster = { signBuffers: true };
+const jupyter = { signBuffersBelow: 0 };
+const cluster = { signBuffersBelow: Number.POSITIVE_INFINITY };
 
 function sample(buffers: Buffer[] = []) {
   return {

@@ -57,7 +57,9 @@ test("buffers are covered by signed MACs: the relay refuses a tampered MAC, the 
     const hello = (await router.receive()) as Buffer[];
     assert.equal(relay.decode(hello)!.header.msg_type, "connect_request");
 
-    const payload = Buffer.from("the payload");
+    // Large enough to be covered by a MAC of its own rather than by the HMAC directly.
+    const big = (text: string) => Buffer.concat([Buffer.from(text), Buffer.alloc(70_000, 1)]);
+    const payload = big("the payload");
     const frames = () =>
       encodeMessage(
         {
@@ -79,12 +81,12 @@ test("buffers are covered by signed MACs: the relay refuses a tampered MAC, the 
     // Intact: relayed, received, MACs stripped from what the receiver hands on.
     assert.ok(await viaRelay(frames()));
     const ok = receiver.decode((await b.receive()) as Buffer[]);
-    assert.equal(ok!.buffers[0]!.toString(), "the payload");
+    assert.ok(ok!.buffers[0]!.equals(payload));
     assert.equal(ok!.metadata.buffer_macs, undefined);
 
     // A tampered buffer passes the relay (it never reads payloads) and is dropped by the receiver.
     const swapped = frames();
-    swapped[swapped.length - 1] = Buffer.from("the paywall!");
+    swapped[swapped.length - 1] = big("the paywall!");
     assert.ok(await viaRelay(swapped));
     assert.equal(receiver.decode((await b.receive()) as Buffer[]), undefined);
     assert.equal(receiver.dropped.BAD_BUFFER_MAC, 1);
@@ -92,9 +94,9 @@ test("buffers are covered by signed MACs: the relay refuses a tampered MAC, the 
     // A MAC swapped for one that fits the tampered buffer breaks the HMAC: the relay refuses it.
     const forged = frames();
     const meta = JSON.parse(forged[4]!.toString()) as { buffer_macs: unknown };
-    meta.buffer_macs = signer.buffers!.sign([Buffer.from("the paywall!")]);
+    meta.buffer_macs = signer.buffers!.sign([big("the paywall!")]);
     forged[4] = Buffer.from(JSON.stringify(meta)); // [delimiter, hmac, header, parent, metadata, …]
-    forged[forged.length - 1] = Buffer.from("the paywall!");
+    forged[forged.length - 1] = big("the paywall!");
     assert.equal(await viaRelay(forged), undefined);
     assert.equal(relay.dropped.BAD_SIGNATURE, 1);
 
@@ -106,6 +108,16 @@ test("buffers are covered by signed MACs: the relay refuses a tampered MAC, the 
     ).map((f) => Buffer.from(f));
     assert.equal(await viaRelay(bare), undefined);
     assert.equal(relay.dropped.BAD_BUFFER_MAC, 1);
+
+    // A small buffer is signed with the JSON frames: tampering with it breaks the HMAC at the relay.
+    const small = encodeMessage(
+      { header: makeHeader("push_request", "a"), content: {}, buffers: [Buffer.from("small")] },
+      signer,
+      CLUSTER_FRAMING,
+    ).map((f) => Buffer.from(f));
+    small[small.length - 1] = Buffer.from("smell");
+    assert.equal(await viaRelay(small), undefined);
+    assert.equal(relay.dropped.BAD_SIGNATURE, 2);
   } finally {
     process.stderr.write = origWrite;
     router.close();
