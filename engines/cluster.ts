@@ -24,7 +24,10 @@ export interface ClusterOptions {
   ip?: string;
   /** Load-balancing scheme (default leastload). */
   scheme?: SchedulerScheme;
-  /** Load-balanced tasks in flight per engine (default 2; 0 = unlimited). */
+  /**
+   * Load-balanced tasks in flight per engine: a fixed number (0 = unlimited), or by default 2,
+   * raised up to 256 for engines whose tasks finish in well under a millisecond.
+   */
   hwm?: number;
   /** Keep running after this process exits, logging to this file (the CLI's --daemonize). */
   daemonLog?: string;
@@ -73,7 +76,7 @@ export class Cluster {
       "--scheme",
       opts.scheme ?? "leastload",
       "--hwm",
-      String(opts.hwm ?? 2),
+      String(opts.hwm ?? "auto"),
     ];
     if (!opts.daemonLog) args.push("--watch-parent", String(process.pid));
     if (opts.daemonLog) mkdirSync(dirname(opts.daemonLog), { recursive: true, mode: 0o700 });

@@ -15,7 +15,7 @@ import type { SchedulerScheme } from "../wire/messages.js";
 export const CLUSTER_USAGE = `usage: tsparallel cluster <command> [options]
 
 commands:
-  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N]
+  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N|auto]
         start a controller with N local engines (default 2). Without --daemonize it runs
         until Ctrl-C; with it, it keeps running in the background (log next to the
         connection file).
@@ -105,7 +105,7 @@ async function start(name: string, values: Record<string, string | boolean | und
     name,
     ip: values.ip as string | undefined,
     scheme: values.scheme as SchedulerScheme | undefined,
-    hwm: values.hwm === undefined ? undefined : Number(values.hwm),
+    hwm: values.hwm === undefined || values.hwm === "auto" ? undefined : Number(values.hwm),
     daemonLog: values.daemonize ? join(clustersDir(), `${name}.log`) : undefined,
   });
   out(

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
+import { type Batchable, batchable, packBatch, TurnBatcher, unpackBatch } from "../wire/batch.js";
 import type { ConnectionInfo } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
 import type {
@@ -56,6 +57,23 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
 
   /** Messages received that belong to no request or task of this client (should stay 0). */
   unmatched = 0;
+  /**
+   * Tasks submitted in this turn of the event loop, sent together when it ends: a flood of
+   * lb.apply calls leaves as a few batches, a lone task as itself.
+   */
+  readonly #outbox = new TurnBatcher<Batchable & { type: TaskRequestType }>((tasks) => {
+    if (tasks.length === 1) {
+      const t = tasks[0]!;
+      void this.sock.send(t.type, t.content as ContentByType[TaskRequestType], {
+        header: t.header,
+        metadata: t.metadata,
+        buffers: t.buffers,
+      });
+    } else {
+      const { content, buffers } = packBatch(tasks);
+      void this.sock.send("task_batch", content, { buffers });
+    }
+  });
 
   constructor(readonly info: ConnectionInfo) {
     super();
@@ -109,6 +127,10 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   }
 
   #route(msg: AnyMessage): void {
+    if (msg.header.msg_type === "reply_batch") {
+      for (const part of unpackBatch(msg)) this.#route(part);
+      return;
+    }
     if (msg.header.msg_type === "engine_event") {
       const c = (msg as Message<"engine_event">).content;
       if (c.event === "added") this.emit("engineAdded", c.engine);
@@ -147,6 +169,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     timeoutMs = 10_000,
   ): Promise<AnyMessage> {
     this.#check();
+    this.#outbox.drain(); // a control request (abort…) must not overtake the tasks it is about
     const header = this.sock.header(type);
     const answer = new Promise<AnyMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -187,7 +210,11 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.#check();
     this.#listeners.set(header.msg_id, listener);
     this.#updateKeepAlive();
-    void this.sock.send(type, content, { header, metadata, buffers });
+    if (batchable(buffers)) this.#outbox.add({ type, header, metadata, content, buffers });
+    else {
+      this.#outbox.drain(); // keep submission order
+      void this.sock.send(type, content, { header, metadata, buffers });
+    }
     return header;
   }
 
@@ -201,6 +228,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   /** Closes the socket; pending tasks are failed. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#outbox.drain();
     this.#fail(new ClusterError("CONTROLLER_LOST", "the client was closed before the task finished"));
     this.#closed = true;
     clearInterval(this.#keepAlive);

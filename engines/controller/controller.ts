@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { Router } from "zeromq";
 import type { Launcher } from "../launchers/launcher.js";
 import { LocalLauncher } from "../launchers/local-launcher.js";
+import { unpackBatch } from "../wire/batch.js";
 import { type ConnectionInfo, removeConnectionFile, writeConnectionFile } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
 import {
@@ -21,6 +22,7 @@ import {
 } from "../wire/messages.js";
 import { SignedSocket } from "../wire/signed-socket.js";
 import { Signer } from "../wire/signing.js";
+import { BatchingRelay } from "./batching-relay.js";
 import { type EngineRecord, EngineRegistry } from "./engine-registry.js";
 import { DEFAULT_HEARTBEAT, HeartbeatMonitor, type HeartbeatOptions } from "./heartbeat-monitor.js";
 import { OutputRelay } from "./output-relay.js";
@@ -37,7 +39,10 @@ export interface ControllerOptions {
   /** Interface to bind (default 127.0.0.1: loopback only). */
   ip?: string;
   scheme?: SchedulerScheme;
-  /** Load-balanced tasks in flight per engine (0 = unlimited). */
+  /**
+   * Load-balanced tasks in flight per engine (0 = unlimited). Without it: 2, raised for engines
+   * whose tasks are short (see TaskScheduler's adaptive limit).
+   */
   hwm?: number;
   heartbeat?: HeartbeatOptions;
   limits?: TaskTableLimits;
@@ -56,6 +61,8 @@ export class Controller {
   readonly #engines: SignedSocket;
   readonly #hearts: SignedSocket;
   readonly #relay: OutputRelay;
+  readonly #toEngines: BatchingRelay;
+  readonly #toClients: BatchingRelay;
   readonly #known = new Map<string, Buffer>();
   #monitor: HeartbeatMonitor | undefined;
   #launcher: Launcher | undefined;
@@ -82,8 +89,11 @@ export class Controller {
       },
       strategyFor(opts.scheme ?? "leastload"),
       opts.hwm ?? 2,
+      opts.hwm === undefined,
     );
     this.#relay = new OutputRelay(this.#clients, this.table);
+    this.#toEngines = new BatchingRelay(this.#engines, "task_batch");
+    this.#toClients = new BatchingRelay(this.#clients, "reply_batch");
   }
 
   /** Binds, writes the connection file, starts `engines` local engines. */
@@ -155,6 +165,12 @@ export class Controller {
       void this.#clients.send(type, content, { identities: [client], parent: msg.header });
     if ((TASK_REQUESTS as readonly string[]).includes(msg.header.msg_type)) {
       this.#submit(msg as Message<TaskRequestType>, client);
+      return;
+    }
+    if (msg.header.msg_type === "task_batch") {
+      for (const part of unpackBatch(msg))
+        if ((TASK_REQUESTS as readonly string[]).includes(part.header.msg_type))
+          this.#submit(part as Message<TaskRequestType>, client);
       return;
     }
     switch (msg.header.msg_type) {
@@ -300,6 +316,18 @@ export class Controller {
       void this.#clients.queue.send([client, ...rec.reply]);
       return;
     }
+    const kept = rec?.state === "done" ? rec.replyMessage : undefined;
+    if (kept) {
+      // A reply that came in a batch: sign it on its own now.
+      void this.#clients.send(kept.header.msg_type, kept.content, {
+        identities: [client],
+        header: kept.header,
+        parent: kept.parent_header,
+        metadata: kept.metadata,
+        buffers: kept.buffers,
+      });
+      return;
+    }
     const status = rec
       ? rec.state === "done"
         ? rec.notKept
@@ -340,7 +368,7 @@ export class Controller {
       task.engine = rec.info.id;
       task.state = "running";
       rec.outstanding.add(msg.header.msg_id);
-      void this.#engines.forward(msg, [rec.identity]);
+      this.#toEngines.send(rec.identity, msg);
       return;
     }
     const lb = route?.kind === "lb" ? route : { kind: "lb" as const };
@@ -415,7 +443,7 @@ export class Controller {
       t.state = "running";
     }
     rec.outstanding.add(task.msg.header.msg_id);
-    void this.#engines.forward(task.msg, [rec.identity]);
+    this.#toEngines.send(rec.identity, task.msg);
   }
 
   /** Answers a task with an error the controller produced (dead engine, bad target…). */
@@ -468,6 +496,11 @@ export class Controller {
       this.#onReply(msg, identity);
       return;
     }
+    if (type === "reply_batch") {
+      for (const part of unpackBatch(msg))
+        if (part.header.msg_type.endsWith("_reply")) this.#onReply(part, identity);
+      return;
+    }
     if (type === "task_records") {
       this.#onRecords(msg as Message<"task_records">, this.registry.byUuid(identity.toString()));
       return;
@@ -485,13 +518,15 @@ export class Controller {
     if (rec) {
       rec.outstanding.delete(parentId);
       rec.completed++;
+      const took = (msg.metadata as { duration?: unknown }).duration;
+      if (typeof took === "number" && took >= 0) rec.taskMs = rec.taskMs * 0.9 + took * 0.1;
     }
     const task = this.table.get(parentId);
     if (!task) return;
     if (this.scheduler.owns(parentId) && this.scheduler.finished(parentId, outcome, rec?.info.id) === "retry")
       return;
-    this.table.complete(parentId, outcome, msg.raw);
-    void this.#clients.forward(msg, [task.client]);
+    this.table.complete(parentId, outcome, msg.raw.length ? msg.raw : undefined, msg);
+    this.#toClients.send(task.client, msg);
     this.scheduler.dependenciesChanged();
   }
 

@@ -11,6 +11,8 @@ export interface EngineRecord {
   /** msg_ids sent to it and not yet answered. */
   outstanding: Set<string>;
   completed: number;
+  /** Moving average of its task run times in ms (sets how many tasks it may hold). */
+  taskMs: number;
   lastAssigned: number;
   lastPong: number;
   status: EngineStatus;
@@ -34,6 +36,7 @@ export class EngineRegistry {
       state: "idle",
       outstanding: new Set(),
       completed: 0,
+      taskMs: 1,
       lastAssigned: 0,
       lastPong: Date.now(),
       status: { busy: false, queued: 0, rss: 0 },

@@ -17,14 +17,18 @@ const { values } = parseArgs({
     engines: { type: "string", default: "0" },
     ip: { type: "string", default: "127.0.0.1" },
     scheme: { type: "string", default: "leastload" },
-    hwm: { type: "string", default: "2" },
+    hwm: { type: "string", default: "auto" },
     "watch-parent": { type: "string" },
   },
 });
 if (!values.name || !values.file) {
   process.stderr.write(
-    "usage: controller/main.js --name NAME --file CONNECTION_FILE [--engines N] [--ip IP] [--scheme leastload|lru|random|weighted] [--hwm N]\n",
+    "usage: controller/main.js --name NAME --file CONNECTION_FILE [--engines N] [--ip IP] [--scheme leastload|lru|random|weighted] [--hwm N|auto]\n",
   );
+  process.exit(2);
+}
+if (values.hwm !== "auto" && !(Number.isInteger(Number(values.hwm)) && Number(values.hwm) >= 0)) {
+  process.stderr.write(`--hwm "${values.hwm}" is not a whole number ≥ 0 (0 = unlimited) or "auto"\n`);
   process.exit(2);
 }
 if (!(values.scheme! in STRATEGIES)) {
@@ -39,7 +43,7 @@ const controller = new Controller({
   key: process.env.TSPARALLEL_KEY || randomUUID(),
   ip: values.ip,
   scheme: values.scheme as SchedulerScheme,
-  hwm: Number(values.hwm),
+  ...(values.hwm === "auto" ? {} : { hwm: Number(values.hwm) }),
 });
 const stop = () => void controller.stop().then(() => process.exit(0));
 process.on("SIGTERM", stop);

@@ -21,10 +21,19 @@ export interface SchedulerHooks {
   fail(task: PendingTask, ename: string, evalue: string): void;
 }
 
+/** With an adaptive limit, an engine holds about this much work (ms) … */
+const ADAPTIVE_QUEUE_MS = 2;
+/** … but never more than this many tasks. */
+const ADAPTIVE_MAX = 256;
+
 /**
  * The load-balancing scheduler: a FIFO of ready tasks, a list of tasks waiting on dependencies,
  * and a pluggable strategy that picks among engines under the high-water mark (`hwm`, tasks in
  * flight per engine; 0 = unlimited).
+ *
+ * With `adaptive`, `hwm` is a floor: an engine whose tasks take a tenth of a millisecond may hold
+ * enough of them for ~2 ms of work (up to 256), so a flood of tiny tasks is not throttled by
+ * round trips, while tasks of a millisecond or more keep the strict limit that balances them.
  */
 export class TaskScheduler {
   readonly #ready: PendingTask[] = [];
@@ -40,6 +49,7 @@ export class TaskScheduler {
     private readonly hooks: SchedulerHooks,
     public strategy: SchedulingStrategy,
     public hwm: number,
+    public adaptive = false,
   ) {}
 
   /** Tasks not yet sent to an engine. */
@@ -189,7 +199,11 @@ export class TaskScheduler {
   }
 
   #hasRoom(rec: EngineRecord): boolean {
-    return this.hwm <= 0 || rec.outstanding.size < this.hwm;
+    if (this.hwm <= 0) return true;
+    const limit = this.adaptive
+      ? Math.max(this.hwm, Math.min(ADAPTIVE_MAX, Math.floor(ADAPTIVE_QUEUE_MS / Math.max(rec.taskMs, 1e-3))))
+      : this.hwm;
+    return rec.outstanding.size < limit;
   }
 
   /** Sends as many ready tasks as engines have room for. */

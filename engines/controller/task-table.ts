@@ -1,5 +1,5 @@
 import type { Header } from "../wire/frames.js";
-import type { EngineId, TaskRequestType } from "../wire/messages.js";
+import type { AnyMessage, EngineId, TaskRequestType } from "../wire/messages.js";
 
 /** One task the controller has seen. */
 export interface TaskRecord {
@@ -22,6 +22,8 @@ export interface TaskRecord {
   notKept?: boolean;
   /** The reply as received (from the delimiter on), kept for late `getResult` while it fits. */
   reply?: Buffer[];
+  /** A reply that arrived inside a batch (no frames of its own), kept while it fits. */
+  replyMessage?: AnyMessage;
   replyBytes: number;
 }
 
@@ -65,14 +67,22 @@ export class TaskTable {
   }
 
   /** Records a finished task and its reply frames (if they fit the byte budget). */
-  complete(msgId: string, outcome: string, reply: Buffer[] | undefined): TaskRecord | undefined {
+  complete(
+    msgId: string,
+    outcome: string,
+    reply: Buffer[] | undefined,
+    message?: AnyMessage,
+  ): TaskRecord | undefined {
     const rec = this.#tasks.get(msgId);
     if (!rec || rec.state === "done") return rec;
     rec.state = "done";
     rec.outcome = outcome;
-    const bytes = reply ? reply.reduce((n, f) => n + f.length, 0) : 0;
-    if (reply && bytes <= this.limits.maxReplyBytes) {
-      rec.reply = reply;
+    const kept = reply ?? message?.buffers;
+    // A batched reply's JSON is not at hand as bytes: count a typical size for it.
+    const bytes = (kept ? kept.reduce((n, f) => n + f.length, 0) : 0) + (reply ? 0 : message ? 512 : 0);
+    if ((reply || message) && bytes <= this.limits.maxReplyBytes) {
+      if (reply) rec.reply = reply;
+      else rec.replyMessage = message;
       rec.replyBytes = bytes;
       this.#replyBytes += bytes;
     }
@@ -91,6 +101,7 @@ export class TaskTable {
       }
       this.#replyBytes -= rec.replyBytes;
       rec.reply = undefined;
+      rec.replyMessage = undefined;
       rec.replyBytes = 0;
     }
   }

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
+import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { clearTimeout, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
+import { type Batchable, batchable, packBatch, TurnBatcher, unpackBatch } from "../wire/batch.js";
 import type { ConnectionInfo } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
 import { type MessageCodec as Codec, MessageCodec, type MessageSink } from "../wire/message-codec.js";
@@ -69,6 +71,21 @@ export class Engine {
   #records: LaneTaskRecord[] = [];
   #recordFrames: Uint8Array[] = [];
   #recordTimer: NodeJS.Timeout | undefined;
+  /** Replies to the controller finished in one turn of the event loop leave together. */
+  readonly #replies = new TurnBatcher<Batchable & { type: string }>((replies) => {
+    if (replies.length === 1) {
+      const r = replies[0]!;
+      void this.#sock.send(r.type as "apply_reply", r.content as ReplyStatus, {
+        header: r.header,
+        parent: r.parent_header,
+        metadata: r.metadata,
+        buffers: r.buffers,
+      });
+    } else {
+      const { content, buffers } = packBatch(replies);
+      void this.#sock.send("reply_batch", content, { buffers });
+    }
+  });
   #running = false;
   #heart: Worker | undefined;
   #registered: ((id: EngineId) => void) | undefined;
@@ -189,6 +206,9 @@ export class Engine {
         if (lane) lane.send("abort_reply", { aborted: aborted.reverse() }, { parent: msg.header });
         return;
       }
+      case "task_batch":
+        for (const part of unpackBatch(msg)) this.#handle(part, origin, lane);
+        return;
       case "shutdown_request":
         if (lane) return; // only the controller may stop an engine
         this.exit(0, "shutdown requested");
@@ -231,6 +251,7 @@ export class Engine {
   async #run(queued: QueuedTask): Promise<void> {
     const { task, origin } = queued;
     const started = Date.now();
+    const t0 = performance.now();
     const parent = task.header;
     const timeout = (task.metadata as Partial<TaskMetadata>).timeout;
     this.#current = parent;
@@ -280,16 +301,28 @@ export class Engine {
       this.#current = undefined;
       this.#currentOrigin = undefined;
     }
-    this.#reply(queued, status, started, buffers);
+    this.#reply(queued, status, started, buffers, performance.now() - t0);
   }
 
-  #reply(queued: QueuedTask, status: ReplyStatus, started: number, buffers: Buffer[] = []): void {
+  #reply(
+    queued: QueuedTask,
+    status: ReplyStatus,
+    started: number,
+    buffers: Buffer[] = [],
+    duration = 0,
+  ): void {
     const { task, lane } = queued;
-    const metadata: ReplyMetadata = { engine_id: this.id, started, completed: Date.now() };
+    const metadata: ReplyMetadata = { engine_id: this.id, started, completed: Date.now(), duration };
     const type = replyTypeOf(task.header.msg_type);
     const opts = { parent: task.header, metadata, buffers };
     if (!lane) {
-      void this.#sock.send(type, status, opts);
+      if (batchable(buffers)) {
+        const header = this.#sock.header(type);
+        this.#replies.add({ type, header, parent_header: task.header, metadata, content: status, buffers });
+      } else {
+        this.#replies.drain();
+        void this.#sock.send(type, status, opts);
+      }
       return;
     }
     // Over a lane: answer the client, then tell the controller what happened (batched).

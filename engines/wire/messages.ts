@@ -1,3 +1,4 @@
+import type { BatchPart } from "./batch.js";
 import type { Header, WireMessage } from "./frames.js";
 import type { MimeBundle } from "./mime-bundle.js";
 
@@ -71,6 +72,8 @@ export interface ReplyMetadata {
   /** Epoch milliseconds. */
   started: number;
   completed: number;
+  /** How long the task ran, in ms (sub-millisecond resolution). */
+  duration?: number;
   [extra: string]: unknown;
 }
 
@@ -134,6 +137,11 @@ export interface ContentByType {
   push_reply: ReplyStatus;
   pull_request: { names: string[]; single: boolean };
   pull_reply: ReplyStatus;
+
+  /** Several task requests in one message (see batch.ts). */
+  task_batch: { parts: BatchPart[] };
+  /** Several task replies in one message. */
+  reply_batch: { parts: BatchPart[] };
 
   // task outputs, relayed to the client that asked
   stream: { name: "stdout" | "stderr"; text: string };
@@ -202,6 +210,8 @@ const ALL_TYPES: ReadonlySet<string> = new Set<MsgType>([
   "push_reply",
   "pull_request",
   "pull_reply",
+  "task_batch",
+  "reply_batch",
   "stream",
   "display_data",
   "execute_result",

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { EngineRegistry } from "../../../engines/controller/engine-registry.js";
 import { STRATEGIES, strategyFor } from "../../../engines/controller/strategies/index.js";
+import { TaskScheduler } from "../../../engines/controller/task-scheduler.js";
 import { TaskTable } from "../../../engines/controller/task-table.js";
 
 const loads = [
@@ -53,4 +55,75 @@ test("the task table evicts the oldest finished tasks past its limits and keeps 
   assert.equal(table.size, 4);
   table.complete("t5", "ok", [Buffer.alloc(500)]);
   assert.equal(table.get("t5")?.reply, undefined, "a reply bigger than the budget is not kept");
+});
+
+test("the adaptive high-water mark lets engines with tiny tasks hold more, and keeps it for long ones", () => {
+  const registry = new EngineRegistry();
+  const quick = registry.register("q", 1, "h", "hq");
+  const slow = registry.register("s", 2, "h", "hs");
+  quick.taskMs = 0.01; // 10 µs tasks
+  slow.taskMs = 50;
+  const header = {
+    msg_id: "",
+    msg_type: "apply_request",
+    session: "s",
+    username: "u",
+    date: "",
+    version: "5.3",
+  };
+  const sent = new Map<number, number>();
+  const table = new TaskTable();
+  const scheduler = new TaskScheduler(
+    registry,
+    table,
+    {
+      dispatch: (_t, e) => {
+        e.outstanding.add(`${e.info.id}-${e.outstanding.size}`);
+        sent.set(e.info.id, (sent.get(e.info.id) ?? 0) + 1);
+      },
+      fail: () => assert.fail("nothing should fail"),
+    },
+    STRATEGIES.leastload,
+    2,
+    true,
+  );
+  for (let i = 0; i < 1000; i++) {
+    const msg = { header: { ...header, msg_id: `m${i}` }, metadata: {}, content: {}, buffers: [], raw: [] };
+    scheduler.submit({
+      msg: msg as never,
+      route: { kind: "lb" },
+      client: Buffer.from("c"),
+      retriesLeft: 0,
+      tried: new Set(),
+    });
+  }
+  assert.equal(sent.get(slow.info.id), 2, "a 50 ms engine keeps the floor of 2");
+  assert.equal(sent.get(quick.info.id), 200, "a 10 µs engine holds ~2 ms of work");
+  assert.equal(scheduler.queued, 798);
+
+  // With an explicit hwm (no adaptation), the same quick engine holds 2.
+  const fixedRegistry = new EngineRegistry();
+  fixedRegistry.register("q2", 3, "h", "hq2").taskMs = 0.01;
+  const fixed = new TaskScheduler(
+    fixedRegistry,
+    new TaskTable(),
+    { dispatch: (_t, e) => e.outstanding.add(String(e.outstanding.size)), fail: () => {} },
+    STRATEGIES.leastload,
+    2,
+  );
+  for (let i = 0; i < 10; i++)
+    fixed.submit({
+      msg: {
+        header: { ...header, msg_id: `f${i}` },
+        metadata: {},
+        content: {},
+        buffers: [],
+        raw: [],
+      } as never,
+      route: { kind: "lb" },
+      client: Buffer.from("c"),
+      retriesLeft: 0,
+      tried: new Set(),
+    });
+  assert.equal(fixed.queued, 8);
 });

@@ -1,0 +1,64 @@
+import { setImmediate } from "node:timers";
+import { type Batchable, MAX_BATCH, packBatch } from "../wire/batch.js";
+import type { SignedSocket } from "../wire/signed-socket.js";
+
+/** A received message: `raw` holds its signed frames, or nothing when it came inside a batch. */
+type Relayed = Batchable & { raw: readonly Buffer[] };
+
+/**
+ * Sends task requests to engines (or replies to clients) the cheapest way that keeps their order
+ * per peer: a message that arrived whole is forwarded as received (same signature) when nothing
+ * is waiting for that peer; messages that arrived inside a batch are re-batched per peer at the
+ * end of the event-loop turn, so a flood costs one signed message per peer and turn.
+ */
+export class BatchingRelay {
+  readonly #pending = new Map<string, { identity: Buffer; items: Relayed[] }>();
+  #scheduled = false;
+
+  constructor(
+    private readonly sock: SignedSocket,
+    private readonly batchType: "task_batch" | "reply_batch",
+  ) {}
+
+  send(identity: Buffer, msg: Relayed): void {
+    const key = identity.toString("latin1");
+    const waiting = this.#pending.get(key);
+    if (!waiting && msg.raw.length) {
+      void this.sock.forward(msg, [identity]);
+      return;
+    }
+    if (waiting) waiting.items.push(msg);
+    else this.#pending.set(key, { identity, items: [msg] });
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const { identity, items } of pending) {
+      let run: Relayed[] = [];
+      const sendRun = () => {
+        if (run.length === 1 && run[0]!.raw.length) void this.sock.forward(run[0]!, [identity]);
+        else if (run.length) {
+          const { content, buffers } = packBatch(run);
+          void this.sock.send(this.batchType, content, { identities: [identity], buffers });
+        }
+        run = [];
+      };
+      for (const m of items) {
+        if (m.raw.length) {
+          sendRun();
+          void this.sock.forward(m, [identity]);
+        } else {
+          run.push(m);
+          if (run.length >= MAX_BATCH) sendRun();
+        }
+      }
+      sendRun();
+    }
+  }
+}
