@@ -8,6 +8,12 @@ export interface ShippedFunction {
 }
 
 const cache = new WeakMap<object, ShippedFunction>();
+/**
+ * By source as well: a loop that ships `() => 0` creates a new closure each time, and checking
+ * that its source parses (a compile) would cost more than sending the task.
+ */
+const bySource = new Map<string, ShippedFunction>();
+const BY_SOURCE_LIMIT = 512;
 
 function parses(expr: string): boolean {
   try {
@@ -35,6 +41,12 @@ export function shipFunction(fn: unknown, what = "the function"): ShippedFunctio
   if (hit) return hit;
   const name = fn.name;
   const src = Function.prototype.toString.call(fn);
+  const key = `${name}\0${src}`;
+  const known = bySource.get(key);
+  if (known) {
+    cache.set(fn, known);
+    return known;
+  }
   if (/\{\s*\[native code\]\s*\}\s*$/.test(src)) {
     if (name.startsWith("bound ")) {
       throw new ClusterError(
@@ -58,5 +70,7 @@ export function shipFunction(fn: unknown, what = "the function"): ShippedFunctio
   }
   const shipped = { source, name };
   cache.set(fn, shipped);
+  bySource.set(key, shipped);
+  if (bySource.size > BY_SOURCE_LIMIT) bySource.delete(bySource.keys().next().value!);
   return shipped;
 }
