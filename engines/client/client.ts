@@ -215,8 +215,14 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     void ar.wait().then(() => {
       this.#outstanding.delete(ar);
       for (const id of ar.msgIds) {
+        this.#results.delete(id); // re-insert: finished results age from when they finished
         this.#results.set(id, ar);
-        if (this.#results.size > REMEMBERED_RESULTS) this.#results.delete(this.#results.keys().next().value!);
+      }
+      // Trimmed in bulk: deleting the oldest key one at a time walks the Map's tombstones.
+      if (this.#results.size > 2 * REMEMBERED_RESULTS) {
+        const keep = [...this.#results].slice(-REMEMBERED_RESULTS);
+        this.#results.clear();
+        for (const [k, v] of keep) this.#results.set(k, v);
       }
     });
     for (const id of ar.msgIds) this.#results.set(id, ar);
