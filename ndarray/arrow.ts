@@ -53,6 +53,14 @@ function arrowType(dtype: DType): DataType {
  * context), is accepted as a 1-D array.
  */
 export function ndarrayToArrowIPC(x: NDArray | TypedArray): Uint8Array {
+  return tableToIPC(ndarrayToArrowTable(x), "stream");
+}
+
+/**
+ * The Arrow table `ndarrayToArrowIPC` writes: one non-null column that is a view of the array's
+ * data when it is contiguous (a copy in C order otherwise), shape, dtype and order in the schema.
+ */
+export function ndarrayToArrowTable(x: NDArray | TypedArray): Table {
   // A bare typed array (from any realm) travels as a 1-D array of its own dtype.
   const a = isNDArray(x) ? x : new NDArray(x, [x.length]);
   const f = a.flags;
@@ -78,7 +86,7 @@ export function ndarrayToArrowIPC(x: NDArray | TypedArray): Uint8Array {
     schema,
     makeData({ type: new Struct([field]), length: n, nullCount: 0, children: [column] }),
   );
-  return tableToIPC(new Table(schema, batch), "stream");
+  return new Table(schema, batch);
 }
 
 function lowestOffset(a: NDArray): number {

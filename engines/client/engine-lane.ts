@@ -1,4 +1,3 @@
-import { connect } from "node:net";
 import type { Header } from "../wire/frames.js";
 import type { MessageCodec } from "../wire/message-codec.js";
 import type {
@@ -52,7 +51,12 @@ export class EngineLane {
     private readonly fallback: (task: LaneTask) => void,
   ) {
     const m = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(engine.lane);
-    const socket = connect({ host: m?.[1] ?? "127.0.0.1", port: Number(m?.[2] ?? 0) });
+    this.#sock = StreamSocket.connect(
+      { host: m?.[1] ?? "127.0.0.1", port: Number(m?.[2] ?? 0) },
+      codec,
+      (msg) => this.#route(msg),
+    );
+    const socket = this.#sock.socket;
     socket.unref();
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("connect timed out")));
     socket.once("connect", () => {
@@ -61,7 +65,6 @@ export class EngineLane {
       this.#state = "open";
     });
     socket.on("close", () => this.#closed());
-    this.#sock = new StreamSocket(socket, codec, (msg) => this.#route(msg));
   }
 
   /**

@@ -22,6 +22,7 @@ import {
   type TaskRequestType,
 } from "../wire/messages.js";
 import { formatMimeBundle, type MimeBundle, mimeShortcuts } from "../wire/mime-bundle.js";
+import { type Lease, SendArena } from "../wire/send-arena.js";
 import { decodeValue, encodeValue } from "../wire/serialize.js";
 import { SignedSocket } from "../wire/signed-socket.js";
 import { Signer } from "../wire/signing.js";
@@ -67,6 +68,8 @@ export class Engine {
   #current: Header | undefined;
   #currentOrigin: MessageSink | undefined;
   readonly #signer: Signer;
+  /** Reused memory for large replies over lanes (see send-arena.ts). */
+  readonly #arena = new SendArena();
   #lanes: LaneServer | undefined;
   #records: LaneTaskRecord[] = [];
   #recordFrames: Uint8Array[] = [];
@@ -259,6 +262,9 @@ export class Engine {
     this.#capture.begin((name, text) => void origin.send("stream", { name, text }, { parent }));
     let status: ReplyStatus = { status: "ok" };
     let buffers: Buffer[] = [];
+    // A lane says when it has sent a reply, so only lane replies may borrow reused memory.
+    const leases: Lease[] = [];
+    const enc = queued.lane ? { arena: this.#arena, leases } : {};
     try {
       const label = `engine ${this.id}`;
       switch (task.header.msg_type) {
@@ -278,7 +284,7 @@ export class Engine {
             c.mode === "map"
               ? await this.#ns.map(c.fn, c.name, args as ArrayLike<unknown>[], { timeout })
               : await this.#ns.apply(c.fn, c.name, args, { timeout });
-          buffers = await encodeValue(value, { name: "result" });
+          buffers = await encodeValue(value, { name: "result", ...enc });
           break;
         }
         case "push_request": {
@@ -289,19 +295,20 @@ export class Engine {
         case "pull_request": {
           const c = (task as Message<"pull_request">).content;
           const value = c.single ? this.#ns.get(c.names[0]!) : c.names.map((n) => this.#ns.get(n));
-          buffers = await encodeValue(value, { name: c.single ? c.names[0]! : "names" });
+          buffers = await encodeValue(value, { name: c.single ? c.names[0]! : "names", ...enc });
           break;
         }
       }
     } catch (e) {
       status = errorStatus(e, this.id);
       buffers = [];
+      for (const l of leases.splice(0)) l.release();
     } finally {
       this.#capture.end();
       this.#current = undefined;
       this.#currentOrigin = undefined;
     }
-    this.#reply(queued, status, started, buffers, performance.now() - t0);
+    this.#reply(queued, status, started, buffers, performance.now() - t0, leases);
   }
 
   #reply(
@@ -310,6 +317,7 @@ export class Engine {
     started: number,
     buffers: Buffer[] = [],
     duration = 0,
+    leases: Lease[] = [],
   ): void {
     const { task, lane } = queued;
     const metadata: ReplyMetadata = { engine_id: this.id, started, completed: Date.now(), duration };
@@ -327,7 +335,7 @@ export class Engine {
     }
     // Over a lane: answer the client, then tell the controller what happened (batched).
     const { frames } = lane.codec.encode(type, status, opts);
-    lane.write(frames);
+    lane.write(frames, leases.length ? () => leases.forEach((l) => l.release()) : undefined);
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
     const keep = bytes <= RECORDED_REPLY_BYTES;
     this.#records.push({

@@ -7,6 +7,7 @@
  * is a view of the received frame).
  */
 import { Buffer } from "node:buffer";
+import type { Lease, SendArena } from "./send-arena.js";
 
 type Arrow = typeof import("apache-arrow");
 
@@ -51,8 +52,39 @@ export function typedArrayName(v: ArrayBufferView): TypedArrayName | undefined {
   return name && name in TYPED_ARRAY_CTORS ? (name as TypedArrayName) : undefined;
 }
 
-/** Encodes a typed array as an Arrow IPC stream with one non-null column `values`. */
-export async function typedArrayToIPC(a: AnyTypedArray): Promise<Uint8Array> {
+/**
+ * Writes `table` as an Arrow IPC stream into one contiguous frame: fresh memory, or memory leased
+ * from `arena` (the lease goes to `leases`, to be released when the frame has been sent). The
+ * writer hands its body chunks out as views of the table's own buffers, so this is one copy.
+ */
+export async function encodeTable(
+  table: import("apache-arrow").Table,
+  arena?: SendArena,
+  leases?: Lease[],
+): Promise<Uint8Array> {
+  const A = await loadArrow();
+  if (!arena) return A.tableToIPC(table, "stream");
+  const writer = new A.RecordBatchStreamWriter();
+  writer.write(table);
+  writer.finish();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of writer) {
+    chunks.push(c);
+    size += c.byteLength;
+  }
+  const lease = arena.lease(size);
+  leases?.push(lease);
+  let at = 0;
+  for (const c of chunks) {
+    lease.bytes.set(c, at);
+    at += c.byteLength;
+  }
+  return lease.bytes;
+}
+
+/** The one-column table a typed array travels as (no copy: the column is a view of the array). */
+export async function typedArrayTable(a: AnyTypedArray): Promise<import("apache-arrow").Table> {
   const A = await loadArrow();
   const name = typedArrayName(a);
   if (!name) throw new TypeError("not a supported typed array");
@@ -69,7 +101,16 @@ export async function typedArrayToIPC(a: AnyTypedArray): Promise<Uint8Array> {
     length: vec.length,
     children: [vec.data[0]!],
   });
-  return A.tableToIPC(new A.Table([new A.RecordBatch(schema, data)]), "stream");
+  return new A.Table([new A.RecordBatch(schema, data)]);
+}
+
+/** Encodes a typed array as an Arrow IPC stream with one non-null column `values`. */
+export async function typedArrayToIPC(
+  a: AnyTypedArray,
+  arena?: SendArena,
+  leases?: Lease[],
+): Promise<Uint8Array> {
+  return encodeTable(await typedArrayTable(a), arena, leases);
 }
 
 /** Decodes a frame written by {@link typedArrayToIPC}; the result is a view of `frame`. */
@@ -107,8 +148,12 @@ export function isArrowTable(v: unknown): v is import("apache-arrow").Table {
 }
 
 /** Encodes an Arrow table as an IPC stream. */
-export async function tableToIPC(t: import("apache-arrow").Table): Promise<Uint8Array> {
-  return (await loadArrow()).tableToIPC(t, "stream");
+export async function tableToIPC(
+  t: import("apache-arrow").Table,
+  arena?: SendArena,
+  leases?: Lease[],
+): Promise<Uint8Array> {
+  return encodeTable(t, arena, leases);
 }
 
 /** Decodes an IPC stream into a table whose buffers are views of `frame`. */

@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import { deserialize, serialize } from "node:v8";
 import {
   type AnyTypedArray,
+  encodeTable,
   isArrowTable,
   tableFromIPC,
   tableToIPC,
@@ -9,6 +10,7 @@ import {
   typedArrayName,
   typedArrayToIPC,
 } from "./arrow-frames.js";
+import type { Lease, SendArena } from "./send-arena.js";
 
 /**
  * Values on the wire: one structured-clone frame plus one Arrow IPC frame per large array.
@@ -39,6 +41,7 @@ export const NDARRAY_BRAND: unique symbol = Symbol.for("tsparallel.NDArray") as 
 /** Conversion functions ndarray/arrow.ts provides; loaded lazily. */
 export interface NDArrayCodec {
   ndarrayToArrowIPC(a: unknown): Uint8Array;
+  ndarrayToArrowTable(a: unknown): import("apache-arrow").Table;
   ndarrayFromArrowIPC(bytes: Uint8Array): unknown;
 }
 
@@ -181,6 +184,12 @@ export interface EncodeOptions {
   threshold?: number;
   /** Name of the value in error messages (default `value`). */
   name?: string;
+  /**
+   * Copy arrays into memory leased from this arena (reused across sends) instead of fresh
+   * memory; each lease is added to `leases`, and must be released once the frames are sent.
+   */
+  arena?: SendArena;
+  leases?: Lease[];
 }
 
 /**
@@ -209,8 +218,12 @@ export async function encodeValue(value: unknown, opts: EncodeOptions = {}): Pro
   const frames: Buffer[] = [head];
   for (const item of oob) {
     let bytes: Uint8Array;
-    if (item.kind === "typed") bytes = await typedArrayToIPC(item.value as AnyTypedArray);
-    else if (item.kind === "table") bytes = await tableToIPC(item.value as import("apache-arrow").Table);
+    const { arena, leases } = opts;
+    if (item.kind === "typed") bytes = await typedArrayToIPC(item.value as AnyTypedArray, arena, leases);
+    else if (item.kind === "table")
+      bytes = await tableToIPC(item.value as import("apache-arrow").Table, arena, leases);
+    else if (arena)
+      bytes = await encodeTable((await loadNDArrayCodec()).ndarrayToArrowTable(item.value), arena, leases);
     else bytes = (await loadNDArrayCodec()).ndarrayToArrowIPC(item.value);
     frames.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import type { Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import type { Header } from "./frames.js";
 import type { MessageCodec, MessageSink, SendOptions } from "./message-codec.js";
 import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
@@ -24,34 +24,68 @@ import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
  * dropped and counted by the codec like any other.
  */
 export class StreamSocket implements MessageSink {
-  #parser = new FrameParser();
+  #parser: FrameParser;
   #closed = false;
 
+  /**
+   * Wraps a connected socket (an accepted one: data arrives as `data` events). `parser` is given
+   * when the socket was made by {@link StreamSocket.connect}, which reads straight into it.
+   */
   constructor(
     readonly socket: Socket,
     readonly codec: MessageCodec,
-    onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+    private readonly onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+    parser?: FrameParser,
   ) {
     socket.setNoDelay?.(true);
-    socket.on("data", (chunk: Buffer) => {
-      let messages: Buffer[][];
-      try {
-        messages = this.#parser.push(chunk);
-      } catch (e) {
-        this.codec.drop("BAD_FRAMING", `closing a lane connection: ${(e as Error).message}`);
-        socket.destroy();
-        return;
-      }
-      for (const frames of messages) {
-        const msg = this.codec.decode(frames);
-        if (msg) onMessage(msg, this);
-      }
-    });
+    this.#parser = parser ?? new FrameParser();
+    if (!parser) socket.on("data", (chunk: Buffer) => this.#received(() => this.#parser.push(chunk)));
     socket.on("close", () => {
       this.#closed = true;
     });
     // Errors surface as "close"; without a listener Node would throw them.
     socket.on("error", () => {});
+  }
+
+  /**
+   * Opens a connection whose reads land directly in the memory of the frame being received
+   * (Node's `onread`), so a large payload is copied once, by the kernel, instead of into a
+   * read buffer first and then into its frame.
+   */
+  static connect(
+    to: { host: string; port: number },
+    codec: MessageCodec,
+    onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+  ): StreamSocket {
+    const parser = new FrameParser();
+    let stream: StreamSocket | undefined;
+    const socket = connect({
+      ...to,
+      onread: {
+        buffer: () => parser.readBuffer(),
+        callback: (n: number, buf: Uint8Array) => {
+          if (stream) stream.#received(() => parser.consumed(n, buf));
+          return true;
+        },
+      },
+    });
+    stream = new StreamSocket(socket, codec, onMessage, parser);
+    return stream;
+  }
+
+  #received(parse: () => Buffer[][]): void {
+    let messages: Buffer[][];
+    try {
+      messages = parse();
+    } catch (e) {
+      this.codec.drop("BAD_FRAMING", `closing a lane connection: ${(e as Error).message}`);
+      this.socket.destroy();
+      return;
+    }
+    for (const frames of messages) {
+      const msg = this.codec.decode(frames);
+      if (msg) this.onMessage(msg, this);
+    }
   }
 
   /** True once the connection is gone. */
@@ -66,14 +100,23 @@ export class StreamSocket implements MessageSink {
     return header;
   }
 
-  /** Writes already signed frames (from the delimiter on). False when the connection is gone. */
-  write(frames: readonly Uint8Array[]): boolean {
-    if (this.closed) return false;
+  /**
+   * Writes already signed frames (from the delimiter on). `flushed` runs once the system has
+   * taken every byte (or the connection failed), after which the frames' memory may be reused.
+   * Returns false when the connection is already gone (`flushed` runs at once).
+   */
+  write(frames: readonly Uint8Array[], flushed?: () => void): boolean {
+    if (this.closed) {
+      flushed?.();
+      return false;
+    }
     const parts = frameStream(frames);
-    if (parts.length === 1) this.socket.write(parts[0]!);
+    const last = parts.length - 1;
+    const done = flushed ? () => flushed() : undefined;
+    if (last === 0) this.socket.write(parts[0]!, done);
     else {
       this.socket.cork();
-      for (const p of parts) this.socket.write(p);
+      parts.forEach((p, i) => this.socket.write(p, i === last ? done : undefined));
       this.socket.uncork();
     }
     return true;
@@ -89,6 +132,8 @@ export class StreamSocket implements MessageSink {
 const MAGIC = 0x31505354; // "TSP1" read as a little-endian u32
 /** Frames at most this large are copied next to the header instead of written on their own. */
 const COALESCE = 16 * 1024;
+/** Size of the reused read buffer of a connecting lane (see {@link StreamSocket.connect}). */
+const SCRATCH_BYTES = 256 * 1024;
 /** More frames than any message of the protocol carries: a corrupt or hostile header. */
 const MAX_FRAMES = 1 << 16;
 
@@ -121,14 +166,46 @@ export class FrameParser {
   /** Header bytes being gathered: 8 (magic, count), then 8 per frame (the lengths). */
   #head = Buffer.allocUnsafe(8);
   #headFilled = 0;
+  /** True once magic and count are read and `#head` is gathering the frame lengths. */
+  #readingLengths = false;
   #lengths: number[] | undefined;
   #frames: Buffer[] = [];
   /** The frame being assembled across chunks, and how much of it is filled. */
   #body: Buffer | undefined;
   #filled = 0;
 
-  /** Feeds a chunk; returns the messages it completed (frames from the delimiter on). */
-  push(chunk: Buffer): Buffer[][] {
+  /** Reused for reads that do not go straight into a frame (headers, small frames). */
+  #scratch: Buffer | undefined;
+
+  /** Where the next read should land: the rest of a large frame being filled, or scratch memory. */
+  readBuffer(): Uint8Array {
+    if (this.#body && this.#body.length - this.#filled >= SCRATCH_BYTES)
+      return this.#body.subarray(this.#filled);
+    this.#scratch ??= Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+    return this.#scratch;
+  }
+
+  /** `n` bytes were read into `buf` (from {@link readBuffer}); returns the messages completed. */
+  consumed(n: number, buf: Uint8Array): Buffer[][] {
+    if (buf !== this.#scratch && this.#body) {
+      this.#filled += n;
+      const done: Buffer[][] = [];
+      if (this.#filled === this.#body.length) {
+        this.#frames.push(this.#body);
+        this.#body = undefined;
+        this.#next(done);
+      }
+      return done;
+    }
+    // Scratch is overwritten by the next read: frames must not stay views of it.
+    return this.push(Buffer.from(buf.buffer, buf.byteOffset, n), true);
+  }
+
+  /**
+   * Feeds a chunk; returns the messages it completed (frames from the delimiter on). With
+   * `transient`, the chunk's memory is reused afterwards, so frames are copied out of it.
+   */
+  push(chunk: Buffer, transient = false): Buffer[][] {
     const done: Buffer[][] = [];
     let at = 0;
     while (at < chunk.length) {
@@ -156,7 +233,8 @@ export class FrameParser {
       // an Arrow body, whose columns are viewed in place); otherwise it gets memory of its own.
       const len = this.#lengths[this.#frames.length]!;
       if (chunk.length - at >= len && (len < 4096 || (chunk.byteOffset + at) % 8 === 0)) {
-        this.#frames.push(chunk.subarray(at, at + len));
+        const view = chunk.subarray(at, at + len);
+        this.#frames.push(transient ? Buffer.from(view) : view);
         at += len;
         this.#next(done);
       } else {
@@ -169,15 +247,17 @@ export class FrameParser {
 
   #readHead(done: Buffer[][]): void {
     const head = this.#head;
-    if (head.length === 8) {
+    if (!this.#readingLengths) {
       if (head.readUInt32LE(0) !== MAGIC)
         throw new Error("the peer does not speak the tsparallel lane protocol");
       const count = head.readUInt32LE(4);
       if (count < 1 || count > MAX_FRAMES) throw new Error(`a message header announces ${count} frames`);
       this.#head = Buffer.allocUnsafe(8 * count);
       this.#headFilled = 0;
+      this.#readingLengths = true;
       return;
     }
+    this.#readingLengths = false;
     this.#lengths = [];
     for (let i = 0; i < head.length; i += 8)
       this.#lengths.push(head.readUInt32LE(i) + head.readUInt32LE(i + 4) * 2 ** 32);

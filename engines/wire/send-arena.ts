@@ -1,0 +1,59 @@
+import { Buffer } from "node:buffer";
+import { clearTimeout, setTimeout } from "node:timers";
+
+/** Memory leased for one outgoing frame; give it back once the transport is done with it. */
+export interface Lease {
+  readonly bytes: Buffer;
+  release(): void;
+}
+
+/** How long idle memory is kept for the next large send. */
+const IDLE_MS = 30_000;
+/** At most this many idle buffers are kept. */
+const KEEP = 2;
+
+/**
+ * Reused memory for the copies that make large sends safe.
+ *
+ * A large array is copied once before it is sent, so the sender may go on changing it. On this VM
+ * writing to freshly allocated memory costs ~0.6–1 ms per MiB in page faults, ten times a copy
+ * into memory already touched; an engine answering `pull`s of the same big array paid ~0.5 s per
+ * 512 MiB for that alone. The arena keeps the memory of finished sends (up to two buffers, for
+ * 30 s of idleness) and lends it to the next copy that fits. Only a sender that knows when the
+ * transport has let go of a frame (a lane's write callback) may use it.
+ */
+export class SendArena {
+  #idle: Buffer[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  /** `size` bytes: idle memory that fits (not more than twice as large), else fresh memory. */
+  lease(size: number): Lease {
+    const i = this.#idle.findIndex((b) => b.length >= size && b.length <= 2 * size);
+    const block = i >= 0 ? this.#idle.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(size);
+    let released = false;
+    return {
+      bytes: block.subarray(0, size),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#keep(block);
+      },
+    };
+  }
+
+  #keep(block: Buffer): void {
+    this.#idle.push(block);
+    this.#idle.sort((a, b) => b.length - a.length);
+    this.#idle.length = Math.min(this.#idle.length, KEEP);
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.#idle = [];
+    }, IDLE_MS);
+    this.#timer.unref();
+  }
+
+  /** Bytes held for reuse. */
+  get idleBytes(): number {
+    return this.#idle.reduce((n, b) => n + b.length, 0);
+  }
+}

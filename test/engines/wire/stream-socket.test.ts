@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { SendArena } from "../../../engines/wire/send-arena.js";
+import { FrameParser, frameStream } from "../../../engines/wire/stream-socket.js";
+
+/** A few messages of varied frame sizes (empty, tiny, just above a read, several reads). */
+function messages(): Buffer[][] {
+  const fill = (n: number, seed: number) =>
+    Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255));
+  return [
+    [fill(9, 1), fill(64, 2), Buffer.alloc(0), fill(3, 3)],
+    [fill(70_000, 4)],
+    [fill(5, 5), fill(600_000, 6), fill(17, 7)],
+  ];
+}
+
+function bytesOf(msgs: Buffer[][]): Buffer {
+  return Buffer.concat(msgs.flatMap((m) => frameStream(m)));
+}
+
+test("the frame parser rebuilds messages however the stream is cut", () => {
+  const msgs = messages();
+  const stream = bytesOf(msgs);
+  for (const cut of [1, 7, 4096, 65_536, stream.length]) {
+    const parser = new FrameParser();
+    const out: Buffer[][] = [];
+    for (let at = 0; at < stream.length; at += cut) out.push(...parser.push(stream.subarray(at, at + cut)));
+    assert.equal(out.length, msgs.length, `cut ${cut}`);
+    out.forEach((m, i) =>
+      assert.deepEqual(
+        m.map((f) => Buffer.compare(f, msgs[i]![m.indexOf(f)]!)),
+        m.map(() => 0),
+      ),
+    );
+  }
+});
+
+test("reading straight into frames (a connecting lane) gives the same messages, never views of reused memory", () => {
+  const msgs = messages();
+  const stream = bytesOf(msgs);
+  const parser = new FrameParser();
+  const out: Buffer[][] = [];
+  let at = 0;
+  const scratch = parser.readBuffer(); // no frame is being filled yet: this is the reused memory
+  while (at < stream.length) {
+    const into = parser.readBuffer();
+    const n = Math.min(into.length, stream.length - at, 50_000); // the kernel hands over at most this much
+    stream.copy(into, 0, at, at + n);
+    at += n;
+    out.push(...parser.consumed(n, into));
+    if (into.buffer === scratch.buffer) scratch.fill(0xee); // the next read overwrites it
+  }
+  assert.equal(out.length, msgs.length);
+  out.forEach((m, i) => m.forEach((f, j) => assert.ok(f.equals(msgs[i]![j]!), `message ${i} frame ${j}`)));
+});
+
+test("a stream that is not the lane protocol is refused", () => {
+  assert.throws(() => new FrameParser().push(Buffer.from("GET / HTTP/1.1\r\n\r\n")), /does not speak/);
+  const bad = Buffer.alloc(8);
+  bad.writeUInt32LE(0x31505354, 0);
+  bad.writeUInt32LE(0, 4);
+  assert.throws(() => new FrameParser().push(bad), /announces 0 frames/);
+});
+
+test("the send arena lends released memory again, and never memory still being sent", () => {
+  const arena = new SendArena();
+  const a = arena.lease(1000);
+  const b = arena.lease(1000);
+  assert.notEqual(a.bytes.buffer, b.bytes.buffer, "two sends in flight get separate memory");
+  a.release();
+  a.release(); // twice is harmless
+  const c = arena.lease(900);
+  assert.equal(c.bytes.buffer, a.bytes.buffer, "released memory is reused");
+  assert.equal(c.bytes.length, 900);
+  const d = arena.lease(100);
+  assert.notEqual(d.bytes.buffer, a.bytes.buffer, "in use again until released");
+  c.release();
+  assert.notEqual(
+    arena.lease(100).bytes.buffer,
+    a.bytes.buffer,
+    "much larger idle memory is not lent for a small send",
+  );
+  assert.equal(arena.idleBytes, 1000);
+});
