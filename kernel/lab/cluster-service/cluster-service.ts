@@ -315,16 +315,22 @@ export class ClusterService {
     const snap = await this.#snapshot(file);
     const m = this.#monitors.get(file);
     if (snap.state !== "running" || !m) {
-      throw new ServiceError(409, `cluster "${name}" is not running: ${snap.message ?? snap.state}`);
+      throw new ServiceError(
+        409,
+        `cluster "${name}" is not running (${snap.state}). ${snap.message ?? ""}`.trim(),
+      );
     }
     return m;
   }
 
-  /** Records a failed action as an event and turns it into a 500 with the cause. */
+  /**
+   * Records a failed action as an event ("scaling to 3 engines failed: …") and turns it into a
+   * 500 whose message is the cause alone (the panel says which action it was).
+   */
   #failed(name: string, what: string, e: unknown): ServiceError {
-    const text = `${what}: ${(e as Error).message}`;
-    this.#event(name, "error", text);
-    return new ServiceError(500, text);
+    const cause = (e as Error).message;
+    this.#event(name, "error", `${what}: ${cause}`);
+    return new ServiceError(500, cause);
   }
 
   #event(name: string, kind: ClusterEvent["kind"], text: string): void {
@@ -392,7 +398,7 @@ export class ClusterService {
       return {
         ...known,
         state: "stale",
-        message: `its controller (pid ${controller.pid}) is not running: the cluster died or was killed; clean up removes the connection file${log.log ? ` (the log stays at ${log.log})` : ""}`,
+        message: `Its controller (pid ${controller.pid}) is not running: the cluster died or was killed. Clean up removes its connection file${log.log ? `; its log stays at ${log.log}` : ""}.`,
       };
     }
     let m = this.#monitors.get(file);
@@ -438,7 +444,7 @@ export class ClusterService {
   }
 
   #unresponsive(file: string, known: Omit<ClusterSnapshot, "state">, e: unknown): ClusterSnapshot {
-    const message = `its controller (pid ${known.controller?.pid} on ${known.controller?.host}) does not answer: ${(e as Error).message}`;
+    const message = `Its controller (pid ${known.controller?.pid} on ${known.controller?.host}) does not answer: ${(e as Error).message}`;
     this.#unanswered.set(file, { since: Date.now(), message });
     return { ...known, state: "unresponsive", message };
   }

@@ -3,7 +3,9 @@
  * with, which the Jupyter server extension passes on unchanged as its REST API.
  *
  * Nothing here may carry a cluster's key: the browser gets names, processes and counts only.
- * The extension's copy of these types is extension/src/api-types.ts; keep the two in step.
+ *
+ * A declaration file because two programs share it: the root package (the service) and the lab
+ * extension (extension/src, whose own tsconfig may only import declarations from outside src/).
  */
 
 /** How a cluster's controller looks from here. */
