@@ -5,6 +5,7 @@ import type { Cluster } from "../../engines/index.js";
 import type { Subcommand } from "../cli.js";
 import { parseOptions, UsageError } from "../cli.js";
 import { installKernelspec, KERNEL_NAME } from "../kernelspec.js";
+import { installLabExtension } from "./lab-extension.js";
 import { ensurePythonEnv, packageRoot, venvDir } from "./python-env.js";
 
 /**
@@ -16,8 +17,9 @@ export const labCommand: Subcommand = {
   summary: "open JupyterLab with this kernel on the lesson notebooks (npm start)",
   usage: "tsparallel lab [--notebook-dir DIR] [-n ENGINES | --no-cluster] [-- JUPYTERLAB_OPTIONS…]",
   help: `Creates .venv with JupyterLab on first use (python/requirements.txt), installs the
-"${KERNEL_NAME}" kernelspec into it, starts a local engine cluster named "default" (one engine
-per core, or -n ENGINES) and JupyterLab on DIR (default: notebooks/). In any notebook, %px runs
+"${KERNEL_NAME}" kernelspec and the cluster panel (a JupyterLab sidebar) into it, starts a
+local engine cluster named "default" (one engine per core, or -n ENGINES) and JupyterLab on DIR
+(default: notebooks/). In any notebook, %px runs
 on that cluster and Client.connect() reaches it; the lessons start clusters of their own.
 The cluster stops when JupyterLab does. Options after -- go to jupyter lab, e.g.
 -- --no-browser --port 8890.`,
@@ -33,6 +35,7 @@ The cluster stops when JupyterLab does. Options after -- go to jupyter lab, e.g.
       throw new UsageError(`unexpected argument ${o.positional[0]} (JupyterLab options go after --)`);
     const python = ensurePythonEnv(["jupyterlab"]);
     await installKernelspec({ kind: "prefix", dir: venvDir });
+    installLabExtension(python, venvDir);
     let cluster: { cluster: Cluster; owned: boolean } | undefined;
     if (!o.flags.has("no-cluster")) {
       const n = o.values.has("n") ? Number(o.values.get("n")) : cpus().length;
@@ -49,6 +52,8 @@ The cluster stops when JupyterLab does. Options after -- go to jupyter lab, e.g.
         stdio: "inherit",
         env: {
           ...process.env,
+          // The cluster panel's server extension runs its Node service with this Node.
+          TSPARALLEL_NODE: process.execPath,
           JUPYTER_PATH: [join(venvDir, "share", "jupyter"), process.env.JUPYTER_PATH]
             .filter(Boolean)
             .join(":"),
