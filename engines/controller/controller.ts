@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Router } from "zeromq";
+import { createLauncher } from "../launchers/create-launcher.js";
 import type { Launcher } from "../launchers/launcher.js";
-import { LocalLauncher } from "../launchers/local-launcher.js";
+import type { LauncherSpec } from "../launchers/launcher-spec.js";
 import { unpackBatch } from "../wire/batch.js";
 import { type ConnectionInfo, removeConnectionFile, writeConnectionFile } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
@@ -44,13 +45,15 @@ export interface ControllerOptions {
    * whose tasks are short (see TaskScheduler's adaptive limit).
    */
   hwm?: number;
+  /** Which launcher starts the engines, with its options (default: local child processes). */
+  launcher?: LauncherSpec;
   heartbeat?: HeartbeatOptions;
   limits?: TaskTableLimits;
 }
 
 /**
  * The controller: registration, heartbeats, the direct and load-balanced schedulers, the output
- * relay and the bounded task table, on one event loop. It also owns the local launcher, so a
+ * relay and the bounded task table, on one event loop. It also owns the launcher, so a
  * cluster survives the kernel that started it.
  */
 export class Controller {
@@ -96,7 +99,12 @@ export class Controller {
     this.#toClients = new BatchingRelay(this.#clients, "reply_batch");
   }
 
-  /** Binds, writes the connection file, starts `engines` local engines. */
+  /** The launcher that starts this controller's engines (set by {@link start}). */
+  get launcher(): Launcher | undefined {
+    return this.#launcher;
+  }
+
+  /** Binds, writes the connection file, starts `engines` engines with the launcher. */
   async start(engines = 0): Promise<ConnectionInfo> {
     const ip = this.opts.ip ?? "127.0.0.1";
     const bind = async (s: SignedSocket) => {
@@ -130,12 +138,19 @@ export class Controller {
     void this.#serve(this.#hearts, (m) => {
       if (m.header.msg_type === "heartbeat_pong") this.#monitor?.pong(m as Message<"heartbeat_pong">);
     });
-    this.#launcher = new LocalLauncher(this.opts.file, (pid, code, signal) => {
-      const rec = this.registry.byPid(pid);
-      if (rec && !this.#stopping)
-        this.#engineDied(rec, signal ? `killed by ${signal}` : `exited with code ${code}`);
+    this.#launcher = createLauncher(this.opts.launcher, {
+      connectionFile: this.opts.file,
+      clusterName: this.opts.name,
+      onExit: (where, code, signal) => {
+        const rec = this.registry
+          .alive()
+          .find((r) => r.info.pid === where.pid && r.info.hostname === where.hostname);
+        if (rec && !this.#stopping)
+          this.#engineDied(rec, signal ? `killed by ${signal}` : `exited with code ${code}`);
+      },
+      log: (line) => process.stderr.write(`[tsparallel controller] ${line}\n`),
     });
-    if (engines > 0) this.#launcher.start(engines);
+    if (engines > 0) await this.#launcher.start(engines);
     return info;
   }
 
@@ -563,6 +578,7 @@ export class Controller {
     } catch {
       // already gone
     }
+    this.#launcher?.release(rec.info);
   }
 
   #broadcast(event: "added" | "removed", rec: EngineRecord, reason?: string): void {
@@ -596,18 +612,28 @@ export class Controller {
   async scale(n: number): Promise<number> {
     const alive = this.registry.alive();
     if (n > alive.length) {
-      const pending = this.#launcher!.running().length - alive.length;
+      const refused = this.#launcher!.refusal("add");
+      if (refused) throw new Error(refused);
+      const pending = this.#launcher!.running() - alive.length;
       const missing = n - alive.length - Math.max(0, pending);
-      if (missing > 0) this.#launcher!.start(missing);
+      if (missing > 0) await this.#launcher!.start(missing);
       await this.waitForEngines(n);
     } else {
       const extra = alive.slice(n).reverse();
+      const refused = extra.length ? this.#launcher!.refusal("remove") : undefined;
+      if (refused) throw new Error(refused);
       for (const rec of extra) this.#stopEngine(rec, "scaled down");
     }
     return this.registry.alive().length;
   }
 
   #stopEngine(rec: EngineRecord, reason: string): void {
+    // Signals reach only engines on this host: ask every engine to exit, wherever it runs.
+    void this.#engines.send(
+      "shutdown_request",
+      { targets: [rec.info.id], hub: false },
+      { identities: [rec.identity] },
+    );
     this.#engineDied(rec, reason);
   }
 
@@ -615,9 +641,11 @@ export class Controller {
   async restartEngine(id: number): Promise<void> {
     const rec = this.registry.get(id);
     if (!rec) throw new Error(`engine ${id} does not exist (ids: ${this.#ids()})`);
+    const refused = this.#launcher!.refusal("restart");
+    if (refused) throw new Error(refused);
     const target = this.registry.alive().length;
     this.#stopEngine(rec, "restarted");
-    this.#launcher!.start(1);
+    await this.#launcher!.start(1);
     await this.waitForEngines(target);
   }
 

@@ -1,11 +1,15 @@
 /**
  * Controller entry point, spawned by `Cluster.start` and `tsparallel cluster start`:
  *   node dist/engines/controller/main.js --name N --file F [--engines N] [--ip IP] [--scheme S] [--hwm N]
+ *     [--launcher local|ssh|slurm|mpi] [--launcher-options JSON]
  * The key comes from $TSPARALLEL_KEY (never argv: other users can read argv). When ready it
- * prints one JSON line `{"ready":true,...}` on stdout.
+ * prints one JSON line `{"ready":true,...}` on stdout; when it cannot start (a launcher failed)
+ * `{"ready":false,"error":"…"}`, then exits with code 1.
  */
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
+import { controllerAddress } from "../launchers/controller-address.js";
+import { checkLauncherSpec, type LauncherSpec } from "../launchers/launcher-spec.js";
 import type { SchedulerScheme } from "../wire/messages.js";
 import { Controller } from "./controller.js";
 import { STRATEGIES } from "./strategies/index.js";
@@ -15,15 +19,18 @@ const { values } = parseArgs({
     name: { type: "string" },
     file: { type: "string" },
     engines: { type: "string", default: "0" },
-    ip: { type: "string", default: "127.0.0.1" },
+    // Default: loopback for local engines, a reachable address for the other launchers.
+    ip: { type: "string" },
     scheme: { type: "string", default: "leastload" },
     hwm: { type: "string", default: "auto" },
     "watch-parent": { type: "string" },
+    launcher: { type: "string", default: "local" },
+    "launcher-options": { type: "string", default: "{}" },
   },
 });
 if (!values.name || !values.file) {
   process.stderr.write(
-    "usage: controller/main.js --name NAME --file CONNECTION_FILE [--engines N] [--ip IP] [--scheme leastload|lru|random|weighted] [--hwm N|auto]\n",
+    "usage: controller/main.js --name NAME --file CONNECTION_FILE [--engines N] [--ip IP] [--scheme leastload|lru|random|weighted] [--hwm N|auto] [--launcher local|ssh|slurm|mpi] [--launcher-options JSON]\n",
   );
   process.exit(2);
 }
@@ -37,13 +44,25 @@ if (!(values.scheme! in STRATEGIES)) {
   );
   process.exit(2);
 }
+/** Tells whoever started us why we cannot run (they read stdout), and exits. */
+function refuse(message: string): never {
+  process.stdout.write(`${JSON.stringify({ ready: false, error: message })}\n`);
+  process.exit(1);
+}
+let launcher: LauncherSpec;
+try {
+  launcher = checkLauncherSpec({ ...JSON.parse(values["launcher-options"]!), kind: values.launcher });
+} catch (e) {
+  refuse(`--launcher ${values.launcher}: ${(e as Error).message}`);
+}
 const controller = new Controller({
   name: values.name,
   file: values.file,
   key: process.env.TSPARALLEL_KEY || randomUUID(),
-  ip: values.ip,
+  ip: values.ip ?? (await controllerAddress(launcher)),
   scheme: values.scheme as SchedulerScheme,
   ...(values.hwm === "auto" ? {} : { hwm: Number(values.hwm) }),
+  launcher,
 });
 const stop = () => void controller.stop().then(() => process.exit(0));
 process.on("SIGTERM", stop);
@@ -60,7 +79,19 @@ if (parent > 0) {
     }
   }, 500).unref();
 }
-const info = await controller.start(Number(values.engines));
+let info: Awaited<ReturnType<Controller["start"]>>;
+try {
+  info = await controller.start(Number(values.engines));
+} catch (e) {
+  await controller.stop().catch(() => {});
+  refuse((e as Error).message);
+}
 process.stdout.write(
-  `${JSON.stringify({ ready: true, file: values.file, client_url: info.client_url, pid: process.pid })}\n`,
+  `${JSON.stringify({
+    ready: true,
+    file: values.file,
+    client_url: info.client_url,
+    pid: process.pid,
+    launcher: { kind: launcher.kind, description: controller.launcher?.describe() ?? "" },
+  })}\n`,
 );

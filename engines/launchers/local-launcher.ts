@@ -1,58 +1,71 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
-import type { LaunchedEngine, Launcher } from "./launcher.js";
+import type { EngineLocation, Launcher, LauncherAction, LauncherContext } from "./launcher.js";
 
 /** The engine entry script next to this file in dist/. */
 export const ENGINE_MAIN = fileURLToPath(new URL("../engine/main.js", import.meta.url));
 
+/** Engine entry that also puts the MPI/Slurm rank into the namespace (see ranked-engine-main.ts). */
+export const RANKED_ENGINE_MAIN = fileURLToPath(new URL("./ranked-engine-main.js", import.meta.url));
+
+/** The environment an engine gets: this one without the cluster key (engines read it from the file). */
+export function engineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  delete env.TSPARALLEL_KEY;
+  return env;
+}
+
 /** Starts engines as child processes of this process (`process.execPath dist/engines/engine/main.js <file>`). */
 export class LocalLauncher implements Launcher {
   readonly kind = "local";
-  readonly #running = new Map<number, LaunchedEngine>();
+  readonly #children = new Map<number, { child: ChildProcess; exited: Promise<void> }>();
+  readonly #host = hostname();
 
-  constructor(
-    private readonly connectionFile: string,
-    private readonly onExit: (
-      pid: number,
-      code: number | null,
-      signal: NodeJS.Signals | null,
-    ) => void = () => {},
-  ) {}
+  constructor(private readonly ctx: Pick<LauncherContext, "connectionFile" | "onExit">) {}
 
-  start(n: number): LaunchedEngine[] {
-    const out: LaunchedEngine[] = [];
+  async start(n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
-      const child: ChildProcess = spawn(process.execPath, [ENGINE_MAIN, this.connectionFile], {
+      const child = spawn(process.execPath, [ENGINE_MAIN, this.ctx.connectionFile], {
         stdio: ["ignore", "inherit", "inherit"],
-        env: { ...process.env, TSPARALLEL_KEY: undefined },
+        env: engineEnv(),
       });
       const pid = child.pid;
       if (pid === undefined) throw new Error(`could not start an engine with ${process.execPath}`);
-      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      const exited = new Promise<void>((resolve) => {
         child.once("exit", (code, signal) => {
-          this.#running.delete(pid);
-          this.onExit(pid, code, signal);
-          resolve({ code, signal });
+          this.#children.delete(pid);
+          this.ctx.onExit({ pid, hostname: this.#host }, code, signal);
+          resolve();
         });
       });
-      const engine: LaunchedEngine = { pid, exited, kill: (sig = "SIGTERM") => void child.kill(sig) };
-      this.#running.set(pid, engine);
-      out.push(engine);
+      this.#children.set(pid, { child, exited });
     }
-    return out;
   }
 
-  running(): LaunchedEngine[] {
-    return [...this.#running.values()];
+  running(): number {
+    return this.#children.size;
+  }
+
+  refusal(_action: LauncherAction): string | undefined {
+    return undefined;
+  }
+
+  release(engine: EngineLocation): void {
+    if (engine.hostname === this.#host) this.#children.get(engine.pid)?.child.kill("SIGTERM");
   }
 
   async stopAll(graceMs = 2000): Promise<void> {
-    const all = this.running();
-    for (const e of all) e.kill("SIGTERM");
+    const all = [...this.#children.values()];
+    for (const e of all) e.child.kill("SIGTERM");
     const timer = setTimeout(() => {
-      for (const e of this.running()) e.kill("SIGKILL");
+      for (const e of this.#children.values()) e.child.kill("SIGKILL");
     }, graceMs);
     await Promise.all(all.map((e) => e.exited));
     clearTimeout(timer);
+  }
+
+  describe(): string {
+    return `local: ${this.#children.size} engine processes`;
   }
 }
