@@ -5,22 +5,36 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "./client/client.js";
 import { ClusterError } from "./client/errors.js";
+import { LAUNCHER_KINDS, LauncherError, type LauncherKind } from "./launchers/launcher.js";
+import {
+  checkLauncherKind,
+  checkLauncherSpec,
+  defaultEngineCount,
+  LAUNCHER_OPTIONS,
+  type LauncherSpec,
+} from "./launchers/launcher-spec.js";
+import type { MPILauncherOptions } from "./launchers/mpi-launcher.js";
 import { processAlive } from "./launchers/process-alive.js";
+import type { SlurmLauncherOptions } from "./launchers/slurm-launcher.js";
+import type { SSHLauncherOptions } from "./launchers/ssh-launcher.js";
 import { connectionFilePath, readConnectionFile, removeConnectionFile } from "./wire/connection-file.js";
 import type { EngineId, SchedulerScheme } from "./wire/messages.js";
 
 /** The controller entry script in dist/. */
 export const CONTROLLER_MAIN = fileURLToPath(new URL("./controller/main.js", import.meta.url));
 
-/** Options of {@link Cluster.start}. */
-export interface ClusterOptions {
-  /** Engines to start (default: 2). */
+/** Options of {@link Cluster.start} that every launcher shares. */
+export interface ClusterBaseOptions {
+  /** Engines to start (default: 2; with the ssh launcher, the hosts' counts, one per host by default). */
   n?: number;
   /** Cluster name, the connection file's stem (default: `<time>-<random>`). */
   name?: string;
   /** Connection-file path (default: ~/.tsparallel/clusters/<name>.json or under $TSPARALLEL_DIR). */
   file?: string;
-  /** Interface the controller binds (default 127.0.0.1). */
+  /**
+   * Interface the controller binds. Default: 127.0.0.1 for local engines; with another launcher
+   * an address its engines can reach (towards the first ssh host, else the first external IPv4).
+   */
   ip?: string;
   /** Load-balancing scheme (default leastload). */
   scheme?: SchedulerScheme;
@@ -36,11 +50,44 @@ export interface ClusterOptions {
 }
 
 /**
+ * Which launcher starts the engines, with its options beside it:
+ * `{ launcher: "ssh", hosts: ["node1", "alice@node2:2222=4"] }`, `{ launcher: "slurm",
+ * partition: "debug", time: "1:00:00" }`, `{ launcher: "mpi", mpiArgs: ["--host", "a:2,b:2"] }`.
+ */
+export type LauncherChoice =
+  | { launcher?: "local" }
+  | ({ launcher: "ssh" } & SSHLauncherOptions)
+  | ({ launcher: "slurm" } & SlurmLauncherOptions)
+  | ({ launcher: "mpi" } & MPILauncherOptions);
+
+/** Options of {@link Cluster.start} and {@link Cluster.launch}. */
+export type ClusterOptions = ClusterBaseOptions & LauncherChoice;
+
+/** The launcher spec in cluster options (checked: unknown launchers and misplaced options throw). */
+export function launcherSpecOf(opts: ClusterOptions): LauncherSpec {
+  const kind = checkLauncherKind(opts.launcher ?? "local");
+  const given = opts as unknown as Record<string, unknown>;
+  const spec: Record<string, unknown> = { kind };
+  for (const k of LAUNCHER_KINDS)
+    for (const key of Object.keys(LAUNCHER_OPTIONS[k])) if (given[key] !== undefined) spec[key] = given[key];
+  return checkLauncherSpec(spec);
+}
+
+/** How a cluster's engines were started, as its controller reported it. */
+export interface LauncherReport {
+  kind: LauncherKind;
+  /** E.g. "Slurm job 42 (4 engines)" or "ssh: 2 on node1 (node1), 2 on node2 (alice@node2:2222)". */
+  description: string;
+}
+
+/**
  * A local cluster: a controller process that owns its engine processes. `Cluster.start({ n })`
  * starts one and returns a connected {@link Client} (`client.cluster` is this object).
  */
 export class Cluster {
   client: Client | undefined;
+  /** How the engines were started (for a cluster this process launched). */
+  launcher: LauncherReport | undefined;
   #controller: ChildProcess | undefined;
   #exited: Promise<void> | undefined;
   readonly #onExit = () => this.#controller?.kill("SIGTERM");
@@ -56,9 +103,13 @@ export class Cluster {
     return cluster.client!;
   }
 
-  /** Starts a cluster and returns its handle (the client is `cluster.client`). */
+  /**
+   * Starts a cluster and returns its handle (the client is `cluster.client`). Throws a
+   * {@link LauncherError} when the launcher is unknown, misses options or cannot start engines.
+   */
   static async launch(opts: ClusterOptions = {}): Promise<Cluster> {
-    const n = opts.n ?? 2;
+    const spec = launcherSpecOf(opts);
+    const n = opts.n ?? defaultEngineCount(spec);
     if (!Number.isInteger(n) || n < 0) throw new TypeError(`n must be a whole number ≥ 0, got ${n}`);
     const name = opts.name ?? `${Date.now()}-${randomBytes(2).toString("hex")}`;
     const file = opts.file ?? connectionFilePath(name);
@@ -71,8 +122,11 @@ export class Cluster {
       file,
       "--engines",
       String(n),
-      "--ip",
-      opts.ip ?? "127.0.0.1",
+      ...(opts.ip ? ["--ip", opts.ip] : []),
+      "--launcher",
+      spec.kind,
+      "--launcher-options",
+      JSON.stringify({ ...spec, kind: undefined }),
       "--scheme",
       opts.scheme ?? "leastload",
       "--hwm",
@@ -101,19 +155,28 @@ export class Cluster {
         );
         const onData = (d: Buffer) => {
           buf += d.toString();
-          if (!buf.includes('"ready":true')) return;
+          const line = buf.split("\n").find((l) => l.startsWith('{"ready":'));
+          if (!line) return;
           clearTimeout(timer);
           child.stdout!.off("data", onData);
+          const said = JSON.parse(line) as { ready: boolean; error?: string; launcher?: LauncherReport };
+          if (!said.ready) return reject(new LauncherError(said.error ?? "the controller could not start"));
+          cluster.launcher = said.launcher;
           resolve();
         };
         child.stdout!.on("data", onData);
         child.once("exit", (code, sig) => {
           clearTimeout(timer);
-          reject(
-            new ClusterError(
-              "CONTROLLER_UNREACHABLE",
-              `the controller exited during startup (${sig ?? `code ${code}`})`,
-            ),
+          // Its last words (why it could not start) may still be in the pipe: read them first.
+          setTimeout(
+            () =>
+              reject(
+                new ClusterError(
+                  "CONTROLLER_UNREACHABLE",
+                  `the controller exited during startup (${sig ?? `code ${code}`})`,
+                ),
+              ),
+            100,
           );
         });
       });
@@ -131,7 +194,9 @@ export class Cluster {
       const client = await Client.connect(file, { timeout });
       client.cluster = cluster;
       cluster.client = client;
-      await client.waitForEngines(n, timeout);
+      await client.waitForEngines(n, timeout).catch((e: unknown) => {
+        throw explainMissingEngines(e, cluster.launcher, client.info.engine_url);
+      });
     } catch (e) {
       // Never leave a half-started cluster behind (nor a child handle keeping this process alive).
       process.off("exit", cluster.#onExit);
@@ -204,6 +269,21 @@ export class Cluster {
     }
     removeConnectionFile(this.file);
   }
+}
+
+/** Says where to look when engines another launcher started did not all register. */
+function explainMissingEngines(e: unknown, launcher: LauncherReport | undefined, engineUrl: string): unknown {
+  if (!(e instanceof ClusterError) || e.code !== "NO_ENGINES" || !launcher || launcher.kind === "local")
+    return e;
+  const logs = {
+    ssh: "the engines' logs in the remote folder (remoteDir, default ~/.tsparallel/remote) on each host",
+    slurm: "squeue and the job's log next to the connection file",
+    mpi: "mpiexec's output above",
+  }[launcher.kind];
+  return new ClusterError(
+    "NO_ENGINES",
+    `${e.message.replace(/: check the engines' log output$/, "")}. They were started by ${launcher.description}; each must reach the controller at ${engineUrl} (pick a reachable address with ip / --ip). Check ${logs}.`,
+  );
 }
 
 function readPid(file: string): number | undefined {

@@ -28,7 +28,18 @@ export {
   TaskTimeout,
 } from "./client/errors.js";
 export { type Dependency, type LoadBalancedFlags, LoadBalancedView } from "./client/load-balanced-view.js";
-export { Cluster, type ClusterOptions } from "./cluster.js";
+export {
+  Cluster,
+  type ClusterBaseOptions,
+  type ClusterOptions,
+  type LauncherChoice,
+  type LauncherReport,
+} from "./cluster.js";
+export { LauncherError, type LauncherKind } from "./launchers/launcher.js";
+export type { MPILauncherOptions } from "./launchers/mpi-launcher.js";
+export type { SlurmLauncherOptions } from "./launchers/slurm-launcher.js";
+export type { SSHHost } from "./launchers/ssh-host.js";
+export type { SSHLauncherOptions } from "./launchers/ssh-launcher.js";
 export { ConnectionFileError, type ConnectionInfo } from "./wire/connection-file.js";
 export type { EngineId, EngineInfo, SchedulerScheme } from "./wire/messages.js";
 export { registerNDArrayCodec, SerializationError } from "./wire/serialize.js";

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Client } from "../client/client.js";
-import { Cluster } from "../cluster.js";
+import { Cluster, type ClusterOptions } from "../cluster.js";
+import { LAUNCHER_FLAGS, launcherFlagsUsage, launcherOptionsFromFlags } from "../launchers/launcher-flags.js";
 import { processAlive } from "../launchers/process-alive.js";
 import {
   clustersDir,
@@ -16,15 +17,23 @@ export const CLUSTER_USAGE = `usage: tsparallel cluster <command> [options]
 
 commands:
   start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N|auto]
-        start a controller with N local engines (default 2). Without --daemonize it runs
-        until Ctrl-C; with it, it keeps running in the background (log next to the
-        connection file).
+        [--launcher local|ssh|slurm|mpi] [launcher options]
+        start a controller with N engines (default 2; with ssh, the hosts' counts).
+        Without --daemonize it runs until Ctrl-C; with it, it keeps running in the
+        background (log next to the connection file). local engines run here; ssh,
+        slurm and mpi start them elsewhere and bind the controller to an address they
+        can reach (or --ip). Launcher options (values with spaces in quotes):
+${launcherFlagsUsage("          ")}
   stop [--name NAME | --all]     stop a cluster (default name: "default")
   list                           list clusters and whether they are running
   engines -n N [--name NAME]     add N engines to a running cluster
 
 Connection files live in ${"$"}TSPARALLEL_DIR/clusters or ~/.tsparallel/clusters (mode 0600).
-Schemes: leastload (default), lru, random, weighted.`;
+Schemes: leastload (default), lru, random, weighted.
+Examples:
+  tsparallel cluster start -n 4 --launcher ssh --hosts node1=2,alice@node2:2222=2
+  tsparallel cluster start -n 8 --launcher slurm --partition debug --time 1:00:00 --daemonize
+  tsparallel cluster start -n 4 --launcher mpi --mpi-args="--host a:2,b:2"`;
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
@@ -51,6 +60,13 @@ export async function runClusterCommand(argv: string[]): Promise<number> {
         scheme: { type: "string" },
         hwm: { type: "string" },
         all: { type: "boolean" },
+        launcher: { type: "string" },
+        ...Object.fromEntries(
+          LAUNCHER_FLAGS.map((f) => [
+            f.flag,
+            { type: f.read === "on" || f.read === "off" ? ("boolean" as const) : ("string" as const) },
+          ]),
+        ),
       },
     }));
   } catch (e) {
@@ -98,8 +114,9 @@ async function start(name: string, values: Record<string, string | boolean | und
   } catch {
     // no such cluster yet
   }
-  const n = count(values.n as string | undefined, 2);
+  const n = values.n === undefined ? undefined : count(values.n as string, 2);
   const started = Date.now();
+  // Checked by Cluster.launch: an unknown launcher or an option of another launcher is an error.
   const cluster = await Cluster.launch({
     n,
     name,
@@ -107,10 +124,13 @@ async function start(name: string, values: Record<string, string | boolean | und
     scheme: values.scheme as SchedulerScheme | undefined,
     hwm: values.hwm === undefined || values.hwm === "auto" ? undefined : Number(values.hwm),
     daemonLog: values.daemonize ? join(clustersDir(), `${name}.log`) : undefined,
-  });
+    launcher: values.launcher,
+    ...launcherOptionsFromFlags(values),
+  } as ClusterOptions);
   out(
-    `cluster "${name}" running with ${n} engines (${Date.now() - started} ms); connection file ${cluster.file}`,
+    `cluster "${name}" running with ${cluster.client?.ids.length ?? n} engines (${Date.now() - started} ms); connection file ${cluster.file}`,
   );
+  if (cluster.launcher && cluster.launcher.kind !== "local") out(`engines: ${cluster.launcher.description}`);
   if (values.daemonize) {
     await cluster.client?.close();
     return 0;

@@ -1,15 +1,22 @@
-import { Cluster, type SchedulerScheme } from "../../engines/index.js";
+import { Cluster, type ClusterOptions, type SchedulerScheme } from "../../engines/index.js";
+import { LAUNCHER_FLAGS, launcherOptionsFromFlags } from "../../engines/launchers/launcher-flags.js";
 import { formatDuration } from "../magics/format-duration.js";
 import { type Magic, MagicUsageError, OK } from "../magics/magic.js";
 import { parseMagicArguments, positiveInt } from "../magics/magic-arguments.js";
 import type { ParallelMagics } from "./parallel-magics.js";
 
-const USAGE =
-  "%cluster start [-n N] [--launcher local] [--scheme leastload|lru|random|weighted] | stop | scale N | status";
+const USAGE = [
+  "%cluster start [-n N] [--launcher local|ssh|slurm|mpi] [--scheme leastload|lru|random|weighted] [--ip IP] [launcher options] | stop | scale N | status",
+  "  ssh:   --hosts node1,alice@node2:2222=4 [--ssh-args '-F cfg'] [--remote-node P] [--remote-dir D] [--shared-file]",
+  "  slurm: [--partition P] [--time T] [--account A] [--sbatch-args '--qos=debug'] [--srun-args '…']",
+  "  mpi:   [--mpiexec P] [--mpi-args '--host a:2,b:2'] [--no-oversubscribe]",
+].join("\n");
 const START_OPTIONS = [
   { name: "n", short: "n", value: true },
   { name: "launcher", long: "launcher", value: true },
   { name: "scheme", long: "scheme", value: true },
+  { name: "ip", long: "ip", value: true },
+  ...LAUNCHER_FLAGS.map((f) => ({ name: f.flag, long: f.flag, value: f.read !== "on" && f.read !== "off" })),
 ];
 const SCHEMES = new Set(["leastload", "lru", "random", "weighted"]);
 
@@ -23,7 +30,7 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
     name: "cluster",
     kind: "line",
     usage: USAGE,
-    summary: "Start, scale, show and stop the notebook's local engine cluster.",
+    summary: "Start, scale, show and stop the notebook's engine cluster (local, ssh, slurm or mpi).",
     async run(args, _body, ctx) {
       const [verb = "", ...rest] = args.trim().split(/\s+/);
       const restText = args.trim().slice(verb.length);
@@ -37,24 +44,33 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
           }
           const { options, rest: extra } = parseMagicArguments(restText, START_OPTIONS, USAGE);
           if (extra.trim() !== "") throw new MagicUsageError(`unexpected argument "${extra.trim()}"`, USAGE);
-          const n = positiveInt(options.n, "-n", USAGE) ?? 2;
+          const n = positiveInt(options.n, "-n", USAGE);
           const launcher = (options.launcher as string | undefined) ?? "local";
-          if (launcher !== "local") {
-            throw new MagicUsageError(
-              `launcher "${launcher}" is not available in this version; use --launcher local`,
-              USAGE,
-            );
-          }
           const scheme = options.scheme as string | undefined;
           if (scheme !== undefined && !SCHEMES.has(scheme)) {
             throw new MagicUsageError(`unknown scheme "${scheme}" (leastload, lru, random, weighted)`, USAGE);
           }
+          let launcherOptions: Record<string, unknown>;
+          try {
+            launcherOptions = launcherOptionsFromFlags(options);
+          } catch (e) {
+            throw new MagicUsageError((e as Error).message, USAGE);
+          }
           const t0 = performance.now();
-          cluster = await Cluster.launch({ n, ...(scheme ? { scheme: scheme as SchedulerScheme } : {}) });
+          // Cluster.launch checks the launcher and its options, with messages that say what to do.
+          cluster = await Cluster.launch({
+            ...(n === undefined ? {} : { n }),
+            ...(scheme ? { scheme: scheme as SchedulerScheme } : {}),
+            ...(typeof options.ip === "string" ? { ip: options.ip } : {}),
+            launcher,
+            ...launcherOptions,
+          } as ClusterOptions);
           parallel.client = cluster.client;
+          const kind = cluster.launcher?.kind ?? "local";
+          const label = { local: "a local", ssh: "an SSH", slurm: "a Slurm", mpi: "an MPI" }[kind];
           ctx.stream(
             "stdout",
-            `Started a local cluster with ${cluster.client!.ids.length} engines in ${formatDuration((performance.now() - t0) / 1000)} (${cluster.file})\n`,
+            `Started ${label} cluster with ${cluster.client!.ids.length} engines in ${formatDuration((performance.now() - t0) / 1000)} (${cluster.file})\n${kind === "local" ? "" : `Engines: ${cluster.launcher!.description}\n`}`,
           );
           return OK;
         }
