@@ -47,7 +47,11 @@ export class LaneServer {
 /**
  * Where an engine's lane listens and what address it tells clients, given the controller's
  * engine URL: loopback when the cluster is loopback-only, else every interface, advertised as
- * `$TSPARALLEL_LANE_HOST` or the first external IPv4 address.
+ * `$TSPARALLEL_LANE_HOST`, or this host's address on the controller's subnet (clients reach the
+ * controller there, so they can reach this host there too), or the first external IPv4 address.
+ * The subnet matters on hosts with several networks (a management Ethernet and a fast cluster
+ * network, or a veth link to another namespace): the first address found is often not the one
+ * that other hosts can reach.
  */
 export function laneAddress(engineUrl: string): { bind: string; advertise: string } {
   const host = /^tcp:\/\/(.+):\d+$/.exec(engineUrl)?.[1]?.replace(/^\[|\]$/g, "") ?? "127.0.0.1";
@@ -55,6 +59,18 @@ export function laneAddress(engineUrl: string): { bind: string; advertise: strin
     return { bind: host, advertise: host };
   const external = Object.values(networkInterfaces())
     .flat()
-    .find((a) => a && a.family === "IPv4" && !a.internal)?.address;
-  return { bind: "0.0.0.0", advertise: process.env.TSPARALLEL_LANE_HOST ?? external ?? host };
+    .filter((a) => a !== undefined && a.family === "IPv4" && !a.internal);
+  const sameSubnet = external.find((a) => a && inSubnet(host, a.address, a.netmask));
+  return {
+    bind: "0.0.0.0",
+    advertise: process.env.TSPARALLEL_LANE_HOST || (sameSubnet ?? external[0])?.address || host,
+  };
+}
+
+/** True when IPv4 addresses `a` and `b` share the network of `netmask`. */
+function inSubnet(a: string, b: string, netmask: string): boolean {
+  const num = (ip: string) => ip.split(".").reduce((n, part) => (n << 8) | Number(part), 0) >>> 0;
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(a)) return false;
+  const mask = num(netmask);
+  return (num(a) & mask) >>> 0 === (num(b) & mask) >>> 0;
 }
