@@ -41,6 +41,8 @@ export class ClustersModel {
   readonly #api: ClusterApi;
   readonly #poll: Poll;
   readonly #changed = new Signal<this, void>(this);
+  #requested = 0;
+  #shown = 0;
 
   constructor(opts: ClustersModelOptions) {
     this.#api = opts.api;
@@ -143,12 +145,19 @@ export class ClustersModel {
   }
 
   async #load(): Promise<void> {
+    // A slow answer must not overwrite a newer one (a refresh after an action overtakes a poll).
+    const seq = ++this.#requested;
     try {
-      this.list = await this.#api.list();
+      const list = await this.#api.list();
+      if (seq < this.#shown) return;
+      this.#shown = seq;
+      this.list = list;
       this.loadError = null;
     } catch (e) {
-      this.loadError = (e as Error).message;
-      this.#changed.emit();
+      if (seq >= this.#shown) {
+        this.loadError = (e as Error).message;
+        this.#changed.emit();
+      }
       throw e; // the poll backs off
     }
     this.#changed.emit();

@@ -89,6 +89,18 @@ test("the cluster panel shows clusters and engines live, and its actions act on 
     assert.equal(status.engines[id]?.state, "idle");
   }
 
+  // The connect code goes into a TypeScript notebook, where it reaches the same engines.
+  await page.locator('.jp-LauncherCard[data-category="Notebook"][title="TypeScript (parallel)"]').click();
+  await page.locator(".jp-NotebookPanel .jp-Cell").first().waitFor({ timeout: 30_000 });
+  await page.getByRole("button", { name: "Connect code for cluster default" }).click();
+  const connectCell = page.locator(".jp-NotebookPanel .jp-CodeCell").nth(1);
+  await connectCell.locator(".cm-content", { hasText: 'Client.connect("default")' }).waitFor();
+  await connectCell.locator(".cm-content").click();
+  await page.keyboard.press("Shift+Enter");
+  const ids = connectCell.locator(".jp-OutputArea-output");
+  await ids.waitFor({ timeout: 60_000 });
+  assert.equal((await ids.textContent())?.trim(), `[ ${rc.ids.join(", ")} ]`);
+
   // Live: a long task makes engine 0 busy in the panel; its Interrupt button stops the task.
   const long = rc.at(0).apply(() => {
     const end = Date.now() + 60_000;

@@ -213,7 +213,12 @@ export class ClusterService {
         } catch {
           // It went away by itself meanwhile; waiting below settles it.
         }
-        await waitForExit(m.info.controller_pid, 5000);
+        const pid = m.info.controller_pid;
+        if (!(await waitForExit(pid, 5000)) && isLocal(snap.controller!.host)) {
+          // It acknowledged but is still there after 5 s: make sure it goes.
+          process.kill(pid, "SIGTERM");
+          await waitForExit(pid, 3000);
+        }
         done = "stopped";
       } else if (snap.state === "unresponsive" && snap.controller && isLocal(snap.controller.host)) {
         const pid = snap.controller.pid;
@@ -277,6 +282,7 @@ export class ClusterService {
       "info",
       `${signal} sent to engine${targets.length === 1 ? "" : "s"} ${targets.join(", ")}`,
     );
+    this.#listing = undefined;
     return this.#snapshot(m.file);
   }
 
@@ -305,6 +311,7 @@ export class ClusterService {
       return await action();
     } finally {
       this.#busy.delete(name);
+      this.#listing = undefined; // a listing under way may predate the action: the next one looks again
     }
   }
 
