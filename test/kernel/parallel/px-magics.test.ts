@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { WireMessage } from "../../../engines/wire/index.js";
+import { systemCommand } from "../../engines/launchers/daemon-process.js";
 import { type StartedKernel, startKernel } from "../../helpers/kernel-process.js";
 
 type C = Record<string, unknown>;
@@ -292,5 +293,30 @@ describe("%px, %%px and %cluster through the kernel's real messages", () => {
     assert.match(String(bad.reply.evalue), /usage: %cluster/);
     assert.match((await run("%cluster stop")).out[0]!, /Cluster stopped/);
     assert.equal((await run("%px 1")).status, "error");
+  });
+
+  test("%cluster start --launcher mpi gives %px each engine's rank; bad launchers say what to use", {
+    skip: systemCommand("mpiexec") ? undefined : "mpiexec is not installed (apt-get install openmpi-bin)",
+  }, async () => {
+    const bogus = await run("%cluster start --launcher bogus");
+    assert.equal(bogus.status, "error");
+    assert.match(String(bogus.reply.evalue), /unknown launcher "bogus": use one of local, ssh, slurm, mpi/);
+    const noHosts = await run("%cluster start --launcher ssh");
+    assert.match(String(noHosts.reply.evalue), /the ssh launcher needs hosts .*--hosts/);
+    const started = await run("%cluster start -n 2 --launcher mpi");
+    assert.equal(started.status, "ok", JSON.stringify(started.reply));
+    assert.match(
+      started.out.join(""),
+      /^stdout> Started an MPI cluster with 2 engines in .*\nstdout> Engines: mpiexec \(pid \d+\): 2 ranks on /,
+    );
+    const ranks = await run('%px "rank " + rank + " of " + nranks');
+    assert.deepEqual(ranks.out.map((l) => /rank \d of 2/.exec(l)?.[0]).sort(), [
+      "rank 0 of 2",
+      "rank 1 of 2",
+    ]);
+    const scale = await run("%cluster scale 3");
+    assert.equal(scale.status, "error");
+    assert.match(String(scale.reply.evalue), /an MPI world has a fixed size/);
+    assert.match((await run("%cluster stop")).out[0]!, /Cluster stopped/);
   });
 });

@@ -1,0 +1,61 @@
+import { runCommand, systemCommand } from "./daemon-process.js";
+
+/**
+ * A second "host" on this machine: a network namespace joined to this one by a veth pair, each
+ * end with its own address on a private /24. Processes started in it (through `nsenter --net`)
+ * reach this host only over that link, as a remote node would.
+ */
+export interface TestNetns {
+  name: string;
+  /** This (the root namespace's) end of the link. */
+  hostAddress: string;
+  /** The namespace's end. */
+  nsAddress: string;
+  /** Deletes the namespace (and with it the veth pair). Processes in it must be stopped first. */
+  remove(): void;
+}
+
+/** Why a network namespace cannot be made here, or undefined when it can (root and iproute2). */
+export function netnsMissing(): string | undefined {
+  if (process.getuid?.() !== 0) return "network namespaces need root";
+  if (!systemCommand("ip")) return "ip is not installed (Debian: apt-get install iproute2)";
+  if (!systemCommand("nsenter") || !systemCommand("unshare"))
+    return "nsenter/unshare (util-linux) are missing";
+  return undefined;
+}
+
+/** Creates the namespace and link; names and subnet come from this process's pid, so runs don't collide. */
+export function createNetns(): TestNetns {
+  const ip = systemCommand("ip")!;
+  const id = process.pid;
+  const name = `tsp-ns-${id}`;
+  const [hostIf, nsIf] = [`tsp${id % 100000}h`, `tsp${id % 100000}n`];
+  const subnet = `10.231.${id % 250}`;
+  const net = { name, hostAddress: `${subnet}.1`, nsAddress: `${subnet}.2` };
+  const remove = () => {
+    try {
+      runCommand(ip, ["netns", "del", name]);
+    } catch {
+      // not there
+    }
+    try {
+      runCommand(ip, ["link", "del", hostIf]);
+    } catch {
+      // went with the namespace
+    }
+  };
+  try {
+    runCommand(ip, ["netns", "add", name]);
+    runCommand(ip, ["link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
+    runCommand(ip, ["link", "set", nsIf, "netns", name]);
+    runCommand(ip, ["addr", "add", `${net.hostAddress}/24`, "dev", hostIf]);
+    runCommand(ip, ["link", "set", hostIf, "up"]);
+    runCommand(ip, ["-n", name, "addr", "add", `${net.nsAddress}/24`, "dev", nsIf]);
+    runCommand(ip, ["-n", name, "link", "set", nsIf, "up"]);
+    runCommand(ip, ["-n", name, "link", "set", "lo", "up"]);
+  } catch (e) {
+    remove();
+    throw e;
+  }
+  return { ...net, remove };
+}
