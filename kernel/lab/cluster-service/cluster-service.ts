@@ -1,8 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus, hostname } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Client } from "../../../engines/client/client.js";
-import { Cluster } from "../../../engines/cluster.js";
+import { Cluster, CONTROLLER_MAIN } from "../../../engines/cluster.js";
 import { processAlive } from "../../../engines/launchers/process-alive.js";
 import {
   type ConnectionInfo,
@@ -222,8 +222,8 @@ export class ClusterService {
         done = "stopped";
       } else if (snap.state === "unresponsive" && snap.controller && isLocal(snap.controller.host)) {
         const pid = snap.controller.pid;
-        if (processAlive(pid)) process.kill(pid, "SIGTERM");
-        if (!(await waitForExit(pid, 3000)) && processAlive(pid)) {
+        if (runsController(pid)) process.kill(pid, "SIGTERM");
+        if (!(await waitForExit(pid, 3000)) && runsController(pid)) {
           process.kill(pid, "SIGKILL");
           await waitForExit(pid, 2000);
         }
@@ -400,7 +400,7 @@ export class ClusterService {
       created: info.created,
     };
     const known = { ...base, ...log, controller };
-    if (isLocal(controller.host) && !processAlive(controller.pid)) {
+    if (isLocal(controller.host) && !runsController(controller.pid)) {
       this.#forget(file);
       return {
         ...known,
@@ -465,6 +465,25 @@ function engineCount(n: number): number {
     );
   }
   return n;
+}
+
+/** How a controller's command line ends ("controller/main.js"). */
+const CONTROLLER_SCRIPT = `${basename(dirname(CONTROLLER_MAIN))}/${basename(CONTROLLER_MAIN)}`;
+
+/**
+ * True when local process `pid` is a tsparallel controller. A connection file outlives a killed
+ * controller, and its pid may since belong to another process: that one must count as gone (and
+ * never be signalled). Where /proc is missing (macOS) a live pid is taken for the controller.
+ */
+function runsController(pid: number): boolean {
+  if (!processAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8")
+      .split("\0")
+      .some((a) => a.endsWith(CONTROLLER_SCRIPT));
+  } catch {
+    return !existsSync("/proc/self");
+  }
 }
 
 function isLocal(host: string): boolean {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { processAlive } from "../../../engines/launchers/process-alive.js";
@@ -99,6 +99,26 @@ test("the cluster service lists, starts, scales, signals, restarts and stops rea
   assert.equal(again.state, "running");
   assert.notEqual(controllerPid(dir, "b"), pidB);
   assert.equal((await service.stop("b")).done, "stopped");
+
+  // A dead controller's pid taken by another process (here: this test) still counts as dead,
+  // and cleaning up never signals that process.
+  writeFileSync(
+    join(dir, "clusters", "reused.json"),
+    JSON.stringify({
+      name: "reused",
+      key: "k",
+      signature_scheme: "hmac-sha256",
+      client_url: "tcp://127.0.0.1:1",
+      engine_url: "tcp://127.0.0.1:2",
+      heartbeat_url: "tcp://127.0.0.1:3",
+      controller_pid: process.pid,
+      controller_host: hostname(),
+      created: new Date().toISOString(),
+      scheme: "leastload",
+    }),
+  );
+  assert.equal((await service.get("reused")).state, "stale");
+  assert.match((await service.stop("reused")).done, /removed its connection file/);
 
   // A file that is not a connection file: "unreadable", removable.
   mkdirSync(join(dir, "clusters"), { recursive: true });
