@@ -2,6 +2,7 @@
  * The `tsparallel` command. Subcommands are entries of {@link SUBCOMMANDS}: adding one is one
  * object with its name, usage line, help text and `run`.
  */
+import { launcherFlagsUsage } from "../engines/launchers/launcher-flags.js";
 import { type InstallTarget, installKernelspec, KERNEL_NAME } from "./kernelspec.js";
 import { labCommand } from "./lab/lab-command.js";
 import { lessonsCommand } from "./lab/lessons-command.js";
@@ -102,16 +103,23 @@ transport, ip, the five ports, key, signature_scheme) until a shutdown_request.`
 const cluster: Subcommand = {
   name: "cluster",
   summary: "start, stop, list and grow engine clusters",
-  usage: "tsparallel cluster start [-n N] [--daemonize] | stop | list | engines -n N",
+  usage:
+    "tsparallel cluster start [-n N] [--daemonize] [--launcher local|ssh|slurm|mpi] | stop | list | engines -n N",
   help: `  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N]
-        start a controller with N local engines (default 2); without --daemonize it runs
-        until Ctrl-C
+        [--launcher local|ssh|slurm|mpi] [launcher options]
+        start a controller with N engines (default 2; with ssh, the hosts' counts); without
+        --daemonize it runs until Ctrl-C. Launcher options:
+${launcherFlagsUsage("          ")}
   stop [--name NAME | --all]     stop a cluster (default name: "default")
   list                           list clusters and whether they are running
   engines -n N [--name NAME]     add N engines to a running cluster
 
 Connection files (mode 0600) live in $TSPARALLEL_DIR/clusters or ~/.tsparallel/clusters.
-Notebooks connect with Client.connect(NAME), or start their own with %cluster start.`,
+Notebooks connect with Client.connect(NAME), or start their own with %cluster start.
+Examples:
+  tsparallel cluster start --launcher ssh --hosts node1=2,alice@node2:2222=2 --ssh-args="-F cfg"
+  tsparallel cluster start -n 8 --launcher slurm --partition debug --time 1:00:00 --daemonize
+  tsparallel cluster start -n 4 --launcher mpi --mpi-args="--host a:2,b:2"`,
   async run(args) {
     const { runClusterCommand } = await import("../engines/cli/cluster-command.js");
     return runClusterCommand(args);

@@ -81,7 +81,7 @@ export function launcherOptionsFromFlags(
 
 /** The flags as usage lines, for help texts. */
 export function launcherFlagsUsage(indent = "  "): string {
-  return LAUNCHER_FLAGS.map(
-    (f) => `${indent}--${f.flag}${f.read === "on" || f.read === "off" ? "" : " X"}`.padEnd(26) + f.help,
-  ).join("\n");
+  const names = LAUNCHER_FLAGS.map((f) => `--${f.flag}${f.read === "on" || f.read === "off" ? "" : " X"}`);
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  return LAUNCHER_FLAGS.map((f, i) => `${indent}${names[i]!.padEnd(width)}${f.help}`).join("\n");
 }
