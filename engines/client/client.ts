@@ -11,6 +11,7 @@ import type {
   TaskMetadata,
   TaskRequestType,
 } from "../wire/messages.js";
+import { SendArena } from "../wire/send-arena.js";
 import { AsyncResult } from "./async-result.js";
 import { ControllerLink, type TaskListener } from "./controller-link.js";
 import { DirectView } from "./direct-view.js";
@@ -75,6 +76,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   cluster: ClusterControl | undefined;
   /** The controller's scheduling scheme. */
   scheme = "leastload";
+  /** @internal Reused memory for the copies of large arrays sent over lanes. */
+  readonly arena = new SendArena();
 
   private constructor(readonly info: ConnectionInfo) {
     super();
@@ -168,12 +171,13 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     buffers: readonly Uint8Array[],
     listener: TaskListener,
     header: Header<T>,
+    sent?: () => void,
   ): void {
     const route = metadata.route;
     if (route.kind === "direct") {
       const lane = this.#laneTo(route.target);
       if (lane) {
-        lane.submit({ type, content, metadata, buffers, listener, header } as LaneTask);
+        lane.submit({ type, content, metadata, buffers, listener, header } as LaneTask, sent);
         this.#laneTasks.set(header.msg_id, route.target);
         if (this.#laneTasks.size > REMEMBERED_LANE_TASKS)
           this.#laneTasks.delete(this.#laneTasks.keys().next().value!);

@@ -46,8 +46,10 @@ export class DirectView<S extends boolean = false> extends View {
     return [...this.spec];
   }
 
-  #jobs(buffers: () => Promise<Buffer[]> | Buffer[], targets = this.targets): Job[] {
-    return targets.map((t) => ({ route: { kind: "direct", target: t }, engineId: t, buffers }));
+  #jobs(buffers: Job["buffers"], targets = this.targets): Job[] {
+    // One target: its buffers are its own (see Job.exclusive).
+    const exclusive = targets.length === 1;
+    return targets.map((t) => ({ route: { kind: "direct", target: t }, engineId: t, buffers, exclusive }));
   }
 
   #shape() {
@@ -62,7 +64,9 @@ export class DirectView<S extends boolean = false> extends View {
       "apply_request",
       { fn: f.source, name: f.name, mode: "call" },
       this.#jobs(
-        once(() => encodeValue(args, { name: "args" })),
+        targets.length === 1
+          ? (into) => encodeValue(args, { name: "args", ...into })
+          : once(() => encodeValue(args, { name: "args" })),
         targets,
       ),
       this.#shape(),
@@ -131,7 +135,9 @@ export class DirectView<S extends boolean = false> extends View {
       "push_request",
       {},
       this.#jobs(
-        once(() => encodeValue(namespace, { name: "namespace" })),
+        targets.length === 1
+          ? (into) => encodeValue(namespace, { name: "namespace", ...into })
+          : once(() => encodeValue(namespace, { name: "namespace" })),
         targets,
       ),
       this.#shape(),
@@ -173,7 +179,8 @@ export class DirectView<S extends boolean = false> extends View {
     const jobs: Job[] = targets.map((t, i) => ({
       route: { kind: "direct", target: t },
       engineId: t,
-      buffers: () => encodeValue({ [name]: parts[i] }, { name }),
+      buffers: (into) => encodeValue({ [name]: parts[i] }, { name, ...into }),
+      exclusive: true,
     }));
     return this.submit("push_request", {}, jobs, "list");
   }
@@ -207,7 +214,8 @@ export class DirectView<S extends boolean = false> extends View {
     const jobs: Job[] = targets.map((t, i) => ({
       route: { kind: "direct", target: t },
       engineId: t,
-      buffers: () => encodeValue(toPlainSeqs(seqs, bounds[i]!), { name: "sequences" }),
+      buffers: (into) => encodeValue(toPlainSeqs(seqs, bounds[i]!), { name: "sequences", ...into }),
+      exclusive: true,
     }));
     return this.submit("apply_request", { fn: f.source, name: f.name, mode: "map" }, jobs, "map");
   }

@@ -75,16 +75,20 @@ export class EngineLane {
     return this.#state;
   }
 
-  /** Sends a task to the engine; the listener gets its outputs and reply. */
-  submit(task: LaneTask): void {
+  /**
+   * Sends a task to the engine; the listener gets its outputs and reply. `sent` runs once the
+   * system has taken every byte (never, if the lane fails first and the task goes another way).
+   */
+  submit(task: LaneTask, sent?: () => void): void {
     this.#listeners.set(task.header.msg_id, task.listener);
     this.#unconfirmed?.push(task);
     this.#sock.socket.ref();
-    this.#sock.send(task.type, task.content, {
-      header: task.header,
-      metadata: task.metadata,
-      buffers: task.buffers,
-    });
+    this.#sock.send(
+      task.type,
+      task.content,
+      { header: task.header, metadata: task.metadata, buffers: task.buffers },
+      sent,
+    );
   }
 
   /** Asks the engine to drop those of `msgIds` it holds and has not started; resolves with them. */

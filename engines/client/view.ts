@@ -7,6 +7,7 @@ import type {
   TaskMetadata,
   TaskRequestType,
 } from "../wire/messages.js";
+import type { Lease, SendArena } from "../wire/send-arena.js";
 import { AsyncResult, type AsyncResultOptions, type ResultShape } from "./async-result.js";
 import type { ControllerLink, TaskListener } from "./controller-link.js";
 import { ClusterError } from "./errors.js";
@@ -20,7 +21,10 @@ export interface ClientCore {
   enqueue(work: () => Promise<void>): void;
   track(ar: AsyncResult): void;
   abort(msgIds: string[]): Promise<unknown>;
-  /** Sends one task by the fastest way to its engine(s). */
+  /**
+   * Sends one task by the fastest way to its engine(s); `sent` runs once the transport no longer
+   * needs the buffers (only lanes know, so it may never run).
+   */
   send<T extends TaskRequestType>(
     type: T,
     content: ContentByType[T],
@@ -28,14 +32,28 @@ export interface ClientCore {
     buffers: readonly Uint8Array[],
     listener: TaskListener,
     header: Header<T>,
+    sent?: () => void,
   ): void;
+  /** Reused memory for the copies of large arrays a task sends (see send-arena.ts). */
+  readonly arena?: SendArena;
+}
+
+/** Where a job's encoder may put its copies: memory leased from an arena, recorded in `leases`. */
+export interface EncodeTarget {
+  arena?: SendArena;
+  leases?: Lease[];
 }
 
 /** One message to send: where, and its buffers (encoded lazily, in call order). */
 export interface Job {
   route: Route;
   engineId: EngineId;
-  buffers: () => Promise<Buffer[]> | Buffer[];
+  /**
+   * Encodes the payload. A job whose buffers no other job shares is `exclusive`: it gets an
+   * {@link EncodeTarget} and may copy into reused memory, given back once its message is sent.
+   */
+  buffers: (into: EncodeTarget) => Promise<Buffer[]> | Buffer[];
+  exclusive?: boolean;
 }
 
 /** Memoises an async encoder so one payload serves several targets. */
@@ -117,9 +135,21 @@ export abstract class View {
       for (let i = 0; i < sends.length; i++) {
         const { job, header, listener } = sends[i]!;
         try {
-          const buffers = await job.buffers();
+          const leases: Lease[] = [];
+          const buffers = await job.buffers(
+            job.exclusive && this.core.arena ? { arena: this.core.arena, leases } : {},
+          );
           const route = resolveRoute ? resolveRoute(job.route) : job.route;
-          this.core.send(type, content, timeout ? { route, timeout } : { route }, buffers, listener, header);
+          const sent = leases.length ? () => leases.forEach((l) => l.release()) : undefined;
+          this.core.send(
+            type,
+            content,
+            timeout ? { route, timeout } : { route },
+            buffers,
+            listener,
+            header,
+            sent,
+          );
         } catch (e) {
           ar.failSlot(i, e as Error);
         }

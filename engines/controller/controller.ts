@@ -534,7 +534,10 @@ export class Controller {
       rec.outstanding.delete(parentId);
       rec.completed++;
       const took = (msg.metadata as { duration?: unknown }).duration;
-      if (typeof took === "number" && took >= 0) rec.taskMs = rec.taskMs * 0.9 + took * 0.1;
+      // Up at once (a long task must end deep queues now), down gradually.
+      if (typeof took === "number" && took >= 0)
+        rec.taskMs = took > rec.taskMs ? took : rec.taskMs * 0.9 + took * 0.1;
+      rec.lastReplyAt = performance.now();
     }
     const task = this.table.get(parentId);
     if (!task) return;

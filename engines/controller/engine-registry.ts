@@ -13,6 +13,8 @@ export interface EngineRecord {
   completed: number;
   /** Moving average of its task run times in ms (sets how many tasks it may hold). */
   taskMs: number;
+  /** When its last reply arrived (`performance.now()`), to tell a busy stream of tasks from a pause. */
+  lastReplyAt: number;
   lastAssigned: number;
   lastPong: number;
   status: EngineStatus;
@@ -37,6 +39,7 @@ export class EngineRegistry {
       outstanding: new Set(),
       completed: 0,
       taskMs: 1,
+      lastReplyAt: Number.NEGATIVE_INFINITY,
       lastAssigned: 0,
       lastPong: Date.now(),
       status: { busy: false, queued: 0, rss: 0 },

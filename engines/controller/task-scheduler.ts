@@ -23,8 +23,10 @@ export interface SchedulerHooks {
 
 /** With an adaptive limit, an engine holds about this much work (ms) … */
 const ADAPTIVE_QUEUE_MS = 2;
-/** … but never more than this many tasks. */
+/** … but never more than this many tasks … */
 const ADAPTIVE_MAX = 256;
+/** … and only while it is answering a stream of tasks (a reply within this many ms). */
+const ADAPTIVE_FRESH_MS = 10;
 
 /**
  * The load-balancing scheduler: a FIFO of ready tasks, a list of tasks waiting on dependencies,
@@ -34,6 +36,9 @@ const ADAPTIVE_MAX = 256;
  * With `adaptive`, `hwm` is a floor: an engine whose tasks take a tenth of a millisecond may hold
  * enough of them for ~2 ms of work (up to 256), so a flood of tiny tasks is not throttled by
  * round trips, while tasks of a millisecond or more keep the strict limit that balances them.
+ * Deep queues are granted only to an engine that answered within the last 10 ms: after a pause
+ * (the next notebook cell may bring long tasks), the first tasks go out under the strict limit,
+ * and one slow task ends deep queues at once (run times are averaged up instantly, down slowly).
  */
 export class TaskScheduler {
   readonly #ready: PendingTask[] = [];
@@ -200,7 +205,8 @@ export class TaskScheduler {
 
   #hasRoom(rec: EngineRecord): boolean {
     if (this.hwm <= 0) return true;
-    const limit = this.adaptive
+    const streaming = this.adaptive && performance.now() - rec.lastReplyAt < ADAPTIVE_FRESH_MS;
+    const limit = streaming
       ? Math.max(this.hwm, Math.min(ADAPTIVE_MAX, Math.floor(ADAPTIVE_QUEUE_MS / Math.max(rec.taskMs, 1e-3))))
       : this.hwm;
     return rec.outstanding.size < limit;

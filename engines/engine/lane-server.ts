@@ -16,10 +16,11 @@ export class LaneServer {
   readonly #lanes = new Set<StreamSocket>();
 
   constructor(codec: () => MessageCodec, onMessage: (msg: AnyMessage, lane: StreamSocket) => void) {
-    this.#server = createServer((socket: Socket) => {
-      const lane = new StreamSocket(socket, codec(), onMessage);
+    // Paused at connect: StreamSocket.accept moves the connection to a socket that reads in place.
+    this.#server = createServer({ pauseOnConnect: true }, (socket: Socket) => {
+      const lane = StreamSocket.accept(socket, codec(), onMessage);
       this.#lanes.add(lane);
-      socket.on("close", () => this.#lanes.delete(lane));
+      lane.socket.on("close", () => this.#lanes.delete(lane));
     });
     // Lanes never keep an engine alive: it lives as long as its controller connection.
     this.#server.unref();

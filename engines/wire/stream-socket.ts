@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { connect, type Socket } from "node:net";
+import { connect, Socket, type SocketConstructorOpts } from "node:net";
 import type { Header } from "./frames.js";
 import type { MessageCodec, MessageSink, SendOptions } from "./message-codec.js";
 import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
@@ -61,16 +61,52 @@ export class StreamSocket implements MessageSink {
     let stream: StreamSocket | undefined;
     const socket = connect({
       ...to,
-      onread: {
-        buffer: () => parser.readBuffer(),
-        callback: (n: number, buf: Uint8Array) => {
-          if (stream) stream.#received(() => parser.consumed(n, buf));
-          return true;
-        },
-      },
+      onread: StreamSocket.#readInto(parser, () => stream),
     });
     stream = new StreamSocket(socket, codec, onMessage, parser);
     return stream;
+  }
+
+  /**
+   * The server side of {@link connect}'s in-place reads. Node's servers take no `onread`, so the
+   * accepted connection (made with `pauseOnConnect`) has its handle moved to a socket that has
+   * one. `_handle` is not public API: where it is missing, the connection is read the ordinary
+   * way (one more copy per byte).
+   */
+  static accept(
+    accepted: Socket,
+    codec: MessageCodec,
+    onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+  ): StreamSocket {
+    const inner = accepted as unknown as { _handle?: object | null };
+    const handle = inner._handle;
+    if (!handle || typeof handle !== "object") {
+      accepted.resume();
+      return new StreamSocket(accepted, codec, onMessage);
+    }
+    inner._handle = null;
+    const parser = new FrameParser();
+    let stream: StreamSocket | undefined;
+    const socket = new Socket({
+      handle,
+      readable: true,
+      writable: true,
+      onread: StreamSocket.#readInto(parser, () => stream),
+    } as SocketConstructorOpts);
+    stream = new StreamSocket(socket, codec, onMessage, parser);
+    socket.resume();
+    return stream;
+  }
+
+  static #readInto(parser: FrameParser, stream: () => StreamSocket | undefined) {
+    return {
+      buffer: () => parser.readBuffer(),
+      callback: (n: number, buf: Uint8Array) => {
+        const s = stream();
+        if (s) s.#received(() => parser.consumed(n, buf));
+        return true;
+      },
+    };
   }
 
   #received(parse: () => Buffer[][]): void {
@@ -93,26 +129,29 @@ export class StreamSocket implements MessageSink {
     return this.#closed || this.socket.destroyed;
   }
 
-  /** Signs and writes a message; returns its header (the write itself completes later). */
-  send<T extends MsgType>(type: T, content: ContentByType[T], opts: SendOptions = {}): Header<T> {
+  /** Signs and writes a message; returns its header (see {@link write} for `flushed`). */
+  send<T extends MsgType>(
+    type: T,
+    content: ContentByType[T],
+    opts: SendOptions = {},
+    flushed?: () => void,
+  ): Header<T> {
     const { header, frames } = this.codec.encode(type, content, opts);
-    this.write(frames);
+    this.write(frames, flushed);
     return header;
   }
 
   /**
    * Writes already signed frames (from the delimiter on). `flushed` runs once the system has
-   * taken every byte (or the connection failed), after which the frames' memory may be reused.
-   * Returns false when the connection is already gone (`flushed` runs at once).
+   * taken every byte, after which the frames' memory may be reused; it never runs if the write
+   * fails (the frames may still be on their way by another route). False when the connection
+   * is already gone.
    */
   write(frames: readonly Uint8Array[], flushed?: () => void): boolean {
-    if (this.closed) {
-      flushed?.();
-      return false;
-    }
+    if (this.closed) return false;
     const parts = frameStream(frames);
     const last = parts.length - 1;
-    const done = flushed ? () => flushed() : undefined;
+    const done = flushed ? (err?: Error | null) => void (err ? undefined : flushed()) : undefined;
     if (last === 0) this.socket.write(parts[0]!, done);
     else {
       this.socket.cork();

@@ -61,8 +61,10 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
   const registry = new EngineRegistry();
   const quick = registry.register("q", 1, "h", "hq");
   const slow = registry.register("s", 2, "h", "hs");
-  quick.taskMs = 0.01; // 10 µs tasks
+  quick.taskMs = 0.01; // 10 µs tasks, answering right now
+  quick.lastReplyAt = performance.now();
   slow.taskMs = 50;
+  slow.lastReplyAt = performance.now();
   const header = {
     msg_id: "",
     msg_type: "apply_request",
@@ -100,6 +102,13 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
   assert.equal(sent.get(slow.info.id), 2, "a 50 ms engine keeps the floor of 2");
   assert.equal(sent.get(quick.info.id), 200, "a 10 µs engine holds ~2 ms of work");
   assert.equal(scheduler.queued, 798);
+
+  // After a pause the quick engine is back to the floor until it answers again.
+  quick.outstanding.clear();
+  quick.lastReplyAt = performance.now() - 1000;
+  sent.clear();
+  scheduler.pump();
+  assert.equal(sent.get(quick.info.id), 2, "no deep queue for an engine that has been quiet");
 
   // With an explicit hwm (no adaptation), the same quick engine holds 2.
   const fixedRegistry = new EngineRegistry();
