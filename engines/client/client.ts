@@ -84,11 +84,13 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     this.link = new ControllerLink(info);
     this.link.on("engineAdded", (e) => {
       this.#engines.set(e.id, e);
+      this.#sortedIds = undefined;
       for (const w of this.#engineWaiters.splice(0)) w();
       this.emit("engineAdded", e);
     });
     this.link.on("engineRemoved", (e, why) => {
       this.#engines.delete(e.id);
+      this.#sortedIds = undefined;
       this.#lanes.get(e.id)?.engineGone(why);
       this.#lanes.delete(e.id);
       for (const w of this.#engineWaiters.splice(0)) w();
@@ -126,6 +128,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
         opts.timeout ?? 5000,
       )) as Message<"connect_reply">;
       for (const e of reply.content.engines) client.#engines.set(e.id, e);
+      client.#sortedIds = undefined;
       client.scheme = reply.content.scheme;
     } catch (e) {
       await client.link.close();
@@ -145,9 +148,13 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     return Client.#current;
   }
 
+  #sortedIds: EngineId[] | undefined;
+
   /** Registered engine ids, ascending (a copy). */
   get ids(): EngineId[] {
-    return [...this.#engines.keys()].sort((a, b) => a - b);
+    // Read on every submission: sorted once per change of engines, copied per read.
+    this.#sortedIds ??= [...this.#engines.keys()].sort((a, b) => a - b);
+    return this.#sortedIds.slice();
   }
 
   /** Engine id → what the controller reported about it. */
@@ -212,24 +219,26 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     return lane;
   }
 
-  /** @internal */
+  /** @internal A result was submitted (views call this; {@link settled} follows when it is done). */
   track(ar: AsyncResult): void {
     if (ar.ready()) return;
     this.#outstanding.add(ar);
-    void ar.wait().then(() => {
-      this.#outstanding.delete(ar);
-      for (const id of ar.msgIds) {
-        this.#results.delete(id); // re-insert: finished results age from when they finished
-        this.#results.set(id, ar);
-      }
-      // Trimmed in bulk: deleting the oldest key one at a time walks the Map's tombstones.
-      if (this.#results.size > 2 * REMEMBERED_RESULTS) {
-        const keep = [...this.#results].slice(-REMEMBERED_RESULTS);
-        this.#results.clear();
-        for (const [k, v] of keep) this.#results.set(k, v);
-      }
-    });
     for (const id of ar.msgIds) this.#results.set(id, ar);
+  }
+
+  /** @internal Every message of `ar` has been answered (its `onDone`, no promise per result). */
+  settled(ar: AsyncResult): void {
+    if (!this.#outstanding.delete(ar)) return;
+    for (const id of ar.msgIds) {
+      this.#results.delete(id); // re-insert: finished results age from when they finished
+      this.#results.set(id, ar);
+    }
+    // Trimmed in bulk: deleting the oldest key one at a time walks the Map's tombstones.
+    if (this.#results.size > 2 * REMEMBERED_RESULTS) {
+      const keep = [...this.#results].slice(-REMEMBERED_RESULTS);
+      this.#results.clear();
+      for (const [k, v] of keep) this.#results.set(k, v);
+    }
   }
 
   /** A view of the engine at position `i` of `ids` (negative counts from the end); results are scalars. */

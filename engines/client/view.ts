@@ -20,6 +20,7 @@ export interface ClientCore {
   /** Runs submissions one after another, so messages leave in call order. */
   enqueue(work: () => Promise<void>): void;
   track(ar: AsyncResult): void;
+  settled(ar: AsyncResult): void;
   abort(msgIds: string[]): Promise<unknown>;
   /**
    * Sends one task by the fastest way to its engine(s); `sent` runs once the transport no longer
@@ -121,7 +122,13 @@ export abstract class View {
   ): AsyncResult<T> {
     const link = this.core.link;
     if (link.lostReason) throw link.lostReason;
-    const ar = new AsyncResult<T>({ shape, abort: (ids) => this.core.abort(ids), ...extra });
+    const core = this.core;
+    const ar = new AsyncResult<T>({
+      shape,
+      abort: (ids) => core.abort(ids),
+      onDone: (done) => core.settled(done),
+      ...extra,
+    });
     const sends = jobs.map((job) => {
       const t = ar.track(job.engineId);
       const header = link.sock.header(type) as Header<K>;
