@@ -1,3 +1,4 @@
+import { networkInterfaces } from "node:os";
 import { runCommand, systemCommand } from "./daemon-process.js";
 
 /**
@@ -24,13 +25,21 @@ export function netnsMissing(): string | undefined {
   return undefined;
 }
 
-/** Creates the namespace and link; names and subnet come from this process's pid, so runs don't collide. */
+/** Creates the namespace and link; names come from this process's pid, so runs don't collide. */
 export function createNetns(): TestNetns {
   const ip = systemCommand("ip")!;
   const id = process.pid;
   const name = `tsp-ns-${id}`;
   const [hostIf, nsIf] = [`tsp${id % 100000}h`, `tsp${id % 100000}n`];
-  const subnet = `10.231.${id % 250}`;
+  // A /24 no interface here uses yet (another test run may hold one), starting from our pid's.
+  const used = new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .map((a) => /^10\.231\.(\d+)\./.exec(a?.address ?? "")?.[1]),
+  );
+  let third = id % 250;
+  while (used.has(String(third))) third = (third + 1) % 250;
+  const subnet = `10.231.${third}`;
   const net = { name, hostAddress: `${subnet}.1`, nsAddress: `${subnet}.2` };
   const remove = () => {
     try {
