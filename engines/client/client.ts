@@ -55,6 +55,11 @@ export interface ClusterControl {
 
 /** How many finished results the client remembers for `getResult`. */
 const REMEMBERED_RESULTS = 1000;
+/**
+ * A load-balanced task whose buffers add up to this much is scheduled without them and sent
+ * over the chosen engine's lane: one hop for the payload instead of two through the controller.
+ */
+const ASSIGNED_LANE_BYTES = 1 << 20;
 /** How many lane task ids the client remembers (for load-balanced tasks that depend on them). */
 const REMEMBERED_LANE_TASKS = 10_000;
 
@@ -190,7 +195,15 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
           this.#laneTasks.delete(this.#laneTasks.keys().next().value!);
         return;
       }
-    } else if (this.#laneTasks.size && (route.after?.length || route.follow?.length)) {
+    } else if (
+      this.#useLanes &&
+      !route.retries &&
+      buffers.reduce((n, b) => n + b.byteLength, 0) >= ASSIGNED_LANE_BYTES
+    ) {
+      this.#sendAssigned({ type, content, metadata, buffers, listener, header } as LaneTask, sent);
+      return;
+    }
+    if (route.kind === "lb" && this.#laneTasks.size && (route.after?.length || route.follow?.length)) {
       // The controller learns of lane tasks when they finish: name the ones this task waits for.
       const lane: Record<string, EngineId> = {};
       for (const id of [...(route.after ?? []), ...(route.follow ?? [])]) {
@@ -200,6 +213,37 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       if (Object.keys(lane).length) metadata = { ...metadata, route: { ...route, lane } };
     }
     this.link.submit(type, content, metadata, buffers, listener, header);
+  }
+
+  /**
+   * A large load-balanced task: the controller schedules it without its buffers (dependencies,
+   * high-water mark, strategy as usual) and names the engine; the task then goes over that
+   * engine's lane, or through the controller to that engine if there is no lane. Failures before
+   * the assignment (an abort, no engine left) come back from the controller as usual. Tasks
+   * with retries always go through the controller, which re-runs them without the client.
+   */
+  #sendAssigned(task: LaneTask, sent?: () => void): void {
+    const { listener, header } = task;
+    const relay: TaskListener = {
+      output: (msg) => {
+        if (msg.header.msg_type !== "task_assigned") return listener.output(msg);
+        const engine = (msg as Message<"task_assigned">).content.engine;
+        const metadata: TaskMetadata = {
+          ...task.metadata,
+          assigned: engine,
+          route: { kind: "direct", target: engine },
+        };
+        const lane = this.#laneTo(engine);
+        this.link.forget(header.msg_id);
+        if (lane) {
+          lane.submit({ ...task, metadata }, sent);
+          this.#laneTasks.set(header.msg_id, engine);
+        } else this.link.submit(task.type, task.content, metadata, task.buffers, listener, header);
+      },
+      reply: (msg) => listener.reply(msg),
+      lost: (err) => listener.lost(err),
+    };
+    this.link.submit(task.type, task.content, { ...task.metadata, assign: true }, [], relay, header);
   }
 
   /** The open (or opening) lane to engine `id`, or undefined to go through the controller. */

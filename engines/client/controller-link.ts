@@ -218,6 +218,11 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     return header;
   }
 
+  /** Stops listening for a task that was answered another way (over a lane). */
+  forget(msgId: string): void {
+    if (this.#listeners.delete(msgId)) this.#updateKeepAlive();
+  }
+
   /** Registers a listener for a msg_id submitted earlier (used by `getResult`). */
   listen(msgId: string, listener: TaskListener): void {
     this.#check();

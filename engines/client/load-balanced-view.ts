@@ -5,7 +5,7 @@ import { AsyncResult } from "./async-result.js";
 import { toPlainSeqs } from "./direct-view.js";
 import { shipFunction } from "./function-source.js";
 import { mapLength } from "./partition.js";
-import { type ClientCore, type Job, once, View } from "./view.js";
+import { type ClientCore, type Job, View } from "./view.js";
 
 /** A dependency: an AsyncResult or msg_ids. */
 export type Dependency = AsyncResult | readonly string[] | string;
@@ -118,7 +118,8 @@ export class LoadBalancedView extends View {
     const job: Job = {
       route: this.#route(),
       engineId: -1,
-      buffers: once(() => encodeValue(args, { name: "args" })),
+      buffers: (into) => encodeValue(args, { name: "args", ...into }),
+      exclusive: true,
     };
     return this.submit(
       "apply_request",

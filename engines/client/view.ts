@@ -147,7 +147,11 @@ export abstract class View {
             job.exclusive && this.core.arena ? { arena: this.core.arena, leases } : {},
           );
           const route = resolveRoute ? resolveRoute(job.route) : job.route;
-          const sent = leases.length ? () => leases.forEach((l) => l.release()) : undefined;
+          const sent = leases.length
+            ? () => {
+                for (const l of leases) l.release();
+              }
+            : undefined;
           this.core.send(
             type,
             content,

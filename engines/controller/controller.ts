@@ -433,6 +433,8 @@ export class Controller {
         rec.outstanding.delete(r.msg_id);
         rec.completed++;
       }
+      // A load-balanced task that went over a lane: its slot is free now.
+      if (this.scheduler.owns(r.msg_id)) this.scheduler.finished(r.msg_id, r.outcome, rec?.info.id);
       const known = this.table.get(r.msg_id);
       const task =
         known ??
@@ -443,7 +445,7 @@ export class Controller {
           client: Buffer.from(r.client),
           engine: rec?.info.id,
         });
-      task.engine = rec?.info.id;
+      task.engine = rec?.info.id ?? task.engine;
       task.placeholder = false;
       task.notKept = r.frames === 0;
       this.table.complete(r.msg_id, r.outcome, r.frames ? frames : undefined);
@@ -458,6 +460,15 @@ export class Controller {
       t.state = "running";
     }
     rec.outstanding.add(task.msg.header.msg_id);
+    if ((task.msg.metadata as Partial<TaskMetadata>).assign) {
+      // Its payload is still at the client, which sends it over the engine's lane.
+      void this.#clients.send(
+        "task_assigned",
+        { engine: rec.info.id },
+        { identities: [task.client], parent: task.msg.header },
+      );
+      return;
+    }
     this.#toEngines.send(rec.identity, task.msg);
   }
 

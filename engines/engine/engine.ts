@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import process from "node:process";
-import { clearTimeout, setTimeout } from "node:timers";
+import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { type Batchable, batchable, packBatch, TurnBatcher, unpackBatch } from "../wire/batch.js";
@@ -335,7 +335,14 @@ export class Engine {
     }
     // Over a lane: answer the client, then tell the controller what happened (batched).
     const { frames } = lane.codec.encode(type, status, opts);
-    lane.write(frames, leases.length ? () => leases.forEach((l) => l.release()) : undefined);
+    lane.write(
+      frames,
+      leases.length
+        ? () => {
+            for (const l of leases) l.release();
+          }
+        : undefined,
+    );
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
     const keep = bytes <= RECORDED_REPLY_BYTES;
     this.#records.push({
@@ -346,7 +353,12 @@ export class Engine {
       frames: keep ? frames.length : 0,
     });
     if (keep) this.#recordFrames.push(...frames);
-    this.#recordTimer ??= setTimeout(() => this.#flushRecords(), RECORD_FLUSH_MS);
+    if ((task.metadata as Partial<TaskMetadata>).assigned !== undefined) {
+      // A load-balanced task: the scheduler holds this engine's slot until it hears, so no waiting.
+      clearTimeout(this.#recordTimer);
+      this.#recordTimer = undefined;
+      setImmediate(() => this.#flushRecords());
+    } else this.#recordTimer ??= setTimeout(() => this.#flushRecords(), RECORD_FLUSH_MS);
   }
 
   #flushRecords(): void {

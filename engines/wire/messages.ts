@@ -63,6 +63,13 @@ export interface TaskMetadata {
   route: Route;
   /** Wall-clock limit in milliseconds; the engine stops the task when it is reached. */
   timeout?: number;
+  /**
+   * A load-balanced task whose payload goes over a lane: the controller schedules it without
+   * its buffers and answers `task_assigned`; the client then sends it to that engine.
+   */
+  assign?: boolean;
+  /** The engine the controller assigned this task to (set on the copy sent over the lane). */
+  assigned?: EngineId;
   [extra: string]: unknown;
 }
 
@@ -143,6 +150,9 @@ export interface ContentByType {
   /** Several task replies in one message. */
   reply_batch: { parts: BatchPart[] };
 
+  /** The controller picked an engine for a task sent with `assign` (see TaskMetadata). */
+  task_assigned: { engine: EngineId };
+
   // task outputs, relayed to the client that asked
   stream: { name: "stdout" | "stderr"; text: string };
   display_data: { data: MimeBundle; metadata: Record<string, unknown> };
@@ -212,6 +222,7 @@ const ALL_TYPES: ReadonlySet<string> = new Set<MsgType>([
   "pull_reply",
   "task_batch",
   "reply_batch",
+  "task_assigned",
   "stream",
   "display_data",
   "execute_result",

@@ -9,8 +9,10 @@ export interface Lease {
 
 /** How long idle memory is kept for the next large send. */
 const IDLE_MS = 30_000;
-/** At most this many idle buffers are kept. */
-const KEEP = 2;
+/** At most this many idle buffers are kept … */
+const KEEP = 4;
+/** … holding at most this much memory. */
+const KEEP_BYTES = 512 * 1024 * 1024;
 
 /**
  * Reused memory for the copies that make large sends safe.
@@ -18,8 +20,8 @@ const KEEP = 2;
  * A large array is copied once before it is sent, so the sender may go on changing it. On this VM
  * writing to freshly allocated memory costs ~0.6–1 ms per MiB in page faults, ten times a copy
  * into memory already touched; an engine answering `pull`s of the same big array paid ~0.5 s per
- * 512 MiB for that alone. The arena keeps the memory of finished sends (up to two buffers, for
- * 30 s of idleness) and lends it to the next copy that fits. Only a sender that knows when the
+ * 512 MiB for that alone. The arena keeps the memory of finished sends (up to four buffers and
+ * 512 MiB, for 30 s of idleness) and lends it to the next copy that fits. Only a sender that knows when the
  * transport has let go of a frame (a lane's write callback) may use it.
  */
 export class SendArena {
@@ -45,6 +47,7 @@ export class SendArena {
     this.#idle.push(block);
     this.#idle.sort((a, b) => b.length - a.length);
     this.#idle.length = Math.min(this.#idle.length, KEEP);
+    while (this.idleBytes > KEEP_BYTES && this.#idle.length > 1) this.#idle.pop();
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#idle = [];

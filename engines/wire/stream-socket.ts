@@ -155,7 +155,7 @@ export class StreamSocket implements MessageSink {
     if (last === 0) this.socket.write(parts[0]!, done);
     else {
       this.socket.cork();
-      parts.forEach((p, i) => this.socket.write(p, i === last ? done : undefined));
+      for (let i = 0; i <= last; i++) this.socket.write(parts[i]!, i === last ? done : undefined);
       this.socket.uncork();
     }
     return true;

@@ -144,3 +144,31 @@ test("killing an engine fails its lane tasks with EngineError and a reason", asy
     (e: unknown) => e instanceof EngineError && /engine \d+ died/.test(e.message),
   );
 });
+
+test("a large load-balanced task is scheduled by the controller and sent over the chosen engine's lane", async () => {
+  const lb = rc.loadBalancedView();
+  const big = new Float64Array(300_000).fill(2); // 2.4 MB: above the size that takes a lane
+  const first = lb.apply((a: Float64Array) => a.length * a[0]!, big);
+  // Dependencies and placement work as for any load-balanced task.
+  const second = lb
+    .withFlags({ follow: first })
+    .apply((a: Float64Array) => [a[1]! + 1, process.pid] as const, big);
+  assert.equal(await first, 600_000);
+  const [value, pid] = await second;
+  assert.equal(value, 3);
+  const [firstPid] = await rc.view([first.engineIds[0]!]).apply(() => process.pid);
+  assert.equal(pid, firstPid, "follow ran it where the first one ran");
+  // The controller knows the outcome (from the engine's record): another client can fetch it.
+  const { Client } = await import("../../../engines/index.js");
+  const other = await Client.connect(rc.info);
+  try {
+    assert.equal(await other.getResult(first.msgIds[0]!), 600_000);
+  } finally {
+    await other.close();
+  }
+  // Many of them at once: the high-water mark holds the rest in the controller until slots free.
+  const many = Array.from({ length: 8 }, (_, i) =>
+    lb.apply((a: Float64Array, k: number) => a[0]! * k, big, i),
+  );
+  assert.deepEqual(await Promise.all(many), [0, 2, 4, 6, 8, 10, 12, 14]);
+});
