@@ -38,7 +38,10 @@ export interface SSHLauncherOptions {
    * nothing is copied.
    */
   sharedConnectionFile?: boolean;
-  /** Environment variables for the remote engines (e.g. `TSPARALLEL_LANE_HOST`, `NODE_OPTIONS`). */
+  /**
+   * Environment variables for the remote engines (e.g. `TSPARALLEL_LANE_HOST`, `NODE_OPTIONS`).
+   * They pass through the controller's command line, which other users can read: no secrets.
+   */
   env?: Record<string, string>;
 }
 
