@@ -41,6 +41,21 @@ try {
   rmSync(core, { recursive: true, force: true });
 }
 
+// What JupyterLab's extension manager says about where the extension comes from.
+writeFileSync(
+  join(here, "labextension", "install.json"),
+  `${JSON.stringify(
+    {
+      packageManager: "npm",
+      packageName: "tsparallel",
+      uninstallInstructions:
+        "`tsparallel lab` links this extension into its .venv; delete share/jupyter/labextensions/tsparallel-jupyterlab there to remove it",
+    },
+    null,
+    2,
+  )}\n`,
+);
+
 writeFileSync(
   join(here, "labextension", "build-stamp.json"),
   `${JSON.stringify({ sources: sourceDigest(), development }, null, 2)}\n`,
