@@ -124,6 +124,14 @@ export class Engine {
       clearTimeout(this.#orphanTimer);
       this.#orphanTimer = undefined;
     });
+    // User code can outlive its task (a timer that throws, a promise nobody awaits): report it
+    // (to the running task's stderr if there is one) and carry on, as a Python engine would.
+    const stray = (e: unknown) =>
+      void process.stderr.write(
+        `[engine ${this.id}] uncaught error from code that outlived its task: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+      );
+    process.on("uncaughtException", stray);
+    process.on("unhandledRejection", stray);
     const keeper = startSigintKeeper(() => this.#ns.interrupt());
     dealer.connect(this.info.engine_url);
     const heartId = `heart-${this.uuid}`;

@@ -32,6 +32,28 @@ test("an interrupted engine stops its task and runs the next one", async () => {
   assert.equal(await e.apply(() => "next task ran"), "next task ran");
 });
 
+test("user code that throws or rejects after its task ended does not take the engine down", async () => {
+  const e0 = rc.ids[0]!;
+  const ids = rc.ids;
+  await rc
+    .view([e0])
+    .execute(
+      "setTimeout(() => { throw new Error('late throw') }, 5); Promise.reject(new Error('nobody awaits me')); 1",
+    );
+  await new Promise((r) => setTimeout(r, 200));
+  // While a task runs, such an error shows up in that task's stderr.
+  const ar = rc.view([e0]).apply(async () => {
+    setTimeout(() => {
+      throw new Error("thrown during the next task");
+    }, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    return "still here";
+  });
+  assert.deepEqual(await ar, ["still here"]);
+  assert.match(ar.stderr[0] ?? "", /thrown during the next task/);
+  assert.deepEqual(rc.ids, ids, "no engine died");
+});
+
 test("a wrong-key client is refused and the controller carries on", async () => {
   const { Client } = await import("../../../engines/index.js");
   const origWrite = process.stderr.write;
