@@ -48,6 +48,8 @@ class ClusterServiceProcess:
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
+        # The event loop keeps only weak references to tasks: these keep the readers alive.
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def request(self, op: str, timeout: float = 120.0, **args: Any) -> Any:
         """Sends one request and returns its result; raises ClusterServiceError when it fails."""
@@ -59,6 +61,8 @@ class ClusterServiceProcess:
             assert proc.stdin is not None
             proc.stdin.write((json.dumps({"id": rid, "op": op, **args}) + "\n").encode())
             await proc.stdin.drain()
+            if proc.returncode is not None:
+                raise BrokenPipeError  # it exited before its reader could fail this request
             return await asyncio.wait_for(answer, timeout)
         except asyncio.TimeoutError:
             raise ClusterServiceError(
@@ -97,8 +101,10 @@ class ClusterServiceProcess:
                 ) from None
             self._log.info("tsparallel_lab: cluster service started (pid %s)", proc.pid)
             self._proc = proc
-            asyncio.ensure_future(self._read_answers(proc))
-            asyncio.ensure_future(self._copy_log(proc))
+            for reader in (self._read_answers(proc), self._copy_log(proc)):
+                task = asyncio.ensure_future(reader)
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
             return proc
 
     async def _read_answers(self, proc: asyncio.subprocess.Process) -> None:
