@@ -72,7 +72,7 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
       const what =
         c.state === "running"
           ? `Its ${plural(c.engines.length, "engine")} stop, and with them every variable they hold. Notebooks connected to it lose it.`
-          : `Its controller (pid ${c.controller?.pid}) does not answer; it will be terminated.`;
+          : (c.message ?? `Its controller (pid ${c.controller?.pid}) does not answer.`);
       if (!(await host.confirm(`Stop cluster "${c.name}"?`, what, "Stop"))) return;
     }
     await model.stop(c.name);

@@ -229,10 +229,8 @@ export class ClusterService {
         }
         done = `terminated its controller (pid ${pid}), which did not answer`;
       } else if (snap.state === "unresponsive") {
-        throw new ServiceError(
-          409,
-          `the controller of "${name}" runs on ${snap.controller?.host} and does not answer: stop it there, then clean up here`,
-        );
+        // Another host's process cannot be signalled from here: forget the cluster, leave the process.
+        done = `removed its connection file; its controller on ${snap.controller?.host} (pid ${snap.controller?.pid}), which does not answer, was left alone`;
       } else {
         done = "removed its connection file (its controller was not running)";
       }
@@ -451,7 +449,17 @@ export class ClusterService {
   }
 
   #unresponsive(file: string, known: Omit<ClusterSnapshot, "state">, e: unknown): ClusterSnapshot {
-    const message = `Its controller (pid ${known.controller?.pid} on ${known.controller?.host}) does not answer: ${(e as Error).message}`;
+    const c = known.controller!;
+    // A timeout is the usual cause, and the client's text for it is long: say it in the panel's words.
+    const timedOut =
+      (e as { code?: string }).code === "CONTROLLER_UNREACHABLE" || /^no answer/.test((e as Error).message);
+    const why = timedOut
+      ? `does not answer within ${this.#probeTimeout} ms: it may be paused (SIGSTOP), overloaded, or unreachable`
+      : `does not answer: ${(e as Error).message}`;
+    const what = isLocal(c.host)
+      ? "Stop terminates it."
+      : `Stop removes its connection file here and leaves the process on ${c.host} alone.`;
+    const message = `Its controller (pid ${c.pid} on ${c.host}) ${why}. ${what}`;
     this.#unanswered.set(file, { since: Date.now(), message });
     return { ...known, state: "unresponsive", message };
   }
