@@ -183,9 +183,11 @@ export class Controller {
       return;
     }
     if (msg.header.msg_type === "task_batch") {
-      for (const part of unpackBatch(msg))
-        if ((TASK_REQUESTS as readonly string[]).includes(part.header.msg_type))
-          this.#submit(part as Message<TaskRequestType>, client);
+      this.scheduler.together(() => {
+        for (const part of unpackBatch(msg))
+          if ((TASK_REQUESTS as readonly string[]).includes(part.header.msg_type))
+            this.#submit(part as Message<TaskRequestType>, client);
+      });
       return;
     }
     switch (msg.header.msg_type) {
@@ -523,8 +525,10 @@ export class Controller {
       return;
     }
     if (type === "reply_batch") {
-      for (const part of unpackBatch(msg))
-        if (part.header.msg_type.endsWith("_reply")) this.#onReply(part, identity);
+      this.scheduler.together(() => {
+        for (const part of unpackBatch(msg))
+          if (part.header.msg_type.endsWith("_reply")) this.#onReply(part, identity);
+      });
       return;
     }
     if (type === "task_records") {

@@ -47,6 +47,9 @@ export class TaskScheduler {
   #assignments = 0;
   #rechecking = false;
   #recheckAgain = false;
+  /** Inside {@link together}: pumps and rechecks wait until the end. */
+  #deferring = false;
+  #deferred = false;
 
   constructor(
     private readonly registry: EngineRegistry,
@@ -55,6 +58,8 @@ export class TaskScheduler {
     public strategy: SchedulingStrategy,
     public hwm: number,
     public adaptive = false,
+    /** The clock replies are timed by (`performance.now()`; tests pass their own). */
+    private readonly now: () => number = () => performance.now(),
   ) {}
 
   /** Tasks not yet sent to an engine. */
@@ -101,8 +106,30 @@ export class TaskScheduler {
     return "done";
   }
 
+  /**
+   * Runs `work` (the tasks of a batch arriving, the replies of a batch) with scheduling deferred
+   * to its end: one pass over the engines for the whole batch instead of one per message.
+   */
+  together(work: () => void): void {
+    if (this.#deferring) return work();
+    this.#deferring = true;
+    try {
+      work();
+    } finally {
+      this.#deferring = false;
+      if (this.#deferred) {
+        this.#deferred = false;
+        this.dependenciesChanged();
+      }
+    }
+  }
+
   /** A task finished (the table knows its outcome): wake dependants and fill free slots. */
   dependenciesChanged(): void {
+    if (this.#deferring) {
+      this.#deferred = true;
+      return;
+    }
     if (this.#rechecking) {
       this.#recheckAgain = true;
       return;
@@ -205,7 +232,7 @@ export class TaskScheduler {
 
   #hasRoom(rec: EngineRecord): boolean {
     if (this.hwm <= 0) return true;
-    const streaming = this.adaptive && performance.now() - rec.lastReplyAt < ADAPTIVE_FRESH_MS;
+    const streaming = this.adaptive && this.now() - rec.lastReplyAt < ADAPTIVE_FRESH_MS;
     const limit = streaming
       ? Math.max(this.hwm, Math.min(ADAPTIVE_MAX, Math.floor(ADAPTIVE_QUEUE_MS / Math.max(rec.taskMs, 1e-3))))
       : this.hwm;
@@ -215,6 +242,10 @@ export class TaskScheduler {
   /** Sends as many ready tasks as engines have room for. */
   pump(): void {
     if (this.#ready.length === 0) return;
+    if (this.#deferring) {
+      this.#deferred = true;
+      return;
+    }
     let open = this.registry.alive().filter((r) => this.#hasRoom(r));
     const blocked: PendingTask[] = [];
     while (this.#ready.length > 0 && open.length > 0) {

@@ -36,6 +36,8 @@ export interface TaskTableLimits {
 export const DEFAULT_TABLE_LIMITS: TaskTableLimits = { maxTasks: 50_000, maxReplyBytes: 256 * 1024 * 1024 };
 
 const EVICTED_MEMORY = 50_000;
+/** How far past their limits finished tasks and evicted ids may grow before a bulk eviction. */
+const EVICT_SLACK = 1024;
 
 /**
  * The controller's bounded record of tasks. Unfinished tasks are always kept; finished ones are
@@ -52,7 +54,17 @@ export class TaskTable {
   constructor(readonly limits: TaskTableLimits = DEFAULT_TABLE_LIMITS) {}
 
   add(rec: Omit<TaskRecord, "replyBytes" | "state" | "submitted">): TaskRecord {
-    const full: TaskRecord = { ...rec, state: "queued", submitted: Date.now(), replyBytes: 0 };
+    const full: TaskRecord = {
+      msgId: rec.msgId,
+      type: rec.type,
+      header: rec.header,
+      client: rec.client,
+      engine: rec.engine,
+      placeholder: rec.placeholder,
+      state: "queued",
+      submitted: Date.now(),
+      replyBytes: 0,
+    };
     this.#tasks.set(rec.msgId, full);
     return full;
   }
@@ -92,6 +104,11 @@ export class TaskTable {
   }
 
   #evict(): void {
+    // Past a large limit, evict in bulk: deleting a Map's oldest entry one call at a time makes
+    // every call walk the tombstones left at its front.
+    const slack = this.limits.maxTasks >= 4 * EVICT_SLACK ? EVICT_SLACK : 0;
+    if (this.#done.size <= this.limits.maxTasks + slack && this.#replyBytes <= this.limits.maxReplyBytes)
+      return;
     for (const [id, rec] of this.#done) {
       if (this.#done.size <= this.limits.maxTasks && this.#replyBytes <= this.limits.maxReplyBytes) break;
       if (this.#done.size > this.limits.maxTasks) {
@@ -108,7 +125,11 @@ export class TaskTable {
 
   #remember(id: string): void {
     this.#evicted.add(id);
-    if (this.#evicted.size > EVICTED_MEMORY) this.#evicted.delete(this.#evicted.values().next().value!);
+    if (this.#evicted.size > EVICTED_MEMORY + EVICT_SLACK) {
+      const keep = [...this.#evicted].slice(-EVICTED_MEMORY);
+      this.#evicted.clear();
+      for (const k of keep) this.#evicted.add(k);
+    }
   }
 
   /** Unfinished tasks. */

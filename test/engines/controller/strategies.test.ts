@@ -61,10 +61,11 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
   const registry = new EngineRegistry();
   const quick = registry.register("q", 1, "h", "hq");
   const slow = registry.register("s", 2, "h", "hs");
+  const now = 1000; // the scheduler's clock, in ms, held still
   quick.taskMs = 0.01; // 10 µs tasks, answering right now
-  quick.lastReplyAt = performance.now();
+  quick.lastReplyAt = now;
   slow.taskMs = 50;
-  slow.lastReplyAt = performance.now();
+  slow.lastReplyAt = now;
   const header = {
     msg_id: "",
     msg_type: "apply_request",
@@ -88,6 +89,7 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
     STRATEGIES.leastload,
     2,
     true,
+    () => now,
   );
   for (let i = 0; i < 1000; i++) {
     const msg = { header: { ...header, msg_id: `m${i}` }, metadata: {}, content: {}, buffers: [], raw: [] };
@@ -105,7 +107,7 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
 
   // After a pause the quick engine is back to the floor until it answers again.
   quick.outstanding.clear();
-  quick.lastReplyAt = performance.now() - 1000;
+  quick.lastReplyAt = now - 1000;
   sent.clear();
   scheduler.pump();
   assert.equal(sent.get(quick.info.id), 2, "no deep queue for an engine that has been quiet");
@@ -135,4 +137,25 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
       tried: new Set(),
     });
   assert.equal(fixed.queued, 8);
+});
+
+test("a large task table evicts in bulk and stays within its limit plus a bounded slack", () => {
+  const table = new TaskTable({ maxTasks: 5000, maxReplyBytes: 1 << 30 });
+  const header = {
+    msg_id: "",
+    msg_type: "apply_request",
+    session: "s",
+    username: "u",
+    date: "",
+    version: "5.3",
+  };
+  let peak = 0;
+  for (let i = 0; i < 20_000; i++) {
+    table.add({ msgId: `t${i}`, type: "apply_request", header, client: Buffer.from("c") });
+    table.complete(`t${i}`, "ok", [Buffer.alloc(8)]);
+    peak = Math.max(peak, table.size);
+  }
+  assert.ok(peak <= 5000 + 1024 + 1, `peak ${peak}`);
+  assert.equal(table.wasEvicted("t0"), true);
+  assert.equal(table.get("t19999")?.state, "done", "the newest are kept");
 });
