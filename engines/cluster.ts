@@ -40,7 +40,7 @@ export interface ClusterBaseOptions {
   scheme?: SchedulerScheme;
   /**
    * Load-balanced tasks in flight per engine: a fixed number (0 = unlimited), or by default 2,
-   * raised up to 256 for engines whose tasks finish in well under a millisecond.
+   * raised up to 512 for engines whose tasks finish in well under a millisecond.
    */
   hwm?: number;
   /** Keep running after this process exits, logging to this file (the CLI's --daemonize). */

@@ -22,9 +22,9 @@ export interface SchedulerHooks {
 }
 
 /** With an adaptive limit, an engine holds about this much work (ms) … */
-const ADAPTIVE_QUEUE_MS = 2;
+const ADAPTIVE_QUEUE_MS = 5;
 /** … but never more than this many tasks … */
-const ADAPTIVE_MAX = 256;
+const ADAPTIVE_MAX = 512;
 /** … and only while it is answering a stream of tasks (a reply within this many ms). */
 const ADAPTIVE_FRESH_MS = 10;
 
@@ -34,7 +34,7 @@ const ADAPTIVE_FRESH_MS = 10;
  * flight per engine; 0 = unlimited).
  *
  * With `adaptive`, `hwm` is a floor: an engine whose tasks take a tenth of a millisecond may hold
- * enough of them for ~2 ms of work (up to 256), so a flood of tiny tasks is not throttled by
+ * enough of them for ~5 ms of work (up to 512), so a flood of tiny tasks is not throttled by
  * round trips, while tasks of a millisecond or more keep the strict limit that balances them.
  * Deep queues are granted only to an engine that answered within the last 10 ms: after a pause
  * (the next notebook cell may bring long tasks), the first tasks go out under the strict limit,

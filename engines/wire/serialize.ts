@@ -197,6 +197,8 @@ export interface EncodeOptions {
  * naming the field that cannot be sent.
  */
 export async function encodeValue(value: unknown, opts: EncodeOptions = {}): Promise<Buffer[]> {
+  const plain = plainJson(value);
+  if (plain !== undefined) return [plain];
   const name = opts.name ?? "value";
   const oob: Oob[] = [];
   const structure = extract(value, opts.threshold ?? DEFAULT_OOB_THRESHOLD, oob, new Set());
@@ -247,10 +249,44 @@ function restore(v: unknown, values: unknown[], seen = new Set<object>()): unkno
   return v;
 }
 
+/**
+ * The value as a JSON frame when it is a lone number, string, boolean or null, or a short array
+ * of them (an apply's arguments, a small result); undefined otherwise. Such values are most of a
+ * flood of tiny tasks, and JSON costs a fraction of a structured-clone (de)serializer object per
+ * value. The frame never starts with 0xFF, the structured-clone version tag, so decoding tells
+ * them apart. -0, NaN and ±Infinity are not JSON: they take the structured-clone path.
+ */
+function plainJson(value: unknown): Buffer | undefined {
+  const ok = (v: unknown) =>
+    v === null ||
+    typeof v === "boolean" ||
+    (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0)) ||
+    (typeof v === "string" && v.length <= 256);
+  if (ok(value)) return Buffer.from(JSON.stringify(value));
+  if (!Array.isArray(value) || value.length > 16 || Object.getPrototypeOf(value) !== Array.prototype)
+    return undefined;
+  for (let i = 0; i < value.length; i++) if (!(i in value) || !ok(value[i])) return undefined;
+  return Buffer.from(JSON.stringify(value));
+}
+
+/** The structured-clone format's first byte; a JSON frame (see {@link plainJson}) never has it. */
+const CLONE_TAG = 0xff;
+
 /** Decodes frames made by {@link encodeValue}. Arrays are views of the frames (no copy). */
 export async function decodeValue(frames: readonly Buffer[]): Promise<unknown> {
   if (frames.length === 0) throw new SerializationError("", "no value frames in the message");
-  const structure: unknown = deserialize(frames[0]!);
+  const head = frames[0]!;
+  if (frames.length === 1 && head.length > 0 && head[0] !== CLONE_TAG) {
+    try {
+      return JSON.parse(head.toString("utf8"));
+    } catch (e) {
+      throw new SerializationError(
+        "",
+        `a value frame is neither structured clone nor JSON: ${(e as Error).message}`,
+      );
+    }
+  }
+  const structure: unknown = deserialize(head);
   if (frames.length === 1) return structure;
   const values: unknown[] = [];
   // Placeholders say their kind, so decode the frames in order.

@@ -102,8 +102,8 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
     });
   }
   assert.equal(sent.get(slow.info.id), 2, "a 50 ms engine keeps the floor of 2");
-  assert.equal(sent.get(quick.info.id), 200, "a 10 µs engine holds ~2 ms of work");
-  assert.equal(scheduler.queued, 798);
+  assert.equal(sent.get(quick.info.id), 500, "a 10 µs engine holds ~5 ms of work");
+  assert.equal(scheduler.queued, 498);
 
   // After a pause the quick engine is back to the floor until it answers again.
   quick.outstanding.clear();

@@ -92,3 +92,34 @@ test("cyclic structures survive", async () => {
   const out = (await decodeValue(received(await encodeValue(a)))) as Record<string, unknown>;
   assert.equal(out.self, out);
 });
+
+test("small plain values travel as JSON and everything JSON would get wrong as structured clone", async () => {
+  const json = [0, 42, -1.5, "text", "", null, true, [], [1, "a", null, false], "é😀"];
+  for (const v of json) {
+    const frames = await encodeValue(v);
+    assert.equal(frames.length, 1);
+    assert.notEqual(frames[0]![0], 0xff, `${JSON.stringify(v)} went as JSON`);
+    assert.deepEqual(await decodeValue(frames), v);
+  }
+  const sparse = [1, 2, 3];
+  delete sparse[1]; // a hole, which JSON would turn into null
+  const clone = [
+    -0,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    "x".repeat(1000),
+    sparse,
+    [undefined],
+    new Date(0),
+    { a: 1 },
+    10n,
+  ];
+  for (const v of clone) {
+    const frames = await encodeValue(v);
+    assert.equal(frames[0]![0], 0xff, `${String(v)} went as structured clone`);
+    const back = await decodeValue(frames);
+    if (typeof v === "number" && Number.isNaN(v)) assert.ok(Number.isNaN(back));
+    else assert.deepEqual(back, v);
+  }
+  assert.ok(Object.is(await decodeValue(await encodeValue(-0)), -0));
+});
