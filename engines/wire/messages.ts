@@ -104,6 +104,19 @@ export interface LaneTaskRecord {
   frames: number;
 }
 
+/** Signals a client may ask the controller to send to engines (`signal_request`). */
+export const ENGINE_SIGNALS: readonly NodeJS.Signals[] = [
+  "SIGINT",
+  "SIGTERM",
+  "SIGKILL",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+  "SIGSTOP",
+  "SIGCONT",
+];
+
 /** Per-engine counts for `queue_status`. */
 export interface EngineQueueStatus extends EngineStatus {
   /** Tasks the controller has sent to this engine and not seen finish. */

@@ -1,3 +1,4 @@
+import { ENGINE_SIGNALS } from "../../engines/wire/messages.js";
 import { MagicUsageError } from "../magics/magic.js";
 import type { OptionSpec } from "../magics/magic-arguments.js";
 import type { GroupOutputs } from "./px-output.js";
@@ -47,17 +48,7 @@ export const PX_OPTIONS: OptionSpec[] = [
   { name: "out", short: "o", long: "out", value: true },
 ];
 
-const SIGNALS = new Set([
-  "SIGINT",
-  "SIGTERM",
-  "SIGKILL",
-  "SIGHUP",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGSTOP",
-  "SIGCONT",
-]);
+const SIGNALS: ReadonlySet<string> = new Set(ENGINE_SIGNALS);
 const SIGNAL_NUMBERS: Record<string, NodeJS.Signals> = {
   "2": "SIGINT",
   "9": "SIGKILL",

@@ -12,6 +12,7 @@ import {
   readConnectionFile,
   removeConnectionFile,
 } from "../../../engines/wire/connection-file.js";
+import { ENGINE_SIGNALS } from "../../../engines/wire/messages.js";
 import type {
   ClusterEvent,
   ClusterList,
@@ -41,18 +42,6 @@ export interface ClusterServiceOptions {
   actionTimeoutMs?: number;
 }
 
-/** Signals the panel may send to engines. */
-export const ENGINE_SIGNALS: readonly NodeJS.Signals[] = [
-  "SIGINT",
-  "SIGTERM",
-  "SIGKILL",
-  "SIGHUP",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGSTOP",
-  "SIGCONT",
-];
 
 /** More engines than this in one request is taken for a typo. */
 const MAX_ENGINES = 256;
