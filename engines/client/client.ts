@@ -55,10 +55,7 @@ export interface ClusterControl {
 
 /** How many finished results the client remembers for `getResult`. */
 const REMEMBERED_RESULTS = 1000;
-/**
- * A load-balanced task whose buffers add up to this much is scheduled without them and sent
- * over the chosen engine's lane: one hop for the payload instead of two through the controller.
- */
+/** A load-balanced task whose arrays add up to this much takes the `sendAssigned` path. */
 const ASSIGNED_LANE_BYTES = 1 << 20;
 /** How many lane task ids the client remembers (for load-balanced tasks that depend on them). */
 const REMEMBERED_LANE_TASKS = 10_000;
@@ -190,60 +187,80 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       const lane = this.#laneTo(route.target);
       if (lane) {
         lane.submit({ type, content, metadata, buffers, listener, header } as LaneTask, sent);
-        this.#laneTasks.set(header.msg_id, route.target);
-        if (this.#laneTasks.size > REMEMBERED_LANE_TASKS)
-          this.#laneTasks.delete(this.#laneTasks.keys().next().value!);
+        this.#rememberLaneTask(header.msg_id, route.target);
         return;
       }
-    } else if (
-      this.#useLanes &&
-      !route.retries &&
-      buffers.reduce((n, b) => n + b.byteLength, 0) >= ASSIGNED_LANE_BYTES
-    ) {
-      this.#sendAssigned({ type, content, metadata, buffers, listener, header } as LaneTask, sent);
-      return;
     }
-    if (route.kind === "lb" && this.#laneTasks.size && (route.after?.length || route.follow?.length)) {
-      // The controller learns of lane tasks when they finish: name the ones this task waits for.
-      const lane: Record<string, EngineId> = {};
-      for (const id of [...(route.after ?? []), ...(route.follow ?? [])]) {
-        const engine = this.#laneTasks.get(id);
-        if (engine !== undefined) lane[id] = engine;
-      }
-      if (Object.keys(lane).length) metadata = { ...metadata, route: { ...route, lane } };
-    }
-    this.link.submit(type, content, metadata, buffers, listener, header);
+    this.link.submit(type, content, this.#withLaneDeps(metadata), buffers, listener, header);
   }
 
   /**
-   * A large load-balanced task: the controller schedules it without its buffers (dependencies,
-   * high-water mark, strategy as usual) and names the engine; the task then goes over that
-   * engine's lane, or through the controller to that engine if there is no lane. Failures before
-   * the assignment (an abort, no engine left) come back from the controller as usual. Tasks
-   * with retries always go through the controller, which re-runs them without the client.
+   * @internal A load-balanced task whose arrays add up to 1 MiB or more (and has no retries):
+   * the controller schedules it without its payload (dependencies, high-water mark, strategy as
+   * usual) and names the engine; only then is the payload encoded and sent, over that engine's
+   * lane (or through the controller to that engine if there is no lane). So a burst of large
+   * tasks is encoded as engines free up rather than all at once, and the payload takes one hop.
+   * Failures before the assignment (an abort, no engine left) come back from the controller.
+   * Returns false when the task should go the ordinary way.
    */
-  #sendAssigned(task: LaneTask, sent?: () => void): void {
-    const { listener, header } = task;
+  sendAssigned<T extends TaskRequestType>(
+    type: T,
+    content: ContentByType[T],
+    metadata: TaskMetadata,
+    payloadBytes: number,
+    encode: () => Promise<{ buffers: readonly Uint8Array[]; sent?: () => void }>,
+    listener: TaskListener,
+    header: Header<T>,
+  ): boolean {
+    const route = metadata.route;
+    if (!this.#useLanes || route.kind !== "lb" || route.retries || payloadBytes < ASSIGNED_LANE_BYTES)
+      return false;
+    const request = this.#withLaneDeps(metadata);
     const relay: TaskListener = {
       output: (msg) => {
         if (msg.header.msg_type !== "task_assigned") return listener.output(msg);
         const engine = (msg as Message<"task_assigned">).content.engine;
-        const metadata: TaskMetadata = {
-          ...task.metadata,
+        const assigned: TaskMetadata = {
+          ...metadata,
           assigned: engine,
           route: { kind: "direct", target: engine },
         };
-        const lane = this.#laneTo(engine);
         this.link.forget(header.msg_id);
-        if (lane) {
-          lane.submit({ ...task, metadata }, sent);
-          this.#laneTasks.set(header.msg_id, engine);
-        } else this.link.submit(task.type, task.content, metadata, task.buffers, listener, header);
+        encode().then(
+          ({ buffers, sent }) => {
+            const lane = this.#laneTo(engine);
+            if (lane) {
+              lane.submit({ type, content, metadata: assigned, buffers, listener, header } as LaneTask, sent);
+              this.#rememberLaneTask(header.msg_id, engine);
+            } else this.link.submit(type, content, assigned, buffers, listener, header);
+          },
+          (e) => listener.lost(e as Error),
+        );
       },
       reply: (msg) => listener.reply(msg),
       lost: (err) => listener.lost(err),
     };
-    this.link.submit(task.type, task.content, { ...task.metadata, assign: true }, [], relay, header);
+    this.link.submit(type, content, { ...request, assign: true }, [], relay, header);
+    return true;
+  }
+
+  #rememberLaneTask(msgId: string, engine: EngineId): void {
+    this.#laneTasks.set(msgId, engine);
+    if (this.#laneTasks.size > REMEMBERED_LANE_TASKS)
+      this.#laneTasks.delete(this.#laneTasks.keys().next().value!);
+  }
+
+  /** The controller learns of lane tasks when they finish: a task names the ones it waits for. */
+  #withLaneDeps(metadata: TaskMetadata): TaskMetadata {
+    const route = metadata.route;
+    if (route.kind !== "lb" || !this.#laneTasks.size || !(route.after?.length || route.follow?.length))
+      return metadata;
+    const lane: Record<string, EngineId> = {};
+    for (const id of [...(route.after ?? []), ...(route.follow ?? [])]) {
+      const engine = this.#laneTasks.get(id);
+      if (engine !== undefined) lane[id] = engine;
+    }
+    return Object.keys(lane).length ? { ...metadata, route: { ...route, lane } } : metadata;
   }
 
   /** The open (or opening) lane to engine `id`, or undefined to go through the controller. */

@@ -1,6 +1,6 @@
 import { isArrowTable } from "../wire/arrow-frames.js";
 import type { EngineId, Route } from "../wire/messages.js";
-import { encodeValue, isNDArray } from "../wire/serialize.js";
+import { arrayBytes, encodeValue, isNDArray } from "../wire/serialize.js";
 import { AsyncResult } from "./async-result.js";
 import { toPlainSeqs } from "./direct-view.js";
 import { shipFunction } from "./function-source.js";
@@ -120,6 +120,7 @@ export class LoadBalancedView extends View {
       engineId: -1,
       buffers: (into) => encodeValue(args, { name: "args", ...into }),
       exclusive: true,
+      payloadBytes: arrayBytes(args),
     };
     return this.submit(
       "apply_request",

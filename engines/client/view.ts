@@ -37,6 +37,19 @@ export interface ClientCore {
   ): void;
   /** Reused memory for the copies of large arrays a task sends (see send-arena.ts). */
   readonly arena?: SendArena;
+  /**
+   * Sends a large load-balanced task by assignment (the payload encoded and sent once the
+   * controller has picked the engine); false when it should be sent the ordinary way.
+   */
+  sendAssigned?<T extends TaskRequestType>(
+    type: T,
+    content: ContentByType[T],
+    metadata: TaskMetadata,
+    payloadBytes: number,
+    encode: () => Promise<{ buffers: readonly Uint8Array[]; sent?: () => void }>,
+    listener: TaskListener,
+    header: Header<T>,
+  ): boolean;
 }
 
 /** Where a job's encoder may put its copies: memory leased from an arena, recorded in `leases`. */
@@ -55,6 +68,8 @@ export interface Job {
    */
   buffers: (into: EncodeTarget) => Promise<Buffer[]> | Buffer[];
   exclusive?: boolean;
+  /** Bytes of arrays in the payload, known before encoding (see `arrayBytes`). */
+  payloadBytes?: number;
 }
 
 /** Memoises an async encoder so one payload serves several targets. */
@@ -142,25 +157,24 @@ export abstract class View {
       for (let i = 0; i < sends.length; i++) {
         const { job, header, listener } = sends[i]!;
         try {
-          const leases: Lease[] = [];
-          const buffers = await job.buffers(
-            job.exclusive && this.core.arena ? { arena: this.core.arena, leases } : {},
-          );
+          const encode = async () => {
+            const leases: Lease[] = [];
+            const buffers = await job.buffers(
+              job.exclusive && this.core.arena ? { arena: this.core.arena, leases } : {},
+            );
+            const sent = leases.length
+              ? () => {
+                  for (const l of leases) l.release();
+                }
+              : undefined;
+            return { buffers, sent };
+          };
           const route = resolveRoute ? resolveRoute(job.route) : job.route;
-          const sent = leases.length
-            ? () => {
-                for (const l of leases) l.release();
-              }
-            : undefined;
-          this.core.send(
-            type,
-            content,
-            timeout ? { route, timeout } : { route },
-            buffers,
-            listener,
-            header,
-            sent,
-          );
+          const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
+          const payload = job.payloadBytes ?? 0;
+          if (this.core.sendAssigned?.(type, content, metadata, payload, encode, listener, header)) continue;
+          const { buffers, sent } = await encode();
+          this.core.send(type, content, metadata, buffers, listener, header, sent);
         } catch (e) {
           ar.failSlot(i, e as Error);
         }

@@ -71,6 +71,8 @@ export class Engine {
   /** Reused memory for large replies over lanes (see send-arena.ts). */
   readonly #arena = new SendArena();
   #lanes: LaneServer | undefined;
+  /** Lane messages that arrived before registration finished. */
+  readonly #early: [AnyMessage, StreamSocket][] = [];
   #records: LaneTaskRecord[] = [];
   #recordFrames: Uint8Array[] = [];
   #recordTimer: NodeJS.Timeout | undefined;
@@ -170,6 +172,7 @@ export class Engine {
       ...(lane ? { lane } : {}),
     });
     this.id = await registered;
+    for (const [msg, lane] of this.#early.splice(0)) this.#handle(msg, lane, lane);
     return this.id;
   }
 
@@ -181,7 +184,12 @@ export class Engine {
   async #openLanes(): Promise<string | undefined> {
     const { bind, advertise } = laneAddress(this.info.engine_url);
     const codec = (): Codec => new MessageCodec(this.#signer, this.uuid, "engine lane");
-    this.#lanes = new LaneServer(codec, (msg, lane) => this.#handle(msg, lane, lane));
+    this.#lanes = new LaneServer(codec, (msg, lane) => {
+      // A client may hear of this engine (and send it work) before the controller's answer to its
+      // registration arrives here: hold such messages until the engine knows its id.
+      if (this.id < 0) this.#early.push([msg, lane]);
+      else this.#handle(msg, lane, lane);
+    });
     try {
       const port = await this.#lanes.listen(bind);
       return `tcp://${advertise.includes(":") ? `[${advertise}]` : advertise}:${port}`;

@@ -71,6 +71,23 @@ export function isNDArray(v: unknown): boolean {
   return typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[NDARRAY_BRAND] === true;
 }
 
+/**
+ * Bytes of the arrays in `value` (typed arrays and NDArrays, up to two levels into arrays and
+ * plain objects): what encoding it will roughly cost, known without encoding it.
+ */
+export function arrayBytes(value: unknown, depth = 2): number {
+  if (ArrayBuffer.isView(value)) return value.byteLength;
+  if (isNDArray(value)) {
+    const a = value as { size: number; data: { BYTES_PER_ELEMENT?: number } };
+    return a.size * (a.data.BYTES_PER_ELEMENT ?? 8);
+  }
+  if (depth <= 0 || typeof value !== "object" || value === null) return 0;
+  let n = 0;
+  if (Array.isArray(value)) for (const v of value) n += arrayBytes(v, depth - 1);
+  else if (isPlainObject(value)) for (const v of Object.values(value)) n += arrayBytes(v, depth - 1);
+  return n;
+}
+
 const OOB_KEY = "\u0000tsparallel.oob";
 
 type OobKind = "typed" | "ndarray" | "table";

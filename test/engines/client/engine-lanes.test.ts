@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
-import { type Client, EngineError } from "../../../engines/index.js";
+import { type Client, CompositeError, EngineError, type RemoteError } from "../../../engines/index.js";
 import { MessageCodec } from "../../../engines/wire/message-codec.js";
 import { Signer } from "../../../engines/wire/signing.js";
 import { frameStream } from "../../../engines/wire/stream-socket.js";
@@ -171,4 +171,25 @@ test("a large load-balanced task is scheduled by the controller and sent over th
     lb.apply((a: Float64Array, k: number) => a[0]! * k, big, i),
   );
   assert.deepEqual(await Promise.all(many), [0, 2, 4, 6, 8, 10, 12, 14]);
+});
+
+test("work sent the moment a cluster is up is answered with the right engine ids", async () => {
+  // A client can hear of an engine, open its lane and send a task before the engine has the
+  // controller's answer to its registration; the engine holds such messages until it has.
+  for (let round = 0; round < 3; round++) {
+    const cluster = await startTestCluster({ n: 2 });
+    const client = cluster.client!;
+    const ar = client.view().execute("throw new RangeError('first task')");
+    const err = await ar.then(
+      () => assert.fail("the cell throws"),
+      (e: unknown) => e as CompositeError,
+    );
+    assert.ok(err instanceof CompositeError);
+    assert.deepEqual(
+      err.errors.map((e) => (e as RemoteError).engineId),
+      client.ids,
+      "each error names the engine it came from",
+    );
+    await cluster.stop();
+  }
 });
