@@ -10,6 +10,7 @@ import type { Header } from "../wire/frames.js";
 import {
   type AnyMessage,
   type ContentByType,
+  ENGINE_SIGNALS,
   type EngineId,
   type EngineQueueStatus,
   type Message,
@@ -239,21 +240,28 @@ export class Controller {
       case "signal_request": {
         const c = (msg as Message<"signal_request">).content;
         const signalled: number[] = [];
+        const missing = c.targets.filter((id) => !this.registry.get(id));
+        if (missing.length || !ENGINE_SIGNALS.includes(c.signal)) {
+          reply("signal_reply", {
+            status: "error",
+            evalue: missing.length
+              ? `engine ${missing.join(", ")} does not exist (ids: ${this.#ids()})`
+              : `cannot send "${c.signal}": choose one of ${ENGINE_SIGNALS.join(", ")}`,
+          });
+          return;
+        }
         for (const id of c.targets) {
-          const rec = this.registry.get(id);
-          if (!rec) {
-            reply("signal_reply", {
-              status: "error",
-              evalue: `engine ${id} does not exist (ids: ${this.#ids()})`,
-            });
-            return;
-          }
+          const rec = this.registry.get(id)!;
           if (rec.info.hostname !== hostname()) {
-            reply("signal_reply", {
-              status: "error",
-              evalue: `engine ${id} runs on ${rec.info.hostname}; signals reach local engines only`,
-            });
-            return;
+            // Another host: the engine's heart thread signals its own process (it answers even
+            // while the engine runs a long task; a stopped process cannot, so SIGCONT cannot).
+            void this.#hearts.send(
+              "signal_request",
+              { targets: [id], signal: c.signal },
+              { identities: [rec.heart] },
+            );
+            signalled.push(id);
+            continue;
           }
           try {
             process.kill(rec.info.pid, c.signal);

@@ -8,6 +8,7 @@
 import { hostname } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { Dealer } from "zeromq";
+import { ENGINE_SIGNALS, type Message } from "../wire/messages.js";
 import { SignedSocket } from "../wire/signed-socket.js";
 import { Signer } from "../wire/signing.js";
 
@@ -32,6 +33,12 @@ async function beat(data: HeartData): Promise<void> {
   });
   try {
     for await (const msg of sock.messages()) {
+      if (msg.header.msg_type === "signal_request") {
+        // How a controller on another host interrupts (or stops) this engine.
+        const { signal } = (msg as Message<"signal_request">).content;
+        if ((ENGINE_SIGNALS as readonly string[]).includes(signal)) process.kill(process.pid, signal);
+        continue;
+      }
       if (msg.header.msg_type !== "heartbeat_ping") continue;
       void sock.send(
         "heartbeat_pong",

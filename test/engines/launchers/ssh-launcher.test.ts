@@ -210,6 +210,16 @@ describe("engines on a second host (a network namespace behind a veth link)", {
         readdirSync(remoteDir).some((f) => f.endsWith(".json")),
         "the connection file was copied over",
       );
+      // An interrupt reaches an engine on the other host (through its heart thread) and stops
+      // its running task; the engine runs the next one.
+      const remoteId = client.ids.find((id) => client.engines.get(id)!.hostname === "tsp-eng1")!;
+      const spinning = client.view([remoteId]).apply(() => {
+        for (;;) {}
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      await client.signal(remoteId, "SIGINT");
+      await assert.rejects(async () => await spinning, /Interrupted/);
+      assert.equal(await client.at(client.ids.indexOf(remoteId)).apply(() => "next"), "next");
       process.stderr.write(`(ssh cluster across two hosts up in ${started} ms)\n`);
     } finally {
       await cluster.stop();
