@@ -9,4 +9,7 @@ if (!file) {
   process.exit(2);
 }
 const kernel = await Kernel.start({ connection: await readConnectionFile(file), session: new JsSession() });
-process.exit(await kernel.exited);
+// As bin/tsparallel.js does for the kernel: let the event loop end (process.exit() while ZeroMQ
+// tears down its sockets can corrupt the heap), with a deadline.
+process.exitCode = await kernel.exited;
+setTimeout(() => process.exit(), 3000).unref();
