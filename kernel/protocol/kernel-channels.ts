@@ -132,6 +132,10 @@ export class KernelChannels {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.all(Object.values(this.#queues).map((q) => q.flush()));
+    // The main thread's sockets go first, then the worker's (its thread ends with them).
+    this.#shell.close();
+    this.#stdin.close();
+    this.#iopub.close();
     const worker = this.#worker;
     if (worker) {
       // Wait for the worker thread to end, not just to close its sockets: exiting the process
@@ -145,8 +149,5 @@ export class KernelChannels {
         worker.postMessage({ kind: "close" } satisfies ToWorker);
       });
     }
-    this.#shell.close();
-    this.#stdin.close();
-    this.#iopub.close();
   }
 }
