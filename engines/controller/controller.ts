@@ -72,6 +72,8 @@ export class Controller {
   #launcher: Launcher | undefined;
   #info: ConnectionInfo | undefined;
   #stopping = false;
+  /** Engines (host:pid) removed from the registry whose processes have not exited yet. */
+  readonly #leaving = new Set<string>();
   readonly #registrationWaiters: (() => void)[] = [];
   readonly session = randomUUID();
 
@@ -148,6 +150,7 @@ export class Controller {
           .find((r) => r.info.pid === where.pid && r.info.hostname === where.hostname);
         if (rec && !this.#stopping)
           this.#engineDied(rec, signal ? `killed by ${signal}` : `exited with code ${code}`);
+        this.#leaving.delete(`${where.hostname}:${where.pid}`);
       },
       log: (line) => process.stderr.write(`[tsparallel controller] ${line}\n`),
     });
@@ -605,6 +608,7 @@ export class Controller {
       // already gone
     }
     this.#launcher?.release(rec.info);
+    this.#leaving.add(`${rec.info.hostname}:${rec.info.pid}`);
   }
 
   #broadcast(event: "added" | "removed", rec: EngineRecord, reason?: string): void {
@@ -640,7 +644,8 @@ export class Controller {
     if (n > alive.length) {
       const refused = this.#launcher!.refusal("add");
       if (refused) throw new Error(refused);
-      const pending = this.#launcher!.running() - alive.length;
+      // Started and not registered yet; engines told to go still run for a moment: not pending.
+      const pending = this.#launcher!.running() - alive.length - this.#leaving.size;
       const missing = n - alive.length - Math.max(0, pending);
       if (missing > 0) await this.#launcher!.start(missing);
       await this.waitForEngines(n);

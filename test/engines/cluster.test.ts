@@ -47,6 +47,12 @@ test("scale, restartEngine and engine events", async () => {
   assert.ok(added.length >= 4 && removed.length >= 3);
   await assert.rejects(cluster.restartEngine(99), /engine 99 does not exist/);
   await assert.rejects(cluster.scale(-1), /whole number/);
+  // Up again right after going down: engines still on their way out are not counted as
+  // engines still on their way in (scale(3) used to wait for them and time out).
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await cluster.scale(3), 3);
+    assert.equal(await cluster.scale(1), 1);
+  }
 });
 
 test("a cluster that fails to start leaves no process behind", async () => {
