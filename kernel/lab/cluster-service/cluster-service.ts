@@ -42,7 +42,6 @@ export interface ClusterServiceOptions {
   actionTimeoutMs?: number;
 }
 
-
 /** More engines than this in one request is taken for a typo. */
 const MAX_ENGINES = 256;
 /** Events kept per cluster. */
