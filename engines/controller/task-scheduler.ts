@@ -111,7 +111,10 @@ export class TaskScheduler {
    * to its end: one pass over the engines for the whole batch instead of one per message.
    */
   together(work: () => void): void {
-    if (this.#deferring) return work();
+    if (this.#deferring) {
+      work();
+      return;
+    }
     this.#deferring = true;
     try {
       work();
