@@ -70,16 +70,11 @@ export type UnaryRun = (
 /** Folds `x[p + i*sx]` for `i < n` into accumulator `t` and returns it. */
 export type FoldRun = (n: number, x: TypedArray, p: number, sx: number, t: number) => number;
 
-/** `z[r + i*sz] = combine(z[r + i*sz], x[p + i*sx])` for `i < n` (an elementwise accumulate). */
-export type AccumulateRun = (
-  n: number,
-  x: TypedArray,
-  p: number,
-  sx: number,
-  z: TypedArray,
-  r: number,
-  sz: number,
-) => void;
+/**
+ * `z[r + i*sz] = combine(z[r + i*sz], x[p + i*sx])` for `i < n` (an elementwise accumulate): the
+ * same call shape as {@link UnaryRun}.
+ */
+export type AccumulateRun = UnaryRun;
 
 const STORAGE: Readonly<Record<DType, string>> = {
   float64: "f64",

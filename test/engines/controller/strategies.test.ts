@@ -5,6 +5,28 @@ import { STRATEGIES, strategyFor } from "../../../engines/controller/strategies/
 import { TaskScheduler } from "../../../engines/controller/task-scheduler.js";
 import { TaskTable } from "../../../engines/controller/task-table.js";
 
+/** A task header as the controller stores it. */
+const header = {
+  msg_id: "",
+  msg_type: "apply_request",
+  session: "s",
+  username: "u",
+  date: "",
+  version: "5.3",
+};
+
+/** A load-balanced task for the scheduler, as a client would submit it. */
+function lbTask(msgId: string) {
+  const msg = { header: { ...header, msg_id: msgId }, metadata: {}, content: {}, buffers: [], raw: [] };
+  return {
+    msg: msg as never,
+    route: { kind: "lb" as const },
+    client: Buffer.from("c"),
+    retriesLeft: 0,
+    tried: new Set<number>(),
+  };
+}
+
 const loads = [
   { id: 0, outstanding: 2, lastAssigned: 5 },
   { id: 1, outstanding: 0, lastAssigned: 9 },
@@ -37,14 +59,6 @@ test("an unknown scheme is refused with the list of valid ones", () => {
 
 test("the task table evicts the oldest finished tasks past its limits and keeps unfinished ones", () => {
   const table = new TaskTable({ maxTasks: 3, maxReplyBytes: 100 });
-  const header = {
-    msg_id: "",
-    msg_type: "apply_request",
-    session: "s",
-    username: "u",
-    date: "",
-    version: "5.3",
-  };
   for (let i = 0; i < 6; i++)
     table.add({ msgId: `t${i}`, type: "apply_request", header, client: Buffer.from("c") });
   for (let i = 0; i < 5; i++) table.complete(`t${i}`, "ok", [Buffer.alloc(30)]);
@@ -66,14 +80,6 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
   quick.lastReplyAt = now;
   slow.taskMs = 50;
   slow.lastReplyAt = now;
-  const header = {
-    msg_id: "",
-    msg_type: "apply_request",
-    session: "s",
-    username: "u",
-    date: "",
-    version: "5.3",
-  };
   const sent = new Map<number, number>();
   const table = new TaskTable();
   const scheduler = new TaskScheduler(
@@ -91,16 +97,7 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
     true,
     () => now,
   );
-  for (let i = 0; i < 1000; i++) {
-    const msg = { header: { ...header, msg_id: `m${i}` }, metadata: {}, content: {}, buffers: [], raw: [] };
-    scheduler.submit({
-      msg: msg as never,
-      route: { kind: "lb" },
-      client: Buffer.from("c"),
-      retriesLeft: 0,
-      tried: new Set(),
-    });
-  }
+  for (let i = 0; i < 1000; i++) scheduler.submit(lbTask(`m${i}`));
   assert.equal(sent.get(slow.info.id), 2, "a 50 ms engine keeps the floor of 2");
   assert.equal(sent.get(quick.info.id), 500, "a 10 µs engine holds ~5 ms of work");
   assert.equal(scheduler.queued, 498);
@@ -122,33 +119,12 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
     STRATEGIES.leastload,
     2,
   );
-  for (let i = 0; i < 10; i++)
-    fixed.submit({
-      msg: {
-        header: { ...header, msg_id: `f${i}` },
-        metadata: {},
-        content: {},
-        buffers: [],
-        raw: [],
-      } as never,
-      route: { kind: "lb" },
-      client: Buffer.from("c"),
-      retriesLeft: 0,
-      tried: new Set(),
-    });
+  for (let i = 0; i < 10; i++) fixed.submit(lbTask(`f${i}`));
   assert.equal(fixed.queued, 8);
 });
 
 test("a large task table evicts in bulk and stays within its limit plus a bounded slack", () => {
   const table = new TaskTable({ maxTasks: 5000, maxReplyBytes: 1 << 30 });
-  const header = {
-    msg_id: "",
-    msg_type: "apply_request",
-    session: "s",
-    username: "u",
-    date: "",
-    version: "5.3",
-  };
   let peak = 0;
   for (let i = 0; i < 20_000; i++) {
     table.add({ msgId: `t${i}`, type: "apply_request", header, client: Buffer.from("c") });
