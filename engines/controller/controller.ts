@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
-import { Router } from "zeromq";
+import { Publisher, Router } from "zeromq";
 import { createLauncher } from "../launchers/create-launcher.js";
 import type { Launcher } from "../launchers/launcher.js";
 import type { LauncherSpec } from "../launchers/launcher-spec.js";
@@ -64,6 +64,7 @@ export class Controller {
   readonly #clients: SignedSocket;
   readonly #engines: SignedSocket;
   readonly #hearts: SignedSocket;
+  readonly #pings: SignedSocket;
   readonly #relay: OutputRelay;
   readonly #toEngines: BatchingRelay;
   readonly #toClients: BatchingRelay;
@@ -85,6 +86,7 @@ export class Controller {
     this.#clients = relay(500, "controller/clients");
     this.#engines = relay(500, "controller/engines");
     this.#hearts = relay(0, "controller/hearts");
+    this.#pings = new SignedSocket(new Publisher({ linger: 0 }), signer, this.session, "controller/pings");
     this.table = new TaskTable(opts.limits ?? DEFAULT_TABLE_LIMITS);
     this.scheduler = new TaskScheduler(
       this.registry,
@@ -123,6 +125,11 @@ export class Controller {
       client_url: await bind(this.#clients),
       engine_url: await bind(this.#engines),
       heartbeat_url: await bind(this.#hearts),
+      ping_url: await (async () => {
+        const pub = this.#pings.socket as Publisher;
+        await pub.bind(`tcp://${ip}:0`);
+        return pub.lastEndpoint!;
+      })(),
       controller_pid: process.pid,
       controller_host: hostname(),
       created: new Date().toISOString(),
@@ -131,7 +138,7 @@ export class Controller {
     this.#info = info;
     writeConnectionFile(this.opts.file, info);
     this.#monitor = new HeartbeatMonitor(
-      this.#hearts,
+      this.#pings,
       this.registry,
       (rec, why) => this.#engineDied(rec, why),
       this.opts.heartbeat ?? DEFAULT_HEARTBEAT,
@@ -139,7 +146,7 @@ export class Controller {
     void this.#serve(this.#clients, (m) => this.#onClient(m));
     void this.#serve(this.#engines, (m) => this.#onEngine(m));
     void this.#serve(this.#hearts, (m) => {
-      if (m.header.msg_type === "heartbeat_pong") this.#monitor?.pong(m as Message<"heartbeat_pong">);
+      if (m.header.msg_type === "heartbeat_ping") this.#monitor?.echo(m.identities[0]?.toString() ?? "");
     });
     this.#launcher = createLauncher(this.opts.launcher, {
       connectionFile: this.opts.file,
@@ -256,12 +263,19 @@ export class Controller {
         for (const id of c.targets) {
           const rec = this.registry.get(id)!;
           if (rec.info.hostname !== hostname()) {
-            // Another host: the engine's heart thread signals its own process (it answers even
+            // Another host: the engine's signal thread signals its own process (it answers even
             // while the engine runs a long task; a stopped process cannot, so SIGCONT cannot).
+            if (!rec.signals) {
+              reply("signal_reply", {
+                status: "error",
+                evalue: `engine ${id} runs on ${rec.info.hostname} without a signal thread; signal its process ${rec.info.pid} there`,
+              });
+              return;
+            }
             void this.#hearts.send(
               "signal_request",
               { targets: [id], signal: c.signal },
-              { identities: [rec.heart] },
+              { identities: [rec.signals] },
             );
             signalled.push(id);
             continue;
@@ -520,7 +534,7 @@ export class Controller {
         );
         return;
       }
-      const rec = this.registry.register(c.uuid, c.pid, c.hostname, c.heart, c.lane);
+      const rec = this.registry.register(c);
       void this.#engines.send(
         "registration_reply",
         { status: "ok", id: rec.info.id, hb_interval: this.#monitor?.opts.interval ?? 0 },
@@ -544,6 +558,11 @@ export class Controller {
     }
     if (type === "task_records") {
       this.#onRecords(msg as Message<"task_records">, this.registry.byUuid(identity.toString()));
+      return;
+    }
+    if (type === "engine_status") {
+      const rec = this.registry.byUuid(identity.toString());
+      if (rec) rec.status = (msg as Message<"engine_status">).content;
       return;
     }
     if (type === "unregistration_request") {
@@ -693,6 +712,11 @@ export class Controller {
       );
     await this.#launcher?.stopAll(1500);
     if (this.#info) removeConnectionFile(this.opts.file);
-    await Promise.all([this.#clients.close(), this.#engines.close(), this.#hearts.close()]);
+    await Promise.all([
+      this.#clients.close(),
+      this.#engines.close(),
+      this.#hearts.close(),
+      this.#pings.close(),
+    ]);
   }
 }

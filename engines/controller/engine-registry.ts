@@ -1,12 +1,14 @@
-import type { EngineId, EngineInfo, EngineState, EngineStatus } from "../wire/messages.js";
+import type { ContentByType, EngineId, EngineInfo, EngineState, EngineStatus } from "../wire/messages.js";
 
 /** The controller's view of one engine. */
 export interface EngineRecord {
   info: EngineInfo;
   /** Routing id of its task socket. */
   identity: Buffer;
-  /** Routing id of its heart thread. */
+  /** Routing id of its heart. */
   heart: Buffer;
+  /** Routing id of its signal thread (engines on another host). */
+  signals?: Buffer;
   state: EngineState;
   /** msg_ids sent to it and not yet answered. */
   outstanding: Set<string>;
@@ -28,13 +30,15 @@ export class EngineRegistry {
   #nextId = 0;
 
   /** Adds an engine and gives it the next id. */
-  register(uuid: string, pid: number, hostname: string, heart: string, lane?: string): EngineRecord {
+  register(req: ContentByType["registration_request"]): EngineRecord {
+    const { uuid, pid, hostname, heart, lane, signals } = req;
     const existing = this.#byUuid.get(uuid);
     if (existing) return existing;
     const rec: EngineRecord = {
       info: { id: this.#nextId++, uuid, pid, hostname, ...(lane ? { lane } : {}) },
       identity: Buffer.from(uuid),
       heart: Buffer.from(heart),
+      ...(signals ? { signals: Buffer.from(signals) } : {}),
       state: "idle",
       outstanding: new Set(),
       completed: 0,

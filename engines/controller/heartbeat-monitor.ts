@@ -1,8 +1,7 @@
-import type { Message } from "../wire/messages.js";
 import type { SignedSocket } from "../wire/signed-socket.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 
-/** Heartbeat timing. Death is declared after `interval * maxMissed` ms without a pong. */
+/** Heartbeat timing. Death is declared after `interval * maxMissed` ms without an echo. */
 export interface HeartbeatOptions {
   interval: number;
   maxMissed: number;
@@ -11,8 +10,8 @@ export interface HeartbeatOptions {
 export const DEFAULT_HEARTBEAT: HeartbeatOptions = { interval: 500, maxMissed: 6 };
 
 /**
- * Pings every engine's heart thread and declares an engine dead when it stops answering.
- * Hearts answer from a worker thread, so a busy engine is not mistaken for a dead one.
+ * Publishes a ping to every engine's heart and declares an engine dead when its heart stops
+ * echoing. Hearts echo from a native thread, so a busy engine is not mistaken for a dead one.
  */
 export class HeartbeatMonitor {
   #seq = 0;
@@ -20,7 +19,7 @@ export class HeartbeatMonitor {
   readonly #timer: NodeJS.Timeout;
 
   constructor(
-    private readonly sock: SignedSocket,
+    private readonly pings: SignedSocket,
     private readonly registry: EngineRegistry,
     private readonly onDead: (rec: EngineRecord, reason: string) => void,
     readonly opts: HeartbeatOptions = DEFAULT_HEARTBEAT,
@@ -32,29 +31,21 @@ export class HeartbeatMonitor {
   #tick(): void {
     const now = Date.now();
     const limit = this.opts.interval * this.opts.maxMissed;
-    // When this event loop was blocked (e.g. verifying a 512 MiB message), pongs sat unread in the
-    // socket: our own stall is not the engines' silence.
+    // When this event loop was blocked (e.g. verifying a 512 MiB message), echoes sat unread in
+    // the socket: our own stall is not the engines' silence.
     const gap = now - this.#lastTick;
     this.#lastTick = now;
     if (gap > 2 * this.opts.interval)
       for (const rec of this.registry.alive()) rec.lastPong += gap - this.opts.interval;
-    this.#seq++;
-    for (const rec of this.registry.alive()) {
-      if (now - rec.lastPong > limit) {
-        this.onDead(rec, `no heartbeat for ${now - rec.lastPong} ms`);
-        continue;
-      }
-      void this.sock.send("heartbeat_ping", { seq: this.#seq }, { identities: [rec.heart] });
-    }
+    for (const rec of this.registry.alive())
+      if (now - rec.lastPong > limit) this.onDead(rec, `no heartbeat for ${now - rec.lastPong} ms`);
+    void this.pings.send("heartbeat_ping", { seq: ++this.#seq });
   }
 
-  /** Records a pong and the status it carries. */
-  pong(msg: Message<"heartbeat_pong">): void {
-    const rec = this.registry.byHeart(msg.identities[0]?.toString() ?? "");
-    if (!rec) return;
-    rec.lastPong = Date.now();
-    const { busy, queued, rss } = msg.content;
-    rec.status = { busy, queued, rss };
+  /** Records an echo from the heart with routing id `heart`. */
+  echo(heart: string): void {
+    const rec = this.registry.byHeart(heart);
+    if (rec) rec.lastPong = Date.now();
   }
 
   stop(): void {

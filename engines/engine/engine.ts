@@ -12,6 +12,7 @@ import { type MessageCodec as Codec, MessageCodec, type MessageSink } from "../w
 import {
   type AnyMessage,
   type EngineId,
+  type EngineStatus,
   type LaneTaskRecord,
   type Message,
   type ReplyMetadata,
@@ -27,11 +28,12 @@ import { decodeValue, encodeValue } from "../wire/serialize.js";
 import { SignedSocket } from "../wire/signed-socket.js";
 import { Signer } from "../wire/signing.js";
 import type { StreamSocket } from "../wire/stream-socket.js";
-import type { HeartData } from "./heartbeat-worker.js";
+import { Heart } from "./heart.js";
 import { LaneServer, laneAddress } from "./lane-server.js";
 import { Namespace } from "./namespace.js";
 import { OutputCapture } from "./output-capture.js";
-import { startSigintKeeper } from "./sigint-keeper.js";
+import { type SigintKeeper, startSigintKeeper } from "./sigint-keeper.js";
+import type { SignalThreadData } from "./signal-worker.js";
 
 /** How long an engine waits for its controller to answer registration. */
 const REGISTRATION_TIMEOUT_MS = 15_000;
@@ -52,6 +54,10 @@ interface QueuedTask {
 const RECORDED_REPLY_BYTES = 64 * 1024;
 /** How long lane records wait to be sent together. */
 const RECORD_FLUSH_MS = 20;
+/** How long an engine's status may lag behind when it goes idle. */
+const STATUS_DELAY_MS = 100;
+/** How often memory use is refreshed while nothing else changes. */
+const STATUS_REFRESH_MS = 2_000;
 
 /**
  * An engine process: registers with the controller, then runs tasks one at a time in its
@@ -64,7 +70,11 @@ export class Engine {
   readonly #capture = new OutputCapture();
   readonly #ns: Namespace;
   readonly #queue: QueuedTask[] = [];
-  readonly #status = new Int32Array(new SharedArrayBuffer(8));
+  /** The status last sent to the controller. */
+  #reported: EngineStatus = { busy: false, queued: 0, rss: 0 };
+  #statusTimer: NodeJS.Timeout | undefined;
+  #statusRefresh: NodeJS.Timeout | undefined;
+  #keeper: SigintKeeper | undefined;
   #current: Header | undefined;
   #currentOrigin: MessageSink | undefined;
   readonly #signer: Signer;
@@ -92,7 +102,8 @@ export class Engine {
     }
   });
   #running = false;
-  #heart: Worker | undefined;
+  #heart: Heart | undefined;
+  #signals: Worker | undefined;
   #registered: ((id: EngineId) => void) | undefined;
   #orphanTimer: NodeJS.Timeout | undefined;
   #exiting = false;
@@ -137,17 +148,9 @@ export class Engine {
     const keeper = startSigintKeeper(() => this.#ns.interrupt());
     dealer.connect(this.info.engine_url);
     const heartId = `heart-${this.uuid}`;
-    const data: HeartData = {
-      url: this.info.heartbeat_url,
-      key: this.info.key,
-      identity: heartId,
-      status: this.#status.buffer as SharedArrayBuffer,
-    };
-    this.#heart = new Worker(new URL("./heartbeat-worker.js", import.meta.url), {
-      workerData: data,
-      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
-    });
-    this.#heart.unref();
+    this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId);
+    // The controller signals engines on its own host itself; others need a thread of their own.
+    const signals = this.info.controller_host === hostname() ? undefined : this.#startSignalThread();
     const registered = new Promise<EngineId>((resolve, reject) => {
       this.#registered = resolve;
       setTimeout(
@@ -163,15 +166,17 @@ export class Engine {
     void this.#loop();
     const lane = process.env.TSPARALLEL_LANES === "0" ? undefined : await this.#openLanes();
     // Before registering: from then on a SIGINT must never kill an idle engine.
-    await keeper;
+    this.#keeper = await keeper;
     await this.#sock.send("registration_request", {
       uuid: this.uuid,
       pid: process.pid,
       hostname: hostname(),
       heart: heartId,
       ...(lane ? { lane } : {}),
+      ...(signals ? { signals } : {}),
     });
     this.id = await registered;
+    this.#sendStatus();
     for (const [msg, lane] of this.#early.splice(0)) this.#handle(msg, lane, lane);
     return this.id;
   }
@@ -241,14 +246,53 @@ export class Engine {
     }
   }
 
+  /** Starts the signal thread; returns its routing id. */
+  #startSignalThread(): string {
+    const data: SignalThreadData = {
+      url: this.info.heartbeat_url,
+      key: this.info.key,
+      identity: `signals-${this.uuid}`,
+    };
+    this.#signals = new Worker(new URL("./signal-worker.js", import.meta.url), {
+      workerData: data,
+      resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
+    });
+    this.#signals.unref();
+    return data.identity;
+  }
+
+  /**
+   * Tells the controller when the engine turns busy (at once: it may be about to block in a long
+   * synchronous task) and, a moment later, when it is idle again (a stream of tiny tasks flips
+   * between the two thousands of times a second).
+   */
   #publishStatus(): void {
-    Atomics.store(this.#status, 0, this.#running ? 1 : 0);
-    Atomics.store(this.#status, 1, this.#queue.length + (this.#running ? 1 : 0));
+    if (this.#running && !this.#reported.busy) {
+      this.#sendStatus();
+      return;
+    }
+    this.#statusTimer ??= setTimeout(() => this.#sendStatus(), STATUS_DELAY_MS);
+  }
+
+  #sendStatus(): void {
+    clearTimeout(this.#statusTimer);
+    this.#statusTimer = undefined;
+    if (this.id < 0 || this.#exiting) return;
+    this.#reported = {
+      busy: this.#running,
+      queued: this.#queue.length + (this.#running ? 1 : 0),
+      rss: process.memoryUsage.rss(),
+    };
+    void this.#sock.send("engine_status", this.#reported);
+    clearTimeout(this.#statusRefresh);
+    this.#statusRefresh = setTimeout(() => this.#sendStatus(), STATUS_REFRESH_MS);
+    this.#statusRefresh.unref();
   }
 
   async #pump(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
+    this.#keeper?.busy(true);
     try {
       for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
         this.#publishStatus();
@@ -256,6 +300,7 @@ export class Engine {
       }
     } finally {
       this.#running = false;
+      this.#keeper?.busy(false);
       this.#publishStatus();
     }
   }
@@ -392,18 +437,23 @@ export class Engine {
     if (why && code !== 0) process.stderr.write(`[tsparallel engine ${this.id}] exiting: ${why}\n`);
     if (this.#exiting) return;
     this.#exiting = true;
-    // The heart closes its own socket and ends; exiting under a live zeromq socket in a worker aborts.
-    const heart = this.#heart;
-    const heartDone = heart
+    clearTimeout(this.#statusTimer);
+    clearTimeout(this.#statusRefresh);
+    // The signal thread closes its own socket and ends; exiting under a live zeromq socket in a
+    // worker aborts, as it does under a running proxy.
+    const signals = this.#signals;
+    const signalsDone = signals
       ? new Promise<void>((resolve) => {
-          heart.once("exit", () => resolve());
-          heart.postMessage("stop");
-          setTimeout(() => void heart.terminate().finally(resolve), 1000).unref();
+          signals.once("exit", () => resolve());
+          signals.postMessage("stop");
+          setTimeout(() => void signals.terminate().finally(resolve), 1000).unref();
         })
       : Promise.resolve();
     this.#flushRecords();
     this.#lanes?.close();
-    void heartDone.then(() => this.#sock.close()).finally(() => process.exit(code));
+    void Promise.all([signalsDone, this.#heart?.stop()])
+      .then(() => this.#sock.close())
+      .finally(() => process.exit(code));
   }
 }
 

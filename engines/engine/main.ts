@@ -6,6 +6,9 @@ import process from "node:process";
 import { readConnectionFile } from "../wire/connection-file.js";
 import { Engine } from "./engine.js";
 
+// The heart's proxy holds one libuv pool thread for the engine's life: keep four for user code.
+process.env.UV_THREADPOOL_SIZE ??= "5";
+
 const file = process.argv[2] ?? process.env.TSPARALLEL_CONNECTION_FILE;
 if (!file) {
   process.stderr.write("usage: engine/main.js <connection-file> (or set TSPARALLEL_CONNECTION_FILE)\n");

@@ -29,7 +29,7 @@ export interface EngineInfo {
   lane?: string;
 }
 
-/** An engine's self-reported status (sent with heartbeats). */
+/** An engine's self-reported status (`engine_status`, sent when it changes). */
 export interface EngineStatus {
   busy: boolean;
   /** Tasks received and not yet finished, the running one included. */
@@ -133,12 +133,22 @@ export interface ContentByType {
   engine_event: { event: "added" | "removed"; engine: EngineInfo; reason?: string };
 
   // engine ↔ controller session
-  registration_request: { uuid: string; pid: number; hostname: string; heart: string; lane?: string };
+  registration_request: {
+    uuid: string;
+    pid: number;
+    hostname: string;
+    /** Routing id of its heart (which echoes the controller's pings). */
+    heart: string;
+    lane?: string;
+    /** Routing id of its signal thread (engines on another host than the controller). */
+    signals?: string;
+  };
   registration_reply:
     | { status: "ok"; id: EngineId; hb_interval: number }
     | { status: "error"; evalue: string };
+  /** Published to every heart, which echoes it back unchanged. */
   heartbeat_ping: { seq: number };
-  heartbeat_pong: { seq: number } & EngineStatus;
+  engine_status: EngineStatus;
   unregistration_request: { reason: string };
   /** Tasks engines ran for clients over lanes, batched; small replies ride along as buffers. */
   task_records: { records: LaneTaskRecord[] };
@@ -222,7 +232,7 @@ const ALL_TYPES: ReadonlySet<string> = new Set<MsgType>([
   "registration_request",
   "registration_reply",
   "heartbeat_ping",
-  "heartbeat_pong",
+  "engine_status",
   "unregistration_request",
   "task_records",
   "execute_request",

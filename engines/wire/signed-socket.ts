@@ -1,5 +1,5 @@
 import { setTimeout } from "node:timers";
-import type { Dealer, Router } from "zeromq";
+import type { Dealer, Publisher, Router } from "zeromq";
 import { DELIMITER, type Header } from "./frames.js";
 import {
   type DropCounts,
@@ -24,7 +24,8 @@ export class SignedSocket implements MessageSink {
   readonly codec: MessageCodec;
 
   constructor(
-    readonly socket: Router | Dealer,
+    /** A publisher only sends: never call {@link messages} on one. */
+    readonly socket: Router | Dealer | Publisher,
     readonly signer: Signer,
     readonly session: string,
     label: string,
@@ -74,7 +75,7 @@ export class SignedSocket implements MessageSink {
 
   /** Receives, verifies and yields messages until the socket is closed. */
   async *messages(): AsyncGenerator<AnyMessage> {
-    for await (const frames of this.socket) {
+    for await (const frames of this.socket as Router | Dealer) {
       const msg = this.codec.decode(frames);
       if (msg) yield msg;
     }

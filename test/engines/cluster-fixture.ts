@@ -30,9 +30,9 @@ export async function stopTestClusters(): Promise<void> {
 }
 
 /** Polls `cond` every 20 ms until it holds or `ms` pass. */
-export async function until(cond: () => boolean, ms = 5000): Promise<boolean> {
+export async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<boolean> {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 20));
   }

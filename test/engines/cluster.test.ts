@@ -101,6 +101,7 @@ test("a connection file whose controller is gone times out with a hint instead o
       client_url: "tcp://127.0.0.1:9",
       engine_url: "tcp://127.0.0.1:9",
       heartbeat_url: "tcp://127.0.0.1:9",
+      ping_url: "tcp://127.0.0.1:9",
     }),
   );
   await assert.rejects(Client.connect(file, { timeout: 500 }), /is the cluster running/);

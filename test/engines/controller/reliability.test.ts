@@ -32,6 +32,49 @@ test("an interrupted engine stops its task and runs the next one", async () => {
   assert.equal(await e.apply(() => "next task ran"), "next task ran");
 });
 
+test("an interrupt abandons an awaited task; a SIGINT to an idle engine is harmless and forgotten", async () => {
+  const id = rc.ids[1]!;
+  const e = rc.view([id]);
+  const [pid] = await e.apply(() => process.pid);
+  const hanging = e.apply(() => new Promise(() => {}));
+  await until(() => false, 200);
+  await rc.signal(id, "SIGINT");
+  await assert.rejects(
+    async () => await hanging,
+    (err: unknown) => err instanceof RemoteError && err.ename === "Interrupted",
+  );
+  // Idle now: the signal must neither kill the engine nor stop the next (async) task.
+  process.kill(pid!, "SIGINT");
+  await until(() => false, 100);
+  assert.deepEqual(
+    await e.apply(async () => {
+      await new Promise((r) => setTimeout(r, 150));
+      return "not interrupted";
+    }),
+    ["not interrupted"],
+  );
+  assert.ok(rc.ids.includes(id));
+});
+
+test("an engine busy in a synchronous task longer than the heartbeat limit stays alive and shows busy", async () => {
+  const id = rc.ids[2]!;
+  const spin = rc.view([id]).apply(() => {
+    const end = Date.now() + 4000; // the controller declares silent engines dead after 3 s
+    while (Date.now() < end) {}
+    return "done";
+  });
+  assert.ok(
+    await until(async () => (await rc.queueStatus()).engines[id]?.state === "busy", 2000),
+    "reported busy while blocked",
+  );
+  assert.deepEqual(await spin, ["done"]);
+  assert.ok(rc.ids.includes(id), "not declared dead");
+  assert.ok(
+    await until(async () => (await rc.queueStatus()).engines[id]?.state === "idle", 2000),
+    "reported idle again",
+  );
+});
+
 test("user code that throws or rejects after its task ended does not take the engine down", async () => {
   const e0 = rc.ids[0]!;
   const ids = rc.ids;

@@ -73,8 +73,8 @@ test("the task table evicts the oldest finished tasks past its limits and keeps 
 
 test("the adaptive high-water mark lets engines with tiny tasks hold more, and keeps it for long ones", () => {
   const registry = new EngineRegistry();
-  const quick = registry.register("q", 1, "h", "hq");
-  const slow = registry.register("s", 2, "h", "hs");
+  const quick = registry.register({ uuid: "q", pid: 1, hostname: "h", heart: "hq" });
+  const slow = registry.register({ uuid: "s", pid: 2, hostname: "h", heart: "hs" });
   const now = 1000; // the scheduler's clock, in ms, held still
   quick.taskMs = 0.01; // 10 µs tasks, answering right now
   quick.lastReplyAt = now;
@@ -111,7 +111,7 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
 
   // With an explicit hwm (no adaptation), the same quick engine holds 2.
   const fixedRegistry = new EngineRegistry();
-  fixedRegistry.register("q2", 3, "h", "hq2").taskMs = 0.01;
+  fixedRegistry.register({ uuid: "q2", pid: 3, hostname: "h", heart: "hq2" }).taskMs = 0.01;
   const fixed = new TaskScheduler(
     fixedRegistry,
     new TaskTable(),

@@ -210,7 +210,7 @@ describe("engines on a second host (a network namespace behind a veth link)", {
         readdirSync(remoteDir).some((f) => f.endsWith(".json")),
         "the connection file was copied over",
       );
-      // An interrupt reaches an engine on the other host (through its heart thread) and stops
+      // An interrupt reaches an engine on the other host (through its signal thread) and stops
       // its running task; the engine runs the next one.
       const remoteId = client.ids.find((id) => client.engines.get(id)!.hostname === "tsp-eng1")!;
       const spinning = client.view([remoteId]).apply(() => {

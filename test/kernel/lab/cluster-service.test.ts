@@ -111,6 +111,7 @@ test("the cluster service lists, starts, scales, signals, restarts and stops rea
       client_url: "tcp://127.0.0.1:1",
       engine_url: "tcp://127.0.0.1:2",
       heartbeat_url: "tcp://127.0.0.1:3",
+      ping_url: "tcp://127.0.0.1:4",
       controller_pid: process.pid,
       controller_host: hostname(),
       created: new Date().toISOString(),

@@ -1,0 +1,40 @@
+/**
+ * The signal thread of an engine on another host than its controller: a worker that takes the
+ * controller's `signal_request` and signals its own process. It runs beside the main thread, so
+ * a SIGINT reaches an engine busy in a long synchronous task. Local engines have none: their
+ * controller signals them directly.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { Dealer } from "zeromq";
+import { ENGINE_SIGNALS, type Message } from "../wire/messages.js";
+import { SignedSocket } from "../wire/signed-socket.js";
+import { Signer } from "../wire/signing.js";
+
+/** What the engine passes to its signal thread. */
+export interface SignalThreadData {
+  url: string;
+  key: string;
+  identity: string;
+}
+
+async function listen(data: SignalThreadData): Promise<void> {
+  const dealer = new Dealer({ routingId: data.identity, linger: 0 });
+  dealer.connect(data.url);
+  const sock = new SignedSocket(dealer, new Signer(data.key), data.identity, "engine signals");
+  parentPort?.on("message", (m) => {
+    if (m !== "stop") return;
+    dealer.close();
+    parentPort?.close();
+  });
+  try {
+    for await (const msg of sock.messages()) {
+      if (msg.header.msg_type !== "signal_request") continue;
+      const { signal } = (msg as Message<"signal_request">).content;
+      if ((ENGINE_SIGNALS as readonly string[]).includes(signal)) process.kill(process.pid, signal);
+    }
+  } catch {
+    // closed while receiving: we are stopping
+  }
+}
+
+if (workerData) void listen(workerData as SignalThreadData);
