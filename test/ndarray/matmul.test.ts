@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import * as nd from "../../ndarray/index.js";
+import { setStrassen, strassen } from "../../ndarray/linalg/backend.js";
 import { gemmWasmBytes } from "../../ndarray/linalg/gemm-wasm.js";
 
 const NATIVE_SKIP = "SKIP: OpenBLAS addon not built (apt-get install libopenblas-dev)";
@@ -211,4 +212,124 @@ test("backend selection, forcing and BLAS threads", (t) => {
 test("the embedded wasm module is the committed ndarray/wasm/gemm.wasm", () => {
   const file = readFileSync(new URL("../../../ndarray/wasm/gemm.wasm", import.meta.url));
   assert.deepEqual(Buffer.from(gemmWasmBytes()), file);
+});
+
+/**
+ * Strassen-Winograd (TS backend) against the classical path. Strassen satisfies only a normwise
+ * bound, so the error is max|C - C_classical| / max(|A|·|B|), not elementwise.
+ * Measured, uniform [0,1) and [-0.5,0.5) data: float64 0 to 4e-15 on the shapes below (crossover 16,
+ * up to 3 levels) and 0.6e-15 to 5.4e-15 at n = 256..2048 (default crossover, up to 4 levels);
+ * float32 1e-8 to 5.4e-8, identical to the classical float32 result, since both compute in float64
+ * and round once. Bounds: float64 5e-14, ~10x the worst measured; float32 2^-23: rounding to
+ * float32 costs at most 2^-24·|C_ij| <= 2^-24·max(|A||B|), doubled for slack.
+ */
+const STRASSEN_TOL = { float64: 5e-14, float32: 2 ** -23 };
+
+function normwiseError(got: nd.NDArray, want: nd.NDArray, a: nd.NDArray, b: nd.NDArray): number {
+  const scale = nd.max(nd.matmul(nd.abs(a.astype("float64")), nd.abs(b.astype("float64")))) as number;
+  return (nd.max(nd.abs(got.astype("float64").subtract(want))) as number) / scale;
+}
+
+function withStrassen(body: () => void): void {
+  const saved = strassen();
+  nd.setBackend("ts");
+  try {
+    body();
+  } finally {
+    setStrassen(saved);
+    nd.setBackend("auto");
+  }
+}
+
+test("ts: Strassen-Winograd matches the classical product (odd sizes, views, both dtypes)", () => {
+  withStrassen(() => {
+    const rng = nd.random.defaultRng(11);
+    // [crossover, m, k, n]: odd, even and non-square, on both sides of the crossover.
+    const cases: [number, number, number, number][] = [
+      [16, 16, 16, 16],
+      [16, 15, 16, 17],
+      [16, 17, 16, 16],
+      [16, 32, 33, 31],
+      [16, 64, 64, 64],
+      [16, 100, 129, 67],
+      [16, 127, 128, 129],
+      [strassen().crossover, 255, 256, 257],
+      [strassen().crossover, 257, 300, 260],
+    ];
+    let differs = false;
+    for (const dtype of ["float64", "float32"] as const) {
+      for (const [crossover, m, k, n] of cases) {
+        const big = rng.random([2 * m + 3, 2 * k + 3], dtype).subtract(0.5);
+        const a = rng.random([m, k], dtype).subtract(0.5);
+        const b = rng.random([k, n], dtype).subtract(0.5);
+        const variants: [string, nd.NDArray, nd.NDArray][] = [
+          ["C·C", a, b],
+          ["F·T", a.copy("F"), b.T.copy().T],
+          ["block·C", big.slice(`1:${m + 1}`, `2:${k + 2}`), b], // leading dimension > columns
+          ["strided·C", big.slice(`::2`, `1:${2 * k + 1}:2`).slice(`:${m}`), b], // no unit stride: packed copy
+        ];
+        // The two cases at the default crossover are ~100x larger: the two layouts are enough there.
+        for (const [label, x, y] of m > 200 ? variants.slice(0, 2) : variants) {
+          setStrassen(false);
+          const want = nd.matmul(x.astype("float64"), y.astype("float64"));
+          setStrassen({ enabled: true, crossover });
+          const got = nd.matmul(x, y);
+          assert.equal(got.dtype, dtype);
+          const err = normwiseError(got, want, x, y);
+          assert.ok(err <= STRASSEN_TOL[dtype], `${dtype} ${label} ${m}x${k}x${n}: error ${err}`);
+          if (dtype === "float64" && err > 0) differs = true;
+        }
+      }
+    }
+    assert.ok(differs, "Strassen never ran: every float64 result equals the classical one bit for bit");
+  });
+});
+
+test("ts: Strassen honours alpha, beta and an output block of a larger matrix", () => {
+  withStrassen(() => {
+    setStrassen({ enabled: true, crossover: 16 });
+    const rng = nd.random.defaultRng(12);
+    for (const dtype of ["float64", "float32"] as const) {
+      const a = rng.random([37, 40], dtype);
+      const b = rng.random([40, 35], dtype).T.copy().T; // stored transposed
+      const c0 = rng.random([50, 50], dtype);
+      for (const [alpha, beta] of [
+        [2, 0.5],
+        [1, 1],
+        [-1, 0],
+      ] as const) {
+        const c = c0.copy();
+        if (beta === 0) c.slice("3:40", "5:40").assign(nd.full([37, 35], Number.NaN, dtype)); // beta = 0 ignores C
+        const block = c.slice("3:40", "5:40");
+        nd.gemmInto(a, b, block, alpha, beta);
+        setStrassen(false);
+        const want = reference(a, b)
+          .multiply(alpha)
+          .add(c0.slice("3:40", "5:40").astype("float64").multiply(beta));
+        setStrassen(true);
+        const err = normwiseError(block, want, a, b);
+        assert.ok(err <= 2 * STRASSEN_TOL[dtype], `${dtype} alpha=${alpha} beta=${beta}: error ${err}`);
+        assert.deepEqual(c.slice(":3").toArray(), c0.slice(":3").toArray(), "rows above the block untouched");
+        assert.deepEqual(c.slice(":", ":5").slice("3:40").toArray(), c0.slice("3:40", ":5").toArray());
+      }
+    }
+  });
+});
+
+test("setStrassen turns the TS backend's Strassen path off and sets its crossover", () => {
+  withStrassen(() => {
+    const rng = nd.random.defaultRng(13);
+    const a = rng.random([70, 66]);
+    const b = rng.random([66, 68]);
+    setStrassen({ enabled: true, crossover: 1024 });
+    const classical = nd.matmul(a, b); // below the crossover: the classical loop
+    setStrassen({ crossover: 16 });
+    assert.deepEqual(strassen(), { enabled: true, crossover: 16 });
+    assert.notDeepEqual(nd.matmul(a, b).toArray(), classical.toArray(), "crossover 16 recurses");
+    setStrassen(false);
+    assert.deepEqual(strassen(), { enabled: false, crossover: 16 });
+    assert.deepEqual(nd.matmul(a, b).toArray(), classical.toArray(), "off: bit for bit the classical result");
+    assert.throws(() => setStrassen({ crossover: 1 }), RangeError);
+    assert.throws(() => setStrassen({ crossover: 2.5 }), RangeError);
+  });
 });
