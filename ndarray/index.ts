@@ -90,8 +90,11 @@ export {
   backend,
   backendError,
   blasThreads,
+  type StrassenSettings,
   setBackend,
   setBlasThreads,
+  setStrassen,
+  strassen,
 } from "./linalg/backend.js";
 export { dot, gemmInto, matmul } from "./linalg/matmul.js";
 export {

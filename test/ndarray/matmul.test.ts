@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import * as nd from "../../ndarray/index.js";
-import { setStrassen, strassen } from "../../ndarray/linalg/backend.js";
 import { gemmWasmBytes } from "../../ndarray/linalg/gemm-wasm.js";
 
 const NATIVE_SKIP = "SKIP: OpenBLAS addon not built (apt-get install libopenblas-dev)";
@@ -231,12 +230,12 @@ function normwiseError(got: nd.NDArray, want: nd.NDArray, a: nd.NDArray, b: nd.N
 }
 
 function withStrassen(body: () => void): void {
-  const saved = strassen();
+  const saved = nd.strassen();
   nd.setBackend("ts");
   try {
     body();
   } finally {
-    setStrassen(saved);
+    nd.setStrassen(saved);
     nd.setBackend("auto");
   }
 }
@@ -253,8 +252,8 @@ test("ts: Strassen-Winograd matches the classical product (odd sizes, views, bot
       [16, 64, 64, 64],
       [16, 100, 129, 67],
       [16, 127, 128, 129],
-      [strassen().crossover, 255, 256, 257],
-      [strassen().crossover, 257, 300, 260],
+      [nd.strassen().crossover, 255, 256, 257],
+      [nd.strassen().crossover, 257, 300, 260],
     ];
     let differs = false;
     for (const dtype of ["float64", "float32"] as const) {
@@ -270,9 +269,9 @@ test("ts: Strassen-Winograd matches the classical product (odd sizes, views, bot
         ];
         // The two cases at the default crossover are ~100x larger: the two layouts are enough there.
         for (const [label, x, y] of m > 200 ? variants.slice(0, 2) : variants) {
-          setStrassen(false);
+          nd.setStrassen(false);
           const want = nd.matmul(x.astype("float64"), y.astype("float64"));
-          setStrassen({ enabled: true, crossover });
+          nd.setStrassen({ enabled: true, crossover });
           const got = nd.matmul(x, y);
           assert.equal(got.dtype, dtype);
           const err = normwiseError(got, want, x, y);
@@ -287,7 +286,7 @@ test("ts: Strassen-Winograd matches the classical product (odd sizes, views, bot
 
 test("ts: Strassen honours alpha, beta and an output block of a larger matrix", () => {
   withStrassen(() => {
-    setStrassen({ enabled: true, crossover: 16 });
+    nd.setStrassen({ enabled: true, crossover: 16 });
     const rng = nd.random.defaultRng(12);
     for (const dtype of ["float64", "float32"] as const) {
       const a = rng.random([37, 40], dtype);
@@ -302,11 +301,11 @@ test("ts: Strassen honours alpha, beta and an output block of a larger matrix", 
         if (beta === 0) c.slice("3:40", "5:40").assign(nd.full([37, 35], Number.NaN, dtype)); // beta = 0 ignores C
         const block = c.slice("3:40", "5:40");
         nd.gemmInto(a, b, block, alpha, beta);
-        setStrassen(false);
+        nd.setStrassen(false);
         const want = reference(a, b)
           .multiply(alpha)
           .add(c0.slice("3:40", "5:40").astype("float64").multiply(beta));
-        setStrassen(true);
+        nd.setStrassen(true);
         const err = normwiseError(block, want, a, b);
         assert.ok(err <= 2 * STRASSEN_TOL[dtype], `${dtype} alpha=${alpha} beta=${beta}: error ${err}`);
         assert.deepEqual(c.slice(":3").toArray(), c0.slice(":3").toArray(), "rows above the block untouched");
@@ -321,15 +320,15 @@ test("setStrassen turns the TS backend's Strassen path off and sets its crossove
     const rng = nd.random.defaultRng(13);
     const a = rng.random([70, 66]);
     const b = rng.random([66, 68]);
-    setStrassen({ enabled: true, crossover: 1024 });
+    nd.setStrassen({ enabled: true, crossover: 1024 });
     const classical = nd.matmul(a, b); // below the crossover: the classical loop
-    setStrassen({ crossover: 16 });
-    assert.deepEqual(strassen(), { enabled: true, crossover: 16 });
+    nd.setStrassen({ crossover: 16 });
+    assert.deepEqual(nd.strassen(), { enabled: true, crossover: 16 });
     assert.notDeepEqual(nd.matmul(a, b).toArray(), classical.toArray(), "crossover 16 recurses");
-    setStrassen(false);
-    assert.deepEqual(strassen(), { enabled: false, crossover: 16 });
+    nd.setStrassen(false);
+    assert.deepEqual(nd.strassen(), { enabled: false, crossover: 16 });
     assert.deepEqual(nd.matmul(a, b).toArray(), classical.toArray(), "off: bit for bit the classical result");
-    assert.throws(() => setStrassen({ crossover: 1 }), RangeError);
-    assert.throws(() => setStrassen({ crossover: 2.5 }), RangeError);
+    assert.throws(() => nd.setStrassen({ crossover: 1 }), RangeError);
+    assert.throws(() => nd.setStrassen({ crossover: 2.5 }), RangeError);
   });
 });
