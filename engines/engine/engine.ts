@@ -39,6 +39,9 @@ import type { SignalThreadData } from "./signal-worker.js";
 const REGISTRATION_TIMEOUT_MS = 15_000;
 /** How long an engine outlives a lost controller connection before exiting (no orphans). */
 const ORPHAN_GRACE_MS = 3_000;
+/** How often the engine's connection to the controller is probed, and how long it may stay silent. */
+const LINK_PING_MS = 1_000;
+const LINK_TIMEOUT_MS = 5_000;
 
 type TaskMessage = Message<TaskRequestType>;
 
@@ -109,7 +112,15 @@ export class Engine {
   #exiting = false;
 
   constructor(readonly info: ConnectionInfo) {
-    const dealer = new Dealer({ routingId: this.uuid, linger: 1000 });
+    // ZeroMQ's own heartbeats (answered by its I/O thread, so a busy engine is fine) turn a link
+    // that goes silent without closing (a cut cable, a dead switch) into a disconnect, after which
+    // the engine exits instead of running on unseen.
+    const dealer = new Dealer({
+      routingId: this.uuid,
+      linger: 1000,
+      heartbeatInterval: LINK_PING_MS,
+      heartbeatTimeout: LINK_TIMEOUT_MS,
+    });
     this.#signer = new Signer(info.key);
     this.#sock = new SignedSocket(dealer, this.#signer, this.uuid, "engine");
     this.#ns = new Namespace({

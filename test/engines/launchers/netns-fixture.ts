@@ -12,6 +12,8 @@ export interface TestNetns {
   hostAddress: string;
   /** The namespace's end. */
   nsAddress: string;
+  /** Takes the link down (`false`) or up again (`true`), as a pulled cable would. */
+  link(up: boolean): void;
   /** Deletes the namespace (and with it the veth pair). Processes in it must be stopped first. */
   remove(): void;
 }
@@ -66,5 +68,6 @@ export function createNetns(): TestNetns {
     remove();
     throw e;
   }
-  return { ...net, remove };
+  const link = (up: boolean) => runCommand(ip, ["link", "set", hostIf, up ? "up" : "down"]);
+  return { ...net, link, remove };
 }

@@ -237,4 +237,35 @@ describe("engines on a second host (a network namespace behind a veth link)", {
     );
     assert.ok(pids.every(([p, h]) => h !== hostname() || !processRunning(p)));
   });
+
+  test("when the link goes dead without closing, the controller drops the engine and the engine exits", async () => {
+    const cluster = await Cluster.launch({
+      launcher: "ssh",
+      hosts: [`${net!.nsAddress}=1`],
+      sshArgs: local!.sshArgs,
+      remoteDir: join(scratch, "remote-3"),
+      timeout: 30_000,
+    });
+    let pid = 0;
+    try {
+      const client = cluster.client!;
+      [[pid]] = (await whereEnginesRun(cluster)) as [[number, string]];
+      const removed = new Promise<string | undefined>((resolve) =>
+        client.on("engineRemoved", (_e, why) => resolve(why)),
+      );
+      const cutAt = Date.now();
+      net!.link(false); // no FIN, no RST: both ends only learn it from silence
+      try {
+        assert.match((await removed) ?? "", /heartbeat/);
+        // ZeroMQ's heartbeats tell the engine (5 s of silence), then it waits 3 s for a reconnect.
+        await waitGone([pid], 20_000);
+        process.stderr.write(`(engine behind the dead link exited ${Date.now() - cutAt} ms after the cut)\n`);
+      } finally {
+        net!.link(true);
+      }
+    } finally {
+      await cluster.stop();
+      if (pid && processRunning(pid)) process.kill(pid, "SIGKILL");
+    }
+  });
 });
