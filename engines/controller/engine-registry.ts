@@ -28,14 +28,28 @@ export class EngineRegistry {
   readonly #byUuid = new Map<string, EngineRecord>();
   readonly #byHeart = new Map<string, EngineRecord>();
   #nextId = 0;
+  /** Every id ever given (ids are never reused). */
+  readonly #given = new Set<EngineId>();
 
-  /** Adds an engine and gives it the next id. */
+  /**
+   * Adds an engine and gives it the id it asks for (an MPI engine asks for its rank) when no
+   * engine ever had that id, otherwise the next unused one.
+   */
   register(req: ContentByType["registration_request"]): EngineRecord {
     const { uuid, pid, hostname, heart, lane, signals } = req;
     const existing = this.#byUuid.get(uuid);
     if (existing) return existing;
+    const wanted = req.id;
+    let id: EngineId;
+    if (wanted !== undefined && Number.isInteger(wanted) && wanted >= 0 && !this.#given.has(wanted))
+      id = wanted;
+    else {
+      while (this.#given.has(this.#nextId)) this.#nextId++;
+      id = this.#nextId++;
+    }
+    this.#given.add(id);
     const rec: EngineRecord = {
-      info: { id: this.#nextId++, uuid, pid, hostname, ...(lane ? { lane } : {}) },
+      info: { id, uuid, pid, hostname, ...(lane ? { lane } : {}) },
       identity: Buffer.from(uuid),
       heart: Buffer.from(heart),
       ...(signals ? { signals: Buffer.from(signals) } : {}),
@@ -48,7 +62,13 @@ export class EngineRegistry {
       lastPong: Date.now(),
       status: { busy: false, queued: 0, rss: 0 },
     };
-    this.#byId.set(rec.info.id, rec);
+    this.#byId.set(id, rec);
+    // Keep id order (ranks may register in any order).
+    if ([...this.#byId.keys()].some((k) => k > id)) {
+      const sorted = [...this.#byId].sort((x, y) => x[0] - y[0]);
+      this.#byId.clear();
+      for (const [k, v] of sorted) this.#byId.set(k, v);
+    }
     this.#byUuid.set(uuid, rec);
     this.#byHeart.set(heart, rec);
     return rec;

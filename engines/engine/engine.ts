@@ -111,7 +111,11 @@ export class Engine {
   #orphanTimer: NodeJS.Timeout | undefined;
   #exiting = false;
 
-  constructor(readonly info: ConnectionInfo) {
+  /** `requestedId`: the id to ask the controller for (an MPI rank); it may give another. */
+  constructor(
+    readonly info: ConnectionInfo,
+    private readonly requestedId?: EngineId,
+  ) {
     // ZeroMQ's own heartbeats (answered by its I/O thread, so a busy engine is fine) turn a link
     // that goes silent without closing (a cut cable, a dead switch) into a disconnect, after which
     // the engine exits instead of running on unseen.
@@ -185,6 +189,7 @@ export class Engine {
       heart: heartId,
       ...(lane ? { lane } : {}),
       ...(signals ? { signals } : {}),
+      ...(this.requestedId !== undefined ? { id: this.requestedId } : {}),
     });
     this.id = await registered;
     this.#sendStatus();

@@ -15,7 +15,8 @@ if (!file) {
   process.exit(2);
 }
 try {
-  const engine = new Engine(readConnectionFile(file));
+  const wanted = process.env.TSPARALLEL_ENGINE_ID;
+  const engine = new Engine(readConnectionFile(file), wanted ? Number(wanted) : undefined);
   process.on("SIGTERM", () => engine.exit(0, "SIGTERM"));
   await engine.start();
 } catch (e) {

@@ -142,6 +142,8 @@ export interface ContentByType {
     lane?: string;
     /** Routing id of its signal thread (engines on another host than the controller). */
     signals?: string;
+    /** The id it asks for (its MPI rank), granted when no engine ever had it. */
+    id?: EngineId;
   };
   registration_reply:
     | { status: "ok"; id: EngineId; hb_interval: number }

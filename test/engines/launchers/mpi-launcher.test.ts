@@ -35,7 +35,12 @@ test("mpiexec runs the engines as the ranks of one world; it cannot grow or lose
         require("node:os").hostname(),
         process.pid,
       ]);
-    assert.deepEqual(seen.map((r) => r[0]).sort(), [0, 1, 2]);
+    assert.deepEqual(client.ids, [0, 1, 2]);
+    assert.deepEqual(
+      seen.map((r) => r[0]),
+      client.ids,
+      "engine ids are the MPI ranks",
+    );
     for (const [r, size, envRank, host] of seen) {
       assert.equal(size, 3);
       assert.equal(envRank, String(r), "the global rank is MPI's");
