@@ -1,7 +1,8 @@
 /**
- * The pure TypeScript GEMM backend: cache-blocked and packed, with a 4x4 register-blocked
- * micro-kernel. No SIMD is available to JS, so the kernel tops out around 3-5 GFLOP/s; it exists
- * so that matmul works everywhere, and as a reference for the faster backends.
+ * The pure TypeScript GEMM backend: cache-blocked and packed, with a 4x2 register-blocked
+ * macro-kernel written in the asm.js subset (asm-kernel.ts), which V8 compiles ahead of time. No
+ * SIMD is available to it, so it tops out around 6 GFLOP/s; it exists so that matmul works
+ * everywhere, and as a reference for the faster backends.
  *
  * Large products (m, n and k all at least the crossover) go through Strassen-Winograd recursion
  * (7 half-size products and 15 additions per level) down to that packed kernel: with the kernel at
@@ -9,15 +10,8 @@
  * TSPARALLEL_STRASSEN=0) turns it off for bitwise reproducibility with the classical loop order.
  * @module
  */
+import { KC, type KernelSpace, kernelSpace, MC, MR, NC, NR } from "./asm-kernel.js";
 import type { GemmArgs, GemmBackend } from "./backend.js";
-
-const MC = 64;
-const KC = 256;
-const NC = 4096;
-
-let packA = new Float64Array(MC * KC);
-let packB = new Float64Array(0);
-const edge = new Float64Array(16);
 
 function scaleC(g: GemmArgs): void {
   const { c, m, n, beta, ldc, offC } = g;
@@ -28,134 +22,69 @@ function scaleC(g: GemmArgs): void {
   }
 }
 
-/** Packs op(B)[pc:pc+kc, jc:jc+nc] into 4-wide panels (zero-padded). */
-function packPanelsB(g: GemmArgs, pc: number, kc: number, jc: number, nc: number): void {
+/** Packs op(B)[pc:pc+kc, jc:jc+nc] into 2-wide panels (zero-padded) in `out`. */
+function packPanelsB(out: Float64Array, g: GemmArgs, pc: number, kc: number, jc: number, nc: number): void {
   const { b, offB, ldb, transB } = g;
   // Element (p, j) of op(B) sits at offB + p*rs + j*cs.
   const rs = transB ? 1 : ldb;
   const cs = transB ? ldb : 1;
   let q = 0;
-  for (let j = 0; j < nc; j += 4) {
-    const w = Math.min(4, nc - j);
-    if (w === 4) {
-      // Full panels unrolled: packing is a visible share of the small Strassen leaves.
-      for (let p = 0, base = offB + pc * rs + (jc + j) * cs; p < kc; p++, base += rs, q += 4) {
-        packB[q] = b[base]!;
-        packB[q + 1] = b[base + cs]!;
-        packB[q + 2] = b[base + 2 * cs]!;
-        packB[q + 3] = b[base + 3 * cs]!;
+  for (let j = 0; j < nc; j += NR) {
+    let base = offB + pc * rs + (jc + j) * cs;
+    if (nc - j >= NR) {
+      for (let p = 0; p < kc; p++, base += rs, q += 2) {
+        out[q] = b[base]!;
+        out[q + 1] = b[base + cs]!;
       }
-      continue;
-    }
-    for (let p = 0; p < kc; p++) {
-      const base = offB + (pc + p) * rs + (jc + j) * cs;
-      for (let t = 0; t < 4; t++) packB[q++] = t < w ? b[base + t * cs]! : 0;
+    } else {
+      for (let p = 0; p < kc; p++, base += rs, q += 2) {
+        out[q] = b[base]!;
+        out[q + 1] = 0;
+      }
     }
   }
 }
 
-/** Packs alpha * op(A)[ic:ic+mc, pc:pc+kc] into 4-tall panels (zero-padded). */
-function packPanelsA(g: GemmArgs, ic: number, mc: number, pc: number, kc: number): void {
+/** Packs alpha * op(A)[ic:ic+mc, pc:pc+kc] into 4-tall panels (zero-padded) in `out`. */
+function packPanelsA(out: Float64Array, g: GemmArgs, ic: number, mc: number, pc: number, kc: number): void {
   const { a, offA, lda, transA, alpha } = g;
   const rs = transA ? 1 : lda;
   const cs = transA ? lda : 1;
   let q = 0;
-  for (let i = 0; i < mc; i += 4) {
-    const h = Math.min(4, mc - i);
-    if (h === 4) {
+  for (let i = 0; i < mc; i += MR) {
+    const h = Math.min(MR, mc - i);
+    if (h === MR) {
       for (let p = 0, base = offA + (ic + i) * rs + pc * cs; p < kc; p++, base += cs, q += 4) {
-        packA[q] = alpha * a[base]!;
-        packA[q + 1] = alpha * a[base + rs]!;
-        packA[q + 2] = alpha * a[base + 2 * rs]!;
-        packA[q + 3] = alpha * a[base + 3 * rs]!;
+        out[q] = alpha * a[base]!;
+        out[q + 1] = alpha * a[base + rs]!;
+        out[q + 2] = alpha * a[base + 2 * rs]!;
+        out[q + 3] = alpha * a[base + 3 * rs]!;
       }
       continue;
     }
     for (let p = 0; p < kc; p++) {
       const base = offA + (ic + i) * rs + (pc + p) * cs;
-      for (let t = 0; t < 4; t++) packA[q++] = t < h ? alpha * a[base + t * rs]! : 0;
+      for (let t = 0; t < MR; t++) out[q++] = t < h ? alpha * a[base + t * rs]! : 0;
     }
   }
 }
 
-function kernel(
-  kc: number,
-  pa: number,
-  pb: number,
-  c: GemmArgs["c"],
-  o: number,
-  ldc: number,
-  mr: number,
-  nr: number,
+/** C[ic:ic+mc, jc:jc+nc] += the kernel's block (row stride ncp). */
+function addBlock(
+  g: GemmArgs,
+  block: Float64Array,
+  ic: number,
+  mc: number,
+  jc: number,
+  nc: number,
+  ncp: number,
 ): void {
-  const A = packA;
-  const B = packB;
-  let c00 = 0,
-    c01 = 0,
-    c02 = 0,
-    c03 = 0;
-  let c10 = 0,
-    c11 = 0,
-    c12 = 0,
-    c13 = 0;
-  let c20 = 0,
-    c21 = 0,
-    c22 = 0,
-    c23 = 0;
-  let c30 = 0,
-    c31 = 0,
-    c32 = 0,
-    c33 = 0;
-  for (let p = 0; p < kc; p++, pa += 4, pb += 4) {
-    const a0 = A[pa]!,
-      a1 = A[pa + 1]!,
-      a2 = A[pa + 2]!,
-      a3 = A[pa + 3]!;
-    const b0 = B[pb]!,
-      b1 = B[pb + 1]!,
-      b2 = B[pb + 2]!,
-      b3 = B[pb + 3]!;
-    c00 += a0 * b0;
-    c01 += a0 * b1;
-    c02 += a0 * b2;
-    c03 += a0 * b3;
-    c10 += a1 * b0;
-    c11 += a1 * b1;
-    c12 += a1 * b2;
-    c13 += a1 * b3;
-    c20 += a2 * b0;
-    c21 += a2 * b1;
-    c22 += a2 * b2;
-    c23 += a2 * b3;
-    c30 += a3 * b0;
-    c31 += a3 * b1;
-    c32 += a3 * b2;
-    c33 += a3 * b3;
+  const { c, offC, ldc } = g;
+  for (let i = 0; i < mc; i++) {
+    const row = offC + (ic + i) * ldc + jc;
+    const from = i * ncp;
+    for (let j = 0; j < nc; j++) c[row + j] += block[from + j]!;
   }
-  if (mr === 4 && nr === 4) {
-    c[o] += c00;
-    c[o + 1] += c01;
-    c[o + 2] += c02;
-    c[o + 3] += c03;
-    o += ldc;
-    c[o] += c10;
-    c[o + 1] += c11;
-    c[o + 2] += c12;
-    c[o + 3] += c13;
-    o += ldc;
-    c[o] += c20;
-    c[o + 1] += c21;
-    c[o + 2] += c22;
-    c[o + 3] += c23;
-    o += ldc;
-    c[o] += c30;
-    c[o + 1] += c31;
-    c[o + 2] += c32;
-    c[o + 3] += c33;
-    return;
-  }
-  edge.set([c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33]);
-  for (let i = 0; i < mr; i++) for (let j = 0; j < nr; j++) c[o + i * ldc + j] += edge[i * 4 + j]!;
 }
 
 /** Settings of the Strassen-Winograd path (see `setStrassen` in backend.ts). */
@@ -167,11 +96,12 @@ export interface StrassenSettings {
 }
 
 /**
- * Measured on the 2-core dev machine (n = 512/1024/2048, speed-up over classical): 128: 1.03/1.20/1.46,
- * 256: 1.11/1.25/1.43, 512: 1.08/1.19/1.43. Below ~128 the 15 additions (memory-bound, ~1-5 ns
- * per element in JS) cost more than the product they save.
+ * Measured on the 2-core dev machine with the asm.js kernel (~6 GFLOP/s classical), speed-up over
+ * classical at n = 1024 / 2048: crossover 256: 1.02-1.11 / 1.18-1.25, 512: 1.14-1.16 / 1.25-1.30,
+ * 1024: 1.09 / 1.18-1.28; at n = 512 all are within noise of classical. Below that the 15 additions
+ * (memory-bound, ~1-5 ns per element) cost more than the product they save.
  */
-export const DEFAULT_STRASSEN_CROSSOVER = 256;
+export const DEFAULT_STRASSEN_CROSSOVER = 512;
 
 function strassenFromEnv(): StrassenSettings {
   const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
@@ -501,32 +431,18 @@ function gemmF64(g: GemmArgs): void {
   scaleC(g);
   const { m, n, k, alpha } = g;
   if (k === 0 || alpha === 0 || m === 0 || n === 0) return;
+  const ks: KernelSpace = kernelSpace();
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
-    const need = KC * (Math.ceil(nc / 4) * 4);
-    if (packB.length < need) packB = new Float64Array(need);
+    const ncp = Math.ceil(nc / NR) * NR;
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc);
-      packPanelsB(g, pc, kc, jc, nc);
+      packPanelsB(ks.packB, g, pc, kc, jc, nc);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
-        if (packA.length < MC * KC) packA = new Float64Array(MC * KC);
-        packPanelsA(g, ic, mc, pc, kc);
-        for (let jr = 0; jr < nc; jr += 4) {
-          for (let ir = 0; ir < mc; ir += 4) {
-            const o = g.offC + (ic + ir) * g.ldc + jc + jr;
-            kernel(
-              kc,
-              ir * kc,
-              jr * kc,
-              g.c as Float64Array,
-              o,
-              g.ldc,
-              Math.min(4, mc - ir),
-              Math.min(4, nc - jr),
-            );
-          }
-        }
+        packPanelsA(ks.packA, g, ic, mc, pc, kc);
+        ks.multiply(Math.ceil(mc / MR) * MR, ncp, kc);
+        addBlock(g, ks.block, ic, mc, jc, nc, ncp);
       }
     }
   }
