@@ -665,8 +665,19 @@ export function copyInto(dst: NDArray, src: NDArray): void {
   const d = dst.data;
   const sv = { strides: broadcastStrides(src.shape, src.strides, shape), offset: src.offset };
   const run = unaryRun(toBool ? TO_BOOL : COPY, src.dtype, dst.dtype);
-  stridedLoop(shape, [dst, sv], (n, o, st) => run(n, s, o[1]!, st[1]!, d, o[0]!, st[0]!));
+  if (toBool || src.dtype !== dst.dtype) {
+    stridedLoop(shape, [dst, sv], (n, o, st) => run(n, s, o[1]!, st[1]!, d, o[0]!, st[0]!));
+    return;
+  }
+  // Same dtype: long contiguous runs (the rows of a column panel) are bulk copies.
+  stridedLoop(shape, [dst, sv], (n, o, st) => {
+    if (n >= BULK_RUN && st[0] === 1 && st[1] === 1) d.set(s.subarray(o[1]!, o[1]! + n), o[0]!);
+    else run(n, s, o[1]!, st[1]!, d, o[0]!, st[0]!);
+  });
 }
+
+/** Runs at least this long are copied with `TypedArray.set` (a memcpy) instead of a loop. */
+const BULK_RUN = 32;
 
 /** The lowest position in `data` an array uses (its offset, moved back along reversed axes). */
 function packedStart(a: NDArray): number {

@@ -53,17 +53,32 @@ export function typedArrayName(v: ArrayBufferView): TypedArrayName | undefined {
 }
 
 /**
+ * A column whose values are written late: the table holds `standIn` (memory of the right length,
+ * not the values) and `into` writes the real values into the frame's column bytes. A strided view
+ * is so packed straight into the outgoing frame.
+ */
+export interface DeferredPack {
+  standIn: ArrayBufferView;
+  into(dest: ArrayBufferView): void;
+}
+
+const sameView = (x: ArrayBufferView, y: ArrayBufferView) =>
+  x.buffer === y.buffer && x.byteOffset === y.byteOffset && x.byteLength === y.byteLength;
+
+/**
  * Writes `table` as an Arrow IPC stream into one contiguous frame: fresh memory, or memory leased
  * from `arena` (the lease goes to `leases`, to be released when the frame has been sent). The
- * writer hands its body chunks out as views of the table's own buffers, so this is one copy.
+ * writer hands its body chunks out as views of the table's own buffers, so this is one copy; with
+ * `pack`, the stand-in column's chunk is replaced by `pack.into` writing into the frame.
  */
 export async function encodeTable(
   table: import("apache-arrow").Table,
   arena?: SendArena,
   leases?: Lease[],
+  pack?: DeferredPack,
 ): Promise<Uint8Array> {
   const A = await loadArrow();
-  if (!arena) return A.tableToIPC(table, "stream");
+  if (!arena && !pack) return A.tableToIPC(table, "stream");
   const writer = new A.RecordBatchStreamWriter();
   writer.write(table);
   writer.finish();
@@ -73,14 +88,36 @@ export async function encodeTable(
     chunks.push(c);
     size += c.byteLength;
   }
-  const lease = arena.lease(size);
-  leases?.push(lease);
+  let out: Uint8Array;
+  if (arena) {
+    const lease = arena.lease(size);
+    leases?.push(lease);
+    out = lease.bytes;
+  } else out = new Uint8Array(size);
   let at = 0;
+  let packed = false;
   for (const c of chunks) {
-    lease.bytes.set(c, at);
+    if (pack && !packed && sameView(c, pack.standIn)) {
+      const Ctor = pack.standIn.constructor as new (
+        b: ArrayBufferLike,
+        o: number,
+        n: number,
+      ) => ArrayBufferView;
+      const width = (pack.standIn as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      const n = c.byteLength / width;
+      if ((out.byteOffset + at) % width === 0) pack.into(new Ctor(out.buffer, out.byteOffset + at, n));
+      else {
+        const tmp = new Ctor(new ArrayBuffer(c.byteLength), 0, n);
+        pack.into(tmp);
+        out.set(new Uint8Array(tmp.buffer), at);
+      }
+      packed = true;
+    } else out.set(c, at);
     at += c.byteLength;
   }
-  return lease.bytes;
+  // The stand-in's bytes are not the values: never send them.
+  if (pack && !packed) throw new Error("internal: the Arrow writer did not hand out the deferred column");
+  return out;
 }
 
 /** The one-column table a typed array travels as (no copy: the column is a view of the array). */

@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import { deserialize, serialize } from "node:v8";
 import {
   type AnyTypedArray,
+  type DeferredPack,
   encodeTable,
   isArrowTable,
   tableFromIPC,
@@ -42,6 +43,8 @@ export const NDARRAY_BRAND: unique symbol = Symbol.for("tsparallel.NDArray") as 
 export interface NDArrayCodec {
   ndarrayToArrowIPC(a: unknown): Uint8Array;
   ndarrayToArrowTable(a: unknown): import("apache-arrow").Table;
+  /** The table and, for a non-contiguous view, a pack deferred into the frame (see encodeTable). */
+  ndarrayToArrowParts?(a: unknown): { table: import("apache-arrow").Table; pack?: DeferredPack };
   ndarrayFromArrowIPC(bytes: Uint8Array): unknown;
 }
 
@@ -241,9 +244,13 @@ export async function encodeValue(value: unknown, opts: EncodeOptions = {}): Pro
     if (item.kind === "typed") bytes = await typedArrayToIPC(item.value as AnyTypedArray, arena, leases);
     else if (item.kind === "table")
       bytes = await tableToIPC(item.value as import("apache-arrow").Table, arena, leases);
-    else if (arena)
-      bytes = await encodeTable((await loadNDArrayCodec()).ndarrayToArrowTable(item.value), arena, leases);
-    else bytes = (await loadNDArrayCodec()).ndarrayToArrowIPC(item.value);
+    else if (arena) {
+      const codec = await loadNDArrayCodec();
+      const { table, pack } = codec.ndarrayToArrowParts?.(item.value) ?? {
+        table: codec.ndarrayToArrowTable(item.value),
+      };
+      bytes = await encodeTable(table, arena, leases, pack);
+    } else bytes = (await loadNDArrayCodec()).ndarrayToArrowIPC(item.value);
     frames.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
   return frames;

@@ -128,6 +128,15 @@ test("copy in C and F order, astype across every dtype", () => {
   assert.deepEqual(x.astype("float32").toArray(), [Math.fround(-1.7), 0, 2.5, Math.fround(300.2)]);
   assert.equal(x.astype("float64", { copy: false }), x);
   assert.equal(nd.array([1, 2], { dtype: "uint8" }).astype("float64").dtype, "float64");
+  // Long contiguous runs inside a strided view (a column panel) are copied in bulk, row by row.
+  const big = nd.arange(40 * 100).reshape(40, 100);
+  const panel = big.slice(":", "30:90");
+  const packed = panel.copy();
+  assert.deepEqual(packed.strides, [60, 1]);
+  assert.equal(packed.get(39, 59), 39 * 100 + 89);
+  assert.deepEqual(packed.toArray(), panel.toArray());
+  const flipped = big.slice("::-1", "30:90").copy();
+  assert.deepEqual([flipped.get(0, 0), flipped.get(0, 1), flipped.get(39, 59)], [3930, 3931, 89]);
 });
 
 test("assign and fill write through views with broadcasting", () => {
