@@ -233,8 +233,8 @@ function gemmF32(g: GemmArgs): void {
   finish(g, t);
 }
 
-/** Z = X + Y over an m x n block (Z may alias X or Y). Separate from `subTo` to keep each loop tight. */
-function addTo(m: number, n: number, x: Mat, y: Mat, z: Mat): void {
+/** Z = X + sign·Y over an m x n block (Z may alias X or Y); sign is ±1, so the result is exact. */
+function addScaled(m: number, n: number, x: Mat, sign: 1 | -1, y: Mat, z: Mat): void {
   const X = x.data;
   const Y = y.data;
   const Z = z.data;
@@ -242,22 +242,12 @@ function addTo(m: number, n: number, x: Mat, y: Mat, z: Mat): void {
     const xo = x.off + i * x.ld;
     const yo = y.off + i * y.ld;
     const zo = z.off + i * z.ld;
-    for (let j = 0; j < n; j++) Z[zo + j] = X[xo + j]! + Y[yo + j]!;
+    for (let j = 0; j < n; j++) Z[zo + j] = X[xo + j]! + sign * Y[yo + j]!;
   }
 }
 
-/** Z = X - Y over an m x n block (Z may alias X or Y). */
-function subTo(m: number, n: number, x: Mat, y: Mat, z: Mat): void {
-  const X = x.data;
-  const Y = y.data;
-  const Z = z.data;
-  for (let i = 0; i < m; i++) {
-    const xo = x.off + i * x.ld;
-    const yo = y.off + i * y.ld;
-    const zo = z.off + i * z.ld;
-    for (let j = 0; j < n; j++) Z[zo + j] = X[xo + j]! - Y[yo + j]!;
-  }
-}
+const addTo = (m: number, n: number, x: Mat, y: Mat, z: Mat) => addScaled(m, n, x, 1, y, z);
+const subTo = (m: number, n: number, x: Mat, y: Mat, z: Mat) => addScaled(m, n, x, -1, y, z);
 
 /**
  * Winograd's U2..U7 in one pass over the quadrants: on entry C11 = P3, C12 = P6, C21 = P7,
