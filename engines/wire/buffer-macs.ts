@@ -32,6 +32,9 @@ export interface BufferMacs {
   tags: string[];
 }
 
+/** Tags computed while a buffer was being received (see {@link BufferAuthenticator.stream}). */
+const streamed = new WeakMap<Uint8Array, { nonce: string; index: number; tag: Buffer }>();
+
 /** Computes and checks buffer tags under one cluster key. */
 export class BufferAuthenticator {
   readonly #key: Buffer;
@@ -40,14 +43,38 @@ export class BufferAuthenticator {
     this.#key = createHmac("sha256", clusterKey).update("tsparallel buffer mac v1").digest();
   }
 
-  #tag(nonce: Buffer, index: number, buffer: Uint8Array): Buffer {
+  #gmac(nonce: Buffer, index: number) {
     const iv = Buffer.allocUnsafe(12);
     nonce.copy(iv, 0, 0, 8);
     iv.writeUInt32BE(index, 8);
-    const gmac = createCipheriv("aes-256-gcm", this.#key, iv);
+    return createCipheriv("aes-256-gcm", this.#key, iv);
+  }
+
+  #tag(nonce: Buffer, index: number, buffer: Uint8Array): Buffer {
+    const gmac = this.#gmac(nonce, index);
     gmac.setAAD(buffer);
     gmac.final();
     return gmac.getAuthTag();
+  }
+
+  /**
+   * Starts the tag of buffer `index` of a message with nonce `nonceHex` while its bytes arrive, so
+   * a large receive is authenticated as it is read rather than in one pass at the end. `update`
+   * takes the bytes in order; after `end`, {@link verify} uses the tag for `buffer`.
+   */
+  stream(
+    nonceHex: string,
+    index: number,
+    buffer: Uint8Array,
+  ): { update(chunk: Uint8Array): void; end(): void } {
+    const gmac = this.#gmac(Buffer.from(nonceHex, "hex"), index);
+    return {
+      update: (chunk) => void gmac.setAAD(chunk),
+      end: () => {
+        gmac.final();
+        streamed.set(buffer, { nonce: nonceHex, index, tag: gmac.getAuthTag() });
+      },
+    };
   }
 
   /** Tags for `buffers`, to put under {@link BUFFER_MACS}. */
@@ -67,7 +94,11 @@ export class BufferAuthenticator {
     for (let i = 0; i < buffers.length; i++) {
       if (!isLarge(buffers[i]!)) continue; // covered by the HMAC
       const want = Buffer.from(macs.tags[i]!, "hex");
-      const got = this.#tag(nonce, i, buffers[i]!);
+      const early = streamed.get(buffers[i]!);
+      const got =
+        early && early.nonce === macs.nonce && early.index === i
+          ? early.tag
+          : this.#tag(nonce, i, buffers[i]!);
       if (want.length !== got.length || !timingSafeEqual(want, got))
         throw new WireError(
           "BAD_BUFFER_MAC",

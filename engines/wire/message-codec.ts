@@ -35,6 +35,12 @@ export interface SendOptions {
 /** Counts of dropped messages, by reason. */
 export type DropCounts = Partial<Record<WireError["code"] | "UNKNOWN_TYPE" | "BAD_FRAMING", number>>;
 
+/** Sees a large frame's bytes in order as they arrive (see {@link MessageCodec.watchFrame}). */
+export interface FrameWatcher {
+  update(chunk: Uint8Array): void;
+  end(): void;
+}
+
 /** Anything that sends typed cluster messages (a zeromq socket, a lane, …). */
 export interface MessageSink {
   send<T extends MsgType>(type: T, content: ContentByType[T], opts?: SendOptions): unknown;
@@ -87,6 +93,27 @@ export class MessageCodec {
     );
     if (TRACE) this.trace("queued", type, frames, 0);
     return { header, frames };
+  }
+
+  /**
+   * For a transport that receives a large frame piece by piece (a lane): starts authenticating
+   * it as it arrives when it is a buffer of the message whose first frames (from the delimiter)
+   * are `before`. Whatever cannot be started here is checked in full by {@link decode}.
+   */
+  watchFrame(before: readonly Buffer[], frame: Buffer): FrameWatcher | undefined {
+    const index = before.length - 6; // delimiter, signature, header, parent, metadata, content
+    const auth = this.signer.buffers;
+    if (index < 0 || !auth || this.role !== "receiver" || frame.byteLength < SIGNED_BUFFER_LIMIT) return;
+    try {
+      const nonce = (JSON.parse(before[4]!.toString("utf8")) as Record<string, { nonce?: unknown }>)[
+        BUFFER_MACS
+      ]?.nonce;
+      return typeof nonce === "string" && /^[0-9a-f]{16}$/.test(nonce)
+        ? auth.stream(nonce, index, frame)
+        : undefined;
+    } catch {
+      return undefined; // malformed metadata: decode drops the message
+    }
   }
 
   /** Decodes one received multipart message, or returns undefined after counting a drop. */

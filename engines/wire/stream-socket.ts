@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import { connect, Socket, type SocketConstructorOpts } from "node:net";
 import type { Header } from "./frames.js";
-import type { MessageCodec, MessageSink, SendOptions } from "./message-codec.js";
+import type { FrameWatcher, MessageCodec, MessageSink, SendOptions } from "./message-codec.js";
 import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
 
 /**
@@ -38,7 +38,7 @@ export class StreamSocket implements MessageSink {
     parser?: FrameParser,
   ) {
     socket.setNoDelay?.(true);
-    this.#parser = parser ?? new FrameParser();
+    this.#parser = parser ?? new FrameParser(watchWith(codec));
     if (!parser) socket.on("data", (chunk: Buffer) => this.#received(() => this.#parser.push(chunk)));
     socket.on("close", () => {
       this.#closed = true;
@@ -57,7 +57,7 @@ export class StreamSocket implements MessageSink {
     codec: MessageCodec,
     onMessage: (msg: AnyMessage, from: StreamSocket) => void,
   ): StreamSocket {
-    const parser = new FrameParser();
+    const parser = new FrameParser(watchWith(codec));
     let stream: StreamSocket | undefined;
     const socket = connect({
       ...to,
@@ -85,7 +85,7 @@ export class StreamSocket implements MessageSink {
       return new StreamSocket(accepted, codec, onMessage);
     }
     inner._handle = null;
-    const parser = new FrameParser();
+    const parser = new FrameParser(watchWith(codec));
     let stream: StreamSocket | undefined;
     const socket = new Socket({
       handle,
@@ -200,6 +200,14 @@ export function frameStream(frames: readonly Uint8Array[]): Uint8Array[] {
   return out;
 }
 
+/** How a parser shows large frames to the codec as they fill (to authenticate them on the way in). */
+export type FrameWatch = (before: readonly Buffer[], frame: Buffer) => FrameWatcher | undefined;
+
+const watchWith =
+  (codec: MessageCodec): FrameWatch =>
+  (before, frame) =>
+    codec.watchFrame(before, frame);
+
 /** Incremental decoder of {@link frameStream}'s format. */
 export class FrameParser {
   /** Header bytes being gathered: 8 (magic, count), then 8 per frame (the lengths). */
@@ -215,6 +223,24 @@ export class FrameParser {
 
   /** Reused for reads that do not go straight into a frame (headers, small frames). */
   #scratch: Buffer | undefined;
+  /** Sees the frame being assembled, if the watch wanted it. */
+  #watcher: FrameWatcher | undefined;
+
+  constructor(private readonly watch?: FrameWatch) {}
+
+  /** `n` more bytes of the frame being assembled are in place. */
+  #filledBy(n: number): void {
+    this.#watcher?.update(this.#body!.subarray(this.#filled, this.#filled + n));
+    this.#filled += n;
+  }
+
+  /** The frame being assembled is complete. */
+  #bodyDone(): void {
+    this.#watcher?.end();
+    this.#watcher = undefined;
+    this.#frames.push(this.#body!);
+    this.#body = undefined;
+  }
 
   /** Where the next read should land: the rest of a large frame being filled, or scratch memory. */
   readBuffer(): Uint8Array {
@@ -227,11 +253,10 @@ export class FrameParser {
   /** `n` bytes were read into `buf` (from {@link readBuffer}); returns the messages completed. */
   consumed(n: number, buf: Uint8Array): Buffer[][] {
     if (buf !== this.#scratch && this.#body) {
-      this.#filled += n;
+      this.#filledBy(n);
       const done: Buffer[][] = [];
       if (this.#filled === this.#body.length) {
-        this.#frames.push(this.#body);
-        this.#body = undefined;
+        this.#bodyDone();
         this.#next(done);
       }
       return done;
@@ -259,11 +284,10 @@ export class FrameParser {
       if (this.#body) {
         const n = Math.min(this.#body.length - this.#filled, chunk.length - at);
         chunk.copy(this.#body, this.#filled, at, at + n);
-        this.#filled += n;
+        this.#filledBy(n);
         at += n;
         if (this.#filled === this.#body.length) {
-          this.#frames.push(this.#body);
-          this.#body = undefined;
+          this.#bodyDone();
           this.#next(done);
         }
         continue;
@@ -279,6 +303,7 @@ export class FrameParser {
       } else {
         this.#body = len > 1 << 20 ? Buffer.allocUnsafeSlow(len) : Buffer.allocUnsafe(len);
         this.#filled = 0;
+        this.#watcher = this.watch?.(this.#frames, this.#body);
       }
     }
     return done;

@@ -80,3 +80,53 @@ test("the send arena lends released memory again, and never memory still being s
   );
   assert.equal(arena.idleBytes, 1000);
 });
+
+test("a lane authenticates large buffers while they arrive; a flipped byte is still caught", async () => {
+  const { MessageCodec } = await import("../../../engines/wire/message-codec.js");
+  const { Signer } = await import("../../../engines/wire/signing.js");
+  const codec = new MessageCodec(new Signer("k"), "s", "test lane");
+  const payload = Buffer.alloc(3 << 20, 7);
+  payload.writeUInt32LE(0xdeadbeef, 1 << 20);
+  const { frames } = codec.encode("push_request", { names: ["a"] } as never, {
+    buffers: [Buffer.alloc(10, 1), payload],
+  });
+  const stream = Buffer.concat(frameStream(frames));
+  const flipAt = stream.length - 100_000; // inside the large buffer
+  let watched = 0;
+  const watch = (before: readonly Buffer[], frame: Buffer) => {
+    const w = codec.watchFrame(before, frame);
+    if (w) watched++;
+    return w;
+  };
+  for (const tamper of [false, true]) {
+    const bytes = Buffer.from(stream);
+    if (tamper) bytes[flipAt]! ^= 1;
+    for (const inPlace of [true, false]) {
+      const parser = new FrameParser(watch);
+      const got: Buffer[][] = [];
+      for (let at = 0; at < bytes.length; ) {
+        const into = inPlace ? parser.readBuffer() : Buffer.allocUnsafe(60_000);
+        const n = Math.min(into.length, bytes.length - at, 300_000);
+        bytes.copy(into, 0, at, at + n);
+        at += n;
+        got.push(
+          ...(inPlace
+            ? parser.consumed(n, into)
+            : parser.push(Buffer.from(into.buffer, into.byteOffset, n), true)),
+        );
+      }
+      assert.equal(got.length, 1);
+      const before = codec.droppedTotal;
+      const msg = codec.decode(got[0]!);
+      if (tamper) {
+        assert.equal(msg, undefined, `in place: ${inPlace}`);
+        assert.equal(codec.droppedTotal, before + 1);
+        assert.equal(codec.dropped.BAD_BUFFER_MAC, inPlace ? 1 : 2);
+      } else {
+        assert.ok(msg, `in place: ${inPlace}`);
+        assert.equal(msg!.buffers[1]!.readUInt32LE(1 << 20), 0xdeadbeef);
+      }
+    }
+  }
+  assert.equal(watched, 4, "every large buffer was tagged on the way in");
+});
