@@ -35,13 +35,10 @@ import { OutputCapture } from "./output-capture.js";
 import { type SigintKeeper, startSigintKeeper } from "./sigint-keeper.js";
 import type { SignalThreadData } from "./signal-worker.js";
 
-/** How long an engine waits for its controller to answer registration. */
-const REGISTRATION_TIMEOUT_MS = 15_000;
+/** How long an engine waits for its controller to answer registration (env: slow links). */
+const REGISTRATION_TIMEOUT_MS = Number(process.env.TSPARALLEL_REGISTRATION_TIMEOUT_MS) || 15_000;
 /** How long an engine outlives a lost controller connection before exiting (no orphans). */
 const ORPHAN_GRACE_MS = 3_000;
-/** How often the engine's connection to the controller is probed, and how long it may stay silent. */
-const LINK_PING_MS = 1_000;
-const LINK_TIMEOUT_MS = 5_000;
 
 type TaskMessage = Message<TaskRequestType>;
 
@@ -109,6 +106,8 @@ export class Engine {
   #signals: Worker | undefined;
   #registered: ((id: EngineId) => void) | undefined;
   #orphanTimer: NodeJS.Timeout | undefined;
+  /** Connections to the controller that are down (see #link). */
+  readonly #linksDown = new Set<"tasks" | "heart">();
   #exiting = false;
 
   /** `requestedId`: the id to ask the controller for (an MPI rank); it may give another. */
@@ -116,15 +115,7 @@ export class Engine {
     readonly info: ConnectionInfo,
     private readonly requestedId?: EngineId,
   ) {
-    // ZeroMQ's own heartbeats (answered by its I/O thread, so a busy engine is fine) turn a link
-    // that goes silent without closing (a cut cable, a dead switch) into a disconnect, after which
-    // the engine exits instead of running on unseen.
-    const dealer = new Dealer({
-      routingId: this.uuid,
-      linger: 1000,
-      heartbeatInterval: LINK_PING_MS,
-      heartbeatTimeout: LINK_TIMEOUT_MS,
-    });
+    const dealer = new Dealer({ routingId: this.uuid, linger: 1000 });
     this.#signer = new Signer(info.key);
     this.#sock = new SignedSocket(dealer, this.#signer, this.uuid, "engine");
     this.#ns = new Namespace({
@@ -145,13 +136,12 @@ export class Engine {
   /** Connects, starts the heart, registers; resolves with the engine id. */
   async start(): Promise<EngineId> {
     const dealer = this.#sock.socket as Dealer;
-    dealer.events.on("disconnect", () => {
-      this.#orphanTimer ??= setTimeout(() => this.exit(0, "lost the controller"), ORPHAN_GRACE_MS);
-    });
-    dealer.events.on("connect", () => {
-      clearTimeout(this.#orphanTimer);
-      this.#orphanTimer = undefined;
-    });
+    dealer.events.on("disconnect", () => this.#link("tasks", false));
+    dealer.events.on("connect", () => this.#link("tasks", true));
+    if (!this.info.ping_url)
+      throw new Error(
+        "the cluster's controller is from an older tsparallel (its connection file has no ping_url): restart the cluster",
+      );
     // User code can outlive its task (a timer that throws, a promise nobody awaits): report it
     // (to the running task's stderr if there is one) and carry on, as a Python engine would.
     const stray = (e: unknown) =>
@@ -163,7 +153,9 @@ export class Engine {
     const keeper = startSigintKeeper(() => this.#ns.interrupt());
     dealer.connect(this.info.engine_url);
     const heartId = `heart-${this.uuid}`;
-    this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId);
+    this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId, (up) =>
+      this.#link("heart", up),
+    );
     // The controller signals engines on its own host itself; others need a thread of their own.
     const signals = this.info.controller_host === hostname() ? undefined : this.#startSignalThread();
     const registered = new Promise<EngineId>((resolve, reject) => {
@@ -188,13 +180,31 @@ export class Engine {
       hostname: hostname(),
       heart: heartId,
       ...(lane ? { lane } : {}),
-      ...(signals ? { signals } : {}),
+      ...(signals ? { signals: await signals } : {}),
       ...(this.requestedId !== undefined ? { id: this.requestedId } : {}),
     });
     this.id = await registered;
     this.#sendStatus();
     for (const [msg, lane] of this.#early.splice(0)) this.#handle(msg, lane, lane);
     return this.id;
+  }
+
+  /**
+   * A connection to the controller went down or came back. An engine whose controller stays
+   * unreachable for {@link ORPHAN_GRACE_MS} exits: no orphans. The heart's socket notices a link
+   * that went silent without closing (see heart.ts); the task socket, a controller that closed.
+   */
+  #link(which: "tasks" | "heart", up: boolean): void {
+    if (up) this.#linksDown.delete(which);
+    else this.#linksDown.add(which);
+    if (this.#linksDown.size === 0) {
+      clearTimeout(this.#orphanTimer);
+      this.#orphanTimer = undefined;
+    } else
+      this.#orphanTimer ??= setTimeout(
+        () => this.exit(0, `lost the controller (${[...this.#linksDown].join(", ")} connection)`),
+        ORPHAN_GRACE_MS,
+      );
   }
 
   async #loop(): Promise<void> {
@@ -262,8 +272,8 @@ export class Engine {
     }
   }
 
-  /** Starts the signal thread; returns its routing id. */
-  #startSignalThread(): string {
+  /** Starts the signal thread; returns its routing id once it is connected (or after 3 s). */
+  async #startSignalThread(): Promise<string> {
     const data: SignalThreadData = {
       url: this.info.heartbeat_url,
       key: this.info.key,
@@ -274,6 +284,14 @@ export class Engine {
       resourceLimits: { maxOldGenerationSizeMb: 16, maxYoungGenerationSizeMb: 4 },
     });
     this.#signals.unref();
+    const worker = this.#signals;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      worker.once("message", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
     return data.identity;
   }
 

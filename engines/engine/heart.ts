@@ -8,16 +8,35 @@
 import process from "node:process";
 import { Dealer, Subscriber, Proxy as ZmqProxy } from "zeromq";
 
+/** How often the heart's link to the controller is probed, and how long it may stay silent. */
+const LINK_PING_MS = 1_000;
+const LINK_TIMEOUT_MS = 5_000;
+
 export class Heart {
   readonly #proxy: ZmqProxy<Subscriber, Dealer>;
   readonly #ended: Promise<void>;
 
-  /** `identity` is how the controller knows this heart (sent at registration). */
-  constructor(pingUrl: string, echoUrl: string, identity: string) {
+  /**
+   * `identity` is how the controller knows this heart (sent at registration). `onLink` hears when
+   * the echo socket's connection to the controller goes down or comes back. That socket also runs
+   * ZeroMQ's own heartbeats (answered by the I/O threads at both ends, so a busy engine or
+   * controller is fine), which turn a link that goes silent without closing (a cut cable) into a
+   * disconnect. They belong here and not on the task socket: a heartbeat times out when no whole
+   * frame arrives in time, which a large task frame on a slow link would cause; echoes are tiny.
+   */
+  constructor(pingUrl: string, echoUrl: string, identity: string, onLink: (up: boolean) => void) {
     const pings = new Subscriber({ linger: 0 });
     pings.subscribe();
     pings.connect(pingUrl);
-    const echoes = new Dealer({ routingId: identity, linger: 0 });
+    const echoes = new Dealer({
+      routingId: identity,
+      linger: 0,
+      heartbeatInterval: LINK_PING_MS,
+      heartbeatTimeout: LINK_TIMEOUT_MS,
+    });
+    // Observed before the proxy takes the socket over.
+    echoes.events.on("disconnect", () => onLink(false));
+    echoes.events.on("connect", () => onLink(true));
     echoes.connect(echoUrl);
     this.#proxy = new ZmqProxy(pings, echoes);
     this.#ended = this.#proxy.run().catch((e: Error) => {

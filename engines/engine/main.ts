@@ -6,20 +6,24 @@ import process from "node:process";
 import { readConnectionFile } from "../wire/connection-file.js";
 import { Engine } from "./engine.js";
 
-// The heart's proxy holds one libuv pool thread for the engine's life: keep four for user code.
-process.env.UV_THREADPOOL_SIZE ??= "5";
-
 const file = process.argv[2] ?? process.env.TSPARALLEL_CONNECTION_FILE;
 if (!file) {
   process.stderr.write("usage: engine/main.js <connection-file> (or set TSPARALLEL_CONNECTION_FILE)\n");
   process.exit(2);
 }
+let engine: Engine | undefined;
 try {
   const wanted = process.env.TSPARALLEL_ENGINE_ID;
-  const engine = new Engine(readConnectionFile(file), wanted ? Number(wanted) : undefined);
-  process.on("SIGTERM", () => engine.exit(0, "SIGTERM"));
+  engine = new Engine(readConnectionFile(file), wanted ? Number(wanted) : undefined);
+  const running = engine;
+  process.on("SIGTERM", () => running.exit(0, "SIGTERM"));
   await engine.start();
 } catch (e) {
-  process.stderr.write(`[tsparallel engine] ${(e as Error).message}\n`);
-  process.exit(1);
+  const why = (e as Error).message;
+  // Once started, the engine must stop its heart before the process ends (exit() does).
+  if (engine) engine.exit(1, why);
+  else {
+    process.stderr.write(`[tsparallel engine] ${why}\n`);
+    process.exit(1);
+  }
 }

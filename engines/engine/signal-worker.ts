@@ -19,6 +19,9 @@ export interface SignalThreadData {
 
 async function listen(data: SignalThreadData): Promise<void> {
   const dealer = new Dealer({ routingId: data.identity, linger: 0 });
+  // The engine registers once this is connected: the controller's ROUTER drops what it sends to
+  // a routing id it does not know yet.
+  dealer.events.on("connect", () => parentPort?.postMessage("connected"));
   dealer.connect(data.url);
   const sock = new SignedSocket(dealer, new Signer(data.key), data.identity, "engine signals");
   parentPort?.on("message", (m) => {

@@ -9,10 +9,21 @@ export const ENGINE_MAIN = fileURLToPath(new URL("../engine/main.js", import.met
 /** Engine entry that also puts the MPI/Slurm rank into the namespace (see ranked-engine-main.ts). */
 export const RANKED_ENGINE_MAIN = fileURLToPath(new URL("./ranked-engine-main.js", import.meta.url));
 
-/** The environment an engine gets: this one without the cluster key (engines read it from the file). */
+/**
+ * The libuv pool size engines start with: their heart's proxy holds one pool thread for the
+ * engine's life, so user code keeps Node's usual four. It must be in the environment the process
+ * starts with (Node's module loader already uses the pool before any of our code runs).
+ */
+export const ENGINE_THREADPOOL_SIZE = "5";
+
+/**
+ * The environment an engine gets: this one without the cluster key (engines read it from the
+ * file), with {@link ENGINE_THREADPOOL_SIZE} unless the user set a pool size.
+ */
 export function engineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env.TSPARALLEL_KEY;
+  env.UV_THREADPOOL_SIZE ??= ENGINE_THREADPOOL_SIZE;
   return env;
 }
 

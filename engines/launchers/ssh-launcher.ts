@@ -12,7 +12,7 @@ import {
   type LauncherContext,
   LauncherError,
 } from "./launcher.js";
-import { ENGINE_MAIN } from "./local-launcher.js";
+import { ENGINE_MAIN, ENGINE_THREADPOOL_SIZE } from "./local-launcher.js";
 import { shellJoin, shellQuote } from "./shell-words.js";
 import { formatSSHHost, parseSSHHost, placeEngines, type SSHHost, sshDestination } from "./ssh-host.js";
 
@@ -254,6 +254,7 @@ export class SSHLauncher implements Launcher {
         : [`[ -r "$file" ] || { ${say("the shared connection file $file is not readable on $host")}; }`]),
       `command -v "$node" >/dev/null 2>&1 || { ${say("no node at $node on $host: set remoteNode (--remote-node)")}; }`,
       `[ -r "$main" ] || { ${say("no engine script at $main on $host: install tsparallel there at the same path, or set remoteEngine (--remote-engine)")}; }`,
+      `export UV_THREADPOOL_SIZE="\${UV_THREADPOOL_SIZE:-${ENGINE_THREADPOOL_SIZE}}"`,
       ...Object.entries(this.opts.env ?? {}).map(([key, v]) => `export ${key}=${q(v)}`),
       "i=0",
       `while [ "$i" -lt ${k} ]; do`,

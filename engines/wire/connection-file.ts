@@ -15,8 +15,8 @@ export interface ConnectionInfo {
   engine_url: string;
   /** Where engines' hearts send their echoes (controller's heart ROUTER). */
   heartbeat_url: string;
-  /** Where engines' hearts hear the pings (controller's PUB). */
-  ping_url: string;
+  /** Where engines' hearts hear the pings (controller's PUB); absent in files of older versions. */
+  ping_url?: string;
   controller_pid: number;
   controller_host: string;
   created: string;
@@ -92,7 +92,7 @@ export function readConnectionFile(path: string): ConnectionInfo {
       `connection file ${path} is not JSON (${(e as Error).message}); delete it and restart the cluster`,
     );
   }
-  for (const k of ["key", "client_url", "engine_url", "heartbeat_url", "ping_url"] as const) {
+  for (const k of ["key", "client_url", "engine_url", "heartbeat_url"] as const) {
     if (typeof info[k] !== "string") {
       throw new ConnectionFileError(
         "CONNECTION_FILE_INVALID",
