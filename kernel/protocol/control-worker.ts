@@ -13,7 +13,6 @@ import { WireError } from "../../engines/wire/errors.js";
 import { decodeMessage, encodeMessage, makeHeader } from "../../engines/wire/frames.js";
 import { SendQueue } from "../../engines/wire/send-queue.js";
 import { Signer } from "../../engines/wire/signing.js";
-import { frameSink } from "./kernel-channels.js";
 import { kernelLog } from "./log.js";
 
 /** What the main thread hands the worker at start. */
@@ -37,6 +36,28 @@ export type FromWorker =
 
 const JUPYTER = { signBuffersBelow: 0 };
 
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * zeromq.js sends a buffer over 128 bytes without copying it and, once ZeroMQ's I/O thread is done
+ * with it, hands it back to the addon instance of the thread that sent it. From a worker that is
+ * about to end (the reply to shutdown_request is its last send) that can come after the worker's
+ * instance is gone, which corrupted the heap at exit about once in 15 shutdowns (zeromq.js#411).
+ * A string is copied into memory ZeroMQ owns and frees itself, so frames that are UTF-8 text (the
+ * JSON frames and the signature of every Jupyter message) go as strings; short frames are copied
+ * anyway.
+ */
+function ownedFrames(frames: readonly Uint8Array[]): (Uint8Array | string)[] {
+  return frames.map((f) => {
+    if (f.byteLength <= 128) return f;
+    try {
+      return utf8.decode(f);
+    } catch {
+      return f; // binary (a buffer on control is rare): sent as it is
+    }
+  });
+}
+
 async function main(): Promise<void> {
   const port = parentPort;
   if (!port) throw new Error("control-worker.js must run as a worker thread");
@@ -54,7 +75,9 @@ async function main(): Promise<void> {
     hb.close();
     return;
   }
-  const queue = new SendQueue(frameSink(control), (err) => kernelLog(`control send failed: ${String(err)}`));
+  const queue = new SendQueue({ send: (frames) => control.send(ownedFrames(frames)) }, (err) =>
+    kernelLog(`control send failed: ${String(err)}`),
+  );
 
   port.on("message", (m: ToWorker) => {
     if (m.kind === "send") {
