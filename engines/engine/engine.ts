@@ -74,7 +74,6 @@ export class Engine {
   #reported: EngineStatus = { busy: false, queued: 0, rss: 0 };
   #statusTimer: NodeJS.Timeout | undefined;
   #statusRefresh: NodeJS.Timeout | undefined;
-  #keeper: SigintKeeper | undefined;
   #current: Header | undefined;
   #currentOrigin: MessageSink | undefined;
   readonly #signer: Signer;
@@ -173,7 +172,8 @@ export class Engine {
     void this.#loop();
     const lane = process.env.TSPARALLEL_LANES === "0" ? undefined : await this.#openLanes();
     // Before registering: from then on a SIGINT must never kill an idle engine.
-    this.#keeper = await keeper;
+    const sigint: SigintKeeper = await keeper;
+    this.#ns.onAwait = (on) => sigint.awaiting(on);
     await this.#sock.send("registration_request", {
       uuid: this.uuid,
       pid: process.pid,
@@ -326,7 +326,6 @@ export class Engine {
   async #pump(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    this.#keeper?.busy(true);
     try {
       for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
         this.#publishStatus();
@@ -334,7 +333,6 @@ export class Engine {
       }
     } finally {
       this.#running = false;
-      this.#keeper?.busy(false);
       this.#publishStatus();
     }
   }

@@ -57,6 +57,8 @@ export class Namespace {
   readonly #callScript = new vm.Script(`${TASK_SLOT}()`, { filename: "tsparallel:apply" });
   readonly #slot: { [TASK_SLOT]: Task | undefined };
   #stop: ((e: TaskStopped) => void) | undefined;
+  /** Told when a task starts and stops awaiting a promise (the SIGINT keeper polls meanwhile). */
+  onAwait: ((awaiting: boolean) => void) | undefined;
 
   constructor(globals: Record<string, unknown>) {
     const g = globalThis as unknown as Record<string, unknown>;
@@ -124,11 +126,13 @@ export class Namespace {
         }),
       );
     }
+    this.onAwait?.(true);
     try {
       return await Promise.race([value as PromiseLike<unknown>, ...stops]);
     } finally {
       clearTimeout(timer);
       this.#stop = undefined;
+      this.onAwait?.(false);
     }
   }
 

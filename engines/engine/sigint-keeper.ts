@@ -28,8 +28,8 @@ const POLL_MS = 25;
 
 /** What the engine needs from the keeper. */
 export interface SigintKeeper {
-  /** Called with true when a task starts and false when the engine is idle again. */
-  busy(running: boolean): void;
+  /** Called with true when a task starts awaiting a promise and false when it stops. */
+  awaiting(on: boolean): void;
 }
 
 const WORKER_SOURCE = `
@@ -61,7 +61,7 @@ function watchdogSwitch(): WatchdogSwitch | undefined {
   return undefined;
 }
 
-/** Holds the watchdog with Node's switch; polls its flag while a task runs. */
+/** Holds the watchdog with Node's switch; polls its flag while a task awaits. */
 class HeldWatchdog implements SigintKeeper {
   #poll: NodeJS.Timeout | undefined;
 
@@ -72,8 +72,8 @@ class HeldWatchdog implements SigintKeeper {
     sw.startSigintWatchdog();
   }
 
-  busy(running: boolean): void {
-    if (!running) {
+  awaiting(on: boolean): void {
+    if (!on) {
       clearInterval(this.#poll);
       this.#poll = undefined;
       return;
@@ -91,7 +91,7 @@ class HeldWatchdog implements SigintKeeper {
 
 /** Keeps the watchdog alive from a worker that sits in a `breakOnSigint` run. */
 class WorkerKeeper implements SigintKeeper {
-  busy(): void {}
+  awaiting(): void {}
 
   static async start(onSigint: () => void): Promise<WorkerKeeper> {
     const worker = new Worker(WORKER_SOURCE, {
