@@ -13,12 +13,12 @@ import {
   ENGINE_SIGNALS,
   type EngineId,
   type EngineQueueStatus,
+  isTaskRequest,
   type Message,
   type MsgType,
   OUTPUT_TYPES,
   replyTypeOf,
   type SchedulerScheme,
-  TASK_REQUESTS,
   type TaskMetadata,
   type TaskRequestType,
 } from "../wire/messages.js";
@@ -113,8 +113,8 @@ export class Controller {
   async start(engines = 0): Promise<ConnectionInfo> {
     const ip = this.opts.ip ?? "127.0.0.1";
     const bind = async (s: SignedSocket) => {
-      const sock = s.socket as Router;
-      sock.mandatory = false;
+      const sock = s.socket;
+      if (sock instanceof Router) sock.mandatory = false;
       await sock.bind(`tcp://${ip}:0`);
       return sock.lastEndpoint!;
     };
@@ -125,11 +125,7 @@ export class Controller {
       client_url: await bind(this.#clients),
       engine_url: await bind(this.#engines),
       heartbeat_url: await bind(this.#hearts),
-      ping_url: await (async () => {
-        const pub = this.#pings.socket as Publisher;
-        await pub.bind(`tcp://${ip}:0`);
-        return pub.lastEndpoint!;
-      })(),
+      ping_url: await bind(this.#pings),
       controller_pid: process.pid,
       controller_host: hostname(),
       created: new Date().toISOString(),
@@ -189,15 +185,14 @@ export class Controller {
     this.#known.set(client.toString("hex"), client);
     const reply = <T extends MsgType>(type: T, content: ContentByType[T]) =>
       void this.#clients.send(type, content, { identities: [client], parent: msg.header });
-    if ((TASK_REQUESTS as readonly string[]).includes(msg.header.msg_type)) {
+    if (isTaskRequest(msg)) {
       this.#submit(msg as Message<TaskRequestType>, client);
       return;
     }
     if (msg.header.msg_type === "task_batch") {
       this.scheduler.together(() => {
         for (const part of unpackBatch(msg))
-          if ((TASK_REQUESTS as readonly string[]).includes(part.header.msg_type))
-            this.#submit(part as Message<TaskRequestType>, client);
+          if (isTaskRequest(part)) this.#submit(part as Message<TaskRequestType>, client);
       });
       return;
     }

@@ -13,12 +13,12 @@ import {
   type AnyMessage,
   type EngineId,
   type EngineStatus,
+  isTaskRequest,
   type LaneTaskRecord,
   type Message,
   type ReplyMetadata,
   type ReplyStatus,
   replyTypeOf,
-  TASK_REQUESTS,
   type TaskMetadata,
   type TaskRequestType,
 } from "../wire/messages.js";
@@ -264,7 +264,7 @@ export class Engine {
         this.exit(0, "shutdown requested");
         return;
       default:
-        if ((TASK_REQUESTS as readonly string[]).includes(msg.header.msg_type)) {
+        if (isTaskRequest(msg)) {
           this.#queue.push({ task: msg as TaskMessage, origin, lane });
           this.#publishStatus();
           void this.#pump();
