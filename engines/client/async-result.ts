@@ -71,6 +71,7 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
   #all!: Promise<void>;
   #allSettle!: () => void;
   #sealed = false;
+  #payloadBytes = 0;
 
   constructor(readonly options: AsyncResultOptions) {
     this.#all = new Promise((r) => {
@@ -169,6 +170,7 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     slot.info.completed = meta.completed;
     const eid = slot.info.engineId;
     if (status.status === "ok") {
+      for (const b of msg.buffers) this.#payloadBytes += b.byteLength;
       try {
         const value = msg.buffers.length ? await decodeValue(msg.buffers) : undefined;
         this.#finish(slot, index, value, undefined);
@@ -207,6 +209,11 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
   #complete(): void {
     this.#allSettle();
     this.options.onDone?.(this as AsyncResult);
+  }
+
+  /** @internal Bytes of array data this result's values hold (what remembering it costs). */
+  get payloadBytes(): number {
+    return this.#payloadBytes;
   }
 
   /** The msg_ids of the messages this result waits for. */

@@ -55,6 +55,12 @@ export interface ClusterControl {
 
 /** How many finished results the client remembers for `getResult`. */
 const REMEMBERED_RESULTS = 1000;
+/**
+ * A finished result holding more array data than this is remembered only while the user's code
+ * still holds it (a WeakRef): the memory of a pulled 512 MiB array must go when its value does,
+ * not 1000 results later.
+ */
+const STRONGLY_REMEMBERED_BYTES = 1 << 20;
 /** A load-balanced task whose arrays add up to this much takes the `sendAssigned` path. */
 const ASSIGNED_LANE_BYTES = 1 << 20;
 /** How many lane task ids the client remembers (for load-balanced tasks that depend on them). */
@@ -68,7 +74,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   readonly link: ControllerLink;
   readonly #engines = new Map<EngineId, EngineInfo>();
   readonly #outstanding = new Set<AsyncResult>();
-  readonly #results = new Map<string, AsyncResult>();
+  readonly #results = new Map<string, AsyncResult | WeakRef<AsyncResult>>();
   #chain: Promise<void> = Promise.resolve();
   #engineWaiters: (() => void)[] = [];
   readonly #lanes = new Map<EngineId, EngineLane>();
@@ -290,9 +296,10 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   /** @internal Every message of `ar` has been answered (its `onDone`, no promise per result). */
   settled(ar: AsyncResult): void {
     if (!this.#outstanding.delete(ar)) return;
+    const kept = ar.payloadBytes > STRONGLY_REMEMBERED_BYTES ? new WeakRef(ar) : ar;
     for (const id of ar.msgIds) {
       this.#results.delete(id); // re-insert: finished results age from when they finished
-      this.#results.set(id, ar);
+      this.#results.set(id, kept);
     }
     // Trimmed in bulk: deleting the oldest key one at a time walks the Map's tombstones.
     if (this.#results.size > 2 * REMEMBERED_RESULTS) {
@@ -387,7 +394,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
    * forgotten ones) from the controller's bounded task table.
    */
   getResult(msgId: string): AsyncResult {
-    const known = this.#results.get(msgId);
+    const entry = this.#results.get(msgId);
+    const known = entry instanceof WeakRef ? entry.deref() : entry;
     if (known) return known;
     const ar = new AsyncResult({ shape: "single" });
     const t = ar.track(-1);

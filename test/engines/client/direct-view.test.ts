@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { tableFromArrays } from "apache-arrow";
 import {
   type Client,
@@ -219,4 +221,39 @@ test("getResult returns a finished task by msg_id, also through the controller's
   } finally {
     await other.close();
   }
+});
+
+test("a large pulled value is freed once the user drops it (the client does not keep it for getResult)", async () => {
+  setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  await rc.at(0).execute("var big = new Float64Array(2 ** 20).fill(3)"); // 8 MiB
+  // Pulled in a function of its own: a suspended async frame may keep its last locals alive.
+  const pullOnce = async () => {
+    const ar = rc.at(0).pull<Float64Array>("big");
+    const v = await ar;
+    assert.equal(v[12345], 3);
+    return { ref: new WeakRef(v), msgId: ar.msgIds[0]! };
+  };
+  const pulled: WeakRef<object>[] = [];
+  let msgId = "";
+  for (let i = 0; i < 3; i++) {
+    const p = await pullOnce();
+    pulled.push(p.ref);
+    msgId = p.msgId;
+  }
+  for (let i = 0; i < 5 && pulled.some((w) => w.deref()); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+    gc();
+  }
+  assert.deepEqual(
+    pulled.map((w) => w.deref() === undefined),
+    [true, true, true],
+    "every pulled 8 MiB array was garbage collected",
+  );
+  // Gone from the client too, so getResult asks the controller, which kept no copy that large.
+  await assert.rejects(rc.getResult(msgId).get(), /too large for the controller to keep/);
+  const small = rc.at(0).apply(() => 7);
+  await small;
+  gc();
+  assert.equal(await rc.getResult(small.msgIds[0]!), 7);
 });
