@@ -2,10 +2,12 @@
  * `npm run bench [-- --full] [--only NAME,…] [--json FILE]`: tsparallel side by side with its
  * peers (ipyparallel + numpy, tslab) in one run, reported as ratios (> 1: we are better).
  */
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { withHugePages } from "../engines/launchers/huge-pages.js";
 import { ensurePythonEnv } from "../kernel/lab/python-env.js";
 import type { BenchContext } from "./bench-context.js";
 import { machineFacts } from "./machine.js";
@@ -111,6 +113,20 @@ async function main(): Promise<number> {
   if (args.json) writeFileSync(args.json, `${JSON.stringify({ machine, metrics: rows }, null, 2)}\n`);
   const failed = rows.filter((r) => r.ours === null);
   return failed.length ? 1 : 0;
+}
+
+/**
+ * The runtime suite's client stands for the kernel, which Jupyter starts with kernel.json's
+ * environment (huge pages for large arrays, see engines/launchers/huge-pages.ts): run with the
+ * same, restarting once if this process was started without it.
+ */
+const tunables = withHugePages(process.env);
+if (tunables !== process.env.GLIBC_TUNABLES) {
+  const r = spawnSync(process.execPath, process.argv.slice(1), {
+    stdio: "inherit",
+    env: { ...process.env, GLIBC_TUNABLES: tunables },
+  });
+  process.exit(r.status ?? 1);
 }
 
 main().then(

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
+import { withHugePages } from "../engines/launchers/huge-pages.js";
 import { ownPackage } from "./protocol/kernel-info.js";
 
 /** Where `tsparallel install` puts the kernelspec. */
@@ -31,13 +32,15 @@ export interface KernelSpec {
 /** The kernelspec: absolute paths to this node and this package's launcher. */
 export function kernelSpec(): KernelSpec {
   const root = dirname(ownPackage().path);
+  // Pulled and gathered arrays land in the kernel: huge pages for them, as engines get.
+  const tunables = withHugePages(process.env);
   return {
     argv: [process.execPath, join(root, "bin", "tsparallel.js"), "kernel", "{connection_file}"],
     display_name: "TypeScript (parallel)",
     language: "typescript",
     interrupt_mode: "message",
     kernel_protocol_version: "5.3",
-    env: {},
+    env: tunables ? { GLIBC_TUNABLES: tunables } : {},
     metadata: { debugger: false },
   };
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
+import { withHugePages } from "./huge-pages.js";
 import type { EngineLocation, Launcher, LauncherAction, LauncherContext } from "./launcher.js";
 
 /** The engine entry script next to this file in dist/. */
@@ -18,12 +19,15 @@ export const ENGINE_THREADPOOL_SIZE = "5";
 
 /**
  * The environment an engine gets: this one without the cluster key (engines read it from the
- * file), with {@link ENGINE_THREADPOOL_SIZE} unless the user set a pool size.
+ * file), with {@link ENGINE_THREADPOOL_SIZE} unless the user set a pool size, and huge pages for
+ * large arrays ({@link withHugePages}).
  */
 export function engineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
   delete env.TSPARALLEL_KEY;
   env.UV_THREADPOOL_SIZE ??= ENGINE_THREADPOOL_SIZE;
+  const tunables = withHugePages(env);
+  if (tunables) env.GLIBC_TUNABLES = tunables;
   return env;
 }
 

@@ -5,6 +5,7 @@ import { constants } from "node:os";
 import { posix } from "node:path";
 import process from "node:process";
 import { findCommand } from "./find-command.js";
+import { HUGEPAGE_TUNABLE } from "./huge-pages.js";
 import {
   type EngineLocation,
   type Launcher,
@@ -255,6 +256,12 @@ export class SSHLauncher implements Launcher {
       `command -v "$node" >/dev/null 2>&1 || { ${say("no node at $node on $host: set remoteNode (--remote-node)")}; }`,
       `[ -r "$main" ] || { ${say("no engine script at $main on $host: install tsparallel there at the same path, or set remoteEngine (--remote-engine)")}; }`,
       `export UV_THREADPOOL_SIZE="\${UV_THREADPOOL_SIZE:-${ENGINE_THREADPOOL_SIZE}}"`,
+      // Huge pages for large arrays, as local engines get (withHugePages), unless opted out here.
+      ...(process.env.TSPARALLEL_HUGEPAGES === "0"
+        ? []
+        : [
+            `case ":\${GLIBC_TUNABLES:-}:" in *glibc.malloc.hugetlb*) ;; *) export GLIBC_TUNABLES="\${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}${HUGEPAGE_TUNABLE}" ;; esac`,
+          ]),
       ...Object.entries(this.opts.env ?? {}).map(([key, v]) => `export ${key}=${q(v)}`),
       "i=0",
       `while [ "$i" -lt ${k} ]; do`,

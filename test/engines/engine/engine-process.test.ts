@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Publisher, Router } from "zeromq";
+import { withHugePages } from "../../../engines/launchers/huge-pages.js";
 import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
 
 const ENGINE_MAIN = fileURLToPath(new URL("../../../engines/engine/main.js", import.meta.url));
@@ -121,4 +122,32 @@ test("user code on an engine keeps four libuv pool threads beside the heart's", 
   await new Promise((r) => setTimeout(r, 500));
   for (const f of fifos.slice(0, 3)) writeFileSync(f, "");
   assert.equal(await three, "ran");
+});
+
+test("engines ask glibc for huge pages, so a large received array takes few page faults", async () => {
+  assert.equal(withHugePages({}), "glibc.malloc.hugetlb=1");
+  assert.equal(
+    withHugePages({ GLIBC_TUNABLES: "glibc.malloc.arena_max=2" }),
+    "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1",
+  );
+  assert.equal(
+    withHugePages({ GLIBC_TUNABLES: "glibc.malloc.hugetlb=0" }),
+    "glibc.malloc.hugetlb=0",
+    "the user's choice stands",
+  );
+  assert.equal(withHugePages({ TSPARALLEL_HUGEPAGES: "0" }), undefined, "opted out");
+  const e = (await startTestCluster({ n: 1 })).client!.at(0);
+  await e.push({ received: new Float64Array(8 * 2 ** 20).fill(1) }); // 64 MiB, lands in fresh memory
+  const [tunables, hugeKB, sum] = (await e.apply(() => {
+    const fs = require("node:fs") as typeof import("node:fs");
+    const huge = /AnonHugePages:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/smaps_rollup", "utf8"));
+    const r = (globalThis as unknown as { received: Float64Array }).received;
+    return [process.env.GLIBC_TUNABLES, Number(huge?.[1] ?? 0), r.reduce((a, b) => a + b, 0)];
+  })) as [string, number, number];
+  assert.equal(sum, 8 * 2 ** 20);
+  assert.match(tunables, /glibc\.malloc\.hugetlb=1/);
+  // Where the kernel offers THP ("madvise" or "always", as on Debian's default), the array got them.
+  const mode = /\[(\w+)\]/.exec(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1];
+  if (mode !== "never")
+    assert.ok(hugeKB >= 32 * 1024, `AnonHugePages ${hugeKB} kB in the engine after a 64 MiB push`);
 });
