@@ -14,18 +14,11 @@ export function concatenate(arrays: readonly NDArray[], axis = 0): NDArray {
   const first = arrays[0]!;
   if (first.ndim === 0) throw new ValueError("zero-dimensional arrays cannot be concatenated");
   const ax = normalizeAxis(axis, first.ndim);
-  for (const a of arrays) {
-    const ok = a.ndim === first.ndim && a.shape.every((d, i) => i === ax || d === first.shape[i]);
-    if (!ok) {
-      throw new ShapeError(
-        `all the input array dimensions except for the concatenation axis must match exactly; got shapes ${arrays.map((x) => formatShape(x.shape)).join(", ")} along axis ${ax}`,
-      );
-    }
-  }
-  const dtype = arrays.map((a) => a.dtype).reduce(promoteTypes);
-  const shape = [...first.shape];
-  shape[ax] = arrays.reduce((n, a) => n + a.shape[ax]!, 0);
-  const out = new NDArray(allocate(dtype, sizeOf(shape)), shape, stridesFor(shape), 0, dtype);
+  const shape = joinedShape(
+    arrays.map((a) => a.shape),
+    ax,
+  );
+  const out = allocateLike(arrays, shape);
   let at = 0;
   for (const a of arrays) {
     const len = a.shape[ax]!;
@@ -34,6 +27,27 @@ export function concatenate(arrays: readonly NDArray[], axis = 0): NDArray {
     at += len;
   }
   return out;
+}
+
+/** The shape of `shapes` joined along `ax`; every other axis must match. */
+function joinedShape(shapes: readonly (readonly number[])[], ax: number): number[] {
+  const first = shapes[0]!;
+  for (const s of shapes) {
+    if (s.length !== first.length || s.some((d, i) => i !== ax && d !== first[i])) {
+      throw new ShapeError(
+        `all the input array dimensions except for the concatenation axis must match exactly; got shapes ${shapes.map(formatShape).join(", ")} along axis ${ax}`,
+      );
+    }
+  }
+  const shape = [...first];
+  shape[ax] = shapes.reduce((n, s) => n + s[ax]!, 0);
+  return shape;
+}
+
+/** A C-ordered result of `shape` whose dtype is the promotion of the inputs'. */
+function allocateLike(arrays: readonly NDArray[], shape: number[]): NDArray {
+  const dtype = arrays.map((a) => a.dtype).reduce(promoteTypes);
+  return new NDArray(allocate(dtype, sizeOf(shape)), shape, stridesFor(shape), 0, dtype);
 }
 
 /** Joins same-shaped arrays along a new axis. */
@@ -98,10 +112,34 @@ function maxNdim(b: BlockList): number {
 export function block(tiles: BlockList): NDArray {
   const depth = depthOf(tiles);
   const nd = Math.max(depth, maxNdim(tiles));
-  const rec = (b: BlockList, level: number): NDArray => {
-    if (!Array.isArray(b)) return atLeast(b as NDArray, nd);
-    const parts = (b as readonly BlockList[]).map((x) => rec(x, level + 1));
-    return concatenate(parts, -(depth - level));
+  // Shapes and places first, then one result and one copy per tile (numpy does the same for
+  // large blocks): joining level by level would copy every element once per level.
+  type Placed = { tile: NDArray; at: number[] };
+  const layout = (b: BlockList, level: number): { shape: number[]; tiles: Placed[] } => {
+    if (!Array.isArray(b)) {
+      const tile = atLeast(b as NDArray, nd);
+      return { shape: [...tile.shape], tiles: [{ tile, at: tile.shape.map(() => 0) }] };
+    }
+    const ax = nd - (depth - level);
+    const parts = (b as readonly BlockList[]).map((x) => layout(x, level + 1));
+    const shape = joinedShape(
+      parts.map((p) => p.shape),
+      ax,
+    );
+    let offset = 0;
+    for (const p of parts) {
+      for (const t of p.tiles) t.at[ax]! += offset;
+      offset += p.shape[ax]!;
+    }
+    return { shape, tiles: parts.flatMap((p) => p.tiles) };
   };
-  return rec(tiles, 0);
+  const { shape, tiles: placed } = layout(tiles, 0);
+  const out = allocateLike(
+    placed.map((p) => p.tile),
+    shape,
+  );
+  for (const { tile, at } of placed) {
+    copyInto(out.slice(...at.map((o, i) => `${o}:${o + tile.shape[i]!}`)), tile);
+  }
+  return out;
 }

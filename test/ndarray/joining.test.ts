@@ -53,6 +53,27 @@ test("block reassembles tiles into a matrix", () => {
     [1, 1, 0],
   ]);
   assert.throws(() => nd.block([[m], m] as never), nd.ValueError);
+  // Uneven tiles, mixed dtypes (promoted), and a 1-D tile lifted to a row.
+  const uneven = nd.block([[nd.ones([1, 3], "int32"), nd.full([1, 1], 2.5)], [nd.arange(4).reshape(1, 4)]]);
+  assert.equal(uneven.dtype, "float64");
+  assert.deepEqual(uneven.toArray(), [
+    [1, 1, 1, 2.5],
+    [0, 1, 2, 3],
+  ]);
+  assert.deepEqual(nd.block([[nd.arange(2)], [nd.arange(2, 4)]]).toArray(), [
+    [0, 1],
+    [2, 3],
+  ]);
+  // Three levels: a 3-D array from 2×2×2 cubes of one element each.
+  const cube = nd.arange(8).reshape(2, 2, 2);
+  const cells = [0, 1].map((i) =>
+    [0, 1].map((j) => [0, 1].map((k) => cube.slice(`${i}:${i + 1}`, `${j}:${j + 1}`, `${k}:${k + 1}`))),
+  );
+  assert.ok(nd.arrayEqual(nd.block(cells), cube));
+  assert.throws(
+    () => nd.block([[nd.ones([2, 2]), nd.ones([3, 1])]]),
+    /dimensions except for the concatenation axis must match exactly; got shapes \(2, 2\), \(3, 1\)/,
+  );
 });
 
 test("take, repeat and tile", () => {
