@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import { SIGNED_BUFFER_LIMIT } from "./buffer-macs.js";
 import type { Header } from "./frames.js";
@@ -29,15 +30,33 @@ export interface Batchable {
   buffers?: readonly Uint8Array[];
 }
 
-/** The content and buffers of a batch message carrying `items`, in order. */
-export function packBatch(items: readonly Batchable[]): {
-  content: { parts: BatchPart[] };
-  buffers: Uint8Array[];
-} {
+/** What a batch message's content holds. */
+export interface BatchContent {
+  parts: BatchPart[];
+  /**
+   * When present, the batch has one frame holding every part's buffers back to back, and these
+   * are their lengths in order. Set when they add up to less than {@link SIGNED_BUFFER_LIMIT},
+   * so the frame is covered by the message's HMAC like each small buffer would be.
+   */
+  packed?: number[];
+}
+
+/**
+ * The content and buffers of a batch message carrying `items`, in order.
+ *
+ * The parts' small buffers (a tiny task's arguments, its result) travel packed into one frame:
+ * each frame is a ZeroMQ message part and, on receipt, a Buffer with memory of its own that the
+ * garbage collector must finalise, so a flood's ~10-byte values cost more as frames than as bytes.
+ */
+export function packBatch(items: readonly Batchable[]): { content: BatchContent; buffers: Uint8Array[] } {
   const buffers: Uint8Array[] = [];
+  let bytes = 0;
   const parts = items.map((m): BatchPart => {
     const own = m.buffers ?? [];
-    buffers.push(...own);
+    for (const b of own) {
+      buffers.push(b);
+      bytes += b.byteLength;
+    }
     return {
       header: m.header,
       parent_header: m.parent_header ?? {},
@@ -46,7 +65,27 @@ export function packBatch(items: readonly Batchable[]): {
       buffers: own.length,
     };
   });
-  return { content: { parts }, buffers };
+  if (buffers.length < 2 || bytes >= SIGNED_BUFFER_LIMIT) return { content: { parts }, buffers };
+  return {
+    content: { parts, packed: buffers.map((b) => b.byteLength) },
+    buffers: [Buffer.concat(buffers, bytes)],
+  };
+}
+
+/** The batch's buffers one per part-buffer: the packed frame cut up (as views), or the frames. */
+function batchBuffers(batch: AnyMessage): Buffer[] | undefined {
+  const packed = (batch.content as { packed?: unknown }).packed;
+  if (packed === undefined) return batch.buffers;
+  const blob = batch.buffers[0];
+  if (!Array.isArray(packed) || batch.buffers.length !== 1 || !blob) return undefined;
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const n of packed) {
+    if (!Number.isInteger(n) || n < 0 || at + n > blob.length) return undefined;
+    out.push(blob.subarray(at, at + n));
+    at += n;
+  }
+  return at === blob.length ? out : undefined;
 }
 
 /**
@@ -55,7 +94,8 @@ export function packBatch(items: readonly Batchable[]): {
  */
 export function unpackBatch(batch: AnyMessage): AnyMessage[] {
   const parts = (batch.content as { parts?: unknown }).parts;
-  if (!Array.isArray(parts)) return [];
+  const buffers = batchBuffers(batch);
+  if (!Array.isArray(parts) || !buffers) return [];
   const out: AnyMessage[] = [];
   let at = 0;
   for (const p of parts as BatchPart[]) {
@@ -66,7 +106,7 @@ export function unpackBatch(batch: AnyMessage): AnyMessage[] {
       parent_header: p.parent_header ?? {},
       metadata: p.metadata ?? {},
       content: p.content as ContentByType[MsgType],
-      buffers: batch.buffers.slice(at, at + p.buffers),
+      buffers: buffers.slice(at, at + p.buffers),
       raw: [],
     } as unknown as AnyMessage);
     at += p.buffers;

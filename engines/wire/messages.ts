@@ -1,4 +1,4 @@
-import type { BatchPart } from "./batch.js";
+import type { BatchContent } from "./batch.js";
 import type { Header, WireMessage } from "./frames.js";
 import type { MimeBundle } from "./mime-bundle.js";
 
@@ -171,9 +171,9 @@ export interface ContentByType {
   pull_reply: ReplyStatus;
 
   /** Several task requests in one message (see batch.ts). */
-  task_batch: { parts: BatchPart[] };
+  task_batch: BatchContent;
   /** Several task replies in one message. */
-  reply_batch: { parts: BatchPart[] };
+  reply_batch: BatchContent;
 
   /** The controller picked an engine for a task sent with `assign` (see TaskMetadata). */
   task_assigned: { engine: EngineId };
