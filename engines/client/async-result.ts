@@ -1,5 +1,5 @@
 import type { AnyMessage, EngineId, Message, ReplyMetadata, ReplyStatus } from "../wire/messages.js";
-import { decodeValue } from "../wire/serialize.js";
+import { decodeInline, decodeValue } from "../wire/serialize.js";
 import type { TaskListener } from "./controller-link.js";
 import { ClusterError, CompositeError, remoteErrorFor, TaskAborted } from "./errors.js";
 import { showProgressUntilReady } from "./progress-line.js";
@@ -38,8 +38,16 @@ interface TaskSlot {
   info: TaskInfo;
   value?: unknown;
   error?: Error;
-  done: Promise<void>;
-  settle: () => void;
+  /** Who waits for this message alone (`for await`); made only when someone does. */
+  waiters?: (() => void)[];
+}
+
+/** What {@link AsyncResult.track} gives a view for one message. */
+export interface TrackedMessage {
+  /** Pass to `submit`: receives the message's outputs and reply. */
+  readonly listener: TaskListener;
+  /** Records the msg_id the message was sent with. */
+  bind(msgId: string): void;
 }
 
 /** The order `for await` yields items in. */
@@ -68,23 +76,43 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
   readonly #arrivals: number[] = [];
   #arrivalWaiters: (() => void)[] = [];
   #remaining = 0;
-  #all!: Promise<void>;
-  #allSettle!: () => void;
+  /** Settles once every message is answered; made when first awaited (a flood awaits few). */
+  #all: Promise<void> | undefined;
+  #allSettle: (() => void) | undefined;
   #sealed = false;
   #payloadBytes = 0;
 
-  constructor(readonly options: AsyncResultOptions) {
-    this.#all = new Promise((r) => {
-      this.#allSettle = r;
-    });
-  }
+  constructor(readonly options: AsyncResultOptions) {}
 
-  /** @internal Adds one message; returns the listener to pass to `submit`. */
-  track(engineId: EngineId): { listener: TaskListener; bind: (msgId: string) => void } {
-    let settle!: () => void;
-    const done = new Promise<void>((r) => {
-      settle = r;
-    });
+  /**
+   * One object per message that is its listener (no closures: a flood keeps thousands of these
+   * alive at once, and every object in flight is work for the garbage collector).
+   */
+  static readonly #Tracked = class implements TrackedMessage, TaskListener {
+    constructor(
+      readonly ar: AsyncResult,
+      readonly slot: TaskSlot,
+      readonly index: number,
+    ) {}
+    get listener(): TaskListener {
+      return this;
+    }
+    bind(msgId: string): void {
+      this.slot.info.msgId = msgId;
+    }
+    output(msg: AnyMessage): void {
+      this.ar.#output(this.slot, msg);
+    }
+    reply(msg: AnyMessage): void {
+      this.ar.#reply(this.slot, this.index, msg);
+    }
+    lost(err: Error): void {
+      this.ar.#finish(this.slot, this.index, undefined, err);
+    }
+  };
+
+  /** @internal Adds one message; returns its listener (to pass to `submit`) and msg_id binder. */
+  track(engineId: EngineId): TrackedMessage {
     const slot: TaskSlot = {
       info: {
         msgId: "",
@@ -95,21 +123,11 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
         stderr: "",
         outputs: [],
       },
-      done,
-      settle,
     };
     const index = this.#slots.length;
     this.#slots.push(slot);
     this.#remaining++;
-    const listener: TaskListener = {
-      output: (msg) => this.#output(slot, msg),
-      reply: (msg) => void this.#reply(slot, index, msg),
-      lost: (err) => this.#finish(slot, index, undefined, err),
-    };
-    const bind = (msgId: string) => {
-      slot.info.msgId = msgId;
-    };
-    return { listener, bind };
+    return new AsyncResult.#Tracked(this as AsyncResult, slot, index);
   }
 
   /** @internal No more messages will be added. */
@@ -162,7 +180,7 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     if (live) for (const l of this.#outputListeners) l(live);
   }
 
-  async #reply(slot: TaskSlot, index: number, msg: AnyMessage): Promise<void> {
+  #reply(slot: TaskSlot, index: number, msg: AnyMessage): void {
     const status = msg.content as ReplyStatus;
     const meta = msg.metadata as Partial<ReplyMetadata>;
     if (typeof meta.engine_id === "number" && meta.engine_id >= 0) slot.info.engineId = meta.engine_id;
@@ -171,11 +189,14 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     const eid = slot.info.engineId;
     if (status.status === "ok") {
       for (const b of msg.buffers) this.#payloadBytes += b.byteLength;
+      const failed = (e: unknown) => this.#finish(slot, index, undefined, e as Error);
       try {
-        const value = msg.buffers.length ? await decodeValue(msg.buffers) : undefined;
-        this.#finish(slot, index, value, undefined);
+        // A value in one frame decodes at once; arrays (Arrow frames) may need a module loaded.
+        const inline = msg.buffers.length ? decodeInline(msg.buffers) : { value: undefined };
+        if (inline) this.#finish(slot, index, inline.value, undefined);
+        else decodeValue(msg.buffers).then((v) => this.#finish(slot, index, v, undefined), failed);
       } catch (e) {
-        this.#finish(slot, index, undefined, e as Error);
+        failed(e);
       }
     } else if (status.status === "aborted") {
       this.#finish(
@@ -200,14 +221,15 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     slot.info.status = error ? (error instanceof TaskAborted ? "aborted" : "error") : "ok";
     slot.value = value;
     slot.error = error;
-    slot.settle();
+    if (slot.waiters) for (const w of slot.waiters) w();
+    slot.waiters = undefined;
     this.#arrivals.push(index);
     for (const w of this.#arrivalWaiters.splice(0)) w();
     if (--this.#remaining === 0 && this.#sealed) this.#complete();
   }
 
   #complete(): void {
-    this.#allSettle();
+    this.#allSettle?.();
     this.options.onDone?.(this as AsyncResult);
   }
 
@@ -310,18 +332,28 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     return showProgressUntilReady(this, (t) => this.wait(t), opts);
   }
 
+  /** Settles once every message is answered. */
+  #settled(): Promise<void> {
+    if (this.ready()) return Promise.resolve();
+    this.#all ??= new Promise((r) => {
+      this.#allSettle = r;
+    });
+    return this.#all;
+  }
+
   /** Waits until ready; resolves true, or false when `timeoutMs` passed first. Never throws task errors. */
   async wait(timeoutMs?: number): Promise<boolean> {
     if (this.ready()) return true;
+    const all = this.#settled();
     if (timeoutMs === undefined || timeoutMs < 0) {
-      await this.#all;
+      await all;
       return true;
     }
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((r) => {
       timer = setTimeout(() => r(false), timeoutMs);
     });
-    const r = await Promise.race([this.#all.then(() => true as const), timedOut]);
+    const r = await Promise.race([all.then(() => true as const), timedOut]);
     clearTimeout(timer);
     return r;
   }
@@ -334,10 +366,15 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
         `the result was not ready within ${timeoutMs} ms (${this.progress}/${this.length} done); it keeps running: call get() again later`,
       );
     }
+    await this.options.prepare?.(this.#slots.map((s) => s.value));
+    return this.#outcome();
+  }
+
+  /** The value of a ready result, or its error thrown. */
+  #outcome(): T {
     const errors = this.#slots.filter((s) => s.error).map((s) => s.error!);
     if (errors.length === 1 && this.#slots.length === 1) throw errors[0];
     if (errors.length) throw new CompositeError(errors);
-    await this.options.prepare?.(this.#slots.map((s) => s.value));
     return this.#value();
   }
 
@@ -355,7 +392,11 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return this.get().then(onfulfilled, onrejected);
+    if (this.options.prepare) return this.get().then(onfulfilled, onrejected);
+    // get() without its two async frames: `await ar` is how most results are read.
+    return this.#settled()
+      .then(() => this.#outcome())
+      .then(onfulfilled, onrejected);
   }
 
   /** Like `Promise#catch`: an AsyncResult can stand wherever a Promise is expected. */
@@ -397,7 +438,11 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     };
     if (ordered) {
       for (const s of this.#slots) {
-        await s.done;
+        if (s.info.status === "pending")
+          await new Promise<void>((r) => {
+            s.waiters ??= [];
+            s.waiters.push(r);
+          });
         yield* emit(s);
       }
       return;

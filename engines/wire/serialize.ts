@@ -298,20 +298,9 @@ const CLONE_TAG = 0xff;
 
 /** Decodes frames made by {@link encodeValue}. Arrays are views of the frames (no copy). */
 export async function decodeValue(frames: readonly Buffer[]): Promise<unknown> {
-  if (frames.length === 0) throw new SerializationError("", "no value frames in the message");
-  const head = frames[0]!;
-  if (frames.length === 1 && head.length > 0 && head[0] !== CLONE_TAG) {
-    try {
-      return JSON.parse(head.toString("utf8"));
-    } catch (e) {
-      throw new SerializationError(
-        "",
-        `a value frame is neither structured clone nor JSON: ${(e as Error).message}`,
-      );
-    }
-  }
-  const structure: unknown = deserialize(head);
-  if (frames.length === 1) return structure;
+  const inline = decodeInline(frames);
+  if (inline) return inline.value;
+  const structure: unknown = deserialize(frames[0]!);
   const values: unknown[] = [];
   // Placeholders say their kind, so decode the frames in order.
   const kinds = new Map<number, OobKind>();
@@ -324,6 +313,27 @@ export async function decodeValue(frames: readonly Buffer[]): Promise<unknown> {
     else values.push(await typedArrayFromIPC(f));
   }
   return restore(structure, values);
+}
+
+/**
+ * Decodes a value that came in one frame (JSON or structured clone, no arrays out of band) at
+ * once; undefined when it has out-of-band frames, which {@link decodeValue} decodes.
+ */
+export function decodeInline(frames: readonly Buffer[]): { value: unknown } | undefined {
+  if (frames.length === 0) throw new SerializationError("", "no value frames in the message");
+  if (frames.length > 1) return undefined;
+  const head = frames[0]!;
+  if (head.length > 0 && head[0] !== CLONE_TAG) {
+    try {
+      return { value: JSON.parse(head.toString("utf8")) };
+    } catch (e) {
+      throw new SerializationError(
+        "",
+        `a value frame is neither structured clone nor JSON: ${(e as Error).message}`,
+      );
+    }
+  }
+  return { value: deserialize(head) };
 }
 
 function collectKinds(v: unknown, kinds: Map<number, OobKind>, seen: Set<object>): void {
