@@ -49,7 +49,11 @@ test("install --prefix writes kernel.json with message interrupts and absolute p
     assert.equal(spec.interrupt_mode, "message");
     assert.deepEqual(spec.argv, [process.execPath, BIN, "kernel", "{connection_file}"]);
     if (!process.env.GLIBC_TUNABLES && process.env.TSPARALLEL_HUGEPAGES !== "0")
-      assert.deepEqual(spec.env, { GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" }, "huge pages for pulled arrays");
+      assert.deepEqual(
+        spec.env,
+        { GLIBC_TUNABLES: "glibc.malloc.hugetlb=1" },
+        "huge pages for pulled arrays",
+      );
     assert.ok(existsSync(join(dir, "share/jupyter/kernels/tsparallel/logo-svg.svg")));
   } finally {
     rmSync(dir, { recursive: true, force: true });
