@@ -121,6 +121,29 @@ export function ndarrayToArrowParts(x: NDArray | TypedArray, deferPack = true): 
   return { table: new Table(schema, batch), ...(pack ? { pack } : {}) };
 }
 
+/**
+ * A contiguous copy of `x` in memory from `alloc` (asked for the copy's byte length): a C- or
+ * F-contiguous array keeps its layout, any other view is packed in C order. The cluster's sender
+ * copies an array when the call is made, so later changes to it do not travel.
+ */
+export function ndarrayCopyInto(x: NDArray | TypedArray, alloc: (byteLength: number) => Uint8Array): NDArray {
+  const a = isNDArray(x) ? x : new NDArray(x, [x.length]);
+  const n = a.size;
+  const width = itemSize(a.dtype);
+  const bytes = alloc(n * width);
+  const Ctor = a.data.constructor as new (b: ArrayBufferLike, o: number, n: number) => TypedArray;
+  const dest = new Ctor(bytes.buffer, bytes.byteOffset, n);
+  const f = a.flags;
+  if (f.c_contiguous || f.f_contiguous) {
+    const start = n === 0 ? 0 : lowestOffset(a);
+    dest.set(a.data.subarray(start, start + n) as never);
+    return new NDArray(dest, a.shape, a.strides, a.offset - start, a.dtype);
+  }
+  const out = new NDArray(dest, a.shape, undefined, 0, a.dtype);
+  copyInto(out, a);
+  return out;
+}
+
 function lowestOffset(a: NDArray): number {
   let o = a.offset;
   for (let i = 0; i < a.ndim; i++) if (a.strides[i]! < 0) o += (a.shape[i]! - 1) * a.strides[i]!;

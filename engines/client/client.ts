@@ -203,9 +203,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   /**
    * @internal A load-balanced task whose arrays add up to 1 MiB or more (and has no retries):
    * the controller schedules it without its payload (dependencies, high-water mark, strategy as
-   * usual) and names the engine; only then is the payload encoded and sent, over that engine's
-   * lane (or through the controller to that engine if there is no lane). So a burst of large
-   * tasks is encoded as engines free up rather than all at once, and the payload takes one hop.
+   * usual) and names the engine; only then is the payload (taken when the call was made) sent,
+   * over that engine's lane (or through the controller to that engine if there is no lane), so
+   * it takes one hop.
    * Failures before the assignment (an abort, no engine left) come back from the controller.
    * Returns false when the task should go the ordinary way.
    */

@@ -38,8 +38,8 @@ export interface ClientCore {
   /** Reused memory for the copies of large arrays a task sends (see send-arena.ts). */
   readonly arena?: SendArena;
   /**
-   * Sends a large load-balanced task by assignment (the payload encoded and sent once the
-   * controller has picked the engine); false when it should be sent the ordinary way.
+   * Sends a large load-balanced task by assignment (the payload, taken when the call was made,
+   * is sent once the controller has picked the engine); false when it should go the ordinary way.
    */
   sendAssigned?<T extends TaskRequestType>(
     type: T,
@@ -76,6 +76,14 @@ export interface Job {
 export function once<T>(f: () => Promise<T>): () => Promise<T> {
   let p: Promise<T> | undefined;
   return () => (p ??= f());
+}
+
+/** Gives leased memory back once the transport is done with the frames (none leased: nothing to do). */
+function releaser(leases: readonly Lease[]): (() => void) | undefined {
+  if (!leases.length) return undefined;
+  return () => {
+    for (const l of leases) l.release();
+  };
 }
 
 /** What every view shares: submission of task messages and an AsyncResult per call. */
@@ -148,33 +156,33 @@ export abstract class View {
       const t = ar.track(job.engineId);
       const header = link.sock.header(type) as Header<K>;
       t.bind(header.msg_id);
-      return { job, header, listener: t.listener };
+      // Encoding starts now, so the payload is the arguments as they are at this call (their
+      // arrays copied before it returns); it may finish later, and messages leave in call order.
+      const leases: Lease[] = [];
+      let encoding: Promise<Buffer[]> | Buffer[];
+      try {
+        encoding = job.buffers(job.exclusive && core.arena ? { arena: core.arena, leases } : {});
+      } catch (e) {
+        encoding = Promise.reject(e);
+      }
+      // Failures are reported through the result when the message's turn comes (below).
+      if (encoding instanceof Promise) encoding.catch(() => {});
+      return { job, header, listener: t.listener, encoding, leases };
     });
     ar.seal();
     this.core.track(ar as AsyncResult);
     const timeout = this.timeout;
     this.core.enqueue(async () => {
       for (let i = 0; i < sends.length; i++) {
-        const { job, header, listener } = sends[i]!;
+        const { job, header, listener, encoding, leases } = sends[i]!;
         try {
-          const encode = async () => {
-            const leases: Lease[] = [];
-            const buffers = await job.buffers(
-              job.exclusive && this.core.arena ? { arena: this.core.arena, leases } : {},
-            );
-            const sent = leases.length
-              ? () => {
-                  for (const l of leases) l.release();
-                }
-              : undefined;
-            return { buffers, sent };
-          };
+          const encode = async () => ({ buffers: await encoding, sent: releaser(leases) });
           const route = resolveRoute ? resolveRoute(job.route) : job.route;
           const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
           const payload = job.payloadBytes ?? 0;
           if (this.core.sendAssigned?.(type, content, metadata, payload, encode, listener, header)) continue;
-          const { buffers, sent } = await encode();
-          this.core.send(type, content, metadata, buffers, listener, header, sent);
+          const buffers = await encoding;
+          this.core.send(type, content, metadata, buffers, listener, header, releaser(leases));
         } catch (e) {
           ar.failSlot(i, e as Error);
         }

@@ -2,9 +2,9 @@
  * Out-of-band array frames: one Arrow IPC stream per typed array, NDArray or Arrow table.
  *
  * apache-arrow costs ~130 ms to import, so engines load it only when the first large array
- * crosses the wire. Encoding makes exactly one copy (into the IPC bytes), which is also what makes
- * the send safe while the caller keeps mutating its array; decoding is zero-copy (the typed array
- * is a view of the received frame).
+ * crosses the wire. Sending makes exactly one copy, taken when the call is made (see
+ * {@link OwnedCopy}), which is also what makes the send safe while the caller keeps changing its
+ * array; decoding is zero-copy (the typed array is a view of the received frame).
  */
 import { Buffer } from "node:buffer";
 import type { Lease, SendArena } from "./send-arena.js";
@@ -62,6 +62,60 @@ export interface DeferredPack {
   into(dest: ArrayBufferView): void;
 }
 
+/**
+ * Memory a sender copied an array into when the call was made (see serialize.ts `captureValue`),
+ * with room on both sides so the IPC stream can be written around the copy instead of copying
+ * it again: `data` is the copy, `frame` the whole block it lies in.
+ */
+export interface OwnedCopy {
+  frame: Uint8Array;
+  data: Uint8Array;
+}
+
+/** Room before an owned copy for the stream's schema and batch header (measured: ~300–600 B). */
+const OWNED_PREFIX = 4096;
+/** Room after it for the body's padding and the end-of-stream marker. */
+const OWNED_SUFFIX = 64;
+
+/** `byteLength` bytes of owned memory (leased from `arena` when given, else fresh). */
+export function ownedCopyMemory(byteLength: number, arena?: SendArena, leases?: Lease[]): OwnedCopy {
+  const size = OWNED_PREFIX + byteLength + OWNED_SUFFIX;
+  let frame: Uint8Array;
+  if (arena) {
+    const lease = arena.lease(size);
+    leases?.push(lease);
+    frame = lease.bytes;
+  } else frame = Buffer.allocUnsafeSlow(size);
+  return { frame, data: frame.subarray(OWNED_PREFIX, OWNED_PREFIX + byteLength) };
+}
+
+/**
+ * The stream written around an owned copy (see {@link OwnedCopy}), or undefined when the copy is
+ * not the column the writer handed out or the rest does not fit around it.
+ */
+function aroundOwned(chunks: readonly Uint8Array[], owned: OwnedCopy): Uint8Array | undefined {
+  const k = chunks.findIndex((c) => sameView(c, owned.data));
+  if (k < 0) return undefined;
+  const dataAt = owned.data.byteOffset - owned.frame.byteOffset;
+  let before = 0;
+  for (let i = 0; i < k; i++) before += chunks[i]!.byteLength;
+  let after = 0;
+  for (let i = k + 1; i < chunks.length; i++) after += chunks[i]!.byteLength;
+  const end = dataAt + owned.data.byteLength;
+  if (before > dataAt || end + after > owned.frame.byteLength) return undefined;
+  let at = dataAt - before;
+  for (let i = 0; i < k; i++) {
+    owned.frame.set(chunks[i]!, at);
+    at += chunks[i]!.byteLength;
+  }
+  at = end;
+  for (let i = k + 1; i < chunks.length; i++) {
+    owned.frame.set(chunks[i]!, at);
+    at += chunks[i]!.byteLength;
+  }
+  return owned.frame.subarray(dataAt - before, end + after);
+}
+
 const sameView = (x: ArrayBufferView, y: ArrayBufferView) =>
   x.buffer === y.buffer && x.byteOffset === y.byteOffset && x.byteLength === y.byteLength;
 
@@ -69,16 +123,18 @@ const sameView = (x: ArrayBufferView, y: ArrayBufferView) =>
  * Writes `table` as an Arrow IPC stream into one contiguous frame: fresh memory, or memory leased
  * from `arena` (the lease goes to `leases`, to be released when the frame has been sent). The
  * writer hands its body chunks out as views of the table's own buffers, so this is one copy; with
- * `pack`, the stand-in column's chunk is replaced by `pack.into` writing into the frame.
+ * `pack`, the stand-in column's chunk is replaced by `pack.into` writing into the frame. With
+ * `owned`, the table's column is an owned copy and the stream is written around it (no copy).
  */
 export async function encodeTable(
   table: import("apache-arrow").Table,
   arena?: SendArena,
   leases?: Lease[],
   pack?: DeferredPack,
+  owned?: OwnedCopy,
 ): Promise<Uint8Array> {
   const A = await loadArrow();
-  if (!arena && !pack) return A.tableToIPC(table, "stream");
+  if (!arena && !pack && !owned) return A.tableToIPC(table, "stream");
   const writer = new A.RecordBatchStreamWriter();
   writer.write(table);
   writer.finish();
@@ -88,6 +144,8 @@ export async function encodeTable(
     chunks.push(c);
     size += c.byteLength;
   }
+  const around = owned && !pack ? aroundOwned(chunks, owned) : undefined;
+  if (around) return around;
   let out: Uint8Array;
   if (arena) {
     const lease = arena.lease(size);
@@ -146,8 +204,28 @@ export async function typedArrayToIPC(
   a: AnyTypedArray,
   arena?: SendArena,
   leases?: Lease[],
+  owned?: OwnedCopy,
 ): Promise<Uint8Array> {
-  return encodeTable(await typedArrayTable(a), arena, leases);
+  return encodeTable(await typedArrayTable(a), arena, leases, undefined, owned);
+}
+
+/** A copy of `a` in owned memory (see {@link OwnedCopy}), and the same kind of array over it. */
+export function ownTypedArray(
+  a: AnyTypedArray,
+  arena?: SendArena,
+  leases?: Lease[],
+): { value: AnyTypedArray; owned: OwnedCopy } {
+  const owned = ownedCopyMemory(a.byteLength, arena, leases);
+  owned.data.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  const d = owned.data;
+  const value = Buffer.isBuffer(a)
+    ? Buffer.from(d.buffer, d.byteOffset, d.byteLength)
+    : new (a.constructor as new (b: ArrayBufferLike, o: number, n: number) => AnyTypedArray)(
+        d.buffer,
+        d.byteOffset,
+        a.length,
+      );
+  return { value, owned };
 }
 
 /** Decodes a frame written by {@link typedArrayToIPC}; the result is a view of `frame`. */

@@ -9,8 +9,11 @@ export interface Lease {
 
 /** How long idle memory is kept for the next large send. */
 const IDLE_MS = 30_000;
-/** At most this many idle buffers are kept … */
-const KEEP = 4;
+/**
+ * At most this many idle buffers are kept (a burst of 64 blocked-multiply tasks copies 128
+ * panels when it is submitted; keeping them all makes the next burst's copies cheap) …
+ */
+const KEEP = 128;
 /** … holding at most this much memory. */
 const KEEP_BYTES = 512 * 1024 * 1024;
 
@@ -20,9 +23,9 @@ const KEEP_BYTES = 512 * 1024 * 1024;
  * A large array is copied once before it is sent, so the sender may go on changing it. On this VM
  * writing to freshly allocated memory costs ~0.6–1 ms per MiB in page faults, ten times a copy
  * into memory already touched; an engine answering `pull`s of the same big array paid ~0.5 s per
- * 512 MiB for that alone. The arena keeps the memory of finished sends (up to four buffers and
- * 512 MiB, for 30 s of idleness) and lends it to the next copy that fits. Only a sender that knows when the
- * transport has let go of a frame (a lane's write callback) may use it.
+ * 512 MiB for that alone. The arena keeps the memory of finished sends (up to 128 buffers and
+ * 512 MiB, for 30 s of idleness) and lends it to the next copy that fits. Only a sender that
+ * knows when the transport has let go of a frame (a lane's write callback) may use it.
  */
 export class SendArena {
   #idle: Buffer[] = [];

@@ -5,6 +5,9 @@ import {
   type DeferredPack,
   encodeTable,
   isArrowTable,
+  type OwnedCopy,
+  ownedCopyMemory,
+  ownTypedArray,
   tableFromIPC,
   tableToIPC,
   typedArrayFromIPC,
@@ -46,6 +49,8 @@ export interface NDArrayCodec {
   /** The table and, for a non-contiguous view, a pack deferred into the frame (see encodeTable). */
   ndarrayToArrowParts?(a: unknown): { table: import("apache-arrow").Table; pack?: DeferredPack };
   ndarrayFromArrowIPC(bytes: Uint8Array): unknown;
+  /** A contiguous copy of the array in memory `alloc` gives (the sender's own copy). */
+  ndarrayCopyInto?(a: unknown, alloc: (byteLength: number) => Uint8Array): unknown;
 }
 
 let ndarrayCodec: NDArrayCodec | undefined;
@@ -97,6 +102,8 @@ type OobKind = "typed" | "ndarray" | "table";
 interface Oob {
   kind: OobKind;
   value: unknown;
+  /** The sender's copy `value` lies in (see {@link captureValue}). */
+  owned?: OwnedCopy;
 }
 interface Placeholder {
   [OOB_KEY]: number;
@@ -215,10 +222,34 @@ export interface EncodeOptions {
 /**
  * Encodes `value` into frames: `[structure, ...arrowFrames]`. Throws {@link SerializationError}
  * naming the field that cannot be sent.
+ *
+ * What is sent is the value as it was when this was called: everything is taken synchronously
+ * ({@link captureValue}) before the first `await`, so code that changes an array right after
+ * `push({ a })` or `apply(f, a)` returns cannot change what the engine gets.
  */
-export async function encodeValue(value: unknown, opts: EncodeOptions = {}): Promise<Buffer[]> {
+export function encodeValue(value: unknown, opts: EncodeOptions = {}): Promise<Buffer[]> {
+  try {
+    return framesOf(captureValue(value, opts), opts);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** A value taken at call time: its structure frame, and large arrays as the sender's own copies. */
+interface CapturedValue {
+  head: Buffer;
+  oob: Oob[];
+}
+
+/**
+ * Takes `value` now: the structure is serialised and each large typed array or NDArray copied
+ * into memory this send owns (leased from `opts.arena` when given), laid out so the Arrow frame
+ * can later be written around the copy without copying it again. Arrow tables are immutable
+ * and travel as they are.
+ */
+function captureValue(value: unknown, opts: EncodeOptions): CapturedValue {
   const plain = plainJson(value);
-  if (plain !== undefined) return [plain];
+  if (plain !== undefined) return { head: plain, oob: [] };
   const name = opts.name ?? "value";
   const oob: Oob[] = [];
   const structure = extract(value, opts.threshold ?? DEFAULT_OOB_THRESHOLD, oob, new Set());
@@ -237,19 +268,41 @@ export async function encodeValue(value: unknown, opts: EncodeOptions = {}): Pro
       `cannot send ${path}: it is ${what}, which cannot be serialised.${hint} (${(e as Error).message})`,
     );
   }
-  const frames: Buffer[] = [head];
+  const { arena, leases } = opts;
   for (const item of oob) {
+    if (item.kind === "typed") Object.assign(item, ownTypedArray(item.value as AnyTypedArray, arena, leases));
+    else if (item.kind === "ndarray") {
+      if (ndarrayCodec?.ndarrayCopyInto) {
+        item.value = ndarrayCodec.ndarrayCopyInto(item.value, (n) => {
+          item.owned = ownedCopyMemory(n, arena, leases);
+          return item.owned.data;
+        });
+      } else {
+        // The codec loads asynchronously: copy with the array's own method this once.
+        item.value = (item.value as { copy(): unknown }).copy();
+        void loadNDArrayCodec().catch(() => {});
+      }
+    }
+  }
+  return { head, oob };
+}
+
+/** The frames of a captured value (the Arrow frames written around the owned copies). */
+async function framesOf(captured: CapturedValue, opts: EncodeOptions): Promise<Buffer[]> {
+  const frames: Buffer[] = [captured.head];
+  const { arena, leases } = opts;
+  for (const item of captured.oob) {
     let bytes: Uint8Array;
-    const { arena, leases } = opts;
-    if (item.kind === "typed") bytes = await typedArrayToIPC(item.value as AnyTypedArray, arena, leases);
+    if (item.kind === "typed")
+      bytes = await typedArrayToIPC(item.value as AnyTypedArray, arena, leases, item.owned);
     else if (item.kind === "table")
       bytes = await tableToIPC(item.value as import("apache-arrow").Table, arena, leases);
-    else if (arena) {
+    else if (arena || item.owned) {
       const codec = await loadNDArrayCodec();
       const { table, pack } = codec.ndarrayToArrowParts?.(item.value) ?? {
         table: codec.ndarrayToArrowTable(item.value),
       };
-      bytes = await encodeTable(table, arena, leases, pack);
+      bytes = await encodeTable(table, arena, leases, pack, item.owned);
     } else bytes = (await loadNDArrayCodec()).ndarrayToArrowIPC(item.value);
     frames.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }

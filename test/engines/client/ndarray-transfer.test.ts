@@ -6,6 +6,7 @@ import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
 
 declare const a: { shape: number[]; sum(): number };
 declare const p: { shape: number[] };
+type Grid = { get(i: number, j: number): number };
 
 after(stopTestClusters);
 
@@ -36,4 +37,43 @@ test("NDArrays cross the wire as Arrow frames, keep their methods, and scatter/g
   assert.ok(nd.arrayEqual(g, m));
   const back = await rc.at(1).pull("a");
   assert.ok(nd.arrayEqual(back, m));
+});
+
+test("what is sent is the value when the call was made: changing it right after does not travel", async () => {
+  const nd = (await import(ndarrayEntry)) as {
+    full(shape: number[], v: number): Grid & { data: Float64Array; slice(...s: string[]): Grid };
+  };
+  const rc = (await startTestCluster({ n: 2 })).client!;
+  const e = rc.at(0);
+  const lb = rc.loadBalancedView();
+  const all = rc.view();
+  // Twice: the first NDArray is copied before the Arrow codec has loaded, later ones after.
+  for (let round = 0; round < 2; round++) {
+    const typed = new Float64Array(2 ** 17).fill(7); // 1 MiB: out of band, over a lane
+    const pushed = e.push({ typed });
+    typed.fill(0);
+    await pushed;
+    const m = nd.full([256, 256], 3);
+    const panel = m.slice(":", "0:128"); // a strided view, packed while it is copied
+    const applied = lb.apply((x: Grid) => x.get(5, 1), panel);
+    const direct = e.apply((x: Grid) => x.get(200, 100), m);
+    m.data.fill(0);
+    const small = { x: 1, arr: new Float64Array(4).fill(2) }; // inline, structured clone
+    const viaClone = e.apply((o: { x: number; arr: Float64Array }) => o.x + o.arr[0]!, small);
+    small.x = 100;
+    small.arr[0] = 100;
+    const big = new Float32Array(2 ** 18).fill(5);
+    const scattered = all.scatter("s", big);
+    big.fill(0);
+    await scattered;
+    const gathered = (await all.gather("s")) as Float32Array;
+    assert.equal((await e.pull<Float64Array>("typed"))[12345], 7, `round ${round}: push`);
+    assert.equal(await applied, 3, `round ${round}: load-balanced apply of a strided NDArray`);
+    assert.equal(await direct, 3, `round ${round}: direct apply of an NDArray`);
+    assert.equal(await viaClone, 3, `round ${round}: a small object`);
+    assert.ok(
+      gathered.every((x) => x === 5),
+      `round ${round}: scatter`,
+    );
+  }
 });
