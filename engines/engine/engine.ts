@@ -445,7 +445,9 @@ export class Engine {
       outcome: status.status,
       frames: keep ? frames.length : 0,
     });
-    if (keep) this.#recordFrames.push(...frames);
+    // Copied: leased frames go back to the arena once the lane has written them, before the
+    // records leave (a later reply would overwrite what the controller keeps for getResult).
+    if (keep) for (const f of frames) this.#recordFrames.push(leases.length ? Buffer.from(f) : f);
     if ((task.metadata as Partial<TaskMetadata>).assigned !== undefined) {
       // A load-balanced task: the scheduler holds this engine's slot until it hears, so no waiting.
       clearTimeout(this.#recordTimer);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { type Client, CompositeError, EngineError, type RemoteError } from "../../../engines/index.js";
 import { MessageCodec } from "../../../engines/wire/message-codec.js";
 import { Signer } from "../../../engines/wire/signing.js";
@@ -9,6 +10,8 @@ import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
 
 declare const laneMark: string;
 declare let laneOrder: string[];
+declare const ndLoaded: Promise<void>;
+declare const nd: { full(shape: number[], v: number): unknown };
 
 let rc: Client;
 before(async () => {
@@ -51,6 +54,33 @@ test("engines offer a loopback lane, and direct tasks answered over it are recor
       Object.values(q.engines).some((e) => e.completed > 0),
       "records count as completed tasks",
     );
+  } finally {
+    await other.close();
+  }
+});
+
+test("array replies recorded at the controller stay intact when the next reply reuses their memory", async () => {
+  const e = rc.at(1);
+  const entry = fileURLToPath(new URL("../../../ndarray/index.js", import.meta.url));
+  await e.execute(`var ndLoaded = import(${JSON.stringify(entry)}).then((m) => { globalThis.nd = m; })`);
+  await e.apply(() => ndLoaded);
+  const ids: [string, number][] = [];
+  for (let k = 0; k < 12; k++) {
+    // NDArrays travel as Arrow frames in the engine's reused send memory, even small ones (kept
+    // for getResult); the second reply is encoded while the first one's record still waits.
+    const first = e.apply((i: number) => nd.full([4], i), k);
+    const second = e.apply((i: number) => nd.full([4], 1000 + i), k);
+    await first;
+    await second;
+    ids.push([first.msgIds[0]!, k]);
+  }
+  const { Client } = await import("../../../engines/index.js");
+  const other = await Client.connect(rc.info);
+  try {
+    for (const [id, k] of ids) {
+      const v = (await other.getResult(id).get(5000)) as { data: Float64Array };
+      assert.equal(v.data[2], k, `task ${k} as recorded`);
+    }
   } finally {
     await other.close();
   }
