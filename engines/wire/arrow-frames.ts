@@ -238,7 +238,11 @@ export async function typedArrayFromIPC(frame: Uint8Array): Promise<AnyTypedArra
     throw new TypeError("the Arrow frame is not a tsparallel typed-array frame");
   }
   // One batch by construction; a multi-chunk column (another writer) is flattened with one copy.
-  const values = (col.data.length === 1 ? col.data[0]!.values : col.toArray()) as AnyTypedArray;
+  // The column's buffer is padded to 8 bytes: only its first `col.length` values are the array's.
+  const values = (col.data.length === 1 ? col.data[0]!.values : col.toArray()).subarray(
+    0,
+    col.length,
+  ) as AnyTypedArray;
   const ctor = TYPED_ARRAY_CTORS[meta.ctor];
   if (meta.ctor === "Buffer") return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   if (values.constructor === ctor) return values;

@@ -63,6 +63,28 @@ test("Buffers, clamped arrays, BigInt64Arrays and subarray views keep their clas
   assert.ok(out[2] instanceof BigInt64Array);
   assert.deepEqual(out[3], base.subarray(17, 40_017));
   assert.deepEqual(out, values);
+  // Lengths that are not a whole number of 8-byte words (the Arrow body is padded to one).
+  const odd = [
+    new Uint8Array(70_001).fill(1),
+    new Int16Array(32_769).fill(-2),
+    new Float32Array(16_385).fill(0.5),
+    Buffer.alloc(100_003, 9),
+  ];
+  const back = (await decodeValue(received(await encodeValue(odd)))) as unknown[];
+  assert.deepEqual(
+    back.map((v) => (v as ArrayLike<number>).length),
+    [70_001, 32_769, 16_385, 100_003],
+  );
+  assert.deepEqual(back, odd);
+});
+
+test("the value is taken when encodeValue is called, before its promise settles", async () => {
+  const big = new Float64Array(50_000).fill(7);
+  const pending = encodeValue({ big, small: [1, 2, 3] });
+  big.fill(9);
+  const out = (await decodeValue(received(await pending))) as { big: Float64Array };
+  assert.equal(out.big[0], 7);
+  assert.equal(out.big[49_999], 7);
 });
 
 test("Arrow tables travel as IPC frames", async () => {
