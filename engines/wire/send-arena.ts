@@ -33,7 +33,7 @@ export class SendArena {
 
   /** `size` bytes: idle memory that fits (not more than twice as large), else fresh memory. */
   lease(size: number): Lease {
-    const i = this.#idle.findIndex((b) => b.length >= size && b.length <= 2 * size);
+    const i = this.#idle.findLastIndex((b) => b.length >= size && b.length <= 2 * size);
     const block = i >= 0 ? this.#idle.splice(i, 1)[0]! : Buffer.allocUnsafeSlow(size);
     let released = false;
     return {
@@ -47,10 +47,12 @@ export class SendArena {
   }
 
   #keep(block: Buffer): void {
+    // Least recently used first out when over the limits: a burst of panel copies displaces a
+    // big block from an earlier push, and the other way round.
     this.#idle.push(block);
-    this.#idle.sort((a, b) => b.length - a.length);
-    this.#idle.length = Math.min(this.#idle.length, KEEP);
-    while (this.idleBytes > KEEP_BYTES && this.#idle.length > 1) this.#idle.pop();
+    let bytes = this.idleBytes;
+    while (this.#idle.length > 1 && (this.#idle.length > KEEP || bytes > KEEP_BYTES))
+      bytes -= this.#idle.shift()!.length;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       this.#idle = [];
