@@ -122,7 +122,7 @@ async function main(): Promise<number> {
  */
 const tunables = withHugePages(process.env);
 if (tunables !== process.env.GLIBC_TUNABLES) {
-  const r = spawnSync(process.execPath, process.argv.slice(1), {
+  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
     env: { ...process.env, GLIBC_TUNABLES: tunables },
   });

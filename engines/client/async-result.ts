@@ -366,15 +366,21 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
         `the result was not ready within ${timeoutMs} ms (${this.progress}/${this.length} done); it keeps running: call get() again later`,
       );
     }
+    this.#throwErrors();
     await this.options.prepare?.(this.#slots.map((s) => s.value));
-    return this.#outcome();
+    return this.#value();
+  }
+
+  /** Throws the remote error(s) of a ready result, if any. */
+  #throwErrors(): void {
+    const errors = this.#slots.filter((s) => s.error).map((s) => s.error!);
+    if (errors.length === 1 && this.#slots.length === 1) throw errors[0];
+    if (errors.length) throw new CompositeError(errors);
   }
 
   /** The value of a ready result, or its error thrown. */
   #outcome(): T {
-    const errors = this.#slots.filter((s) => s.error).map((s) => s.error!);
-    if (errors.length === 1 && this.#slots.length === 1) throw errors[0];
-    if (errors.length) throw new CompositeError(errors);
+    this.#throwErrors();
     return this.#value();
   }
 

@@ -12,6 +12,7 @@ import type {
   TaskRequestType,
 } from "../wire/messages.js";
 import { SendArena } from "../wire/send-arena.js";
+import { preloadNDArrayCodec } from "../wire/serialize.js";
 import { AsyncResult } from "./async-result.js";
 import { ControllerLink, type TaskListener } from "./controller-link.js";
 import { DirectView } from "./direct-view.js";
@@ -143,6 +144,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       throw e;
     }
     Client.#current = client;
+    // NDArrays sent later are copied straight into their frames once this has loaded.
+    preloadNDArrayCodec();
     return client;
   }
 
@@ -390,8 +393,9 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   }
 
   /**
-   * The result of a task by msg_id: this client's own results from memory, others' (or
-   * forgotten ones) from the controller's bounded task table.
+   * The result of a task by msg_id: this client's own results from memory (the last 1000; one
+   * holding over 1 MiB of arrays only while your code still holds it), others' (or forgotten
+   * ones) from the controller's bounded task table.
    */
   getResult(msgId: string): AsyncResult {
     const entry = this.#results.get(msgId);

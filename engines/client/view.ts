@@ -58,7 +58,7 @@ export interface EncodeTarget {
   leases?: Lease[];
 }
 
-/** One message to send: where, and its buffers (encoded lazily, in call order). */
+/** One message to send: where, and its buffers (encoded when the call is made, sent in call order). */
 export interface Job {
   route: Route;
   engineId: EngineId;

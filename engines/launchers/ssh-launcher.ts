@@ -256,13 +256,14 @@ export class SSHLauncher implements Launcher {
       `command -v "$node" >/dev/null 2>&1 || { ${say("no node at $node on $host: set remoteNode (--remote-node)")}; }`,
       `[ -r "$main" ] || { ${say("no engine script at $main on $host: install tsparallel there at the same path, or set remoteEngine (--remote-engine)")}; }`,
       `export UV_THREADPOOL_SIZE="\${UV_THREADPOOL_SIZE:-${ENGINE_THREADPOOL_SIZE}}"`,
-      // Huge pages for large arrays, as local engines get (withHugePages), unless opted out here.
+      ...Object.entries(this.opts.env ?? {}).map(([key, v]) => `export ${key}=${q(v)}`),
+      // Huge pages for large arrays, as local engines get (withHugePages), unless
+      // TSPARALLEL_HUGEPAGES=0 here, in `env` or on the host, or the user chose a hugetlb value.
       ...(process.env.TSPARALLEL_HUGEPAGES === "0"
         ? []
         : [
-            `case ":\${GLIBC_TUNABLES:-}:" in *glibc.malloc.hugetlb*) ;; *) export GLIBC_TUNABLES="\${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}${HUGEPAGE_TUNABLE}" ;; esac`,
+            `[ "\${TSPARALLEL_HUGEPAGES:-}" = 0 ] || case ":\${GLIBC_TUNABLES:-}:" in *glibc.malloc.hugetlb*) ;; *) export GLIBC_TUNABLES="\${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}${HUGEPAGE_TUNABLE}" ;; esac`,
           ]),
-      ...Object.entries(this.opts.env ?? {}).map(([key, v]) => `export ${key}=${q(v)}`),
       "i=0",
       `while [ "$i" -lt ${k} ]; do`,
       // A subshell per engine waits for it and reports its exit status on this connection.

@@ -35,8 +35,9 @@ export interface BatchContent {
   parts: BatchPart[];
   /**
    * When present, the batch has one frame holding every part's buffers back to back, and these
-   * are their lengths in order. Set when they add up to less than {@link SIGNED_BUFFER_LIMIT},
-   * so the frame is covered by the message's HMAC like each small buffer would be.
+   * are their lengths in order. Set when there are two or more and they add up to less than
+   * {@link SIGNED_BUFFER_LIMIT}, so the frame is covered by the message's HMAC like each small
+   * buffer would be.
    */
   packed?: number[];
 }

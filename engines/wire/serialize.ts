@@ -74,6 +74,14 @@ async function loadNDArrayCodec(): Promise<NDArrayCodec> {
   return ndarrayCodec;
 }
 
+/**
+ * Starts loading the NDArray codec in the background, so that NDArrays sent later are copied once
+ * (straight into the frame's memory) rather than twice while it loads (see captureValue).
+ */
+export function preloadNDArrayCodec(): void {
+  loadNDArrayCodec().catch(() => {});
+}
+
 /** True for arrays made by tsparallel/ndarray (checked by brand, so any copy of the module works). */
 export function isNDArray(v: unknown): boolean {
   return typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[NDARRAY_BRAND] === true;
@@ -223,9 +231,11 @@ export interface EncodeOptions {
  * Encodes `value` into frames: `[structure, ...arrowFrames]`. Throws {@link SerializationError}
  * naming the field that cannot be sent.
  *
- * What is sent is the value as it was when this was called: everything is taken synchronously
- * ({@link captureValue}) before the first `await`, so code that changes an array right after
- * `push({ a })` or `apply(f, a)` returns cannot change what the engine gets.
+ * What is sent is the value as it was when this was called: it is serialised and its typed
+ * arrays and NDArrays copied synchronously ({@link captureValue}) before the first `await`, so
+ * code that changes an array right after `push({ a })` or `apply(f, a)` returns cannot change
+ * what the engine gets. Arrow tables, immutable by convention, are read when their frame is
+ * written.
  */
 export function encodeValue(value: unknown, opts: EncodeOptions = {}): Promise<Buffer[]> {
   try {
@@ -278,9 +288,10 @@ function captureValue(value: unknown, opts: EncodeOptions): CapturedValue {
           return item.owned.data;
         });
       } else {
-        // The codec loads asynchronously: copy with the array's own method this once.
+        // The codec is still loading (clients start it when they connect): copy with the
+        // array's own method, into fresh memory, and the frame copies once more.
         item.value = (item.value as { copy(): unknown }).copy();
-        void loadNDArrayCodec().catch(() => {});
+        preloadNDArrayCodec();
       }
     }
   }
