@@ -61,50 +61,18 @@ export function ndarrayToArrowIPC(x: NDArray | TypedArray): Uint8Array {
  * data when it is contiguous (a copy in C order otherwise), shape, dtype and order in the schema.
  */
 export function ndarrayToArrowTable(x: NDArray | TypedArray): Table {
-  return ndarrayToArrowParts(x, false).table;
-}
-
-/**
- * What the wire encoder writes for an array: the table, and for a view that is not contiguous a
- * deferred pack. The table's column is then a stand-in (n elements of the view's own memory, not
- * its values) and `pack.into` writes the view's elements in C order into the memory where the
- * column's bytes go, so the strided copy lands in the outgoing frame directly, with no packed
- * array allocated in between.
- */
-export interface ArrowParts {
-  table: Table;
-  pack?: { standIn: TypedArray; into(dest: TypedArray): void };
-}
-
-/** See {@link ArrowParts}; with `deferPack` false, non-contiguous views are packed at once. */
-export function ndarrayToArrowParts(x: NDArray | TypedArray, deferPack = true): ArrowParts {
   // A bare typed array (from any realm) travels as a 1-D array of its own dtype.
   const a = isNDArray(x) ? x : new NDArray(x, [x.length]);
   const f = a.flags;
   const n = a.size;
-  let order: Order;
+  let order: Order = "C";
   let values: TypedArray;
-  let pack: ArrowParts["pack"];
   if (f.c_contiguous || f.f_contiguous) {
     order = f.c_contiguous ? "C" : "F";
     // A contiguous array's elements are the n entries from its lowest address.
     const start = n === 0 ? 0 : lowestOffset(a);
     values = a.data.subarray(start, start + n) as TypedArray;
-  } else {
-    order = "C";
-    const start = lowestOffset(a);
-    if (deferPack && start + n <= a.data.length) {
-      // Distinct elements span at least n positions; broadcast views may not (then pack now).
-      values = a.data.subarray(start, start + n) as TypedArray;
-      pack = {
-        standIn: values,
-        into: (dest) => copyInto(new NDArray(dest, a.shape, undefined, 0, a.dtype), a),
-      };
-    } else {
-      const packed = a.copy("C");
-      values = packed.data.subarray(0, n) as TypedArray;
-    }
-  }
+  } else values = a.copy("C").data.subarray(0, n) as TypedArray;
   const type = arrowType(a.dtype);
   const metadata = new Map([
     [KEY_SHAPE, JSON.stringify(a.shape)],
@@ -118,7 +86,7 @@ export function ndarrayToArrowParts(x: NDArray | TypedArray, deferPack = true): 
     schema,
     makeData({ type: new Struct([field]), length: n, nullCount: 0, children: [column] }),
   );
-  return { table: new Table(schema, batch), ...(pack ? { pack } : {}) };
+  return new Table(schema, batch);
 }
 
 /**

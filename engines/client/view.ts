@@ -181,8 +181,8 @@ export abstract class View {
           const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
           const payload = job.payloadBytes ?? 0;
           if (this.core.sendAssigned?.(type, content, metadata, payload, encode, listener, header)) continue;
-          const buffers = await encoding;
-          this.core.send(type, content, metadata, buffers, listener, header, releaser(leases));
+          const { buffers, sent } = await encode();
+          this.core.send(type, content, metadata, buffers, listener, header, sent);
         } catch (e) {
           ar.failSlot(i, e as Error);
         }

@@ -53,16 +53,6 @@ export function typedArrayName(v: ArrayBufferView): TypedArrayName | undefined {
 }
 
 /**
- * A column whose values are written late: the table holds `standIn` (memory of the right length,
- * not the values) and `into` writes the real values into the frame's column bytes. A strided view
- * is so packed straight into the outgoing frame.
- */
-export interface DeferredPack {
-  standIn: ArrayBufferView;
-  into(dest: ArrayBufferView): void;
-}
-
-/**
  * Memory a sender copied an array into when the call was made (see serialize.ts `captureValue`),
  * with room on both sides so the IPC stream can be written around the copy instead of copying
  * it again: `data` is the copy, `frame` the whole block it lies in.
@@ -77,17 +67,30 @@ const OWNED_PREFIX = 4096;
 /** Room after it for the body's padding and the end-of-stream marker. */
 const OWNED_SUFFIX = 64;
 
-/** `byteLength` bytes of owned memory (leased from `arena` when given, else fresh). */
+/** `size` bytes for a frame: leased from `arena` (the lease goes to `leases`), else fresh. */
+function frameMemory(size: number, arena?: SendArena, leases?: Lease[]): Uint8Array {
+  if (!arena) return Buffer.allocUnsafeSlow(size);
+  const lease = arena.lease(size);
+  leases?.push(lease);
+  return lease.bytes;
+}
+
+/** `byteLength` bytes of owned memory, with room for the stream around them. */
 export function ownedCopyMemory(byteLength: number, arena?: SendArena, leases?: Lease[]): OwnedCopy {
-  const size = OWNED_PREFIX + byteLength + OWNED_SUFFIX;
-  let frame: Uint8Array;
-  if (arena) {
-    const lease = arena.lease(size);
-    leases?.push(lease);
-    frame = lease.bytes;
-  } else frame = Buffer.allocUnsafeSlow(size);
+  const frame = frameMemory(OWNED_PREFIX + byteLength + OWNED_SUFFIX, arena, leases);
   return { frame, data: frame.subarray(OWNED_PREFIX, OWNED_PREFIX + byteLength) };
 }
+
+/** Writes `chunks` one after another into `into` from `at`; returns where they end. */
+function writeChunks(into: Uint8Array, chunks: readonly Uint8Array[], at: number): number {
+  for (const c of chunks) {
+    into.set(c, at);
+    at += c.byteLength;
+  }
+  return at;
+}
+
+const totalBytes = (chunks: readonly Uint8Array[]) => chunks.reduce((n, c) => n + c.byteLength, 0);
 
 /**
  * The stream written around an owned copy (see {@link OwnedCopy}), or undefined when the copy is
@@ -96,24 +99,13 @@ export function ownedCopyMemory(byteLength: number, arena?: SendArena, leases?: 
 function aroundOwned(chunks: readonly Uint8Array[], owned: OwnedCopy): Uint8Array | undefined {
   const k = chunks.findIndex((c) => sameView(c, owned.data));
   if (k < 0) return undefined;
-  const dataAt = owned.data.byteOffset - owned.frame.byteOffset;
-  let before = 0;
-  for (let i = 0; i < k; i++) before += chunks[i]!.byteLength;
-  let after = 0;
-  for (let i = k + 1; i < chunks.length; i++) after += chunks[i]!.byteLength;
-  const end = dataAt + owned.data.byteLength;
-  if (before > dataAt || end + after > owned.frame.byteLength) return undefined;
-  let at = dataAt - before;
-  for (let i = 0; i < k; i++) {
-    owned.frame.set(chunks[i]!, at);
-    at += chunks[i]!.byteLength;
-  }
-  at = end;
-  for (let i = k + 1; i < chunks.length; i++) {
-    owned.frame.set(chunks[i]!, at);
-    at += chunks[i]!.byteLength;
-  }
-  return owned.frame.subarray(dataAt - before, end + after);
+  const head = chunks.slice(0, k);
+  const tail = chunks.slice(k + 1);
+  const start = owned.data.byteOffset - owned.frame.byteOffset - totalBytes(head);
+  const end = start + totalBytes(head) + owned.data.byteLength + totalBytes(tail);
+  if (start < 0 || end > owned.frame.byteLength) return undefined;
+  writeChunks(owned.frame, tail, writeChunks(owned.frame, head, start) + owned.data.byteLength);
+  return owned.frame.subarray(start, end);
 }
 
 const sameView = (x: ArrayBufferView, y: ArrayBufferView) =>
@@ -122,59 +114,26 @@ const sameView = (x: ArrayBufferView, y: ArrayBufferView) =>
 /**
  * Writes `table` as an Arrow IPC stream into one contiguous frame: fresh memory, or memory leased
  * from `arena` (the lease goes to `leases`, to be released when the frame has been sent). The
- * writer hands its body chunks out as views of the table's own buffers, so this is one copy; with
- * `pack`, the stand-in column's chunk is replaced by `pack.into` writing into the frame. With
+ * writer hands its body chunks out as views of the table's own buffers, so this is one copy. With
  * `owned`, the table's column is an owned copy and the stream is written around it (no copy).
  */
 export async function encodeTable(
   table: import("apache-arrow").Table,
   arena?: SendArena,
   leases?: Lease[],
-  pack?: DeferredPack,
   owned?: OwnedCopy,
 ): Promise<Uint8Array> {
   const A = await loadArrow();
-  if (!arena && !pack && !owned) return A.tableToIPC(table, "stream");
+  if (!arena && !owned) return A.tableToIPC(table, "stream");
   const writer = new A.RecordBatchStreamWriter();
   writer.write(table);
   writer.finish();
   const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const c of writer) {
-    chunks.push(c);
-    size += c.byteLength;
-  }
-  const around = owned && !pack ? aroundOwned(chunks, owned) : undefined;
+  for await (const c of writer) chunks.push(c);
+  const around = owned && aroundOwned(chunks, owned);
   if (around) return around;
-  let out: Uint8Array;
-  if (arena) {
-    const lease = arena.lease(size);
-    leases?.push(lease);
-    out = lease.bytes;
-  } else out = new Uint8Array(size);
-  let at = 0;
-  let packed = false;
-  for (const c of chunks) {
-    if (pack && !packed && sameView(c, pack.standIn)) {
-      const Ctor = pack.standIn.constructor as new (
-        b: ArrayBufferLike,
-        o: number,
-        n: number,
-      ) => ArrayBufferView;
-      const width = (pack.standIn as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-      const n = c.byteLength / width;
-      if ((out.byteOffset + at) % width === 0) pack.into(new Ctor(out.buffer, out.byteOffset + at, n));
-      else {
-        const tmp = new Ctor(new ArrayBuffer(c.byteLength), 0, n);
-        pack.into(tmp);
-        out.set(new Uint8Array(tmp.buffer), at);
-      }
-      packed = true;
-    } else out.set(c, at);
-    at += c.byteLength;
-  }
-  // The stand-in's bytes are not the values: never send them.
-  if (pack && !packed) throw new Error("internal: the Arrow writer did not hand out the deferred column");
+  const out = frameMemory(totalBytes(chunks), arena, leases);
+  writeChunks(out, chunks, 0);
   return out;
 }
 
@@ -206,7 +165,7 @@ export async function typedArrayToIPC(
   leases?: Lease[],
   owned?: OwnedCopy,
 ): Promise<Uint8Array> {
-  return encodeTable(await typedArrayTable(a), arena, leases, undefined, owned);
+  return encodeTable(await typedArrayTable(a), arena, leases, owned);
 }
 
 /** A copy of `a` in owned memory (see {@link OwnedCopy}), and the same kind of array over it. */

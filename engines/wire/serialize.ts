@@ -2,7 +2,6 @@ import { Buffer } from "node:buffer";
 import { deserialize, serialize } from "node:v8";
 import {
   type AnyTypedArray,
-  type DeferredPack,
   encodeTable,
   isArrowTable,
   type OwnedCopy,
@@ -44,10 +43,7 @@ export const NDARRAY_BRAND: unique symbol = Symbol.for("tsparallel.NDArray") as 
 
 /** Conversion functions ndarray/arrow.ts provides; loaded lazily. */
 export interface NDArrayCodec {
-  ndarrayToArrowIPC(a: unknown): Uint8Array;
   ndarrayToArrowTable(a: unknown): import("apache-arrow").Table;
-  /** The table and, for a non-contiguous view, a pack deferred into the frame (see encodeTable). */
-  ndarrayToArrowParts?(a: unknown): { table: import("apache-arrow").Table; pack?: DeferredPack };
   ndarrayFromArrowIPC(bytes: Uint8Array): unknown;
   /** A contiguous copy of the array in memory `alloc` gives (the sender's own copy). */
   ndarrayCopyInto?(a: unknown, alloc: (byteLength: number) => Uint8Array): unknown;
@@ -308,13 +304,10 @@ async function framesOf(captured: CapturedValue, opts: EncodeOptions): Promise<B
       bytes = await typedArrayToIPC(item.value as AnyTypedArray, arena, leases, item.owned);
     else if (item.kind === "table")
       bytes = await tableToIPC(item.value as import("apache-arrow").Table, arena, leases);
-    else if (arena || item.owned) {
-      const codec = await loadNDArrayCodec();
-      const { table, pack } = codec.ndarrayToArrowParts?.(item.value) ?? {
-        table: codec.ndarrayToArrowTable(item.value),
-      };
-      bytes = await encodeTable(table, arena, leases, pack, item.owned);
-    } else bytes = (await loadNDArrayCodec()).ndarrayToArrowIPC(item.value);
+    else {
+      const table = (await loadNDArrayCodec()).ndarrayToArrowTable(item.value);
+      bytes = await encodeTable(table, arena, leases, item.owned);
+    }
     frames.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   }
   return frames;
