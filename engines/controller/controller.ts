@@ -574,9 +574,7 @@ export class Controller {
       rec.outstanding.delete(parentId);
       rec.completed++;
       const took = (msg.metadata as { duration?: unknown }).duration;
-      // Up at once (a long task must end deep queues now), down gradually.
-      if (typeof took === "number" && took >= 0)
-        rec.taskMs = took > rec.taskMs ? took : rec.taskMs * 0.9 + took * 0.1;
+      if (typeof took === "number" && took >= 0) this.scheduler.ranFor(rec, took);
       rec.lastReplyAt = performance.now();
     }
     const task = this.table.get(parentId);

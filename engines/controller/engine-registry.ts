@@ -15,6 +15,8 @@ export interface EngineRecord {
   completed: number;
   /** Moving average of its task run times in ms (sets how many tasks it may hold). */
   taskMs: number;
+  /** A run time far above `taskMs` seen in its last reply and not yet confirmed by the next (0: none). */
+  unconfirmedMs: number;
   /** When its last reply arrived (`performance.now()`), to tell a busy stream of tasks from a pause. */
   lastReplyAt: number;
   lastAssigned: number;
@@ -57,6 +59,7 @@ export class EngineRegistry {
       outstanding: new Set(),
       completed: 0,
       taskMs: 1,
+      unconfirmedMs: 0,
       lastReplyAt: Number.NEGATIVE_INFINITY,
       lastAssigned: 0,
       lastPong: Date.now(),

@@ -27,6 +27,8 @@ const ADAPTIVE_QUEUE_MS = 5;
 const ADAPTIVE_MAX = 512;
 /** … and only while it is answering a stream of tasks (a reply within this many ms). */
 const ADAPTIVE_FRESH_MS = 10;
+/** A run time this many times the estimate is an outlier until the next reply confirms it. */
+const OUTLIER_FACTOR = 4;
 
 /**
  * The load-balancing scheduler: a FIFO of ready tasks, a list of tasks waiting on dependencies,
@@ -37,8 +39,11 @@ const ADAPTIVE_FRESH_MS = 10;
  * enough of them for ~5 ms of work (up to 512), so a flood of tiny tasks is not throttled by
  * round trips, while tasks of a millisecond or more keep the strict limit that balances them.
  * Deep queues are granted only to an engine that answered within the last 10 ms: after a pause
- * (the next notebook cell may bring long tasks), the first tasks go out under the strict limit,
- * and one slow task ends deep queues at once (run times are averaged up instantly, down slowly).
+ * (the next notebook cell may bring long tasks), the first tasks go out under the strict limit.
+ * One slow task ends deep queues at once, but only until the next reply: on two shared cores a
+ * tiny task is now and then descheduled mid-run (1 in 100 takes 5x the median, 1 in 1000
+ * 25x), and believing those collapsed a flood to a ping-pong of single tasks at a quarter of its
+ * rate. Two slow replies in a row are believed (see {@link ranFor}).
  */
 export class TaskScheduler {
   readonly #ready: PendingTask[] = [];
@@ -233,9 +238,28 @@ export class TaskScheduler {
     }
   }
 
+  /**
+   * An engine's task ran for `took` ms: update its run-time estimate. Within a factor of
+   * {@link OUTLIER_FACTOR} it is a moving average; a run far longer holds the engine to the strict
+   * limit until its next reply, which either confirms it (the estimate jumps to the shorter of
+   * the two) or shows it was a one-off.
+   */
+  ranFor(rec: EngineRecord, took: number): void {
+    if (took > OUTLIER_FACTOR * rec.taskMs) {
+      if (rec.unconfirmedMs > 0) {
+        rec.taskMs = Math.min(took, rec.unconfirmedMs);
+        rec.unconfirmedMs = 0;
+      } else rec.unconfirmedMs = took;
+      return;
+    }
+    rec.unconfirmedMs = 0;
+    rec.taskMs = rec.taskMs * 0.9 + took * 0.1;
+  }
+
   #hasRoom(rec: EngineRecord): boolean {
     if (this.hwm <= 0) return true;
-    const streaming = this.adaptive && this.now() - rec.lastReplyAt < ADAPTIVE_FRESH_MS;
+    const streaming =
+      this.adaptive && rec.unconfirmedMs === 0 && this.now() - rec.lastReplyAt < ADAPTIVE_FRESH_MS;
     const limit = streaming
       ? Math.max(this.hwm, Math.min(ADAPTIVE_MAX, Math.floor(ADAPTIVE_QUEUE_MS / Math.max(rec.taskMs, 1e-3))))
       : this.hwm;

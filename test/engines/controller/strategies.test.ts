@@ -123,6 +123,51 @@ test("the adaptive high-water mark lets engines with tiny tasks hold more, and k
   assert.equal(fixed.queued, 8);
 });
 
+test("one descheduled tiny task does not end an engine's deep queue; two slow replies in a row do", () => {
+  const registry = new EngineRegistry();
+  const engine = registry.register({ uuid: "e", pid: 1, hostname: "h", heart: "he" });
+  const now = 1000;
+  engine.lastReplyAt = now;
+  let sent = 0;
+  const scheduler = new TaskScheduler(
+    registry,
+    new TaskTable(),
+    {
+      dispatch: (_t, e) => {
+        e.outstanding.add(`t${sent++}`);
+      },
+      fail: () => assert.fail("nothing should fail"),
+    },
+    STRATEGIES.leastload,
+    2,
+    true,
+    () => now,
+  );
+  for (let i = 0; i < 200; i++) scheduler.ranFor(engine, 0.02);
+  assert.ok(engine.taskMs < 0.03, `the estimate settles near the run time (${engine.taskMs})`);
+  for (let i = 0; i < 5000; i++) scheduler.submit(lbTask(`m${i}`));
+  // Sends what the engine may hold once its queue is empty again.
+  const refill = () => {
+    engine.outstanding.clear();
+    sent = 0;
+    scheduler.pump();
+    return sent;
+  };
+  const deep = refill();
+  assert.ok(deep >= 100, `a 20 µs engine holds a deep queue (${deep})`);
+
+  scheduler.ranFor(engine, 3); // descheduled once: 150x the estimate
+  assert.equal(refill(), 2, "until the next reply the engine is held to the strict limit");
+  scheduler.ranFor(engine, 0.02); // the next reply is quick again
+  assert.ok(engine.taskMs < 0.03, "a one-off does not move the estimate");
+  assert.equal(refill(), deep, "and the deep queue is back at once");
+
+  scheduler.ranFor(engine, 40);
+  scheduler.ranFor(engine, 50); // confirmed: the tasks really are long now
+  assert.equal(engine.taskMs, 40, "the estimate jumps to the shorter of the two");
+  assert.equal(refill(), 2, "long tasks keep the floor of 2");
+});
+
 test("a large task table evicts in bulk and stays within its limit plus a bounded slack", () => {
   const table = new TaskTable({ maxTasks: 5000, maxReplyBytes: 1 << 30 });
   let peak = 0;
