@@ -119,14 +119,15 @@ function lowestOffset(a: NDArray): number {
 }
 
 /**
- * Decodes bytes written by `ndarrayToArrowIPC`. The result is a view of the bytes' column, not a
+ * Decodes bytes written by `ndarrayToArrowIPC` (or a stream split into several frames, given in
+ * order). The result is a view of the bytes' column, not a
  * copy (Arrow only copies when the column is misaligned for its element size, e.g. bytes at an
  * odd byteOffset), so keep the bytes unchanged while the array is in use.
  */
-export function ndarrayFromArrowIPC(bytes: Uint8Array): NDArray {
+export function ndarrayFromArrowIPC(bytes: Uint8Array | readonly Uint8Array[]): NDArray {
   let table: Table;
   try {
-    table = tableFromIPC(bytes);
+    table = tableFromIPC(bytes as Uint8Array[]);
   } catch (e) {
     throw new ArrowFormatError(`not an Arrow IPC stream: ${e instanceof Error ? e.message : String(e)}`);
   }

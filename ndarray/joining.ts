@@ -29,6 +29,32 @@ export function concatenate(arrays: readonly NDArray[], axis = 0): NDArray {
   return out;
 }
 
+/**
+ * `arrays` joined along axis 0 without copying, when they are C-ordered blocks of one dtype lying
+ * back to back and filling one buffer exactly (how a gather lands the parts it receives);
+ * undefined otherwise. Not part of the package's API: unlike {@link concatenate}, the result
+ * shares memory with the inputs.
+ */
+export function joinAdjacent(arrays: readonly NDArray[]): NDArray | undefined {
+  const first = arrays[0];
+  if (!first || first.ndim === 0) return undefined;
+  const buffer = first.data.buffer;
+  const itemsize = first.data.BYTES_PER_ELEMENT;
+  let at = 0;
+  for (const a of arrays) {
+    if (a.dtype !== first.dtype || a.ndim !== first.ndim || a.data.buffer !== buffer) return undefined;
+    if (a.shape.some((d, i) => i > 0 && d !== first.shape[i])) return undefined;
+    const strides = stridesFor(a.shape);
+    if (a.size > 0 && a.strides.some((s, i) => a.shape[i]! > 1 && s !== strides[i])) return undefined;
+    if (a.data.byteOffset + a.offset * itemsize !== at) return undefined;
+    at += a.size * itemsize;
+  }
+  if (at !== buffer.byteLength) return undefined;
+  const shape = [arrays.reduce((n, a) => n + a.shape[0]!, 0), ...first.shape.slice(1)];
+  const Ctor = first.data.constructor as new (b: ArrayBufferLike, o: number, n: number) => typeof first.data;
+  return new NDArray(new Ctor(buffer, 0, at / itemsize), shape, stridesFor(shape), 0, first.dtype);
+}
+
 /** The shape of `shapes` joined along `ax`; every other axis must match. */
 function joinedShape(shapes: readonly (readonly number[])[], ax: number): number[] {
   const first = shapes[0]!;

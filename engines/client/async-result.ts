@@ -63,6 +63,8 @@ export interface AsyncResultOptions {
   combine?: (values: unknown[]) => unknown;
   /** Async preparation `combine` needs (e.g. loading NDArray concatenation). */
   prepare?: (values: unknown[]) => Promise<void>;
+  /** Called as message `index` is answered or fails. */
+  onMessageDone?: (index: number) => void;
 }
 
 /**
@@ -224,6 +226,7 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     if (slot.waiters) for (const w of slot.waiters) w();
     slot.waiters = undefined;
     this.#arrivals.push(index);
+    this.options.onMessageDone?.(index);
     for (const w of this.#arrivalWaiters.splice(0)) w();
     if (--this.#remaining === 0 && this.#sealed) this.#complete();
   }

@@ -18,6 +18,7 @@ import { ControllerLink, type TaskListener } from "./controller-link.js";
 import { DirectView } from "./direct-view.js";
 import { EngineLane, type LaneTask } from "./engine-lane.js";
 import { ClusterError } from "./errors.js";
+import { LandingRegistry } from "./gather-landing.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientCore } from "./view.js";
 
@@ -87,6 +88,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   scheme = "leastload";
   /** @internal Reused memory for the copies of large arrays sent over lanes. */
   readonly arena = new SendArena();
+  /** @internal Gathers whose parts land in their joined result (see gather-landing.ts). */
+  readonly landings = new LandingRegistry();
 
   private constructor(readonly info: ConnectionInfo) {
     super();
@@ -284,6 +287,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       info as EngineInfo & { lane: string },
       new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane"),
       (t) => this.link.submit(t.type, t.content, t.metadata, t.buffers, t.listener, t.header),
+      this.landings.place,
     );
     this.#lanes.set(id, lane);
     return lane;

@@ -3,6 +3,7 @@ import type { EngineId } from "../wire/messages.js";
 import { encodeValue, isNDArray } from "../wire/serialize.js";
 import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
+import type { GatherLanding } from "./gather-landing.js";
 import { activateMagics } from "./magic-activation.js";
 import { blockBounds, concatParts, loadNDArrayConcat, mapLength, partition, sliceOf } from "./partition.js";
 import { announceRemoteNames } from "./remote-names.js";
@@ -188,9 +189,11 @@ export class DirectView<S extends boolean = false> extends View {
   /** Pulls `name` from every target and joins the parts (typed arrays, NDArrays, tables, arrays). */
   gather<R = unknown>(name: string): AsyncResult<R> {
     const targets = this.targets;
-    return this.submit(
+    let landing: GatherLanding | undefined;
+    const ar = this.submit<R, "pull_request">(
       "pull_request",
-      { names: [name], single: true },
+      // Split streams: each part's column is a frame of its own, which can land in its place.
+      { names: [name], single: true, split: true },
       this.#jobs(() => [], targets),
       "list",
       {
@@ -198,8 +201,11 @@ export class DirectView<S extends boolean = false> extends View {
         prepare: async (values) => {
           if (values.some(isNDArray)) await loadNDArrayConcat();
         },
+        onMessageDone: (i) => landing?.partDone(i),
       },
     );
+    if (targets.length > 1) landing = this.core.landings?.open(ar.msgIds);
+    return ar;
   }
 
   /**

@@ -8,7 +8,7 @@ import type {
   TaskMetadata,
   TaskRequestType,
 } from "../wire/messages.js";
-import { StreamSocket } from "../wire/stream-socket.js";
+import { type FramePlace, StreamSocket } from "../wire/stream-socket.js";
 import type { TaskListener } from "./controller-link.js";
 import { EngineError } from "./errors.js";
 
@@ -49,12 +49,15 @@ export class EngineLane {
     readonly engine: EngineInfo & { lane: string },
     codec: MessageCodec,
     private readonly fallback: (task: LaneTask) => void,
+    /** Where large incoming frames may land (a gather's parts in their joined result). */
+    place?: FramePlace,
   ) {
     const m = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(engine.lane);
     this.#sock = StreamSocket.connect(
       { host: m?.[1] ?? "127.0.0.1", port: Number(m?.[2] ?? 0) },
       codec,
       (msg) => this.#route(msg),
+      place,
     );
     const socket = this.#sock.socket;
     socket.unref();

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { isArrowTable } from "../wire/arrow-frames.js";
 import { isNDArray } from "../wire/serialize.js";
 
@@ -74,13 +75,37 @@ export function partition(seq: unknown, parts: number, flatten = false): unknown
 }
 
 type Concat = (arrays: readonly unknown[], axis?: number) => unknown;
-let ndConcat: Concat | undefined;
+interface Joining {
+  concatenate: Concat;
+  joinAdjacent: (arrays: readonly unknown[]) => unknown;
+}
+let joining: Joining | undefined;
 
-/** Loads ndarray's concatenate (only needed when gathering NDArrays). */
+/** Loads ndarray's joining functions (only needed when gathering NDArrays). */
 export async function loadNDArrayConcat(): Promise<void> {
-  if (ndConcat) return;
+  if (joining) return;
   const url = new URL("../../ndarray/joining.js", import.meta.url).href;
-  ndConcat = ((await import(url)) as { concatenate: Concat }).concatenate;
+  joining = (await import(url)) as Joining;
+}
+
+type View = ArrayBufferView & ArrayLike<number> & { set(a: ArrayLike<number>, o: number): void };
+
+/**
+ * The typed arrays `parts` as one array without copying, when they lie back to back and fill
+ * one buffer exactly (how a gather lands them); undefined otherwise.
+ */
+function joinAdjacent(parts: readonly View[]): View | undefined {
+  const buffer = parts[0]!.buffer;
+  let at = 0;
+  for (const p of parts) {
+    if (p.buffer !== buffer || p.byteOffset !== at) return undefined;
+    at += p.byteLength;
+  }
+  if (at !== buffer.byteLength) return undefined;
+  const first = parts[0]!;
+  if (Buffer.isBuffer(first)) return Buffer.from(buffer, 0, at);
+  const Ctor = first.constructor as new (b: ArrayBufferLike, o: number, n: number) => View;
+  return new Ctor(buffer, 0, at / (first.byteLength / first.length || 1));
 }
 
 /** Joins gathered parts back into one value of the parts' kind. */
@@ -92,10 +117,10 @@ export function concatParts(parts: readonly unknown[]): unknown {
     ArrayBuffer.isView(first) &&
     live.every((p) => ArrayBuffer.isView(p) && p.constructor === first.constructor)
   ) {
-    const views = live as unknown as (ArrayLike<number> & {
-      length: number;
-      set(a: ArrayLike<number>, o: number): void;
-    })[];
+    const views = live as unknown as View[];
+    if (views.length === 1) return first; // received for this result alone: nobody else holds it
+    const joined = joinAdjacent(views);
+    if (joined) return joined;
     const total = views.reduce((n, p) => n + p.length, 0);
     const Ctor = first.constructor as new (n: number) => (typeof views)[number];
     const out = new Ctor(total);
@@ -107,8 +132,9 @@ export function concatParts(parts: readonly unknown[]): unknown {
     return out;
   }
   if (isNDArray(first) && live.every(isNDArray)) {
-    if (!ndConcat) throw new Error("internal: NDArray concatenate not loaded");
-    return ndConcat(live, 0);
+    if (!joining) throw new Error("internal: NDArray concatenate not loaded");
+    if (live.length === 1) return first;
+    return joining.joinAdjacent(live) ?? joining.concatenate(live, 0);
   }
   if (isArrowTable(first) && live.every(isArrowTable)) return first.concat(...live.slice(1));
   return live.flatMap((p) =>

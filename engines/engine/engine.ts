@@ -388,7 +388,11 @@ export class Engine {
         case "pull_request": {
           const c = (task as Message<"pull_request">).content;
           const value = c.single ? this.#ns.get(c.names[0]!) : c.names.map((n) => this.#ns.get(n));
-          buffers = await encodeValue(value, { name: c.single ? c.names[0]! : "names", ...enc });
+          buffers = await encodeValue(value, {
+            name: c.single ? c.names[0]! : "names",
+            split: c.split === true,
+            ...enc,
+          });
           break;
         }
       }

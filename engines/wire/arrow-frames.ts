@@ -111,6 +111,17 @@ function aroundOwned(chunks: readonly Uint8Array[], owned: OwnedCopy): Uint8Arra
 const sameView = (x: ArrayBufferView, y: ArrayBufferView) =>
   x.buffer === y.buffer && x.byteOffset === y.byteOffset && x.byteLength === y.byteLength;
 
+/** The chunks of `table`'s IPC stream; the body chunks are views of the table's own buffers. */
+async function streamChunks(table: import("apache-arrow").Table): Promise<Uint8Array[]> {
+  const A = await loadArrow();
+  const writer = new A.RecordBatchStreamWriter();
+  writer.write(table);
+  writer.finish();
+  const chunks: Uint8Array[] = [];
+  for await (const c of writer) chunks.push(c);
+  return chunks;
+}
+
 /**
  * Writes `table` as an Arrow IPC stream into one contiguous frame: fresh memory, or memory leased
  * from `arena` (the lease goes to `leases`, to be released when the frame has been sent). The
@@ -123,19 +134,34 @@ export async function encodeTable(
   leases?: Lease[],
   owned?: OwnedCopy,
 ): Promise<Uint8Array> {
-  const A = await loadArrow();
-  if (!arena && !owned) return A.tableToIPC(table, "stream");
-  const writer = new A.RecordBatchStreamWriter();
-  writer.write(table);
-  writer.finish();
-  const chunks: Uint8Array[] = [];
-  for await (const c of writer) chunks.push(c);
+  if (!arena && !owned) return (await loadArrow()).tableToIPC(table, "stream");
+  const chunks = await streamChunks(table);
   const around = owned && aroundOwned(chunks, owned);
   if (around) return around;
   const out = frameMemory(totalBytes(chunks), arena, leases);
   writeChunks(out, chunks, 0);
   return out;
 }
+
+/**
+ * The same stream as three frames, the way Arrow Flight splits a message: the stream's metadata
+ * (schema and batch header, a few hundred bytes), the column's bytes (the owned copy itself), and
+ * the end of the stream. A receiver can land the middle frame wherever it wants the array to be
+ * (a gather lands each engine's part in its place in the joined result); the three frames read in
+ * order are the stream {@link encodeTable} writes. When the column is not the owned copy, the
+ * whole stream is the first frame and the other two are empty.
+ */
+export async function encodeTableSplit(
+  table: import("apache-arrow").Table,
+  owned: OwnedCopy | undefined,
+): Promise<Uint8Array[]> {
+  const chunks = await streamChunks(table);
+  const k = owned ? chunks.findIndex((c) => sameView(c, owned.data)) : -1;
+  if (!owned || k < 0) return [Buffer.concat(chunks), EMPTY, EMPTY];
+  return [Buffer.concat(chunks.slice(0, k)), owned.data, Buffer.concat(chunks.slice(k + 1))];
+}
+
+const EMPTY = new Uint8Array(0);
 
 /** The one-column table a typed array travels as (no copy: the column is a view of the array). */
 export async function typedArrayTable(a: AnyTypedArray): Promise<import("apache-arrow").Table> {
@@ -187,10 +213,13 @@ export function ownTypedArray(
   return { value, owned };
 }
 
-/** Decodes a frame written by {@link typedArrayToIPC}; the result is a view of `frame`. */
-export async function typedArrayFromIPC(frame: Uint8Array): Promise<AnyTypedArray> {
+/**
+ * Decodes a frame written by {@link typedArrayToIPC} (or the frames of a split stream, see
+ * {@link encodeTableSplit}); the result is a view of the frame holding the column.
+ */
+export async function typedArrayFromIPC(frame: Uint8Array | readonly Uint8Array[]): Promise<AnyTypedArray> {
   const A = await loadArrow();
-  const table = A.tableFromIPC(frame);
+  const table = A.tableFromIPC(frame as Uint8Array[]);
   const meta = JSON.parse(table.schema.metadata.get(META_KEY) ?? "{}") as { ctor?: TypedArrayName };
   const col = table.getChild("values");
   if (!col || !meta.ctor || !(meta.ctor in TYPED_ARRAY_CTORS)) {
@@ -234,7 +263,9 @@ export async function tableToIPC(
   return encodeTable(t, arena, leases);
 }
 
-/** Decodes an IPC stream into a table whose buffers are views of `frame`. */
-export async function tableFromIPC(frame: Uint8Array): Promise<import("apache-arrow").Table> {
-  return (await loadArrow()).tableFromIPC(frame);
+/** Decodes an IPC stream (one frame or a split one) into a table whose buffers are views of it. */
+export async function tableFromIPC(
+  frame: Uint8Array | readonly Uint8Array[],
+): Promise<import("apache-arrow").Table> {
+  return (await loadArrow()).tableFromIPC(frame as Uint8Array[]);
 }

@@ -167,7 +167,8 @@ export interface ContentByType {
   apply_reply: ReplyStatus;
   push_request: Record<string, never>;
   push_reply: ReplyStatus;
-  pull_request: { names: string[]; single: boolean };
+  /** `split`: large arrays come back as split streams, for a receiver that lands them in place. */
+  pull_request: { names: string[]; single: boolean; split?: boolean };
   pull_reply: ReplyStatus;
 
   /** Several task requests in one message (see batch.ts). */

@@ -3,6 +3,7 @@ import { deserialize, serialize } from "node:v8";
 import {
   type AnyTypedArray,
   encodeTable,
+  encodeTableSplit,
   isArrowTable,
   type OwnedCopy,
   ownedCopyMemory,
@@ -11,6 +12,7 @@ import {
   tableToIPC,
   typedArrayFromIPC,
   typedArrayName,
+  typedArrayTable,
   typedArrayToIPC,
 } from "./arrow-frames.js";
 import type { Lease, SendArena } from "./send-arena.js";
@@ -44,7 +46,7 @@ export const NDARRAY_BRAND: unique symbol = Symbol.for("tsparallel.NDArray") as 
 /** Conversion functions ndarray/arrow.ts provides; loaded lazily. */
 export interface NDArrayCodec {
   ndarrayToArrowTable(a: unknown): import("apache-arrow").Table;
-  ndarrayFromArrowIPC(bytes: Uint8Array): unknown;
+  ndarrayFromArrowIPC(bytes: Uint8Array | readonly Uint8Array[]): unknown;
   /** A contiguous copy of the array in memory `alloc` gives (the sender's own copy). */
   ndarrayCopyInto?(a: unknown, alloc: (byteLength: number) => Uint8Array): unknown;
 }
@@ -108,10 +110,14 @@ interface Oob {
   value: unknown;
   /** The sender's copy `value` lies in (see {@link captureValue}). */
   owned?: OwnedCopy;
+  /** What stands in for it in the structure. */
+  mark: Placeholder;
 }
 interface Placeholder {
   [OOB_KEY]: number;
   kind: OobKind;
+  /** It travels as a split stream: three frames (see arrow-frames.ts `encodeTableSplit`). */
+  split?: true;
 }
 
 function isPlainObject(v: object): v is Record<string, unknown> {
@@ -123,8 +129,9 @@ function isPlainObject(v: object): v is Record<string, unknown> {
 function extract(value: unknown, threshold: number, oob: Oob[], seen: Set<object>): unknown {
   if (typeof value !== "object" || value === null) return value;
   const placeholder = (kind: OobKind): Placeholder => {
-    oob.push({ kind, value });
-    return { [OOB_KEY]: oob.length - 1, kind };
+    const mark: Placeholder = { [OOB_KEY]: oob.length, kind };
+    oob.push({ kind, value, mark });
+    return mark;
   };
   if (ArrayBuffer.isView(value)) {
     if (value.byteLength >= threshold && typedArrayName(value)) return placeholder("typed");
@@ -221,6 +228,11 @@ export interface EncodeOptions {
    */
   arena?: SendArena;
   leases?: Lease[];
+  /**
+   * Send typed arrays and NDArrays as split streams (metadata, column, end: three frames), so
+   * the receiver can land each column where it wants it (see `GatherLanding`).
+   */
+  split?: boolean;
 }
 
 /**
@@ -259,6 +271,7 @@ function captureValue(value: unknown, opts: EncodeOptions): CapturedValue {
   const name = opts.name ?? "value";
   const oob: Oob[] = [];
   const structure = extract(value, opts.threshold ?? DEFAULT_OOB_THRESHOLD, oob, new Set());
+  if (opts.split) for (const item of oob) if (item.kind !== "table") item.mark.split = true;
   let head: Buffer;
   try {
     head = serialize(structure);
@@ -299,6 +312,15 @@ async function framesOf(captured: CapturedValue, opts: EncodeOptions): Promise<B
   const frames: Buffer[] = [captured.head];
   const { arena, leases } = opts;
   for (const item of captured.oob) {
+    if (item.mark.split) {
+      const table =
+        item.kind === "typed"
+          ? await typedArrayTable(item.value as AnyTypedArray)
+          : (await loadNDArrayCodec()).ndarrayToArrowTable(item.value);
+      for (const f of await encodeTableSplit(table, item.owned))
+        frames.push(Buffer.from(f.buffer, f.byteOffset, f.byteLength));
+      continue;
+    }
     let bytes: Uint8Array;
     if (item.kind === "typed")
       bytes = await typedArrayToIPC(item.value as AnyTypedArray, arena, leases, item.owned);
@@ -359,14 +381,18 @@ export async function decodeValue(frames: readonly Buffer[]): Promise<unknown> {
   if (inline) return inline.value;
   const structure: unknown = deserialize(frames[0]!);
   const values: unknown[] = [];
-  // Placeholders say their kind, so decode the frames in order.
-  const kinds = new Map<number, OobKind>();
-  collectKinds(structure, kinds, new Set());
-  for (let i = 1; i < frames.length; i++) {
-    const kind = kinds.get(i - 1);
-    const f = frames[i]!;
-    if (kind === "table") values.push(await tableFromIPC(f));
-    else if (kind === "ndarray") values.push((await loadNDArrayCodec()).ndarrayFromArrowIPC(f));
+  // Placeholders say their kind and whether they are split, so decode the frames in order.
+  const marks = new Map<number, Placeholder>();
+  collectMarks(structure, marks, new Set());
+  for (let i = 1, k = 0; i < frames.length; k++) {
+    const mark = marks.get(k);
+    const n = mark?.split ? 3 : 1;
+    if (i + n > frames.length)
+      throw new SerializationError("", "a value is missing some of its array frames");
+    const f = n === 1 ? frames[i]! : frames.slice(i, i + n);
+    i += n;
+    if (mark?.kind === "table") values.push(await tableFromIPC(f));
+    else if (mark?.kind === "ndarray") values.push((await loadNDArrayCodec()).ndarrayFromArrowIPC(f));
     else values.push(await typedArrayFromIPC(f));
   }
   return restore(structure, values);
@@ -393,13 +419,13 @@ export function decodeInline(frames: readonly Buffer[]): { value: unknown } | un
   return { value: deserialize(head) };
 }
 
-function collectKinds(v: unknown, kinds: Map<number, OobKind>, seen: Set<object>): void {
+function collectMarks(v: unknown, marks: Map<number, Placeholder>, seen: Set<object>): void {
   if (typeof v !== "object" || v === null || ArrayBuffer.isView(v) || seen.has(v)) return;
   if (isPlaceholder(v)) {
-    kinds.set(v[OOB_KEY], v.kind);
+    marks.set(v[OOB_KEY], v);
     return;
   }
   seen.add(v);
-  if (Array.isArray(v)) for (const x of v) collectKinds(x, kinds, seen);
-  else if (isPlainObject(v)) for (const k of Object.keys(v)) collectKinds(v[k], kinds, seen);
+  if (Array.isArray(v)) for (const x of v) collectMarks(x, marks, seen);
+  else if (isPlainObject(v)) for (const k of Object.keys(v)) collectMarks(v[k], marks, seen);
 }

@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { connect, Socket, type SocketConstructorOpts } from "node:net";
+import { setImmediate } from "node:timers";
 import type { Header } from "./frames.js";
 import type { FrameWatcher, MessageCodec, MessageSink, SendOptions } from "./message-codec.js";
 import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
@@ -39,7 +40,12 @@ export class StreamSocket implements MessageSink {
   ) {
     socket.setNoDelay?.(true);
     this.#parser = parser ?? new FrameParser(watchWith(codec));
-    if (!parser) socket.on("data", (chunk: Buffer) => this.#received(() => this.#parser.push(chunk)));
+    this.#parser.onWake = () => setImmediate(() => this.#resume());
+    if (!parser)
+      socket.on("data", (chunk: Buffer) => {
+        this.#received(() => this.#parser.push(chunk));
+        if (this.#parser.waiting) socket.pause();
+      });
     socket.on("close", () => {
       this.#closed = true;
     });
@@ -56,8 +62,9 @@ export class StreamSocket implements MessageSink {
     to: { host: string; port: number },
     codec: MessageCodec,
     onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+    place?: FramePlace,
   ): StreamSocket {
-    const parser = new FrameParser(watchWith(codec));
+    const parser = new FrameParser(watchWith(codec), place);
     let stream: StreamSocket | undefined;
     const socket = connect({
       ...to,
@@ -104,7 +111,7 @@ export class StreamSocket implements MessageSink {
       callback: (n: number, buf: Uint8Array) => {
         const s = stream();
         if (s) s.#received(() => parser.consumed(n, buf));
-        return true;
+        return !parser.waiting; // false pauses the socket until #resume
       },
     };
   }
@@ -122,6 +129,13 @@ export class StreamSocket implements MessageSink {
       const msg = this.codec.decode(frames);
       if (msg) this.onMessage(msg, this);
     }
+  }
+
+  /** A parser that waited for a frame's place may go on. */
+  #resume(): void {
+    if (this.closed || !this.#parser.waiting) return;
+    this.#received(() => this.#parser.resume());
+    if (!this.#parser.waiting) this.socket.resume();
   }
 
   /** True once the connection is gone. */
@@ -203,6 +217,21 @@ export function frameStream(frames: readonly Uint8Array[]): Uint8Array[] {
 /** How a parser shows large frames to the codec as they fill (to authenticate them on the way in). */
 export type FrameWatch = (before: readonly Buffer[], frame: Buffer) => FrameWatcher | undefined;
 
+/**
+ * Where a large frame of `length` bytes, following the frames `before` (from the delimiter on),
+ * should be received: memory of exactly that length the receiver chose, undefined for memory of
+ * its own, or "wait" to stop reading the connection until `wake` is called (the question is then
+ * asked again).
+ */
+export type FramePlace = (
+  before: readonly Buffer[],
+  length: number,
+  wake: () => void,
+) => Uint8Array | "wait" | undefined;
+
+/** Frames this large are offered to a {@link FramePlace}. */
+const PLACE_MIN = 64 * 1024;
+
 const watchWith =
   (codec: MessageCodec): FrameWatch =>
   (before, frame) =>
@@ -225,8 +254,31 @@ export class FrameParser {
   #scratch: Buffer | undefined;
   /** Sees the frame being assembled, if the watch wanted it. */
   #watcher: FrameWatcher | undefined;
+  /** While a {@link FramePlace} said "wait": the bytes received after the frame's start. */
+  #stash: Buffer | undefined;
 
-  constructor(private readonly watch?: FrameWatch) {}
+  /** Called when a waiting parser may go on (see {@link resume}). */
+  onWake: (() => void) | undefined;
+
+  constructor(
+    private readonly watch?: FrameWatch,
+    private readonly place?: FramePlace,
+  ) {}
+
+  /** True while the parser waits to learn where a frame goes: stop reading until {@link resume}. */
+  get waiting(): boolean {
+    return this.#stash !== undefined;
+  }
+
+  /** Goes on after a wait; returns the messages completed from what was received meanwhile. */
+  resume(): Buffer[][] {
+    const stash = this.#stash;
+    if (!stash) return [];
+    this.#stash = undefined;
+    return this.push(stash);
+  }
+
+  readonly #wake = () => this.onWake?.();
 
   /** `n` more bytes of the frame being assembled are in place. */
   #filledBy(n: number): void {
@@ -271,6 +323,11 @@ export class FrameParser {
    */
   push(chunk: Buffer, transient = false): Buffer[][] {
     const done: Buffer[][] = [];
+    if (this.#stash) {
+      // Only if reading was not stopped in time: keep it for after the wait.
+      this.#stash = Buffer.concat([this.#stash, chunk]);
+      return done;
+    }
     let at = 0;
     while (at < chunk.length) {
       if (this.#lengths === undefined) {
@@ -295,6 +352,18 @@ export class FrameParser {
       // A frame that lies inside this chunk is a view of it (8-byte aligned when it may hold
       // an Arrow body, whose columns are viewed in place); otherwise it gets memory of its own.
       const len = this.#lengths[this.#frames.length]!;
+      const into = len >= PLACE_MIN ? this.place?.(this.#frames, len, this.#wake) : undefined;
+      if (into === "wait") {
+        this.#stash = Buffer.from(chunk.subarray(at)); // a copy: the chunk may be reused
+        return done;
+      }
+      if (into) {
+        if (into.byteLength !== len) throw new Error("a frame placement has the wrong length");
+        this.#body = Buffer.from(into.buffer, into.byteOffset, into.byteLength);
+        this.#filled = 0;
+        this.#watcher = this.watch?.(this.#frames, this.#body);
+        continue;
+      }
       if (chunk.length - at >= len && (len < 4096 || (chunk.byteOffset + at) % 8 === 0)) {
         const view = chunk.subarray(at, at + len);
         this.#frames.push(transient ? Buffer.from(view) : view);

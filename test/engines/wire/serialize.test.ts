@@ -174,3 +174,22 @@ test("strided NDArray views are packed straight into the outgoing frame and arri
     assert.deepEqual(base.toArray(), before.toArray(), `${dtype}: the source is never written`);
   }
 });
+
+test("split streams: each large array's column is a frame of its own, and the value decodes the same", async () => {
+  const a = new Float64Array(20_000).map((_, i) => i / 3);
+  const odd = new Float32Array(16_385).map((_, i) => i);
+  const table = tableFromArrays({ n: Int32Array.from({ length: 20_000 }, (_, i) => i) });
+  const value = { a, inner: [odd], table, note: "x" };
+  const frames = await encodeValue(value, { split: true });
+  assert.equal(frames.length, 1 + 3 + 3 + 1, "typed arrays in three frames, the table in one");
+  assert.equal(frames[2]!.byteLength, a.byteLength, "the middle frame is exactly the column");
+  assert.deepEqual(new Float64Array(frames[2]!.buffer, frames[2]!.byteOffset, a.length), a);
+  const back = (await decodeValue(frames)) as typeof value;
+  assert.deepEqual(back.a, a);
+  assert.equal(back.inner[0]!.length, odd.length);
+  assert.deepEqual(back.inner[0], odd);
+  assert.equal(back.table.numRows, 20_000);
+  assert.equal(back.note, "x");
+  const col = frames[2]!;
+  assert.equal(back.a.buffer, col.buffer, "decoded as a view of its column frame");
+});

@@ -52,6 +52,46 @@ test("reading straight into frames (a connecting lane) gives the same messages, 
     for (const [j, f] of m.entries()) assert.ok(f.equals(msgs[i]![j]!), `message ${i} frame ${j}`);
 });
 
+test("a parser told to wait for a frame's place stops there, keeps what came, and lands the frame where told", () => {
+  const msgs = messages();
+  const stream = bytesOf(msgs);
+  const big = msgs[2]![1]!; // the 600 kB frame
+  const place = new Uint8Array(big.length + 16).subarray(8, 8 + big.length);
+  let answer: "wait" | Uint8Array = "wait";
+  let asked = 0;
+  const parser = new FrameParser(undefined, (before, length) => {
+    if (length !== big.length) return undefined;
+    asked++;
+    assert.equal(before.length, 1, "the frames before it are known");
+    return answer;
+  });
+  let woken = 0;
+  parser.onWake = () => woken++;
+  const out: Buffer[][] = [];
+  const cut = 4096;
+  let at = 0;
+  for (; at < stream.length && !parser.waiting; at += cut)
+    out.push(...parser.push(stream.subarray(at, at + cut)));
+  assert.equal(parser.waiting, true);
+  assert.equal(out.length, 2, "the messages before the waiting frame are delivered");
+  // Bytes that still come in (reading stopped late) are kept for later, not parsed.
+  out.push(...parser.push(stream.subarray(at, at + cut)));
+  at += cut;
+  assert.equal(out.length, 2);
+  answer = place;
+  out.push(...parser.resume());
+  assert.equal(parser.waiting, false);
+  for (; at < stream.length; at += cut) out.push(...parser.push(stream.subarray(at, at + cut)));
+  assert.equal(asked, 2, "asked again after the wait");
+  assert.equal(out.length, 3);
+  const landed = out[2]![1]!;
+  assert.equal(landed.buffer, place.buffer, "the frame is the memory it was told to use");
+  assert.equal(landed.byteOffset, place.byteOffset);
+  for (const [i, m] of out.entries())
+    for (const [j, f] of m.entries()) assert.ok(f.equals(msgs[i]![j]!), `message ${i} frame ${j}`);
+  assert.equal(woken, 0, "only the one that placed it wakes a parser");
+});
+
 test("a stream that is not the lane protocol is refused", () => {
   assert.throws(() => new FrameParser().push(Buffer.from("GET / HTTP/1.1\r\n\r\n")), /does not speak/);
   const bad = Buffer.alloc(8);
