@@ -18,7 +18,7 @@ import { ControllerLink, type TaskListener } from "./controller-link.js";
 import { DirectView } from "./direct-view.js";
 import { EngineLane, type LaneTask } from "./engine-lane.js";
 import { ClusterError } from "./errors.js";
-import { LandingRegistry } from "./gather-landing.js";
+import { type GatherLanding, LandingRegistry } from "./gather-landing.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import type { ClientCore } from "./view.js";
 
@@ -273,6 +273,17 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       if (engine !== undefined) lane[id] = engine;
     }
     return Object.keys(lane).length ? { ...metadata, route: { ...route, lane } } : metadata;
+  }
+
+  /**
+   * @internal Starts landing a gather's parts (the replies to `msgIds`) in its result, when each
+   * comes over a lane of its own: two parts on one connection would wait for each other, and a
+   * part relayed by the controller would hold the lanes until all of it is in.
+   */
+  openLanding(targets: readonly EngineId[], msgIds: readonly string[]): GatherLanding | undefined {
+    if (targets.length < 2 || new Set(targets).size !== targets.length) return undefined;
+    if (!targets.every((t) => this.#laneTo(t))) return undefined;
+    return this.landings.open(msgIds);
   }
 
   /** The open (or opening) lane to engine `id`, or undefined to go through the controller. */

@@ -186,7 +186,11 @@ export class DirectView<S extends boolean = false> extends View {
     return this.submit("push_request", {}, jobs, "list");
   }
 
-  /** Pulls `name` from every target and joins the parts (typed arrays, NDArrays, tables, arrays). */
+  /**
+   * Pulls `name` from every target and joins the parts (typed arrays, NDArrays, tables, arrays).
+   * Large typed arrays and NDArrays are received straight into the joined result, so the parts
+   * seen through `for await` are views of it.
+   */
   gather<R = unknown>(name: string): AsyncResult<R> {
     const targets = this.targets;
     let landing: GatherLanding | undefined;
@@ -204,7 +208,7 @@ export class DirectView<S extends boolean = false> extends View {
         onMessageDone: (i) => landing?.partDone(i),
       },
     );
-    if (targets.length > 1) landing = this.core.landings?.open(ar.msgIds);
+    landing = this.core.openLanding?.(targets, ar.msgIds);
     return ar;
   }
 

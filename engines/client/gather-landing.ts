@@ -8,6 +8,12 @@ const LAND_MIN_BYTES = 1 << 20;
 const COLUMN_FRAME = 2;
 
 /**
+ * How long a lane may wait for the other parts' sizes. They come within a millisecond when the
+ * engines are idle; an engine still busy with an earlier task must not hold the others' lanes.
+ */
+const WAIT_LIMIT_MS = 100;
+
+/**
  * Lands the parts of one gather side by side in the memory of the joined result, so joining them
  * costs nothing: without it, each engine's part is received into memory of its own and then
  * copied into the result, and on this VM writing fresh memory is the dearest step of a transfer.
@@ -27,6 +33,7 @@ export class GatherLanding {
   #waiting: (() => void)[] = [];
   #memory: Buffer | undefined;
   #over = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly msgIds: readonly string[],
@@ -38,16 +45,24 @@ export class GatherLanding {
 
   /** Where part `i`'s column of `length` bytes goes (see {@link FramePlace}). */
   place(i: number, length: number, wake: () => void): Uint8Array | "wait" | undefined {
-    if (this.#over || this.#placed[i] || length < LAND_MIN_BYTES) return undefined;
+    if (this.#over || this.#placed[i]) return undefined;
+    // A small part, or one whose Arrow body is padded (Arrow would copy the column to read it
+    // with its padding), cannot be joined in place: the others need not wait.
+    if (length < LAND_MIN_BYTES || length % 8 !== 0) return this.abandon();
     const known = this.#lengths[i];
     if (known !== undefined && known !== length) return undefined;
     this.#lengths[i] = length;
     if (this.#lengths.some((n) => n === undefined)) {
       this.#waiting.push(wake);
+      this.#timer ??= setTimeout(() => this.abandon(), WAIT_LIMIT_MS);
       return "wait";
     }
     const lengths = this.#lengths as number[];
-    this.#memory ??= Buffer.allocUnsafeSlow(lengths.reduce((a, b) => a + b, 0));
+    try {
+      this.#memory ??= Buffer.allocUnsafeSlow(lengths.reduce((a, b) => a + b, 0));
+    } catch {
+      return this.abandon(); // no room for the whole result: each part in memory of its own
+    }
     this.#wakeAll();
     this.#placed[i] = true;
     if (this.#placed.every(Boolean)) this.#end();
@@ -61,7 +76,7 @@ export class GatherLanding {
   }
 
   /** Gives up: waiting lanes go on, their parts in memory of their own. */
-  abandon(): void {
+  abandon(): undefined {
     if (this.#over) return;
     this.#end();
     this.#wakeAll();
@@ -69,6 +84,7 @@ export class GatherLanding {
 
   #end(): void {
     this.#over = true;
+    clearTimeout(this.#timer);
     this.registry.remove(this);
   }
 

@@ -105,7 +105,7 @@ function joinAdjacent(parts: readonly View[]): View | undefined {
   const first = parts[0]!;
   if (Buffer.isBuffer(first)) return Buffer.from(buffer, 0, at);
   const Ctor = first.constructor as new (b: ArrayBufferLike, o: number, n: number) => View;
-  return new Ctor(buffer, 0, at / (first.byteLength / first.length || 1));
+  return new Ctor(buffer, 0, at / (first as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT);
 }
 
 /** Joins gathered parts back into one value of the parts' kind. */

@@ -11,7 +11,7 @@ import type { Lease, SendArena } from "../wire/send-arena.js";
 import { AsyncResult, type AsyncResultOptions, type ResultShape } from "./async-result.js";
 import type { ControllerLink, TaskListener } from "./controller-link.js";
 import { ClusterError } from "./errors.js";
-import type { LandingRegistry } from "./gather-landing.js";
+import type { GatherLanding } from "./gather-landing.js";
 
 /** What views need from their client. */
 export interface ClientCore {
@@ -38,8 +38,8 @@ export interface ClientCore {
   ): void;
   /** Reused memory for the copies of large arrays a task sends (see send-arena.ts). */
   readonly arena?: SendArena;
-  /** Gathers whose parts land in their joined result (see gather-landing.ts). */
-  readonly landings?: LandingRegistry;
+  /** Lands a gather's parts in its joined result when it can (see gather-landing.ts). */
+  openLanding?(targets: readonly EngineId[], msgIds: readonly string[]): GatherLanding | undefined;
   /**
    * Sends a large load-balanced task by assignment (the payload, taken when the call was made,
    * is sent once the controller has picked the engine); false when it should go the ordinary way.

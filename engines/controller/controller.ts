@@ -574,7 +574,7 @@ export class Controller {
       rec.outstanding.delete(parentId);
       rec.completed++;
       const took = (msg.metadata as { duration?: unknown }).duration;
-      if (typeof took === "number" && took >= 0) this.scheduler.ranFor(rec, took);
+      if (typeof took === "number" && took >= 0 && outcome !== "aborted") this.scheduler.ranFor(rec, took);
       rec.lastReplyAt = performance.now();
     }
     const task = this.table.get(parentId);

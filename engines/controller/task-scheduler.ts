@@ -27,8 +27,10 @@ const ADAPTIVE_QUEUE_MS = 5;
 const ADAPTIVE_MAX = 512;
 /** … and only while it is answering a stream of tasks (a reply within this many ms). */
 const ADAPTIVE_FRESH_MS = 10;
-/** A run time this many times the estimate is an outlier until the next reply confirms it. */
+/** A run time this many times the estimate is an outlier until the next reply confirms it … */
 const OUTLIER_FACTOR = 4;
+/** … unless it is this long (ms): being descheduled costs well under this, a real change more. */
+const BELIEVED_MS = ADAPTIVE_QUEUE_MS;
 
 /**
  * The load-balancing scheduler: a FIFO of ready tasks, a list of tasks waiting on dependencies,
@@ -40,10 +42,11 @@ const OUTLIER_FACTOR = 4;
  * round trips, while tasks of a millisecond or more keep the strict limit that balances them.
  * Deep queues are granted only to an engine that answered within the last 10 ms: after a pause
  * (the next notebook cell may bring long tasks), the first tasks go out under the strict limit.
- * One slow task ends deep queues at once, but only until the next reply: on two shared cores a
- * tiny task is now and then descheduled mid-run (1 in 100 takes 5x the median, 1 in 1000
- * 25x), and believing those collapsed a flood to a ping-pong of single tasks at a quarter of its
- * rate. Two slow replies in a row are believed (see {@link ranFor}).
+ * A task of 5 ms or more ends deep queues at once. A shorter one that is far slower than the
+ * estimate does so only until the next reply: on two shared cores a tiny task is now and then
+ * descheduled mid-run (in a flood of 20 µs tasks, 1 in 100 took 6x the median and 1 in 1000
+ * 25x), and believing each of those cut an engine's queue from ~250 tasks to 9–40 for the next
+ * few dozen replies. Two slow replies in a row are believed (see {@link ranFor}).
  */
 export class TaskScheduler {
   readonly #ready: PendingTask[] = [];
@@ -240,13 +243,17 @@ export class TaskScheduler {
 
   /**
    * An engine's task ran for `took` ms: update its run-time estimate. Within a factor of
-   * {@link OUTLIER_FACTOR} it is a moving average; a run far longer holds the engine to the strict
-   * limit until its next reply, which either confirms it (the estimate jumps to the shorter of
-   * the two) or shows it was a one-off.
+   * {@link OUTLIER_FACTOR} it is a moving average; a run of {@link BELIEVED_MS} or more sets it at
+   * once; a shorter run far above it holds the engine to the strict limit until its next reply,
+   * which either confirms it (the estimate jumps to the shorter of the two) or shows it was a
+   * one-off.
    */
   ranFor(rec: EngineRecord, took: number): void {
     if (took > OUTLIER_FACTOR * rec.taskMs) {
-      if (rec.unconfirmedMs > 0) {
+      if (took >= BELIEVED_MS) {
+        rec.taskMs = took;
+        rec.unconfirmedMs = 0;
+      } else if (rec.unconfirmedMs > 0) {
         rec.taskMs = Math.min(took, rec.unconfirmedMs);
         rec.unconfirmedMs = 0;
       } else rec.unconfirmedMs = took;

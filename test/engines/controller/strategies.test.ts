@@ -162,9 +162,11 @@ test("one descheduled tiny task does not end an engine's deep queue; two slow re
   assert.ok(engine.taskMs < 0.03, "a one-off does not move the estimate");
   assert.equal(refill(), deep, "and the deep queue is back at once");
 
-  scheduler.ranFor(engine, 40);
-  scheduler.ranFor(engine, 50); // confirmed: the tasks really are long now
-  assert.equal(engine.taskMs, 40, "the estimate jumps to the shorter of the two");
+  scheduler.ranFor(engine, 0.5);
+  scheduler.ranFor(engine, 0.7); // confirmed: the tasks really are longer now
+  assert.equal(engine.taskMs, 0.5, "the estimate jumps to the shorter of the two");
+  scheduler.ranFor(engine, 40); // a task of 5 ms or more is believed at once
+  assert.equal(engine.taskMs, 40);
   assert.equal(refill(), 2, "long tasks keep the floor of 2");
 });
 
