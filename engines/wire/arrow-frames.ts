@@ -184,16 +184,6 @@ export async function typedArrayTable(a: AnyTypedArray): Promise<import("apache-
   return new A.Table([new A.RecordBatch(schema, data)]);
 }
 
-/** Encodes a typed array as an Arrow IPC stream with one non-null column `values`. */
-export async function typedArrayToIPC(
-  a: AnyTypedArray,
-  arena?: SendArena,
-  leases?: Lease[],
-  owned?: OwnedCopy,
-): Promise<Uint8Array> {
-  return encodeTable(await typedArrayTable(a), arena, leases, owned);
-}
-
 /** A copy of `a` in owned memory (see {@link OwnedCopy}), and the same kind of array over it. */
 export function ownTypedArray(
   a: AnyTypedArray,
@@ -214,8 +204,8 @@ export function ownTypedArray(
 }
 
 /**
- * Decodes a frame written by {@link typedArrayToIPC} (or the frames of a split stream, see
- * {@link encodeTableSplit}); the result is a view of the frame holding the column.
+ * Decodes the stream of a {@link typedArrayTable}: one frame ({@link encodeTable}) or the three of
+ * a split stream ({@link encodeTableSplit}). The result is a view of the frame holding the column.
  */
 export async function typedArrayFromIPC(frame: Uint8Array | readonly Uint8Array[]): Promise<AnyTypedArray> {
   const A = await loadArrow();
@@ -252,15 +242,6 @@ export function isArrowTable(v: unknown): v is import("apache-arrow").Table {
     typeof t.getChild === "function" &&
     typeof t.numRows === "number"
   );
-}
-
-/** Encodes an Arrow table as an IPC stream. */
-export async function tableToIPC(
-  t: import("apache-arrow").Table,
-  arena?: SendArena,
-  leases?: Lease[],
-): Promise<Uint8Array> {
-  return encodeTable(t, arena, leases);
 }
 
 /** Decodes an IPC stream (one frame or a split one) into a table whose buffers are views of it. */

@@ -9,11 +9,9 @@ import {
   ownedCopyMemory,
   ownTypedArray,
   tableFromIPC,
-  tableToIPC,
   typedArrayFromIPC,
   typedArrayName,
   typedArrayTable,
-  typedArrayToIPC,
 } from "./arrow-frames.js";
 import type { Lease, SendArena } from "./send-arena.js";
 
@@ -312,25 +310,16 @@ async function framesOf(captured: CapturedValue, opts: EncodeOptions): Promise<B
   const frames: Buffer[] = [captured.head];
   const { arena, leases } = opts;
   for (const item of captured.oob) {
-    if (item.mark.split) {
-      const table =
-        item.kind === "typed"
-          ? await typedArrayTable(item.value as AnyTypedArray)
+    const table =
+      item.kind === "typed"
+        ? await typedArrayTable(item.value as AnyTypedArray)
+        : item.kind === "table"
+          ? (item.value as import("apache-arrow").Table)
           : (await loadNDArrayCodec()).ndarrayToArrowTable(item.value);
-      for (const f of await encodeTableSplit(table, item.owned))
-        frames.push(Buffer.from(f.buffer, f.byteOffset, f.byteLength));
-      continue;
-    }
-    let bytes: Uint8Array;
-    if (item.kind === "typed")
-      bytes = await typedArrayToIPC(item.value as AnyTypedArray, arena, leases, item.owned);
-    else if (item.kind === "table")
-      bytes = await tableToIPC(item.value as import("apache-arrow").Table, arena, leases);
-    else {
-      const table = (await loadNDArrayCodec()).ndarrayToArrowTable(item.value);
-      bytes = await encodeTable(table, arena, leases, item.owned);
-    }
-    frames.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const out = item.mark.split
+      ? await encodeTableSplit(table, item.owned)
+      : [await encodeTable(table, arena, leases, item.owned)];
+    for (const f of out) frames.push(Buffer.from(f.buffer, f.byteOffset, f.byteLength));
   }
   return frames;
 }
