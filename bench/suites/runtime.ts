@@ -11,6 +11,7 @@ import type { BenchContext } from "../bench-context.js";
 import { gemmMetricSpecs } from "../gemm.js";
 import { type MetricResult, type MetricSpec, measure, median } from "../metric.js";
 import { PeerProcess } from "../peer-process.js";
+import { tcpEchoRttMs } from "../tcp-echo.js";
 
 const MiB = 1 << 20;
 
@@ -19,6 +20,7 @@ export const RUNTIME_METRICS = [
   "cluster_start_2_s",
   "engine_idle_rss_MB",
   "apply_rtt_direct_1",
+  "tcp_echo_rtt_floor",
   "apply_rtt_direct_all",
   "apply_rtt_lb",
   "px_rtt",
@@ -159,6 +161,16 @@ export async function runtimeSuite(
         peer: "ipyparallel",
         ours: rtt(rc.at(0)),
         theirs: peerRun("apply_rtt_direct_1", { calls }),
+      },
+      {
+        name: "tcp_echo_rtt_floor",
+        unit: "ms",
+        better: "lower",
+        peer: "—",
+        ours: () => tcpEchoRttMs(calls),
+        theirs: {
+          none: "the floor under apply_rtt_direct_1: two Node processes echoing 420 bytes over loopback TCP, nothing else",
+        },
       },
       {
         name: "apply_rtt_direct_all",
