@@ -24,7 +24,11 @@ export async function tcpEchoRttMs(calls: number): Promise<number> {
     stdio: ["pipe", "pipe", "inherit"],
   });
   try {
-    const [line] = (await once(child.stdout, "data")) as [Buffer];
+    const exited = once(child, "exit").then(([code]) => {
+      throw new Error(`the echo process exited (${code}) before it printed its port`);
+    });
+    const [line] = (await Promise.race([once(child.stdout, "data"), exited])) as [Buffer];
+    exited.catch(() => {}); // it exits when we are done
     const port = Number(line.toString().trim());
     if (!Number.isInteger(port)) throw new Error(`the echo process printed no port: ${line}`);
     const socket = connect({ port, host: "127.0.0.1", noDelay: true });
