@@ -11,6 +11,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { connect, createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { median } from "./metric.js";
 
 /** Bytes per round trip: about what an `applySync(() => 0)` request carries over a lane. */
 const MESSAGE_BYTES = 420;
@@ -56,8 +57,7 @@ export async function tcpEchoRttMs(calls: number): Promise<number> {
     send();
     await finished;
     socket.destroy();
-    const warm = times.slice(100).sort((a, b) => a - b);
-    return warm[warm.length >> 1]!;
+    return median(times.slice(100));
   } finally {
     child.stdin.end();
     child.kill();

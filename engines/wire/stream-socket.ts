@@ -359,9 +359,7 @@ export class FrameParser {
       }
       if (into) {
         if (into.byteLength !== len) throw new Error("a frame placement has the wrong length");
-        this.#body = Buffer.from(into.buffer, into.byteOffset, into.byteLength);
-        this.#filled = 0;
-        this.#watcher = this.watch?.(this.#frames, this.#body);
+        this.#assemble(Buffer.from(into.buffer, into.byteOffset, into.byteLength));
         continue;
       }
       if (chunk.length - at >= len && (len < 4096 || (chunk.byteOffset + at) % 8 === 0)) {
@@ -370,12 +368,17 @@ export class FrameParser {
         at += len;
         this.#next(done);
       } else {
-        this.#body = len > 1 << 20 ? Buffer.allocUnsafeSlow(len) : Buffer.allocUnsafe(len);
-        this.#filled = 0;
-        this.#watcher = this.watch?.(this.#frames, this.#body);
+        this.#assemble(len > 1 << 20 ? Buffer.allocUnsafeSlow(len) : Buffer.allocUnsafe(len));
       }
     }
     return done;
+  }
+
+  /** The next frame is received into `body`, shown to the watch as it fills. */
+  #assemble(body: Buffer): void {
+    this.#body = body;
+    this.#filled = 0;
+    this.#watcher = this.watch?.(this.#frames, body);
   }
 
   #readHead(done: Buffer[][]): void {
