@@ -78,6 +78,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   readonly #outstanding = new Set<AsyncResult>();
   readonly #results = new Map<string, AsyncResult | WeakRef<AsyncResult>>();
   #chain: Promise<void> = Promise.resolve();
+  /** Submissions in {@link enqueue}'s chain that have not left yet. */
+  #waiting = 0;
   #engineWaiters: (() => void)[] = [];
   readonly #lanes = new Map<EngineId, EngineLane>();
   readonly #laneTasks = new Map<string, EngineId>();
@@ -178,7 +180,20 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
 
   /** @internal */
   enqueue(work: () => Promise<void>): void {
-    this.#chain = this.#chain.then(work, work);
+    this.#waiting++;
+    const run = async () => {
+      try {
+        await work();
+      } finally {
+        this.#waiting--;
+      }
+    };
+    this.#chain = this.#chain.then(run, run);
+  }
+
+  /** @internal */
+  get sendingIdle(): boolean {
+    return this.#waiting === 0;
   }
 
   /**

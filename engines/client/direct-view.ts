@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import type { EngineId } from "../wire/messages.js";
-import { encodeValue, isNDArray } from "../wire/serialize.js";
+import { encodeValueNow, isNDArray } from "../wire/serialize.js";
 import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
 import type { GatherLanding } from "./gather-landing.js";
@@ -66,8 +66,8 @@ export class DirectView<S extends boolean = false> extends View {
       { fn: f.source, name: f.name, mode: "call" },
       this.#jobs(
         targets.length === 1
-          ? (into) => encodeValue(args, { name: "args", ...into })
-          : once(() => encodeValue(args, { name: "args" })),
+          ? (into) => encodeValueNow(args, { name: "args", ...into })
+          : once(() => encodeValueNow(args, { name: "args" })),
         targets,
       ),
       this.#shape(),
@@ -137,8 +137,8 @@ export class DirectView<S extends boolean = false> extends View {
       {},
       this.#jobs(
         targets.length === 1
-          ? (into) => encodeValue(namespace, { name: "namespace", ...into })
-          : once(() => encodeValue(namespace, { name: "namespace" })),
+          ? (into) => encodeValueNow(namespace, { name: "namespace", ...into })
+          : once(() => encodeValueNow(namespace, { name: "namespace" })),
         targets,
       ),
       this.#shape(),
@@ -180,7 +180,7 @@ export class DirectView<S extends boolean = false> extends View {
     const jobs: Job[] = targets.map((t, i) => ({
       route: { kind: "direct", target: t },
       engineId: t,
-      buffers: (into) => encodeValue({ [name]: parts[i] }, { name, ...into }),
+      buffers: (into) => encodeValueNow({ [name]: parts[i] }, { name, ...into }),
       exclusive: true,
     }));
     return this.submit("push_request", {}, jobs, "list");
@@ -224,7 +224,7 @@ export class DirectView<S extends boolean = false> extends View {
     const jobs: Job[] = targets.map((t, i) => ({
       route: { kind: "direct", target: t },
       engineId: t,
-      buffers: (into) => encodeValue(toPlainSeqs(seqs, bounds[i]!), { name: "sequences", ...into }),
+      buffers: (into) => encodeValueNow(toPlainSeqs(seqs, bounds[i]!), { name: "sequences", ...into }),
       exclusive: true,
     }));
     return this.submit("apply_request", { fn: f.source, name: f.name, mode: "map" }, jobs, "map");

@@ -1,6 +1,6 @@
 import { isArrowTable } from "../wire/arrow-frames.js";
 import type { EngineId, Route } from "../wire/messages.js";
-import { arrayBytes, encodeValue, isNDArray } from "../wire/serialize.js";
+import { arrayBytes, encodeValueNow, isNDArray } from "../wire/serialize.js";
 import { AsyncResult } from "./async-result.js";
 import { toPlainSeqs } from "./direct-view.js";
 import { shipFunction } from "./function-source.js";
@@ -118,7 +118,7 @@ export class LoadBalancedView extends View {
     const job: Job = {
       route: this.#route(),
       engineId: -1,
-      buffers: (into) => encodeValue(args, { name: "args", ...into }),
+      buffers: (into) => encodeValueNow(args, { name: "args", ...into }),
       exclusive: true,
       payloadBytes: arrayBytes(args),
     };
@@ -179,7 +179,7 @@ export class LoadBalancedView extends View {
       jobs.push({
         route,
         engineId: -1,
-        buffers: () => encodeValue(toPlainSeqs(seqs, bounds), { name: "sequences" }),
+        buffers: () => encodeValueNow(toPlainSeqs(seqs, bounds), { name: "sequences" }),
       });
     }
     return this.submit(

@@ -20,6 +20,11 @@ export interface ClientCore {
   readonly engines: ReadonlyMap<EngineId, EngineInfo>;
   /** Runs submissions one after another, so messages leave in call order. */
   enqueue(work: () => Promise<void>): void;
+  /**
+   * True when no enqueued submission is still waiting: one whose payload is already encoded may
+   * then leave at once without breaking call order.
+   */
+  readonly sendingIdle: boolean;
   track(ar: AsyncResult): void;
   settled(ar: AsyncResult): void;
   abort(msgIds: string[]): Promise<unknown>;
@@ -75,10 +80,13 @@ export interface Job {
   payloadBytes?: number;
 }
 
-/** Memoises an async encoder so one payload serves several targets. */
-export function once<T>(f: () => Promise<T>): () => Promise<T> {
-  let p: Promise<T> | undefined;
-  return () => (p ??= f());
+/** Memoises an encoder so one payload serves several targets. */
+export function once<T>(f: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    made ??= { value: f() };
+    return made.value;
+  };
 }
 
 /** Gives leased memory back once the transport is done with the frames (none leased: nothing to do). */
@@ -175,17 +183,34 @@ export abstract class View {
     ar.seal();
     this.core.track(ar as AsyncResult);
     const timeout = this.timeout;
-    this.core.enqueue(async () => {
+    const leave = (i: number, buffers: Buffer[] | Promise<Buffer[]>) => {
+      const { job, header, listener, leases } = sends[i]!;
+      const route = resolveRoute ? resolveRoute(job.route) : job.route;
+      const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
+      const sent = releaser(leases);
+      const encode = async () => ({ buffers: await buffers, sent });
+      if (this.core.sendAssigned?.(type, content, metadata, job.payloadBytes ?? 0, encode, listener, header))
+        return;
+      if (buffers instanceof Promise)
+        return buffers.then((b) => core.send(type, content, metadata, b, listener, header, sent));
+      core.send(type, content, metadata, buffers, listener, header, sent);
+    };
+    if (core.sendingIdle && sends.every((s) => !(s.encoding instanceof Promise))) {
+      // Every payload is ready and nothing is queued ahead: leave now (a flood of small tasks
+      // then costs no promise chain, and a round trip no extra microtask hops).
       for (let i = 0; i < sends.length; i++) {
-        const { job, header, listener, encoding, leases } = sends[i]!;
         try {
-          const encode = async () => ({ buffers: await encoding, sent: releaser(leases) });
-          const route = resolveRoute ? resolveRoute(job.route) : job.route;
-          const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
-          const payload = job.payloadBytes ?? 0;
-          if (this.core.sendAssigned?.(type, content, metadata, payload, encode, listener, header)) continue;
-          const { buffers, sent } = await encode();
-          this.core.send(type, content, metadata, buffers, listener, header, sent);
+          leave(i, sends[i]!.encoding);
+        } catch (e) {
+          ar.failSlot(i, e as Error);
+        }
+      }
+      return ar;
+    }
+    core.enqueue(async () => {
+      for (let i = 0; i < sends.length; i++) {
+        try {
+          await leave(i, sends[i]!.encoding);
         } catch (e) {
           ar.failSlot(i, e as Error);
         }

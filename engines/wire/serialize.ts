@@ -251,6 +251,15 @@ export function encodeValue(value: unknown, opts: EncodeOptions = {}): Promise<B
   }
 }
 
+/**
+ * {@link encodeValue}, with the frames at once when there is no Arrow frame to write (no large
+ * array): a flood of small tasks then costs no promise per payload. Throws what encodeValue rejects.
+ */
+export function encodeValueNow(value: unknown, opts: EncodeOptions = {}): Buffer[] | Promise<Buffer[]> {
+  const captured = captureValue(value, opts);
+  return captured.oob.length ? framesOf(captured, opts) : [captured.head];
+}
+
 /** A value taken at call time: its structure frame, and large arrays as the sender's own copies. */
 interface CapturedValue {
   head: Buffer;
