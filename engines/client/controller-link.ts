@@ -62,17 +62,18 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
    * lb.apply calls leaves as a few batches, a lone task as itself.
    */
   readonly #outbox = new TurnBatcher<Batchable & { type: TaskRequestType }>((tasks) => {
-    if (tasks.length === 1) {
-      const t = tasks[0]!;
+    const alone = (t: Batchable & { type: TaskRequestType }) =>
       void this.sock.send(t.type, t.content as ContentByType[TaskRequestType], {
         header: t.header,
         metadata: t.metadata,
         buffers: t.buffers,
       });
-    } else {
-      const { content, buffers } = packBatch(tasks);
-      void this.sock.send("task_batch", content, { buffers });
-    }
+    if (tasks.length === 1) alone(tasks[0]!);
+    else
+      for (const out of packBatch(tasks)) {
+        if ("alone" in out) alone(out.alone);
+        else void this.sock.send("task_batch", out.batch.content, { buffers: out.batch.buffers });
+      }
   });
 
   constructor(readonly info: ConnectionInfo) {

@@ -1,15 +1,33 @@
 import { setImmediate } from "node:timers";
-import { type Batchable, MAX_BATCH, packBatch } from "../wire/batch.js";
+import { type Batchable, MAX_BATCH, openPart, packBatch } from "../wire/batch.js";
+import type { MsgType } from "../wire/messages.js";
 import type { SignedSocket } from "../wire/signed-socket.js";
 
 /** A received message: `raw` holds its signed frames, or nothing when it came inside a batch. */
-type Relayed = Batchable & { raw: readonly Buffer[] };
+export type Relayed = Batchable & { raw: readonly Buffer[] };
+
+/**
+ * Sends a message that came inside a batch on its own, signed anew (it has no frames of its own
+ * to forward): its sealed part is opened first, for the header, parent and content in full.
+ */
+export function resign(sock: SignedSocket, identity: Buffer, msg: Relayed): void {
+  const m = msg.sealed ? openPart(msg.sealed, []) : msg;
+  if (!m) return;
+  void sock.send(m.header.msg_type as MsgType, m.content as never, {
+    identities: [identity],
+    header: m.header,
+    parent: m.parent_header,
+    metadata: m.metadata,
+    buffers: m.buffers,
+  });
+}
 
 /**
  * Sends task requests to engines (or replies to clients) the cheapest way that keeps their order
  * per peer: a message that arrived whole is forwarded as received (same signature) when nothing
  * is waiting for that peer; messages that arrived inside a batch are re-batched per peer at the
- * end of the event-loop turn, so a flood costs one signed message per peer and turn.
+ * end of the event-loop turn, their sealed bytes copied unread, so a flood costs one signed
+ * message per peer and turn.
  */
 export class BatchingRelay {
   readonly #pending = new Map<string, { identity: Buffer; items: Relayed[] }>();
@@ -44,8 +62,14 @@ export class BatchingRelay {
       const sendRun = () => {
         if (run.length === 1 && run[0]!.raw.length) void this.sock.forward(run[0]!, [identity]);
         else if (run.length) {
-          const { content, buffers } = packBatch(run);
-          void this.sock.send(this.batchType, content, { identities: [identity], buffers });
+          for (const out of packBatch(run, false)) {
+            if ("alone" in out) resign(this.sock, identity, out.alone);
+            else
+              void this.sock.send(this.batchType, out.batch.content, {
+                identities: [identity],
+                buffers: out.batch.buffers,
+              });
+          }
         }
         run = [];
       };

@@ -4,7 +4,7 @@ import { Publisher, Router } from "zeromq";
 import { createLauncher } from "../launchers/create-launcher.js";
 import type { Launcher } from "../launchers/launcher.js";
 import type { LauncherSpec } from "../launchers/launcher-spec.js";
-import { unpackBatch } from "../wire/batch.js";
+import { relayedPart, sealedParts } from "../wire/batch.js";
 import { type ConnectionInfo, removeConnectionFile, writeConnectionFile } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
 import {
@@ -24,7 +24,7 @@ import {
 } from "../wire/messages.js";
 import { SignedSocket } from "../wire/signed-socket.js";
 import { Signer } from "../wire/signing.js";
-import { BatchingRelay } from "./batching-relay.js";
+import { BatchingRelay, resign } from "./batching-relay.js";
 import { type EngineRecord, EngineRegistry } from "./engine-registry.js";
 import { DEFAULT_HEARTBEAT, HeartbeatMonitor, type HeartbeatOptions } from "./heartbeat-monitor.js";
 import { OutputRelay } from "./output-relay.js";
@@ -191,8 +191,10 @@ export class Controller {
     }
     if (msg.header.msg_type === "task_batch") {
       this.scheduler.together(() => {
-        for (const part of unpackBatch(msg))
+        for (const sealed of sealedParts(msg)) {
+          const part = relayedPart(sealed, msg.identities);
           if (isTaskRequest(part)) this.#submit(part as Message<TaskRequestType>, client);
+        }
       });
       return;
     }
@@ -355,14 +357,7 @@ export class Controller {
     }
     const kept = rec?.state === "done" ? rec.replyMessage : undefined;
     if (kept) {
-      // A reply that came in a batch: sign it on its own now.
-      void this.#clients.send(kept.header.msg_type, kept.content, {
-        identities: [client],
-        header: kept.header,
-        parent: kept.parent_header,
-        metadata: kept.metadata,
-        buffers: kept.buffers,
-      });
+      resign(this.#clients, client, kept); // a reply that came in a batch: signed on its own now
       return;
     }
     const status = rec
@@ -546,8 +541,10 @@ export class Controller {
     }
     if (type === "reply_batch") {
       this.scheduler.together(() => {
-        for (const part of unpackBatch(msg))
+        for (const sealed of sealedParts(msg)) {
+          const part = relayedPart(sealed, msg.identities);
           if (part.header.msg_type.endsWith("_reply")) this.#onReply(part, identity);
+        }
       });
       return;
     }

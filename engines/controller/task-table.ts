@@ -1,3 +1,4 @@
+import type { SealedPart } from "../wire/batch.js";
 import type { Header } from "../wire/frames.js";
 import type { AnyMessage, EngineId, TaskRequestType } from "../wire/messages.js";
 
@@ -22,8 +23,8 @@ export interface TaskRecord {
   notKept?: boolean;
   /** The reply as received (from the delimiter on), kept for late `getResult` while it fits. */
   reply?: Buffer[];
-  /** A reply that arrived inside a batch (no frames of its own), kept while it fits. */
-  replyMessage?: AnyMessage;
+  /** A reply that arrived inside a batch (no frames of its own; its sealed part), kept while it fits. */
+  replyMessage?: AnyMessage & { sealed?: SealedPart };
   replyBytes: number;
 }
 
@@ -83,15 +84,19 @@ export class TaskTable {
     msgId: string,
     outcome: string,
     reply: Buffer[] | undefined,
-    message?: AnyMessage,
+    message?: AnyMessage & { sealed?: SealedPart },
   ): TaskRecord | undefined {
     const rec = this.#tasks.get(msgId);
     if (!rec || rec.state === "done") return rec;
     rec.state = "done";
     rec.outcome = outcome;
-    const kept = reply ?? message?.buffers;
-    // A batched reply's JSON is not at hand as bytes: count a typical size for it.
-    const bytes = (kept ? kept.reduce((n, f) => n + f.length, 0) : 0) + (reply ? 0 : message ? 512 : 0);
+    const bytes = reply
+      ? reply.reduce((n, f) => n + f.length, 0)
+      : message
+        ? message.sealed
+          ? message.sealed.json.length + message.sealed.buffers.length
+          : message.buffers.reduce((n, f) => n + f.length, 512)
+        : 0;
     if ((reply || message) && bytes <= this.limits.maxReplyBytes) {
       if (reply) rec.reply = reply;
       else rec.replyMessage = message;

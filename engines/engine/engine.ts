@@ -87,18 +87,19 @@ export class Engine {
   #recordTimer: NodeJS.Timeout | undefined;
   /** Replies to the controller finished in one turn of the event loop leave together. */
   readonly #replies = new TurnBatcher<Batchable & { type: string }>((replies) => {
-    if (replies.length === 1) {
-      const r = replies[0]!;
+    const alone = (r: Batchable & { type: string }) =>
       void this.#sock.send(r.type as "apply_reply", r.content as ReplyStatus, {
         header: r.header,
         parent: r.parent_header,
         metadata: r.metadata,
         buffers: r.buffers,
       });
-    } else {
-      const { content, buffers } = packBatch(replies);
-      void this.#sock.send("reply_batch", content, { buffers });
-    }
+    if (replies.length === 1) alone(replies[0]!);
+    else
+      for (const out of packBatch(replies)) {
+        if ("alone" in out) alone(out.alone);
+        else void this.#sock.send("reply_batch", out.batch.content, { buffers: out.batch.buffers });
+      }
   });
   #running = false;
   #heart: Heart | undefined;

@@ -7,19 +7,17 @@ import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
 /**
  * Batches: many task requests (client → controller → engine) or replies (engine → controller →
  * client) in one signed message, so a flood of tiny tasks costs a few messages per batch rather
- * than several per task. Each part keeps its own header, parent, metadata and content, and owns
- * the next `buffers` of the batch's buffers, so unpacking gives back the messages as they were.
+ * than several per task.
+ *
+ * The parts travel in groups of two frames, each under {@link SIGNED_BUFFER_LIMIT} (so the batch's
+ * HMAC covers them): one is a JSON array holding each part's `[header, parent, metadata, content]`,
+ * the other the parts' buffers end to end. The batch's content is an index: each part's byte sizes
+ * (its JSON in the array, then its buffers) and, toward the controller, the few facts it routes by
+ * (ids, route, status, run time). So the controller reads the index, never a part's JSON: it cuts
+ * the parts it forwards out of the frames and joins them into its own batches, bytes unread, while
+ * the final receiver parses a group's array at once. Parsing and re-serialising every part was most
+ * of the controller's work in a flood.
  */
-
-/** One message inside a batch. */
-export interface BatchPart {
-  header: Header;
-  parent_header: Header | Record<string, never>;
-  metadata: Record<string, unknown>;
-  content: unknown;
-  /** How many of the batch's buffers, in order, belong to this part. */
-  buffers: number;
-}
 
 /** A message to put in a batch (buffers by value). */
 export interface Batchable {
@@ -28,91 +26,282 @@ export interface Batchable {
   metadata?: Record<string, unknown>;
   content: unknown;
   buffers?: readonly Uint8Array[];
+  /** The part as received inside a batch, forwarded as its bytes (a relay's re-batching). */
+  sealed?: SealedPart;
+}
+
+/** What the index says about one part. */
+export interface PartEntry {
+  /** Byte length of the part's JSON, then of each of its buffers. */
+  sizes: number[];
+  /** The part's msg_type (omitted in the batches the controller sends on). */
+  type?: string;
+  /** A request's msg_id. */
+  msg_id?: string;
+  /** A request's metadata (route, timeout, …): the scheduler reads it. */
+  meta?: Record<string, unknown>;
+  /** A reply's parent msg_id, status and run time (ms). */
+  parent_id?: string;
+  status?: string;
+  duration?: number;
 }
 
 /** What a batch message's content holds. */
 export interface BatchContent {
-  parts: BatchPart[];
-  /**
-   * When present, the batch has one frame holding every part's buffers back to back, and these
-   * are their lengths in order. Set when there are two or more and they add up to less than
-   * {@link SIGNED_BUFFER_LIMIT}, so the frame is covered by the message's HMAC like each small
-   * buffer would be.
-   */
-  packed?: number[];
+  parts: PartEntry[];
+}
+
+/** One part of a received batch, not parsed: its index entry, its JSON bytes and its buffers' bytes. */
+export interface SealedPart {
+  entry: PartEntry;
+  json: Buffer;
+  buffers: Buffer;
+}
+
+/** Largest frame of a batch: under {@link SIGNED_BUFFER_LIMIT}, the message's HMAC covers it. */
+const FRAME_LIMIT = SIGNED_BUFFER_LIMIT - 1;
+
+const COMMA = 0x2c;
+const OPEN = 0x5b;
+const CLOSE = 0x5d;
+
+/** How a sender's batch goes out: a batch message, or one part too large for a frame, alone. */
+export type Outgoing<T> = { batch: { content: BatchContent; buffers: Buffer[] } } | { alone: T };
+
+/** The entry of a part the sender made: its sizes and the facts the controller routes it by. */
+function entryOf(m: Batchable, sizes: number[]): PartEntry {
+  const type = m.header.msg_type;
+  if (!type.endsWith("_reply")) return { type, msg_id: m.header.msg_id, meta: m.metadata ?? {}, sizes };
+  const entry: PartEntry = {
+    type,
+    parent_id: (m.parent_header as { msg_id?: string } | undefined)?.msg_id ?? "",
+    sizes,
+  };
+  const status = (m.content as { status?: unknown } | undefined)?.status;
+  const duration = m.metadata?.duration;
+  if (typeof status === "string") entry.status = status;
+  if (typeof duration === "number") entry.duration = duration;
+  return entry;
+}
+
+/** A group's two frames: the parts' JSON texts (or bytes) in one array, their buffers end to end. */
+function groupFrames(
+  json: (string | Buffer)[],
+  jsonBytes: number,
+  buffers: Uint8Array[],
+  bufferBytes: number,
+) {
+  const text = Buffer.allocUnsafe(jsonBytes);
+  text[0] = OPEN;
+  let at = 1;
+  for (let i = 0; i < json.length; i++) {
+    if (i) text[at++] = COMMA;
+    const j = json[i]!;
+    if (typeof j === "string") at += text.write(j, at);
+    else at += j.copy(text, at);
+  }
+  text[at] = CLOSE;
+  return [text, buffers.length === 1 ? Buffer.from(buffers[0]!) : Buffer.concat(buffers, bufferBytes)];
 }
 
 /**
- * The content and buffers of a batch message carrying `items`, in order.
- *
- * The parts' small buffers (a tiny task's arguments, its result) travel packed into one frame:
- * each frame is a ZeroMQ message part and, on receipt, a Buffer with memory of its own that the
- * garbage collector must finalise, so a flood's ~10-byte values cost more as frames than as bytes.
+ * Packs `items`, in order, into batch messages. Senders (`routing: true`) put the routing facts
+ * into the index; the controller, forwarding sealed parts, puts only their sizes. A part that
+ * does not fit a frame on its own is handed back to go `alone`, in its place in the order.
  */
-export function packBatch(items: readonly Batchable[]): { content: BatchContent; buffers: Uint8Array[] } {
-  const buffers: Uint8Array[] = [];
-  let bytes = 0;
-  const parts = items.map((m): BatchPart => {
-    const own = m.buffers ?? [];
-    for (const b of own) {
-      buffers.push(b);
-      bytes += b.byteLength;
-    }
-    return {
-      header: m.header,
-      parent_header: m.parent_header ?? {},
-      metadata: m.metadata ?? {},
-      content: m.content,
-      buffers: own.length,
-    };
-  });
-  if (buffers.length < 2 || bytes >= SIGNED_BUFFER_LIMIT) return { content: { parts }, buffers };
-  return {
-    content: { parts, packed: buffers.map((b) => b.byteLength) },
-    buffers: [Buffer.concat(buffers, bytes)],
+export function packBatch<T extends Batchable>(items: readonly T[], routing = true): Outgoing<T>[] {
+  const out: Outgoing<T>[] = [];
+  let parts: PartEntry[] = [];
+  let frames: Buffer[] = [];
+  // The group being filled: its JSON array's bytes start with "[" and end with "]".
+  let json: (string | Buffer)[] = [];
+  let jsonBytes = 1;
+  let buffers: Uint8Array[] = [];
+  let bufferBytes = 0;
+  const closeGroup = () => {
+    if (json.length) frames.push(...groupFrames(json, jsonBytes, buffers, bufferBytes));
+    json = [];
+    jsonBytes = 1;
+    buffers = [];
+    bufferBytes = 0;
   };
+  const flush = () => {
+    closeGroup();
+    if (parts.length) out.push({ batch: { content: { parts }, buffers: frames } });
+    parts = [];
+    frames = [];
+  };
+  for (const m of items) {
+    let text: string | Buffer;
+    let sizes: number[];
+    let own: number;
+    if (m.sealed) {
+      text = m.sealed.json;
+      sizes = m.sealed.entry.sizes;
+      own = m.sealed.buffers.length;
+    } else {
+      text = JSON.stringify([m.header, m.parent_header ?? {}, m.metadata ?? {}, m.content ?? {}]);
+      sizes = [Buffer.byteLength(text)];
+      own = 0;
+      for (const b of m.buffers ?? []) {
+        sizes.push(b.byteLength);
+        own += b.byteLength;
+      }
+    }
+    const length = sizes[0]!;
+    if (length + 2 > FRAME_LIMIT || own > FRAME_LIMIT) {
+      flush();
+      out.push({ alone: m });
+      continue;
+    }
+    if (jsonBytes + 1 + length > FRAME_LIMIT || bufferBytes + own > FRAME_LIMIT) closeGroup();
+    json.push(text);
+    jsonBytes += length + 1; // its text, then a comma or the closing bracket
+    if (m.sealed) {
+      if (own) buffers.push(m.sealed.buffers);
+    } else for (const b of m.buffers ?? []) buffers.push(b);
+    bufferBytes += own;
+    parts.push(m.sealed ? (routing ? m.sealed.entry : { sizes }) : routing ? entryOf(m, sizes) : { sizes });
+  }
+  flush();
+  return out;
 }
 
-/** The batch's buffers one per part-buffer: the packed frame cut up (as views), or the frames. */
-function batchBuffers(batch: AnyMessage): Buffer[] | undefined {
-  const packed = (batch.content as { packed?: unknown }).packed;
-  if (packed === undefined) return batch.buffers;
-  const blob = batch.buffers[0];
-  if (!Array.isArray(packed) || batch.buffers.length !== 1 || !blob) return undefined;
-  const out: Buffer[] = [];
-  let at = 0;
-  for (const n of packed) {
-    if (!Number.isInteger(n) || n < 0 || at + n > blob.length) return undefined;
-    out.push(blob.subarray(at, at + n));
-    at += n;
+/**
+ * Walks a received batch's index over its frames: `part` gets each entry with where its JSON and
+ * its buffers lie. False when the index does not match the frames (sizes that are not whole
+ * numbers, a part across groups, bytes left over, a JSON array not laid out as the sizes say):
+ * the batch is then malformed as a whole.
+ */
+function walkParts(
+  batch: AnyMessage,
+  part: (entry: PartEntry, group: number, json: [number, number], buffers: [number, number]) => void,
+): boolean {
+  const entries = (batch.content as { parts?: unknown }).parts;
+  const frames = batch.buffers;
+  if (!Array.isArray(entries) || frames.length % 2) return false;
+  let g = -2;
+  let at = 0; // in the group's JSON array
+  let bat = 0; // in its buffers
+  for (const entry of entries as PartEntry[]) {
+    const sizes = entry?.sizes;
+    if (!Array.isArray(sizes) || sizes.length === 0) return false;
+    let own = 0;
+    for (const n of sizes) if (!Number.isInteger(n) || n < 0) return false;
+    for (let i = 1; i < sizes.length; i++) own += sizes[i]!;
+    if (g < 0 || at === frames[g]!.length) {
+      // The group is used up (its buffers too): the part starts the next one.
+      if (g >= 0 && bat !== frames[g + 1]!.length) return false;
+      g += 2;
+      if (g >= frames.length || frames[g]![0] !== OPEN) return false;
+      at = 1;
+      bat = 0;
+    }
+    const text = frames[g]!;
+    const end = at + sizes[0]!;
+    if (end >= text.length || (text[end] !== COMMA && text[end] !== CLOSE)) return false;
+    if (text[end] === CLOSE && end !== text.length - 1) return false;
+    if (bat + own > frames[g + 1]!.length) return false;
+    part(entry, g, [at, end], [bat, bat + own]);
+    at = end + 1;
+    bat += own;
   }
-  return at === blob.length ? out : undefined;
+  return frames.length === 0
+    ? true
+    : g === frames.length - 2 && at === frames[g]!.length && bat === frames[g + 1]!.length;
+}
+
+/** The parts of a received batch, unparsed (none when the batch is malformed; see walkParts). */
+export function sealedParts(batch: AnyMessage): SealedPart[] {
+  const out: SealedPart[] = [];
+  const f = batch.buffers;
+  const ok = walkParts(batch, (entry, g, [a, b], [c, d]) =>
+    out.push({ entry, json: f[g]!.subarray(a, b), buffers: f[g + 1]!.subarray(c, d) }),
+  );
+  return ok ? out : [];
+}
+
+/** The message in a part's parsed JSON, with its buffers cut from `bytes` by `sizes` (undefined when malformed). */
+function messageOf(body: unknown, sizes: number[], bytes: Buffer, from: number, identities: Buffer[]) {
+  if (!Array.isArray(body) || body.length !== 4) return undefined;
+  const [header, parent, metadata, content] = body as [Header, Header, Record<string, unknown>, unknown];
+  if (typeof header?.msg_type !== "string" || typeof header.msg_id !== "string") return undefined;
+  const buffers: Buffer[] = [];
+  let at = from;
+  for (let i = 1; i < sizes.length; i++) {
+    buffers.push(bytes.subarray(at, at + sizes[i]!));
+    at += sizes[i]!;
+  }
+  return {
+    identities,
+    header: header as Header<MsgType>,
+    parent_header: parent ?? {},
+    metadata: metadata ?? {},
+    content: (content ?? {}) as ContentByType[MsgType],
+    buffers,
+    raw: [],
+  } as unknown as AnyMessage;
+}
+
+/** The message a sealed part holds, as if it had arrived alone (undefined when malformed). */
+export function openPart(part: SealedPart, identities: Buffer[]): AnyMessage | undefined {
+  let body: unknown;
+  try {
+    body = JSON.parse(part.json.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  return messageOf(body, part.entry.sizes, part.buffers, 0, identities);
 }
 
 /**
  * The messages inside a received batch, as if each had arrived alone (from the same peer, with
- * the same identities). They have no `raw` frames of their own: forwarding means re-batching.
+ * the same identities); each group's JSON is parsed at once. They have no `raw` frames of their
+ * own: forwarding means re-batching.
  */
 export function unpackBatch(batch: AnyMessage): AnyMessage[] {
-  const parts = (batch.content as { parts?: unknown }).parts;
-  const buffers = batchBuffers(batch);
-  if (!Array.isArray(parts) || !buffers) return [];
+  const located: [PartEntry, number, number][] = [];
+  if (!walkParts(batch, (entry, g, _json, [c]) => located.push([entry, g, c]))) return [];
   const out: AnyMessage[] = [];
-  let at = 0;
-  for (const p of parts as BatchPart[]) {
-    if (typeof p?.header?.msg_type !== "string" || !Number.isInteger(p.buffers) || p.buffers < 0) continue;
-    out.push({
-      identities: batch.identities,
-      header: p.header as Header<MsgType>,
-      parent_header: p.parent_header ?? {},
-      metadata: p.metadata ?? {},
-      content: p.content as ContentByType[MsgType],
-      buffers: buffers.slice(at, at + p.buffers),
-      raw: [],
-    } as unknown as AnyMessage);
-    at += p.buffers;
+  let bodies: unknown[] = [];
+  let k = 0;
+  let group = -1;
+  for (const [entry, g, from] of located) {
+    if (g !== group) {
+      group = g;
+      k = 0;
+      try {
+        const parsed: unknown = JSON.parse(batch.buffers[g]!.toString("utf8"));
+        bodies = Array.isArray(parsed) ? parsed : [];
+      } catch {
+        bodies = [];
+      }
+    }
+    const m = messageOf(bodies[k++], entry.sizes, batch.buffers[g + 1]!, from, batch.identities);
+    if (m) out.push(m);
   }
   return out;
+}
+
+/**
+ * A sealed part as a relay handles it: a message whose header, parent, metadata and content hold
+ * only what the index says (ids, type, route or status), carrying the part to forward. Open it
+ * ({@link openPart}) for the rest.
+ */
+export function relayedPart(part: SealedPart, identities: Buffer[]): AnyMessage & { sealed: SealedPart } {
+  const e = part.entry;
+  const type = typeof e.type === "string" ? e.type : "";
+  const reply = e.parent_id !== undefined;
+  return {
+    identities,
+    header: { msg_id: reply ? "" : String(e.msg_id ?? ""), msg_type: type } as Header,
+    parent_header: reply ? ({ msg_id: String(e.parent_id) } as Header) : {},
+    metadata: reply ? (typeof e.duration === "number" ? { duration: e.duration } : {}) : (e.meta ?? {}),
+    content: reply ? { status: e.status } : {},
+    buffers: [],
+    raw: [],
+    sealed: part,
+  } as unknown as AnyMessage & { sealed: SealedPart };
 }
 
 /** Most messages in one batch (bounds a batch message and the work of handling one). */
