@@ -23,6 +23,15 @@ import type { EngineId, SchedulerScheme } from "./wire/messages.js";
 /** The controller entry script in dist/. */
 export const CONTROLLER_MAIN = fileURLToPath(new URL("./controller/main.js", import.meta.url));
 
+/**
+ * V8 flags of the controller process. A flood of tiny tasks keeps thousands of them in flight in
+ * the controller; after an idle spell V8 had shrunk its young generation and heap, and the next
+ * flood spent its time in garbage collection growing them back: a flood right after ipyparallel's
+ * went from a median of ~13,600 to ~17,500 tasks/s (9 floods each) with a young generation that
+ * does not start small and no memory reducer. Resident memory is the same (58 MB idle).
+ */
+export const CONTROLLER_NODE_FLAGS = ["--min-semi-space-size=16", "--no-memory-reducer"] as const;
+
 /** Options of {@link Cluster.start} that every launcher shares. */
 export interface ClusterBaseOptions {
   /** Engines to start (default: 2; with the ssh launcher, the hosts' counts, one per host by default). */
@@ -115,6 +124,7 @@ export class Cluster {
     const file = opts.file ?? connectionFilePath(name);
     const cluster = new Cluster(name, file);
     const args = [
+      ...CONTROLLER_NODE_FLAGS,
       CONTROLLER_MAIN,
       "--name",
       name,
