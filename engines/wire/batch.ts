@@ -101,7 +101,7 @@ function groupFrames(
     else at += j.copy(text, at);
   }
   text[at] = CLOSE;
-  return [text, buffers.length === 1 ? Buffer.from(buffers[0]!) : Buffer.concat(buffers, bufferBytes)];
+  return [text, Buffer.concat(buffers, bufferBytes)];
 }
 
 /**
@@ -199,8 +199,8 @@ function walkParts(
     }
     const text = frames[g]!;
     const end = at + sizes[0]!;
-    if (end >= text.length || (text[end] !== COMMA && text[end] !== CLOSE)) return false;
-    if (text[end] === CLOSE && end !== text.length - 1) return false;
+    // A part is followed by a comma, or by the closing bracket that ends the frame.
+    if (end >= text.length || text[end] !== (end === text.length - 1 ? CLOSE : COMMA)) return false;
     if (bat + own > frames[g + 1]!.length) return false;
     part(entry, g, [at, end], [bat, bat + own]);
     at = end + 1;

@@ -171,6 +171,9 @@ test("an index that does not match the frames drops the whole batch; a malformed
   assert.deepEqual(sealedParts(withParts(batch.content.parts, [...batch.buffers, Buffer.from("x")])), []);
 
   assert.deepEqual(sealedParts(withParts(batch.content.parts, batch.buffers.slice(0, 1))), []);
+  const unclosed = Buffer.from(batch.buffers[0]!);
+  unclosed[unclosed.length - 1] = ",".charCodeAt(0); // the JSON array does not end
+  assert.deepEqual(sealedParts(withParts(batch.content.parts, [unclosed, batch.buffers[1]!])), []);
 
   // A part whose JSON is not a message is skipped; the others still arrive.
   const good = makeHeader("apply_request", "s");
