@@ -7,13 +7,9 @@
 import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { Cluster, type ClusterOptions } from "../engines/index.js";
+import { median } from "./metric.js";
 
 const MiB = 1024 * 1024;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function withCluster<T>(opts: ClusterOptions, f: (c: Cluster) => Promise<T>): Promise<T> {
   const c = await Cluster.launch(opts);
