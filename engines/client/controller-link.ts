@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
-import { type Batchable, batchable, packBatch, TurnBatcher, unpackBatch } from "../wire/batch.js";
+import { type Batchable, batchable, sendBatched, TurnBatcher, unpackBatch } from "../wire/batch.js";
 import type { ConnectionInfo } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
 import type {
@@ -61,20 +61,18 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
    * Tasks submitted in this turn of the event loop, sent together when it ends: a flood of
    * lb.apply calls leaves as a few batches, a lone task as itself.
    */
-  readonly #outbox = new TurnBatcher<Batchable & { type: TaskRequestType }>((tasks) => {
-    const alone = (t: Batchable & { type: TaskRequestType }) =>
-      void this.sock.send(t.type, t.content as ContentByType[TaskRequestType], {
-        header: t.header,
-        metadata: t.metadata,
-        buffers: t.buffers,
-      });
-    if (tasks.length === 1) alone(tasks[0]!);
-    else
-      for (const out of packBatch(tasks)) {
-        if ("alone" in out) alone(out.alone);
-        else void this.sock.send("task_batch", out.batch.content, { buffers: out.batch.buffers });
-      }
-  });
+  readonly #outbox = new TurnBatcher<Batchable & { type: TaskRequestType }>((tasks) =>
+    sendBatched(
+      tasks,
+      (t) =>
+        void this.sock.send(t.type, t.content as ContentByType[TaskRequestType], {
+          header: t.header,
+          metadata: t.metadata,
+          buffers: t.buffers,
+        }),
+      (content, buffers) => void this.sock.send("task_batch", content, { buffers }),
+    ),
+  );
 
   constructor(readonly info: ConnectionInfo) {
     super();

@@ -5,7 +5,7 @@ import process from "node:process";
 import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
-import { type Batchable, batchable, packBatch, TurnBatcher, unpackBatch } from "../wire/batch.js";
+import { type Batchable, batchable, sendBatched, TurnBatcher, unpackBatch } from "../wire/batch.js";
 import type { ConnectionInfo } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
 import { type MessageCodec as Codec, MessageCodec, type MessageSink } from "../wire/message-codec.js";
@@ -86,21 +86,19 @@ export class Engine {
   #recordFrames: Uint8Array[] = [];
   #recordTimer: NodeJS.Timeout | undefined;
   /** Replies to the controller finished in one turn of the event loop leave together. */
-  readonly #replies = new TurnBatcher<Batchable & { type: string }>((replies) => {
-    const alone = (r: Batchable & { type: string }) =>
-      void this.#sock.send(r.type as "apply_reply", r.content as ReplyStatus, {
-        header: r.header,
-        parent: r.parent_header,
-        metadata: r.metadata,
-        buffers: r.buffers,
-      });
-    if (replies.length === 1) alone(replies[0]!);
-    else
-      for (const out of packBatch(replies)) {
-        if ("alone" in out) alone(out.alone);
-        else void this.#sock.send("reply_batch", out.batch.content, { buffers: out.batch.buffers });
-      }
-  });
+  readonly #replies = new TurnBatcher<Batchable & { type: string }>((replies) =>
+    sendBatched(
+      replies,
+      (r) =>
+        void this.#sock.send(r.type as "apply_reply", r.content as ReplyStatus, {
+          header: r.header,
+          parent: r.parent_header,
+          metadata: r.metadata,
+          buffers: r.buffers,
+        }),
+      (content, buffers) => void this.#sock.send("reply_batch", content, { buffers }),
+    ),
+  );
   #running = false;
   #heart: Heart | undefined;
   #signals: Worker | undefined;

@@ -168,6 +168,25 @@ export function packBatch<T extends Batchable>(items: readonly T[], routing = tr
 }
 
 /**
+ * Sends `items` (in order) the cheapest way: a lone one as itself, more as batch messages, with
+ * any part too large for a batch frame sent alone in its place.
+ */
+export function sendBatched<T extends Batchable>(
+  items: readonly T[],
+  alone: (item: T) => void,
+  batch: (content: BatchContent, buffers: Buffer[]) => void,
+): void {
+  if (items.length === 1) {
+    alone(items[0]!);
+    return;
+  }
+  for (const out of packBatch(items)) {
+    if ("alone" in out) alone(out.alone);
+    else batch(out.batch.content, out.batch.buffers);
+  }
+}
+
+/**
  * Walks a received batch's index over its frames: `part` gets each entry with where its JSON and
  * its buffers lie. False when the index does not match the frames (sizes that are not whole
  * numbers, a part across groups, bytes left over, a JSON array not laid out as the sizes say):

@@ -245,7 +245,7 @@ export interface EncodeOptions {
  */
 export function encodeValue(value: unknown, opts: EncodeOptions = {}): Promise<Buffer[]> {
   try {
-    return framesOf(captureValue(value, opts), opts);
+    return Promise.resolve(encodeValueNow(value, opts));
   } catch (e) {
     return Promise.reject(e);
   }
