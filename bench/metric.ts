@@ -31,6 +31,18 @@ export interface MetricSpec {
   ours: () => Promise<number>;
   /** One repetition of the peer's side, or null with a reason when the peer has no equivalent. */
   theirs: (() => Promise<number>) | { none: string };
+  /**
+   * Runs once before our repetitions instead of the single uncounted one, for metrics whose
+   * steady state takes longer to reach (V8 compiling a hot path); what it returns goes into the
+   * row's note.
+   */
+  warmUp?: () => Promise<string | undefined>;
+  /**
+   * `interleaved` (the default): ours, theirs, ours, … so the machine's load falls on both alike.
+   * `blocks`: all of ours, then all of theirs, for a peer whose repetition is a long full-load
+   * spell that leaves this VM slower for a while after it (engines/README.md, "After load").
+   */
+  order?: "interleaved" | "blocks";
 }
 
 export function median(xs: readonly number[]): number {
@@ -50,47 +62,65 @@ export function ratioOf(ours: number, theirs: number, better: Better): number {
 
 /**
  * Measures a metric with the two sides interleaved (ours, theirs, ours, theirs, …) so that
- * load from other processes on this shared machine falls on both alike. One warm-up of each
- * side runs first and is not counted.
+ * load from other processes on this shared machine falls on both alike, or in blocks when the
+ * spec asks. One warm-up of each side runs first and is not counted (ours: the spec's own
+ * `warmUp` when it has one).
  */
 export async function measure(
   spec: MetricSpec,
   repeats: number,
   log: (s: string) => void,
 ): Promise<MetricResult> {
-  const ours: number[] = [];
-  const theirs: number[] = [];
   const peerFn = typeof spec.theirs === "function" ? spec.theirs : null;
   const notes: string[] = [];
-  let oursFailed = false;
-  let theirsFailed = false;
-  for (let r = -1; r < repeats; r++) {
-    if (!oursFailed) {
-      try {
-        const v = await spec.ours();
-        if (r >= 0) ours.push(v);
-      } catch (e) {
-        oursFailed = true;
-        notes.push(`ours failed: ${(e as Error).message}`);
-      }
-    }
-    if (peerFn && !theirsFailed) {
-      try {
-        const v = await peerFn();
-        if (r >= 0) theirs.push(v);
-      } catch (e) {
-        theirsFailed = true;
-        notes.push(`${spec.peer} failed: ${(e as Error).message}`);
-      }
+  const ours = new Side(spec.ours, "ours", notes);
+  const theirs = new Side(peerFn, spec.peer, notes);
+  if (spec.warmUp) {
+    const note = await spec.warmUp();
+    if (note) notes.push(note);
+  } else await ours.once(false);
+  if (spec.order === "blocks") {
+    for (let r = 0; r < repeats; r++) await ours.once(true);
+    await theirs.once(false);
+    for (let r = 0; r < repeats; r++) await theirs.once(true);
+  } else {
+    await theirs.once(false);
+    for (let r = 0; r < repeats; r++) {
+      await ours.once(true);
+      await theirs.once(true);
     }
   }
   if (!peerFn) notes.push((spec.theirs as { none: string }).none);
-  const result = summarize(spec, ours, theirs, notes);
+  const result = summarize(spec, ours.values, theirs.values, notes);
   log(
     `${spec.name}: ours ${fmt(result.ours)} ${spec.unit}, ${spec.peer} ${fmt(result.theirs)}` +
       (result.ratio ? `, ${result.ratio.toFixed(2)}×` : ""),
   );
   return result;
+}
+
+/** One side of a metric: its repetitions, stopped at the first failure (noted). */
+class Side {
+  readonly values: number[] = [];
+  #failed = false;
+
+  constructor(
+    private readonly run: (() => Promise<number>) | null,
+    private readonly who: string,
+    private readonly notes: string[],
+  ) {}
+
+  /** Runs one repetition; keeps its value when `counted`. */
+  async once(counted: boolean): Promise<void> {
+    if (!this.run || this.#failed) return;
+    try {
+      const v = await this.run();
+      if (counted) this.values.push(v);
+    } catch (e) {
+      this.#failed = true;
+      this.notes.push(`${this.who} failed: ${(e as Error).message}`);
+    }
+  }
 }
 
 /** Builds a result row from samples already taken (warm-ups excluded). */
