@@ -75,10 +75,8 @@ export async function measure(
   const notes: string[] = [];
   const ours = new Side(spec.ours, "ours", notes);
   const theirs = new Side(peerFn, spec.peer, notes);
-  if (spec.warmUp) {
-    const note = await spec.warmUp();
-    if (note) notes.push(note);
-  } else await ours.once(false);
+  if (spec.warmUp) await ours.warmUp(spec.warmUp);
+  else await ours.once(false);
   if (spec.order === "blocks") {
     for (let r = 0; r < repeats; r++) await ours.once(true);
     await theirs.once(false);
@@ -112,10 +110,26 @@ class Side {
 
   /** Runs one repetition; keeps its value when `counted`. */
   async once(counted: boolean): Promise<void> {
-    if (!this.run || this.#failed) return;
-    try {
-      const v = await this.run();
+    const run = this.run;
+    if (!run) return;
+    await this.#guard(async () => {
+      const v = await run();
       if (counted) this.values.push(v);
+    });
+  }
+
+  /** Runs a spec's own warm-up; its note joins the row's. */
+  async warmUp(warm: () => Promise<string | undefined>): Promise<void> {
+    await this.#guard(async () => {
+      const note = await warm();
+      if (note) this.notes.push(note);
+    });
+  }
+
+  async #guard(work: () => Promise<void>): Promise<void> {
+    if (this.#failed) return;
+    try {
+      await work();
     } catch (e) {
       this.#failed = true;
       this.notes.push(`${this.who} failed: ${(e as Error).message}`);

@@ -62,3 +62,16 @@ test("a side that fails stops there and says why; the other side goes on", async
   assert.equal(r.ours, 3);
   assert.match(r.note ?? "", /peer failed: engine gone/);
 });
+
+test("a warm-up that fails counts as our side failing, and the peer is still measured", async () => {
+  const { spec, calls } = loggingSpec({
+    warmUp: async () => {
+      throw new Error("no engines");
+    },
+  });
+  const r = await measure(spec, 2, () => {});
+  assert.deepEqual(calls, ["theirs", "theirs", "theirs"]);
+  assert.equal(r.ours, null);
+  assert.equal(r.theirs, 2.5);
+  assert.match(r.note ?? "", /ours failed: no engines/);
+});
