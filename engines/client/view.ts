@@ -188,8 +188,19 @@ export abstract class View {
       const route = resolveRoute ? resolveRoute(job.route) : job.route;
       const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
       const sent = releaser(leases);
-      const encode = async () => ({ buffers: await buffers, sent });
-      if (this.core.sendAssigned?.(type, content, metadata, job.payloadBytes ?? 0, encode, listener, header))
+      // Only a task carrying arrays can be large enough to go by assignment.
+      if (
+        job.payloadBytes &&
+        this.core.sendAssigned?.(
+          type,
+          content,
+          metadata,
+          job.payloadBytes,
+          async () => ({ buffers: await buffers, sent }),
+          listener,
+          header,
+        )
+      )
         return;
       if (buffers instanceof Promise)
         return buffers.then((b) => core.send(type, content, metadata, b, listener, header, sent));

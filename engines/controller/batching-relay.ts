@@ -1,5 +1,5 @@
 import { setImmediate } from "node:timers";
-import { type Batchable, MAX_BATCH, openPart, packBatch } from "../wire/batch.js";
+import { type Batchable, MAX_BATCH, openPart, sendPacked } from "../wire/batch.js";
 import type { MsgType } from "../wire/messages.js";
 import type { SignedSocket } from "../wire/signed-socket.js";
 
@@ -61,16 +61,15 @@ export class BatchingRelay {
       let run: Relayed[] = [];
       const sendRun = () => {
         if (run.length === 1 && run[0]!.raw.length) void this.sock.forward(run[0]!, [identity]);
-        else if (run.length) {
-          for (const out of packBatch(run, false)) {
-            if ("alone" in out) resign(this.sock, identity, out.alone);
-            else
-              void this.sock.send(this.batchType, out.batch.content, {
-                identities: [identity],
-                buffers: out.batch.buffers,
-              });
-          }
-        }
+        else if (run.length)
+          // A sealed part goes on as a batch even alone: re-signing it would mean parsing it.
+          sendPacked(
+            run,
+            (m) => resign(this.sock, identity, m),
+            (content, buffers) =>
+              void this.sock.send(this.batchType, content, { identities: [identity], buffers }),
+            false,
+          );
         run = [];
       };
       for (const m of items) {

@@ -90,13 +90,7 @@ export class TaskTable {
     if (!rec || rec.state === "done") return rec;
     rec.state = "done";
     rec.outcome = outcome;
-    const bytes = reply
-      ? reply.reduce((n, f) => n + f.length, 0)
-      : message
-        ? message.sealed
-          ? message.sealed.json.length + message.sealed.buffers.length
-          : message.buffers.reduce((n, f) => n + f.length, 512)
-        : 0;
+    const bytes = reply ? reply.reduce((n, f) => n + f.length, 0) : message ? messageBytes(message) : 0;
     if ((reply || message) && bytes <= this.limits.maxReplyBytes) {
       if (reply) rec.reply = reply;
       else rec.replyMessage = message;
@@ -149,4 +143,10 @@ export class TaskTable {
   get replyBytes(): number {
     return this.#replyBytes;
   }
+}
+
+/** What keeping a reply that came inside a batch costs (its JSON counted at a typical size when not sealed). */
+function messageBytes(m: AnyMessage & { sealed?: SealedPart }): number {
+  if (m.sealed) return m.sealed.json.length + m.sealed.buffers.length;
+  return m.buffers.reduce((n, f) => n + f.length, 512);
 }

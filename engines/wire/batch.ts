@@ -168,22 +168,29 @@ export function packBatch<T extends Batchable>(items: readonly T[], routing = tr
 }
 
 /**
- * Sends `items` (in order) the cheapest way: a lone one as itself, more as batch messages, with
- * any part too large for a batch frame sent alone in its place.
+ * Sends `items` (in order) as batch messages, with any part too large for a batch frame sent
+ * `alone` in its place; `routing` as for {@link packBatch}.
  */
+export function sendPacked<T extends Batchable>(
+  items: readonly T[],
+  alone: (item: T) => void,
+  batch: (content: BatchContent, buffers: Buffer[]) => void,
+  routing = true,
+): void {
+  for (const out of packBatch(items, routing)) {
+    if ("alone" in out) alone(out.alone);
+    else batch(out.batch.content, out.batch.buffers);
+  }
+}
+
+/** {@link sendPacked}, except that a lone item goes as itself rather than as a batch of one. */
 export function sendBatched<T extends Batchable>(
   items: readonly T[],
   alone: (item: T) => void,
   batch: (content: BatchContent, buffers: Buffer[]) => void,
 ): void {
-  if (items.length === 1) {
-    alone(items[0]!);
-    return;
-  }
-  for (const out of packBatch(items)) {
-    if ("alone" in out) alone(out.alone);
-    else batch(out.batch.content, out.batch.buffers);
-  }
+  if (items.length === 1) alone(items[0]!);
+  else sendPacked(items, alone, batch);
 }
 
 /**
