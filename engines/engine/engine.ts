@@ -430,7 +430,7 @@ export class Engine {
       return;
     }
     // Over a lane: answer the client, then tell the controller what happened (batched).
-    const { frames } = lane.codec.encode(type, status, opts);
+    const { frames, sealed } = lane.codec.encode(type, status, { ...opts, lateTags: true });
     lane.write(
       frames,
       leases.length
@@ -438,6 +438,7 @@ export class Engine {
             for (const l of leases) l.release();
           }
         : undefined,
+      sealed,
     );
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
     const keep = bytes <= RECORDED_REPLY_BYTES;

@@ -31,6 +31,8 @@ export interface WireMessage<C = unknown, T extends string = string> {
   metadata: Record<string, unknown>;
   content: C;
   buffers: Buffer[];
+  /** The last frame, when {@link FramingOptions.trailer} says it is not a buffer. */
+  trailer?: Buffer;
 }
 
 /** What the sender fills in; identities and buffers default to none. */
@@ -50,6 +52,12 @@ export interface FramingOptions {
    * none are; cluster protocol: small ones, while large ones carry MACs of their own).
    */
   signBuffersBelow: number;
+  /**
+   * True when the message with this metadata ends in a frame that follows the buffers and is not
+   * covered by the signature (the cluster's MAC trailer, see buffer-macs.ts). It sees metadata not
+   * yet verified; the verified metadata must then agree, or the signature does not match.
+   */
+  trailer?: (metadata: Record<string, unknown>) => boolean;
 }
 
 /** The frames the HMAC covers: the JSON frames and the buffers small enough to be signed directly. */
@@ -89,7 +97,8 @@ export function encodeMessage(msg: OutgoingMessage, signer: Signer, opts: Framin
     Buffer.from(JSON.stringify(msg.content ?? {})),
   ];
   const buffers = msg.buffers ?? [];
-  const signature = signer.sign(covered(json, buffers, opts));
+  const signed = opts.trailer?.(msg.metadata ?? {}) ? buffers.slice(0, -1) : buffers;
+  const signature = signer.sign(covered(json, signed, opts));
   return [...(msg.identities ?? []), DELIMITER, Buffer.from(signature), ...json, ...buffers];
 }
 
@@ -127,16 +136,26 @@ export function decodeMessage(frames: readonly Buffer[], signer: Signer, opts: F
   const signature = frames[at + 1]!;
   const json = frames.slice(at + 2, at + 6);
   const buffers = frames.slice(at + 6);
+  // Which frames are signed depends on the metadata, so it is read first; a frame that does not
+  // parse is reported after the signature check, as every other frame is.
+  let metadata: unknown;
+  let trailer: Buffer | undefined;
+  if (opts.trailer) {
+    try {
+      metadata = parseJson(json[2]!, "metadata");
+    } catch {}
+    if (isObject(metadata) && opts.trailer(metadata) && buffers.length) trailer = buffers.pop();
+  }
   if (!signer.verify(signature, covered(json, buffers, opts))) {
     throw new WireError(
       "BAD_SIGNATURE",
       "signature does not match the message (wrong key or tampered frames)",
     );
   }
-  const [header, parent, metadata, content] = [
+  metadata ??= parseJson(json[2]!, "metadata");
+  const [header, parent, content] = [
     parseJson(json[0]!, "header"),
     parseJson(json[1]!, "parent_header"),
-    parseJson(json[2]!, "metadata"),
     parseJson(json[3]!, "content"),
   ];
   if (!isObject(header) || typeof header.msg_type !== "string" || typeof header.msg_id !== "string") {
@@ -149,5 +168,6 @@ export function decodeMessage(frames: readonly Buffer[], signer: Signer, opts: F
     metadata: isObject(metadata) ? metadata : {},
     content: isObject(content) ? content : {},
     buffers,
+    ...(trailer && { trailer }),
   };
 }

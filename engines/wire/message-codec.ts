@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import process from "node:process";
-import { BUFFER_MACS, checkMacCount, SIGNED_BUFFER_LIMIT } from "./buffer-macs.js";
+import { BUFFER_MACS, checkMacCount, hasTrailer, SIGNED_BUFFER_LIMIT } from "./buffer-macs.js";
 import { WireError } from "./errors.js";
 import { decodeMessage, encodeMessage, type Header, makeHeader } from "./frames.js";
 import { type AnyMessage, type ContentByType, isMsgType, type MsgType } from "./messages.js";
@@ -14,7 +14,10 @@ const TRACE = process.env.TSPARALLEL_TRACE === "1";
  * buffers are covered through their MACs in the signed metadata (see buffer-macs.ts), so a relay
  * never reads them. Small ones are cheaper to sign directly than to tag one by one.
  */
-export const CLUSTER_FRAMING = { signBuffersBelow: SIGNED_BUFFER_LIMIT } as const;
+export const CLUSTER_FRAMING = { signBuffersBelow: SIGNED_BUFFER_LIMIT, trailer: hasTrailer } as const;
+
+/** Messages whose large buffers add up to this much get their tags in a trailer when the transport allows. */
+const LATE_TAGS_MIN = 1 << 20;
 
 /**
  * Where a socket sits on a message's path: the `receiver` uses buffers (and hashes them); a
@@ -30,6 +33,20 @@ export interface SendOptions {
   buffers?: readonly Uint8Array[];
   /** Use this header (e.g. to know the msg_id before sending); default: a fresh one. */
   header?: Header;
+  /**
+   * For a transport that writes frames in order as a stream (a lane): large buffers' tags may be
+   * computed while the frames are written. The last frame is then a trailer that must not be
+   * written before {@link Encoded.sealed} resolves.
+   */
+  lateTags?: boolean;
+}
+
+/** A signed message ready for a transport. */
+export interface Encoded<T extends MsgType = MsgType> {
+  header: Header<T>;
+  frames: Uint8Array[];
+  /** Present when the last frame is a trailer still being filled (see {@link SendOptions.lateTags}). */
+  sealed?: Promise<void>;
 }
 
 /** Counts of dropped messages, by reason. */
@@ -68,16 +85,14 @@ export class MessageCodec {
   }
 
   /** Signs a message; returns its header and the frames to hand to a transport. */
-  encode<T extends MsgType>(
-    type: T,
-    content: ContentByType[T],
-    opts: SendOptions = {},
-  ): { header: Header<T>; frames: Uint8Array[] } {
+  encode<T extends MsgType>(type: T, content: ContentByType[T], opts: SendOptions = {}): Encoded<T> {
     const header = (opts.header as Header<T> | undefined) ?? this.header(type);
     const buffers = opts.buffers ?? [];
-    const macs = buffers.some((b) => b.byteLength >= SIGNED_BUFFER_LIMIT)
-      ? this.signer.buffers?.sign(buffers)
-      : undefined;
+    let large = 0;
+    for (const b of buffers) if (b.byteLength >= SIGNED_BUFFER_LIMIT) large += b.byteLength;
+    const auth = large ? this.signer.buffers : undefined;
+    const late = auth && opts.lateTags && large >= LATE_TAGS_MIN ? auth.signLater(buffers) : undefined;
+    const macs = late?.macs ?? auth?.sign(buffers);
     const metadata = macs ? { ...opts.metadata, [BUFFER_MACS]: macs } : (opts.metadata ?? {});
     const frames = encodeMessage(
       {
@@ -86,13 +101,13 @@ export class MessageCodec {
         parent_header: opts.parent ?? {},
         metadata,
         content,
-        buffers: opts.buffers,
+        buffers: late ? [...buffers, late.trailer] : buffers,
       },
       this.signer,
       CLUSTER_FRAMING,
     );
     if (TRACE) this.trace("queued", type, frames, 0);
-    return { header, frames };
+    return late ? { header, frames, sealed: late.sealed } : { header, frames };
   }
 
   /**
@@ -122,9 +137,9 @@ export class MessageCodec {
       const t0 = TRACE ? performance.now() : 0;
       const msg = decodeMessage(frames, this.signer, CLUSTER_FRAMING);
       if (this.signer.buffers) {
-        if (this.role === "relay") checkMacCount(msg.metadata, msg.buffers);
+        if (this.role === "relay") checkMacCount(msg.metadata, msg.buffers, msg.trailer);
         else {
-          this.signer.buffers.verify(msg.metadata, msg.buffers);
+          this.signer.buffers.verify(msg.metadata, msg.buffers, msg.trailer);
           delete msg.metadata[BUFFER_MACS];
         }
       }

@@ -27,6 +27,8 @@ import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
 export class StreamSocket implements MessageSink {
   #parser: FrameParser;
   #closed = false;
+  /** While a message's trailer waits for its tags: the writes that came after it, in order. */
+  #held: (() => void)[] | undefined;
 
   /**
    * Wraps a connected socket (an accepted one: data arrives as `data` events). `parser` is given
@@ -150,29 +152,53 @@ export class StreamSocket implements MessageSink {
     opts: SendOptions = {},
     flushed?: () => void,
   ): Header<T> {
-    const { header, frames } = this.codec.encode(type, content, opts);
-    this.write(frames, flushed);
+    const { header, frames, sealed } = this.codec.encode(type, content, { ...opts, lateTags: true });
+    this.write(frames, flushed, sealed);
     return header;
   }
 
   /**
    * Writes already signed frames (from the delimiter on). `flushed` runs once the system has
    * taken every byte, after which the frames' memory may be reused; it never runs if the write
-   * fails (the frames may still be on their way by another route). False when the connection
-   * is already gone.
+   * fails (the frames may still be on their way by another route). With `sealed` (a message
+   * encoded with `lateTags`), everything but the last frame goes now and the trailer once its
+   * tags are in; later writes wait behind it. False when the connection is already gone.
    */
-  write(frames: readonly Uint8Array[], flushed?: () => void): boolean {
+  write(frames: readonly Uint8Array[], flushed?: () => void, sealed?: Promise<void>): boolean {
     if (this.closed) return false;
-    const parts = frameStream(frames);
-    const last = parts.length - 1;
+    if (this.#held) {
+      this.#held.push(() => this.write(frames, flushed, sealed));
+      return true;
+    }
+    const parts = frameStream(frames, sealed !== undefined);
     const done = flushed ? (err?: Error | null) => void (err ? undefined : flushed()) : undefined;
+    if (!sealed) {
+      this.#writeParts(parts, done);
+      return true;
+    }
+    const trailer = parts.pop()!;
+    this.#writeParts(parts);
+    this.#held = [];
+    sealed.then(
+      () => {
+        const held = this.#held ?? [];
+        this.#held = undefined;
+        if (!this.closed) this.socket.write(trailer, done);
+        for (const write of held) write();
+      },
+      (e: unknown) => this.socket.destroy(e as Error),
+    );
+    return true;
+  }
+
+  #writeParts(parts: readonly Uint8Array[], done?: (err?: Error | null) => void): void {
+    const last = parts.length - 1;
     if (last === 0) this.socket.write(parts[0]!, done);
     else {
       this.socket.cork();
       for (let i = 0; i <= last; i++) this.socket.write(parts[i]!, i === last ? done : undefined);
       this.socket.uncork();
     }
-    return true;
   }
 
   /** Ends the connection once queued writes are out. */
@@ -190,8 +216,11 @@ const SCRATCH_BYTES = 256 * 1024;
 /** More frames than any message of the protocol carries: a corrupt or hostile header. */
 const MAX_FRAMES = 1 << 16;
 
-/** The byte chunks that carry `frames` on a stream: header (with small frames), then large ones. */
-export function frameStream(frames: readonly Uint8Array[]): Uint8Array[] {
+/**
+ * The byte chunks that carry `frames` on a stream: header (with small frames), then large ones.
+ * With `lastApart`, the last frame is a chunk of its own (a trailer written later).
+ */
+export function frameStream(frames: readonly Uint8Array[], lastApart = false): Uint8Array[] {
   const head = Buffer.allocUnsafe(8 + 8 * frames.length);
   head.writeUInt32LE(MAGIC, 0);
   head.writeUInt32LE(frames.length, 4);
@@ -202,7 +231,9 @@ export function frameStream(frames: readonly Uint8Array[]): Uint8Array[] {
   });
   const out: Uint8Array[] = [];
   let run: Uint8Array[] = [head];
-  for (const f of frames) {
+  const together = lastApart ? frames.length - 1 : frames.length;
+  for (let i = 0; i < together; i++) {
+    const f = frames[i]!;
     if (f.byteLength <= COALESCE) run.push(f);
     else {
       out.push(run.length === 1 ? run[0]! : Buffer.concat(run));
@@ -211,6 +242,7 @@ export function frameStream(frames: readonly Uint8Array[]): Uint8Array[] {
     }
   }
   if (run.length) out.push(run.length === 1 ? run[0]! : Buffer.concat(run));
+  if (lastApart) out.push(frames[together]!);
   return out;
 }
 

@@ -170,3 +170,131 @@ test("a lane authenticates large buffers while they arrive; a flipped byte is st
   }
   assert.equal(watched, 4, "every large buffer was tagged on the way in");
 });
+
+test("a lane sends large buffers' tags in a trailer computed while they are written; tampering is still caught", async () => {
+  const { MessageCodec } = await import("../../../engines/wire/message-codec.js");
+  const { Signer } = await import("../../../engines/wire/signing.js");
+  const codec = new MessageCodec(new Signer("k"), "s", "test lane");
+  const payload = Buffer.alloc(5 << 20, 3);
+  payload.writeUInt32LE(0xfeedface, 4 << 20);
+  const encode = () =>
+    codec.encode("push_request", { names: ["a"] } as never, {
+      buffers: [Buffer.alloc(10, 1), payload],
+      lateTags: true,
+    });
+  const receive = (frames: readonly Uint8Array[]) => {
+    const parser = new FrameParser((before, frame) => codec.watchFrame(before, frame));
+    const got = parser.push(Buffer.concat(frameStream(frames, true)));
+    assert.equal(got.length, 1);
+    return codec.decode(got[0]!);
+  };
+  const quiet = process.stderr.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    const { frames, sealed } = encode();
+    assert.ok(sealed, "a large enough payload gets its tags late");
+    const trailer = frames.at(-1)!;
+    assert.equal(trailer.byteLength, 32, "one 16-byte tag per buffer");
+    assert.ok(
+      trailer.every((b) => b === 0),
+      "nothing is tagged before the event loop turns",
+    );
+    await sealed;
+    assert.ok(
+      trailer.subarray(16).some((b) => b !== 0),
+      "the large buffer's tag is in",
+    );
+    const ok = receive(frames);
+    assert.ok(ok);
+    assert.equal(ok!.buffers.length, 2, "the trailer is not handed on as a buffer");
+    assert.equal(ok!.buffers[1]!.readUInt32LE(4 << 20), 0xfeedface);
+    assert.equal(ok!.metadata.buffer_macs, undefined);
+
+    const tamper = async (change: (frames: Uint8Array[]) => Uint8Array[]) => {
+      const e = encode();
+      await e.sealed;
+      const before = { ...codec.dropped };
+      assert.equal(receive(change(e.frames.map((f) => Buffer.from(f)))), undefined);
+      return Object.keys(codec.dropped).find(
+        (k) => codec.dropped[k as "BAD_SIGNATURE"] !== before[k as "BAD_SIGNATURE"],
+      );
+    };
+    // A flipped payload byte, or a flipped tag, fails the MAC check.
+    const flip = (frame: number, at: number) => (f: Uint8Array[]) => {
+      f.at(frame)![at]! ^= 1;
+      return f;
+    };
+    assert.equal(await tamper(flip(-2, 12345)), "BAD_BUFFER_MAC");
+    assert.equal(await tamper(flip(-1, 20)), "BAD_BUFFER_MAC");
+    // A trailer cut short, or missing (the payload then stands where the trailer should be).
+    assert.equal(await tamper((f) => [...f.slice(0, -1), f.at(-1)!.subarray(0, 16)]), "BAD_BUFFER_MAC");
+    assert.equal(await tamper((f) => f.slice(0, -1)), "BAD_BUFFER_MAC");
+    // Metadata that no longer announces the trailer is not what was signed.
+    assert.equal(
+      await tamper((f) => {
+        const meta = JSON.parse(Buffer.from(f[4]!).toString()) as { buffer_macs: { trailer?: boolean } };
+        delete meta.buffer_macs.trailer;
+        f[4] = Buffer.from(JSON.stringify(meta));
+        return f;
+      }),
+      "BAD_SIGNATURE",
+    );
+  } finally {
+    process.stderr.write = quiet;
+  }
+});
+
+test("a lane keeps message order while a trailer waits for its tags", async () => {
+  const { createServer } = await import("node:net");
+  const { MessageCodec } = await import("../../../engines/wire/message-codec.js");
+  const { Signer } = await import("../../../engines/wire/signing.js");
+  const { StreamSocket } = await import("../../../engines/wire/stream-socket.js");
+  const signer = new Signer("k");
+  const received: { type: string; bytes: number; tail: number }[] = [];
+  let allIn: () => void;
+  const done = new Promise<void>((r) => {
+    allIn = r;
+  });
+  const server = createServer({ pauseOnConnect: true }, (c) => {
+    StreamSocket.accept(c, new MessageCodec(signer, "srv", "test server"), (msg) => {
+      const big = msg.buffers[0];
+      received.push({
+        type: msg.header.msg_type,
+        bytes: big?.byteLength ?? 0,
+        tail: big && big.byteLength >= 8 ? big.readUInt32LE(big.byteLength - 4) : -1,
+      });
+      if (received.length === 4) allIn();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = (server.address() as { port: number }).port;
+  const lane = StreamSocket.connect(
+    { host: "127.0.0.1", port },
+    new MessageCodec(signer, "cli", "test client"),
+    () => {},
+  );
+  try {
+    const big = (n: number, tail: number) => {
+      const b = Buffer.alloc(n << 20, 1);
+      b.writeUInt32LE(tail, b.byteLength - 4);
+      return b;
+    };
+    const flushed: number[] = [];
+    // Two trailered messages around small ones, all sent in one tick.
+    lane.send("push_request", { names: ["a"] } as never, { buffers: [big(8, 1)] }, () => flushed.push(1));
+    lane.send("apply_request", {} as never);
+    lane.send("push_request", { names: ["b"] } as never, { buffers: [big(3, 2)] }, () => flushed.push(2));
+    lane.send("execute_request", { code: "" } as never);
+    await done;
+    assert.deepEqual(received, [
+      { type: "push_request", bytes: 8 << 20, tail: 1 },
+      { type: "apply_request", bytes: 0, tail: -1 },
+      { type: "push_request", bytes: 3 << 20, tail: 2 },
+      { type: "execute_request", bytes: 0, tail: -1 },
+    ]);
+    assert.deepEqual(flushed, [1, 2], "each large send reports when its bytes (trailer included) are out");
+  } finally {
+    lane.close();
+    server.close();
+  }
+});
