@@ -8,6 +8,7 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { withHugePages } from "../engines/launchers/huge-pages.js";
+import { KERNEL_NODE_FLAGS } from "../kernel/kernelspec.js";
 import { ensurePythonEnv } from "../kernel/lab/python-env.js";
 import type { BenchContext } from "./bench-context.js";
 import { machineFacts } from "./machine.js";
@@ -117,12 +118,14 @@ async function main(): Promise<number> {
 
 /**
  * The runtime suite's client stands for the kernel, which Jupyter starts with kernel.json's
- * environment (huge pages for large arrays, see engines/launchers/huge-pages.ts): run with the
- * same, restarting once if this process was started without it.
+ * environment and node flags (huge pages for large arrays, see engines/launchers/huge-pages.ts;
+ * a young generation that holds a flood, see kernel/kernelspec.ts): run with the same, restarting
+ * once if this process was started without them.
  */
 const tunables = withHugePages(process.env);
-if (tunables !== process.env.GLIBC_TUNABLES) {
-  const r = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+const missingFlags = KERNEL_NODE_FLAGS.filter((f) => !process.execArgv.includes(f));
+if (tunables !== process.env.GLIBC_TUNABLES || missingFlags.length) {
+  const r = spawnSync(process.execPath, [...missingFlags, ...process.execArgv, ...process.argv.slice(1)], {
     stdio: "inherit",
     env: { ...process.env, GLIBC_TUNABLES: tunables },
   });

@@ -47,7 +47,11 @@ test("install --prefix writes kernel.json with message interrupts and absolute p
     assert.equal(spec.display_name, "TypeScript (parallel)");
     assert.equal(spec.language, "typescript");
     assert.equal(spec.interrupt_mode, "message");
-    assert.deepEqual(spec.argv, [process.execPath, BIN, "kernel", "{connection_file}"]);
+    assert.deepEqual(
+      spec.argv,
+      [process.execPath, "--max-semi-space-size=64", BIN, "kernel", "{connection_file}"],
+      "a young generation that holds a flood of tasks in flight",
+    );
     if (!process.env.GLIBC_TUNABLES && process.env.TSPARALLEL_HUGEPAGES !== "0")
       assert.deepEqual(
         spec.env,
