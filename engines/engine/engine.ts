@@ -100,6 +100,8 @@ export class Engine {
     ),
   );
   #running = false;
+  /** The last large reply, until the system has taken all of it or its lane is gone (see #pump). */
+  #leaving: Promise<void> | undefined;
   #heart: Heart | undefined;
   #signals: Worker | undefined;
   #registered: ((id: EngineId) => void) | undefined;
@@ -329,6 +331,10 @@ export class Engine {
       for (let task = this.#queue.shift(); task; task = this.#queue.shift()) {
         this.#publishStatus();
         await this.#run(task);
+        // A large reply is written (and its tags made) between turns of the event loop: a next
+        // task that runs long without yielding would hold it back for all that time, while the
+        // task itself ends no later if it starts once the reply is out.
+        if (this.#leaving) await this.#leaving.finally(() => (this.#leaving = undefined));
       }
     } finally {
       this.#running = false;
@@ -430,18 +436,14 @@ export class Engine {
       return;
     }
     // Over a lane: answer the client, then tell the controller what happened (batched).
-    const { frames, sealed } = lane.codec.encode(type, status, { ...opts, lateTags: true });
-    lane.write(
-      frames,
-      leases.length
-        ? () => {
-            for (const l of leases) l.release();
-          }
-        : undefined,
-      sealed,
-    );
+    const { frames, tagged } = lane.codec.encode(type, status, opts, !lane.closed);
+    const release = () => {
+      for (const l of leases) l.release();
+    };
+    if (tagged) this.#leaving = leaving(lane, frames, release, tagged);
+    else lane.write(frames, leases.length ? release : undefined);
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
-    const keep = bytes <= RECORDED_REPLY_BYTES;
+    const keep = !tagged && bytes <= RECORDED_REPLY_BYTES; // never a trailer still being filled
     this.#records.push({
       msg_id: task.header.msg_id,
       msg_type: task.header.msg_type,
@@ -517,4 +519,30 @@ export function errorStatus(e: unknown, engineId: EngineId): ReplyStatus {
   const stack = String(err.stack ?? "").split("\n");
   const traceback = stack.filter((line, i) => i === 0 || !INTERNAL_FRAME.test(line));
   return { status: "error", ename: err.name || "Error", evalue, traceback, engine_id: engineId };
+}
+
+/** Writes a large reply; resolves once the system has taken all of it, or the lane is gone. */
+function leaving(
+  lane: StreamSocket,
+  frames: readonly Uint8Array[],
+  flushed: () => void,
+  tagged: Promise<void>,
+): Promise<void> {
+  return new Promise((resolve) => {
+    const gone = () => resolve();
+    lane.socket.once("close", gone);
+    const written = lane.write(
+      frames,
+      () => {
+        lane.socket.off("close", gone);
+        flushed();
+        resolve();
+      },
+      tagged,
+    );
+    if (!written) {
+      lane.socket.off("close", gone);
+      resolve();
+    }
+  });
 }

@@ -7,8 +7,9 @@ import { WireError } from "./errors.js";
  * Per-buffer MACs: how the cluster protocol covers payloads with its signature cheaply.
  *
  * Buffers under 64 KiB are signed with the message's HMAC like the JSON frames. For each larger one
- * the sender puts a GMAC tag into the message's metadata (`buffer_macs`), which the HMAC covers. A relay (the controller) checks the HMAC over the JSON
- * frames and that there is one tag per buffer, and forwards the buffers untouched; the final
+ * the sender puts a GMAC tag into the message's metadata (`buffer_macs`), which the HMAC covers. A
+ * relay (the controller) checks the HMAC over the JSON frames and that there is one tag per
+ * buffer, and forwards the buffers untouched; the final
  * receiver recomputes each tag once and compares. So a payload is read once at each end instead
  * of once per hop, and the controller never reads a payload byte.
  *
@@ -19,11 +20,12 @@ import { WireError } from "./errors.js";
  * index, so no (key, nonce) pair repeats in practice (2^32 messages give a 2^-33 collision chance).
  *
  * A sender that writes to a byte stream (a lane) may instead send the tags after the buffers, in
- * a last "trailer" frame ({@link BufferAuthenticator.signLater}): the metadata then carries the
- * nonce and `trailer: true`, and the tags are computed while the payload is already being written,
- * instead of holding back its first byte for a pass over all of it (~90 ms per 512 MiB here). The
- * trailer needs no HMAC of its own: a tag cannot be made without the key, and it is bound to the
- * signed nonce, the buffer's index and its length.
+ * a last "trailer" frame ({@link BufferAuthenticator.signLater}): the signed metadata then carries
+ * the nonce and the number of buffers (`trailer: n`), and the tags are computed while the payload
+ * is already being written, instead of holding back its first byte for a pass over all of it
+ * (~90 ms per 512 MiB here). The trailer needs no HMAC of its own: a tag cannot be made without the
+ * key and is bound to the signed nonce, the buffer's index and its length, and the signed count
+ * keeps buffers from being dropped off the end along with their tags.
  */
 
 /** The metadata key that carries the tags. */
@@ -43,7 +45,8 @@ export interface BufferMacs {
 /** What the metadata carries when the tags come in the trailer frame instead. */
 export interface TrailerMacs {
   nonce: string;
-  trailer: true;
+  /** How many buffers the message carries (the trailer holds a tag for each). */
+  trailer: number;
 }
 
 /** Bytes of one GMAC tag; a trailer holds one per buffer (zeros for small ones). */
@@ -56,14 +59,14 @@ const LATE_CHUNK = 2 << 20;
 export interface LateTags {
   /** To put under {@link BUFFER_MACS}. */
   macs: TrailerMacs;
-  /** The message's last frame; it holds every tag once `sealed` resolves. */
+  /** The message's last frame; it holds every tag once `tagged` resolves. */
   trailer: Buffer;
-  sealed: Promise<void>;
+  tagged: Promise<void>;
 }
 
-/** True when a message's (signed) metadata says its tags come in a trailer frame. */
+/** True when a message's metadata says its tags come in a trailer frame. */
 export function hasTrailer(metadata: Record<string, unknown>): boolean {
-  return (metadata[BUFFER_MACS] as Partial<TrailerMacs> | undefined)?.trailer === true;
+  return typeof (metadata[BUFFER_MACS] as Partial<TrailerMacs> | undefined)?.trailer === "number";
 }
 
 /** Tags computed while a buffer was being received (see {@link BufferAuthenticator.stream}). */
@@ -123,12 +126,12 @@ export class BufferAuthenticator {
   /**
    * Tags for `buffers` computed a slice at a time between turns of the event loop, so that a
    * stream write of them can proceed meanwhile. The caller sends the returned trailer as the
-   * message's last frame once `sealed` resolves, and must not change the buffers before then.
+   * message's last frame once `tagged` resolves, and must not change the buffers before then.
    */
   signLater(buffers: readonly Uint8Array[]): LateTags {
     const nonce = randomBytes(8);
     const trailer = Buffer.alloc(TAG_BYTES * buffers.length);
-    const sealed = (async () => {
+    const tagged = (async () => {
       for (let i = 0; i < buffers.length; i++) {
         const b = buffers[i]!;
         if (!isLarge(b)) continue;
@@ -141,7 +144,7 @@ export class BufferAuthenticator {
         gmac.getAuthTag().copy(trailer, TAG_BYTES * i);
       }
     })();
-    return { macs: { nonce: nonce.toString("hex"), trailer: true }, trailer, sealed };
+    return { macs: { nonce: nonce.toString("hex"), trailer: buffers.length }, trailer, tagged };
   }
 
   /**
@@ -153,26 +156,31 @@ export class BufferAuthenticator {
     if (!macs) return;
     const nonce = Buffer.from(macs.nonce, "hex");
     for (let i = 0; i < buffers.length; i++) {
-      if (!isLarge(buffers[i]!)) continue; // covered by the HMAC
       const want = macs.tag(i);
+      if (!isLarge(buffers[i]!)) {
+        // Covered by the HMAC; its trailer slot, if any, must be empty.
+        if (macs.trailer && want.some((b) => b !== 0)) throw badMac(i);
+        continue;
+      }
       const early = streamed.get(buffers[i]!);
       const got =
         early && early.nonce === macs.nonce && early.index === i
           ? early.tag
           : this.#tag(nonce, i, buffers[i]!);
-      if (want.length !== got.length || !timingSafeEqual(want, got))
-        throw new WireError(
-          "BAD_BUFFER_MAC",
-          `buffer ${i} does not match its signed MAC (tampered or corrupted)`,
-        );
+      if (want.length !== got.length || !timingSafeEqual(want, got)) throw badMac(i);
     }
   }
 }
+
+const badMac = (i: number) =>
+  new WireError("BAD_BUFFER_MAC", `buffer ${i} does not match its signed MAC (tampered or corrupted)`);
 
 /** A message's nonce and its tag for each buffer, wherever the tags travel. */
 interface ListedMacs {
   nonce: string;
   tag(index: number): Buffer;
+  /** The tags came in a trailer. */
+  trailer: boolean;
 }
 
 function listed(
@@ -189,14 +197,19 @@ function listed(
       `the message carries ${count} buffer(s) but its signed metadata has no MAC nonce`,
     );
   const nonce = m.nonce;
-  if (m.trailer === true) {
+  if (typeof m.trailer === "number") {
+    if (m.trailer !== count)
+      throw new WireError(
+        "BAD_BUFFER_MAC",
+        `the message carries ${count} buffer(s) but its signed metadata says ${m.trailer}`,
+      );
     if (trailer?.byteLength !== TAG_BYTES * count)
       throw new WireError(
         "BAD_BUFFER_MAC",
-        `the message carries ${count} buffer(s) but its MAC trailer has ${trailer ? `${trailer.byteLength} bytes` : "not come"} (${TAG_BYTES * count} expected)`,
+        `the message's MAC trailer has ${trailer ? `${trailer.byteLength} bytes` : "not come"} (${TAG_BYTES * count} expected)`,
       );
     const t = Buffer.from(trailer.buffer, trailer.byteOffset, trailer.byteLength);
-    return { nonce, tag: (i) => t.subarray(TAG_BYTES * i, TAG_BYTES * (i + 1)) };
+    return { nonce, tag: (i) => t.subarray(TAG_BYTES * i, TAG_BYTES * (i + 1)), trailer: true };
   }
   const tags = m.tags;
   if (trailer || !Array.isArray(tags) || tags.length !== count || !tags.every((t) => typeof t === "string")) {
@@ -205,10 +218,13 @@ function listed(
       `the message carries ${count} buffer(s) but its signed metadata lists ${Array.isArray(tags) ? tags.length : "no"} MAC(s)`,
     );
   }
-  return { nonce, tag: (i) => Buffer.from(tags[i]!, "hex") };
+  return { nonce, tag: (i) => Buffer.from(tags[i]!, "hex"), trailer: false };
 }
 
-/** What a relay checks: there is one signed MAC per buffer (it reads no payload). */
+/**
+ * What a relay checks, reading no payload: the signed metadata lists a MAC per buffer, or says how
+ * many buffers there are and the trailer is as long as that many tags.
+ */
 export function checkMacCount(
   metadata: Record<string, unknown>,
   buffers: readonly Uint8Array[],

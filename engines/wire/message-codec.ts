@@ -11,13 +11,19 @@ const TRACE = process.env.TSPARALLEL_TRACE === "1";
 
 /**
  * The cluster's framing rule: the HMAC covers the JSON frames and every buffer under 64 KiB; larger
- * buffers are covered through their MACs in the signed metadata (see buffer-macs.ts), so a relay
- * never reads them. Small ones are cheaper to sign directly than to tag one by one.
+ * buffers are covered by MACs of their own, listed in the signed metadata or sent in a trailer
+ * frame after the buffers (see buffer-macs.ts), so a relay never reads them. Small ones are
+ * cheaper to sign directly than to tag one by one.
  */
 export const CLUSTER_FRAMING = { signBuffersBelow: SIGNED_BUFFER_LIMIT, trailer: hasTrailer } as const;
 
-/** Messages whose large buffers add up to this much get their tags in a trailer when the transport allows. */
-const LATE_TAGS_MIN = 1 << 20;
+/**
+ * Messages whose large buffers add up to this much get their tags in a trailer when the transport
+ * allows. Smaller ones are tagged at once (~1.5 ms at most): they fit the socket's buffer in one
+ * write, and a reply followed by a long synchronous task should not wait for the event loop.
+ * (An engine's replies this large are never kept for the controller: see RECORDED_REPLY_BYTES.)
+ */
+export const LATE_TAGS_MIN = 8 << 20;
 
 /**
  * Where a socket sits on a message's path: the `receiver` uses buffers (and hashes them); a
@@ -33,20 +39,14 @@ export interface SendOptions {
   buffers?: readonly Uint8Array[];
   /** Use this header (e.g. to know the msg_id before sending); default: a fresh one. */
   header?: Header;
-  /**
-   * For a transport that writes frames in order as a stream (a lane): large buffers' tags may be
-   * computed while the frames are written. The last frame is then a trailer that must not be
-   * written before {@link Encoded.sealed} resolves.
-   */
-  lateTags?: boolean;
 }
 
 /** A signed message ready for a transport. */
 export interface Encoded<T extends MsgType = MsgType> {
   header: Header<T>;
   frames: Uint8Array[];
-  /** Present when the last frame is a trailer still being filled (see {@link SendOptions.lateTags}). */
-  sealed?: Promise<void>;
+  /** Present when the last frame is a trailer still being filled (see {@link MessageCodec.encode}). */
+  tagged?: Promise<void>;
 }
 
 /** Counts of dropped messages, by reason. */
@@ -84,14 +84,24 @@ export class MessageCodec {
     return makeHeader(type, this.session);
   }
 
-  /** Signs a message; returns its header and the frames to hand to a transport. */
-  encode<T extends MsgType>(type: T, content: ContentByType[T], opts: SendOptions = {}): Encoded<T> {
+  /**
+   * Signs a message; returns its header and the frames to hand to a transport. With `lateTags`
+   * (a transport that writes frames in order as a stream, a lane), large buffers' tags may be
+   * computed while the frames are written: the last frame is then a trailer that must not be
+   * written before {@link Encoded.tagged} resolves.
+   */
+  encode<T extends MsgType>(
+    type: T,
+    content: ContentByType[T],
+    opts: SendOptions = {},
+    lateTags = false,
+  ): Encoded<T> {
     const header = (opts.header as Header<T> | undefined) ?? this.header(type);
     const buffers = opts.buffers ?? [];
     let large = 0;
     for (const b of buffers) if (b.byteLength >= SIGNED_BUFFER_LIMIT) large += b.byteLength;
     const auth = large ? this.signer.buffers : undefined;
-    const late = auth && opts.lateTags && large >= LATE_TAGS_MIN ? auth.signLater(buffers) : undefined;
+    const late = auth && lateTags && large >= LATE_TAGS_MIN ? auth.signLater(buffers) : undefined;
     const macs = late?.macs ?? auth?.sign(buffers);
     const metadata = macs ? { ...opts.metadata, [BUFFER_MACS]: macs } : (opts.metadata ?? {});
     const frames = encodeMessage(
@@ -107,7 +117,7 @@ export class MessageCodec {
       CLUSTER_FRAMING,
     );
     if (TRACE) this.trace("queued", type, frames, 0);
-    return late ? { header, frames, sealed: late.sealed } : { header, frames };
+    return late ? { header, frames, tagged: late.tagged } : { header, frames };
   }
 
   /**

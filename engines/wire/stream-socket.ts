@@ -13,7 +13,7 @@ import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
  * `<IDS|MSG>` delimiter on), preceded by a small header:
  *
  * ```
- * u32 magic "TSP1" | u32 frame count n | n × (u32 low, u32 high) frame lengths | frame bytes…
+ * u32 magic "TSP2" | u32 frame count n | n × (u32 low, u32 high) frame lengths | frame bytes…
  * ```
  *
  * Small frames are coalesced with the header into one write; large ones are written as they are
@@ -27,8 +27,10 @@ import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
 export class StreamSocket implements MessageSink {
   #parser: FrameParser;
   #closed = false;
-  /** While a message's trailer waits for its tags: the writes that came after it, in order. */
+  /** While a message's trailer waits for its tags: the writes (and close) that came after it, in order. */
   #held: (() => void)[] | undefined;
+  /** `close` was called while writes were held: no new ones are taken. */
+  #ending = false;
 
   /**
    * Wraps a connected socket (an accepted one: data arrives as `data` events). `parser` is given
@@ -152,43 +154,49 @@ export class StreamSocket implements MessageSink {
     opts: SendOptions = {},
     flushed?: () => void,
   ): Header<T> {
-    const { header, frames, sealed } = this.codec.encode(type, content, { ...opts, lateTags: true });
-    this.write(frames, flushed, sealed);
+    const { header, frames, tagged } = this.codec.encode(type, content, opts, true);
+    this.write(frames, flushed, tagged);
     return header;
   }
 
   /**
    * Writes already signed frames (from the delimiter on). `flushed` runs once the system has
    * taken every byte, after which the frames' memory may be reused; it never runs if the write
-   * fails (the frames may still be on their way by another route). With `sealed` (a message
-   * encoded with `lateTags`), everything but the last frame goes now and the trailer once its
-   * tags are in; later writes wait behind it. False when the connection is already gone.
+   * fails (the frames may still be on their way by another route). With `tagged` (a message
+   * encoded with late tags), everything but the last frame goes now and the trailer once its
+   * tags are in; later writes wait behind it. False when the connection is already gone or
+   * closing.
    */
-  write(frames: readonly Uint8Array[], flushed?: () => void, sealed?: Promise<void>): boolean {
-    if (this.closed) return false;
+  write(frames: readonly Uint8Array[], flushed?: () => void, tagged?: Promise<void>): boolean {
+    if (this.closed || this.#ending) return false;
+    this.#write(frames, flushed, tagged);
+    return true;
+  }
+
+  #write(frames: readonly Uint8Array[], flushed?: () => void, tagged?: Promise<void>): void {
     if (this.#held) {
-      this.#held.push(() => this.write(frames, flushed, sealed));
-      return true;
+      this.#held.push(() => this.#write(frames, flushed, tagged));
+      return;
     }
-    const parts = frameStream(frames, sealed !== undefined);
+    if (this.closed) return;
+    const parts = frameStream(frames, tagged !== undefined);
     const done = flushed ? (err?: Error | null) => void (err ? undefined : flushed()) : undefined;
-    if (!sealed) {
+    if (!tagged) {
       this.#writeParts(parts, done);
-      return true;
+      return;
     }
     const trailer = parts.pop()!;
     this.#writeParts(parts);
     this.#held = [];
-    sealed.then(
+    tagged.then(
       () => {
         const held = this.#held ?? [];
         this.#held = undefined;
         if (!this.closed) this.socket.write(trailer, done);
-        for (const write of held) write();
+        for (const next of held) next();
       },
       (e: unknown) => this.socket.destroy(e as Error),
     );
-    return true;
   }
 
   #writeParts(parts: readonly Uint8Array[], done?: (err?: Error | null) => void): void {
@@ -201,14 +209,19 @@ export class StreamSocket implements MessageSink {
     }
   }
 
-  /** Ends the connection once queued writes are out. */
+  /** Ends the connection once queued writes are out (held ones included). */
   close(): void {
+    if (this.#held) {
+      this.#ending = true;
+      this.#held.push(() => this.close());
+      return;
+    }
     this.#closed = true;
     this.socket.end();
   }
 }
 
-const MAGIC = 0x31505354; // "TSP1" read as a little-endian u32
+const MAGIC = 0x32505354; // "TSP2" read as a little-endian u32 (2: MAC trailers)
 /** Frames at most this large are copied next to the header instead of written on their own. */
 const COALESCE = 16 * 1024;
 /** Size of the reused read buffer of a connecting lane (see {@link StreamSocket.connect}). */
@@ -417,7 +430,11 @@ export class FrameParser {
     const head = this.#head;
     if (!this.#readingLengths) {
       if (head.readUInt32LE(0) !== MAGIC)
-        throw new Error("the peer does not speak the tsparallel lane protocol");
+        throw new Error(
+          (head.readUInt32LE(0) & 0xffffff) === (MAGIC & 0xffffff)
+            ? "the peer speaks another version of the tsparallel lane protocol: run the same tsparallel version everywhere"
+            : "the peer does not speak the tsparallel lane protocol",
+        );
       const count = head.readUInt32LE(4);
       if (count < 1 || count > MAX_FRAMES) throw new Error(`a message header announces ${count} frames`);
       this.#head = Buffer.allocUnsafe(8 * count);

@@ -121,6 +121,26 @@ test("a lane that cannot be reached sends the tasks through the controller inste
   }
 });
 
+test("a large reply is not held back by a long task the engine starts after it", async () => {
+  // The reply's MACs are made while it is written (a trailer); the engine finishes them before
+  // it starts the next task, or a task that never yields would keep the reply from leaving.
+  const e = rc.at(1);
+  await e.execute("var big = new Float64Array(4 << 20).fill(2.5)"); // 32 MiB
+  const order: string[] = [];
+  const pulled = e.pull("big").then((v) => {
+    order.push("pull");
+    return v as Float64Array;
+  });
+  const busy = e
+    .execute("{ const end = Date.now() + 1500; while (Date.now() < end); }")
+    .then(() => order.push("busy"));
+  const [value] = await Promise.all([pulled, busy]);
+  assert.deepEqual(order, ["pull", "busy"]);
+  assert.equal(value.length, 4 << 20);
+  assert.equal(value[(4 << 20) - 1], 2.5);
+  await e.execute("big = null");
+});
+
 test("garbage on a lane closes that connection; the engine carries on", async () => {
   assert.equal(await sendRaw(0, [Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]), "closed");
   assert.equal(await rc.at(0).apply(() => "still here"), "still here");

@@ -94,8 +94,10 @@ test("a parser told to wait for a frame's place stops there, keeps what came, an
 
 test("a stream that is not the lane protocol is refused", () => {
   assert.throws(() => new FrameParser().push(Buffer.from("GET / HTTP/1.1\r\n\r\n")), /does not speak/);
+  const older = Buffer.from("TSP1\x01\x00\x00\x00", "latin1"); // the lane protocol before MAC trailers
+  assert.throws(() => new FrameParser().push(older), /another version .* same tsparallel version everywhere/);
   const bad = Buffer.alloc(8);
-  bad.writeUInt32LE(0x31505354, 0);
+  bad.write("TSP2", 0, "latin1");
   bad.writeUInt32LE(0, 4);
   assert.throws(() => new FrameParser().push(bad), /announces 0 frames/);
 });
@@ -172,16 +174,19 @@ test("a lane authenticates large buffers while they arrive; a flipped byte is st
 });
 
 test("a lane sends large buffers' tags in a trailer computed while they are written; tampering is still caught", async () => {
-  const { MessageCodec } = await import("../../../engines/wire/message-codec.js");
+  const { LATE_TAGS_MIN, MessageCodec } = await import("../../../engines/wire/message-codec.js");
   const { Signer } = await import("../../../engines/wire/signing.js");
   const codec = new MessageCodec(new Signer("k"), "s", "test lane");
-  const payload = Buffer.alloc(5 << 20, 3);
-  payload.writeUInt32LE(0xfeedface, 4 << 20);
+  const payload = Buffer.alloc(LATE_TAGS_MIN + (1 << 20), 3);
+  payload.writeUInt32LE(0xfeedface, LATE_TAGS_MIN);
+  const second = Buffer.alloc(70_000, 5); // large enough for a tag of its own
   const encode = () =>
-    codec.encode("push_request", { names: ["a"] } as never, {
-      buffers: [Buffer.alloc(10, 1), payload],
-      lateTags: true,
-    });
+    codec.encode(
+      "push_request",
+      { names: ["a", "b"] } as never,
+      { buffers: [Buffer.alloc(10, 1), payload, second] },
+      true,
+    );
   const receive = (frames: readonly Uint8Array[]) => {
     const parser = new FrameParser((before, frame) => codec.watchFrame(before, frame));
     const got = parser.push(Buffer.concat(frameStream(frames, true)));
@@ -191,52 +196,77 @@ test("a lane sends large buffers' tags in a trailer computed while they are writ
   const quiet = process.stderr.write;
   process.stderr.write = (() => true) as typeof process.stderr.write;
   try {
-    const { frames, sealed } = encode();
-    assert.ok(sealed, "a large enough payload gets its tags late");
+    assert.equal(
+      codec.encode("push_request", { names: ["a"] } as never, { buffers: [second] }, true).tagged,
+      undefined,
+      "a small payload is tagged at once",
+    );
+    const { frames, tagged } = encode();
+    assert.ok(tagged, "a large enough payload gets its tags late");
     const trailer = frames.at(-1)!;
-    assert.equal(trailer.byteLength, 32, "one 16-byte tag per buffer");
+    assert.equal(trailer.byteLength, 48, "one 16-byte tag per buffer");
     assert.ok(
       trailer.every((b) => b === 0),
       "nothing is tagged before the event loop turns",
     );
-    await sealed;
+    await tagged;
     assert.ok(
-      trailer.subarray(16).some((b) => b !== 0),
-      "the large buffer's tag is in",
+      trailer.subarray(16, 32).some((b) => b !== 0) && trailer.subarray(32).some((b) => b !== 0),
+      "the large buffers' tags are in",
+    );
+    assert.ok(
+      trailer.subarray(0, 16).every((b) => b === 0),
+      "the small buffer (signed with the message) has no tag",
     );
     const ok = receive(frames);
     assert.ok(ok);
-    assert.equal(ok!.buffers.length, 2, "the trailer is not handed on as a buffer");
-    assert.equal(ok!.buffers[1]!.readUInt32LE(4 << 20), 0xfeedface);
+    assert.equal(ok!.buffers.length, 3, "the trailer is not handed on as a buffer");
+    assert.equal(ok!.buffers[1]!.readUInt32LE(LATE_TAGS_MIN), 0xfeedface);
     assert.equal(ok!.metadata.buffer_macs, undefined);
 
     const tamper = async (change: (frames: Uint8Array[]) => Uint8Array[]) => {
       const e = encode();
-      await e.sealed;
+      await e.tagged;
       const before = { ...codec.dropped };
       assert.equal(receive(change(e.frames.map((f) => Buffer.from(f)))), undefined);
       return Object.keys(codec.dropped).find(
         (k) => codec.dropped[k as "BAD_SIGNATURE"] !== before[k as "BAD_SIGNATURE"],
       );
     };
-    // A flipped payload byte, or a flipped tag, fails the MAC check.
+    // A flipped payload byte, a flipped tag, or a tag slipped in for the small buffer.
     const flip = (frame: number, at: number) => (f: Uint8Array[]) => {
       f.at(frame)![at]! ^= 1;
       return f;
     };
-    assert.equal(await tamper(flip(-2, 12345)), "BAD_BUFFER_MAC");
+    assert.equal(await tamper(flip(-3, 12345)), "BAD_BUFFER_MAC");
     assert.equal(await tamper(flip(-1, 20)), "BAD_BUFFER_MAC");
-    // A trailer cut short, or missing (the payload then stands where the trailer should be).
-    assert.equal(await tamper((f) => [...f.slice(0, -1), f.at(-1)!.subarray(0, 16)]), "BAD_BUFFER_MAC");
+    assert.equal(await tamper(flip(-1, 3)), "BAD_BUFFER_MAC");
+    // A trailer cut short, or missing (the last buffer then stands where the trailer should be).
+    assert.equal(await tamper((f) => [...f.slice(0, -1), f.at(-1)!.subarray(0, 32)]), "BAD_BUFFER_MAC");
     assert.equal(await tamper((f) => f.slice(0, -1)), "BAD_BUFFER_MAC");
-    // Metadata that no longer announces the trailer is not what was signed.
+    // The last buffer dropped along with its tag: the signed metadata counts the buffers.
+    assert.equal(await tamper((f) => [...f.slice(0, -2), f.at(-1)!.subarray(0, 32)]), "BAD_BUFFER_MAC");
+    // Metadata that no longer announces the trailer, or announces fewer buffers, is not what was signed.
+    const meta = (change: (macs: { trailer?: number }) => void) => (f: Uint8Array[]) => {
+      const m = JSON.parse(Buffer.from(f[4]!).toString()) as { buffer_macs: { trailer?: number } };
+      change(m.buffer_macs);
+      f[4] = Buffer.from(JSON.stringify(m));
+      return f;
+    };
     assert.equal(
-      await tamper((f) => {
-        const meta = JSON.parse(Buffer.from(f[4]!).toString()) as { buffer_macs: { trailer?: boolean } };
-        delete meta.buffer_macs.trailer;
-        f[4] = Buffer.from(JSON.stringify(meta));
-        return f;
-      }),
+      await tamper(
+        meta((m) => {
+          delete m.trailer;
+        }),
+      ),
+      "BAD_SIGNATURE",
+    );
+    assert.equal(
+      await tamper(
+        meta((m) => {
+          m.trailer = 2;
+        }),
+      ),
       "BAD_SIGNATURE",
     );
   } finally {
@@ -263,7 +293,7 @@ test("a lane keeps message order while a trailer waits for its tags", async () =
         bytes: big?.byteLength ?? 0,
         tail: big && big.byteLength >= 8 ? big.readUInt32LE(big.byteLength - 4) : -1,
       });
-      if (received.length === 4) allIn();
+      if (received.length === 5) allIn();
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -280,19 +310,24 @@ test("a lane keeps message order while a trailer waits for its tags", async () =
       return b;
     };
     const flushed: number[] = [];
-    // Two trailered messages around small ones, all sent in one tick.
-    lane.send("push_request", { names: ["a"] } as never, { buffers: [big(8, 1)] }, () => flushed.push(1));
+    // Two trailered messages (9 and 12 MiB), one tagged at once (3 MiB) and small ones, all sent
+    // in one tick, then the lane closed: everything still arrives, in order.
+    lane.send("push_request", { names: ["a"] } as never, { buffers: [big(9, 1)] }, () => flushed.push(1));
     lane.send("apply_request", {} as never);
     lane.send("push_request", { names: ["b"] } as never, { buffers: [big(3, 2)] }, () => flushed.push(2));
+    lane.send("push_request", { names: ["c"] } as never, { buffers: [big(12, 3)] }, () => flushed.push(3));
     lane.send("execute_request", { code: "" } as never);
+    lane.close();
+    assert.equal(lane.write([Buffer.from("late")]), false, "a closing lane takes no new writes");
     await done;
     assert.deepEqual(received, [
-      { type: "push_request", bytes: 8 << 20, tail: 1 },
+      { type: "push_request", bytes: 9 << 20, tail: 1 },
       { type: "apply_request", bytes: 0, tail: -1 },
       { type: "push_request", bytes: 3 << 20, tail: 2 },
+      { type: "push_request", bytes: 12 << 20, tail: 3 },
       { type: "execute_request", bytes: 0, tail: -1 },
     ]);
-    assert.deepEqual(flushed, [1, 2], "each large send reports when its bytes (trailer included) are out");
+    assert.deepEqual(flushed, [1, 2, 3], "each large send reports when its bytes (trailer included) are out");
   } finally {
     lane.close();
     server.close();
