@@ -9,9 +9,9 @@ import { WireError } from "./errors.js";
  * Buffers under 64 KiB are signed with the message's HMAC like the JSON frames. For each larger one
  * the sender puts a GMAC tag into the message's metadata (`buffer_macs`), which the HMAC covers. A
  * relay (the controller) checks the HMAC over the JSON frames and that there is one tag per
- * buffer, and forwards the buffers untouched; the final
- * receiver recomputes each tag once and compares. So a payload is read once at each end instead
- * of once per hop, and the controller never reads a payload byte.
+ * buffer, and forwards the buffers untouched; the final receiver recomputes each tag once and
+ * compares. So a payload is read once at each end instead of once per hop, and the controller
+ * never reads a payload byte.
  *
  * GMAC is AES-GCM authenticating the buffer as associated data, with nothing encrypted: a keyed
  * MAC (NIST SP 800-38D) that runs on the CPU's AES and carry-less multiply instructions, 5–6 GB/s
