@@ -33,7 +33,7 @@ export interface KernelSpec {
  * V8 flags of the kernel process. Its cluster client keeps every task of a flood in flight at once
  * (10,000 `apply`s go out before the first reply is read), far more than V8's default 16 MiB young
  * generation holds, so scavenges copied and promoted them again and again: a quarter of the
- * client's CPU. With room to grow to 64 MiB, a flood of 10,000 tiny tasks went from a median of
+ * client's CPU. With semi-spaces of up to 64 MiB instead of 16, a flood of 10,000 tiny tasks went from a median of
  * ~25,000 to ~27,500 tasks/s (three runs of six floods each, quiet machine). The young generation
  * grows only in a process that allocates that fast.
  */

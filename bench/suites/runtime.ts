@@ -353,8 +353,9 @@ export async function runtimeSuite(
             () => all.scatter("a", a),
           ),
         ],
-        // 512 MiB: three repetitions, not fewer. On this VM a transfer into memory the host has to
-        // back again takes 1–2 s of system time (engines/README.md); the median of three drops one.
+        // 512 MiB: three repetitions in quick and full runs alike (each takes seconds a side). On
+        // this VM a transfer into memory the host has to back again takes 1–2 s of system time
+        // (engines/README.md), and the median of three drops one such repetition.
         mib === 512 ? 3 : reps,
       );
     }

@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { performance } from "node:perf_hooks";
 import process from "node:process";
 import { clearTimeout, setImmediate, setTimeout } from "node:timers";
+import { setTimeout as delay } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { type Batchable, batchable, sendBatched, TurnBatcher, unpackBatch } from "../wire/batch.js";
@@ -49,6 +50,13 @@ interface QueuedTask {
   /** Set when a client sent it over a lane (the controller then gets a record of it). */
   lane?: StreamSocket;
 }
+
+/**
+ * A lane reply this large is let out before the engine's next task starts (see #pump), for up to
+ * LEAVE_WAIT_MS: the system takes at most a few MiB at once, the rest waits for the event loop.
+ */
+const LEAVE_BEFORE_NEXT_BYTES = 1 << 20;
+const LEAVE_WAIT_MS = 2000;
 
 /** Replies up to this size are copied into the controller's record (for others' `getResult`). */
 const RECORDED_REPLY_BYTES = 64 * 1024;
@@ -333,8 +341,12 @@ export class Engine {
         await this.#run(task);
         // A large reply is written (and its tags made) between turns of the event loop: a next
         // task that runs long without yielding would hold it back for all that time, while the
-        // task itself ends no later if it starts once the reply is out.
-        if (this.#leaving) await this.#leaving.finally(() => (this.#leaving = undefined));
+        // task itself ends no later if it starts once the reply is out. A client that does not
+        // read is not waited for long.
+        if (this.#leaving) {
+          await Promise.race([this.#leaving, delay(LEAVE_WAIT_MS, undefined, { ref: false })]);
+          this.#leaving = undefined;
+        }
       }
     } finally {
       this.#running = false;
@@ -437,12 +449,14 @@ export class Engine {
     }
     // Over a lane: answer the client, then tell the controller what happened (batched).
     const { frames, tagged } = lane.codec.encode(type, status, opts, !lane.closed);
-    const release = () => {
-      for (const l of leases) l.release();
-    };
-    if (tagged) this.#leaving = leaving(lane, frames, release, tagged);
-    else lane.write(frames, leases.length ? release : undefined);
+    const release = leases.length
+      ? () => {
+          for (const l of leases) l.release();
+        }
+      : undefined;
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
+    if (bytes >= LEAVE_BEFORE_NEXT_BYTES) this.#leaving = lane.writeOut(frames, release, tagged);
+    else lane.write(frames, release, tagged);
     const keep = !tagged && bytes <= RECORDED_REPLY_BYTES; // never a trailer still being filled
     this.#records.push({
       msg_id: task.header.msg_id,
@@ -519,30 +533,4 @@ export function errorStatus(e: unknown, engineId: EngineId): ReplyStatus {
   const stack = String(err.stack ?? "").split("\n");
   const traceback = stack.filter((line, i) => i === 0 || !INTERNAL_FRAME.test(line));
   return { status: "error", ename: err.name || "Error", evalue, traceback, engine_id: engineId };
-}
-
-/** Writes a large reply; resolves once the system has taken all of it, or the lane is gone. */
-function leaving(
-  lane: StreamSocket,
-  frames: readonly Uint8Array[],
-  flushed: () => void,
-  tagged: Promise<void>,
-): Promise<void> {
-  return new Promise((resolve) => {
-    const gone = () => resolve();
-    lane.socket.once("close", gone);
-    const written = lane.write(
-      frames,
-      () => {
-        lane.socket.off("close", gone);
-        flushed();
-        resolve();
-      },
-      tagged,
-    );
-    if (!written) {
-      lane.socket.off("close", gone);
-      resolve();
-    }
-  });
 }

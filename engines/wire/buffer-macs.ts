@@ -69,6 +69,27 @@ export function hasTrailer(metadata: Record<string, unknown>): boolean {
   return typeof (metadata[BUFFER_MACS] as Partial<TrailerMacs> | undefined)?.trailer === "number";
 }
 
+const TRAILER_MARK = Buffer.from('"trailer":');
+
+/**
+ * {@link hasTrailer} for a metadata frame not yet verified: parsed only when it is small and
+ * mentions a trailer at all, so an unauthenticated peer cannot make a receiver parse a large frame.
+ */
+export function announcesTrailer(metadataFrame: Buffer): boolean {
+  if (metadataFrame.length > SIGNED_BUFFER_LIMIT || !metadataFrame.includes(TRAILER_MARK)) return false;
+  try {
+    const metadata: unknown = JSON.parse(metadataFrame.toString("utf8"));
+    return (
+      typeof metadata === "object" && metadata !== null && hasTrailer(metadata as Record<string, unknown>)
+    );
+  } catch {
+    return false; // reported as malformed after the signature check
+  }
+}
+
+/** A GMAC nonce prefix as the metadata carries it: 8 bytes in lower-case hex. */
+export const isNonce = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{16}$/.test(v);
+
 /** Tags computed while a buffer was being received (see {@link BufferAuthenticator.stream}). */
 const streamed = new WeakMap<Uint8Array, { nonce: string; index: number; tag: Buffer }>();
 
@@ -131,7 +152,7 @@ export class BufferAuthenticator {
   signLater(buffers: readonly Uint8Array[]): LateTags {
     const nonce = randomBytes(8);
     const trailer = Buffer.alloc(TAG_BYTES * buffers.length);
-    const tagged = (async () => {
+    const tagged: Promise<void> = (async () => {
       for (let i = 0; i < buffers.length; i++) {
         const b = buffers[i]!;
         if (!isLarge(b)) continue;
@@ -144,6 +165,7 @@ export class BufferAuthenticator {
         gmac.getAuthTag().copy(trailer, TAG_BYTES * i);
       }
     })();
+    tagged.catch(() => {}); // a writer that has gone away must not leave it unhandled
     return { macs: { nonce: nonce.toString("hex"), trailer: buffers.length }, trailer, tagged };
   }
 
@@ -191,12 +213,12 @@ function listed(
   const count = buffers.length;
   const m = metadata[BUFFER_MACS] as Partial<BufferMacs & TrailerMacs> | undefined;
   if (m === undefined && !buffers.some(isLarge) && !trailer) return undefined;
-  if (typeof m?.nonce !== "string" || !/^[0-9a-f]{16}$/.test(m.nonce))
+  const nonce = m?.nonce;
+  if (!m || !isNonce(nonce))
     throw new WireError(
       "BAD_BUFFER_MAC",
       `the message carries ${count} buffer(s) but its signed metadata has no MAC nonce`,
     );
-  const nonce = m.nonce;
   if (typeof m.trailer === "number") {
     if (m.trailer !== count)
       throw new WireError(

@@ -43,6 +43,8 @@ export interface OutgoingMessage<C = unknown, T extends string = string> {
   metadata?: Record<string, unknown>;
   content: C;
   buffers?: readonly Uint8Array[];
+  /** A last frame after the buffers that the signature does not cover (see {@link FramingOptions.trailer}). */
+  trailer?: Uint8Array;
 }
 
 /** How the signature covers a message. */
@@ -53,11 +55,12 @@ export interface FramingOptions {
    */
   signBuffersBelow: number;
   /**
-   * True when the message with this metadata ends in a frame that follows the buffers and is not
-   * covered by the signature (the cluster's MAC trailer, see buffer-macs.ts). It sees metadata not
-   * yet verified; the verified metadata must then agree, or the signature does not match.
+   * True when the message whose metadata frame is this ends in a frame that follows the buffers
+   * and is not covered by the signature (the cluster's MAC trailer, see buffer-macs.ts). It reads
+   * bytes not yet verified, so it must be cheap on hostile input; since the metadata is signed,
+   * a sender who did not add that frame cannot make it say so.
    */
-  trailer?: (metadata: Record<string, unknown>) => boolean;
+  trailer?: (metadataFrame: Buffer) => boolean;
 }
 
 /** The frames the HMAC covers: the JSON frames and the buffers small enough to be signed directly. */
@@ -118,9 +121,10 @@ export function encodeMessage(msg: OutgoingMessage, signer: Signer, opts: Framin
     Buffer.from(JSON.stringify(msg.content ?? {})),
   ];
   const buffers = msg.buffers ?? [];
-  const signed = opts.trailer?.(msg.metadata ?? {}) ? buffers.slice(0, -1) : buffers;
-  const signature = signer.sign(covered(json, signed, opts));
-  return [...(msg.identities ?? []), DELIMITER, Buffer.from(signature), ...json, ...buffers];
+  const signature = signer.sign(covered(json, buffers, opts));
+  const frames = [...(msg.identities ?? []), DELIMITER, Buffer.from(signature), ...json, ...buffers];
+  if (msg.trailer) frames.push(msg.trailer);
+  return frames;
 }
 
 function parseJson(frame: Buffer, what: string): unknown {
@@ -157,26 +161,18 @@ export function decodeMessage(frames: readonly Buffer[], signer: Signer, opts: F
   const signature = frames[at + 1]!;
   const json = frames.slice(at + 2, at + 6);
   const buffers = frames.slice(at + 6);
-  // Which frames are signed depends on the metadata, so it is read first; a frame that does not
-  // parse is reported after the signature check, as every other frame is.
-  let metadata: unknown;
-  let trailer: Buffer | undefined;
-  if (opts.trailer) {
-    try {
-      metadata = parseJson(json[2]!, "metadata");
-    } catch {}
-    if (isObject(metadata) && opts.trailer(metadata) && buffers.length) trailer = buffers.pop();
-  }
+  // Which frames are signed depends on the metadata, so it is looked at first.
+  const trailer = buffers.length && opts.trailer?.(json[2]!) ? buffers.pop() : undefined;
   if (!signer.verify(signature, covered(json, buffers, opts))) {
     throw new WireError(
       "BAD_SIGNATURE",
       "signature does not match the message (wrong key or tampered frames)",
     );
   }
-  metadata ??= parseJson(json[2]!, "metadata");
-  const [header, parent, content] = [
+  const [header, parent, metadata, content] = [
     parseJson(json[0]!, "header"),
     parseJson(json[1]!, "parent_header"),
+    parseJson(json[2]!, "metadata"),
     parseJson(json[3]!, "content"),
   ];
   if (!isObject(header) || typeof header.msg_type !== "string" || typeof header.msg_id !== "string") {

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import process from "node:process";
-import { BUFFER_MACS, checkMacCount, hasTrailer, SIGNED_BUFFER_LIMIT } from "./buffer-macs.js";
+import { announcesTrailer, BUFFER_MACS, checkMacCount, isNonce, SIGNED_BUFFER_LIMIT } from "./buffer-macs.js";
 import { WireError } from "./errors.js";
 import { decodeMessage, encodeMessage, type Header, makeHeader } from "./frames.js";
 import { type AnyMessage, type ContentByType, isMsgType, type MsgType } from "./messages.js";
@@ -15,13 +15,12 @@ const TRACE = process.env.TSPARALLEL_TRACE === "1";
  * frame after the buffers (see buffer-macs.ts), so a relay never reads them. Small ones are
  * cheaper to sign directly than to tag one by one.
  */
-export const CLUSTER_FRAMING = { signBuffersBelow: SIGNED_BUFFER_LIMIT, trailer: hasTrailer } as const;
+export const CLUSTER_FRAMING = { signBuffersBelow: SIGNED_BUFFER_LIMIT, trailer: announcesTrailer } as const;
 
 /**
  * Messages whose large buffers add up to this much get their tags in a trailer when the transport
- * allows. Smaller ones are tagged at once (~1.5 ms at most): they fit the socket's buffer in one
- * write, and a reply followed by a long synchronous task should not wait for the event loop.
- * (An engine's replies this large are never kept for the controller: see RECORDED_REPLY_BYTES.)
+ * allows. Smaller ones are tagged at once (~1.5 ms at most), which is cheaper than the event-loop
+ * turns a trailer takes.
  */
 export const LATE_TAGS_MIN = 8 << 20;
 
@@ -111,7 +110,8 @@ export class MessageCodec {
         parent_header: opts.parent ?? {},
         metadata,
         content,
-        buffers: late ? [...buffers, late.trailer] : buffers,
+        buffers,
+        trailer: late?.trailer,
       },
       this.signer,
       CLUSTER_FRAMING,
@@ -133,9 +133,7 @@ export class MessageCodec {
       const nonce = (JSON.parse(before[4]!.toString("utf8")) as Record<string, { nonce?: unknown }>)[
         BUFFER_MACS
       ]?.nonce;
-      return typeof nonce === "string" && /^[0-9a-f]{16}$/.test(nonce)
-        ? auth.stream(nonce, index, frame)
-        : undefined;
+      return isNonce(nonce) ? auth.stream(nonce, index, frame) : undefined;
     } catch {
       return undefined; // malformed metadata: decode drops the message
     }

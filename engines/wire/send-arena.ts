@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { totalmem } from "node:os";
+import process from "node:process";
 import { clearTimeout, setTimeout } from "node:timers";
 
 /** Memory leased for one outgoing frame; give it back once the transport is done with it. */
@@ -16,12 +17,19 @@ const IDLE_MS = 30_000;
  */
 const KEEP = 128;
 /**
- * … holding at most this much memory: 1 GiB, or an eighth of the machine's memory if that is less.
+ * … holding at most this much memory: 1 GiB, or an eighth of the memory this process may use if
+ * that is less.
  * A scatter of 512 MiB over two engines leases two blocks of 256 MiB plus their Arrow headers;
  * with the cap at exactly 512 MiB one of them was dropped every time, and the next scatter spent
  * ~0.8 s of system time faulting fresh memory in for it (0.5 → ~1 GB/s once both were kept).
  */
-const KEEP_BYTES = Math.min(1024 * 1024 * 1024, Math.floor(totalmem() / 8));
+const KEEP_BYTES = Math.min(1024 * 1024 * 1024, Math.floor(machineMemory() / 8));
+
+/** Memory this process may use: the container's limit when there is one, else the machine's. */
+function machineMemory(): number {
+  const limit = process.constrainedMemory?.();
+  return limit ? Math.min(limit, totalmem()) : totalmem();
+}
 
 /**
  * Reused memory for the copies that make large sends safe.

@@ -173,6 +173,26 @@ export class StreamSocket implements MessageSink {
     return true;
   }
 
+  /**
+   * {@link write}, resolving once the system has taken every byte (after `flushed` has run) or the
+   * connection is gone, whichever comes first.
+   */
+  writeOut(frames: readonly Uint8Array[], flushed?: () => void, tagged?: Promise<void>): Promise<void> {
+    return new Promise((resolve) => {
+      const gone = () => resolve();
+      this.socket.once("close", gone);
+      const taken = () => {
+        this.socket.off("close", gone);
+        flushed?.();
+        resolve();
+      };
+      if (!this.write(frames, taken, tagged)) {
+        this.socket.off("close", gone);
+        resolve();
+      }
+    });
+  }
+
   #write(frames: readonly Uint8Array[], flushed?: () => void, tagged?: Promise<void>): void {
     if (this.#held) {
       this.#held.push(() => this.#write(frames, flushed, tagged));

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import { rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Client, CompositeError, EngineError, type RemoteError } from "../../../engines/index.js";
@@ -122,23 +125,31 @@ test("a lane that cannot be reached sends the tasks through the controller inste
 });
 
 test("a large reply is not held back by a long task the engine starts after it", async () => {
-  // The reply's MACs are made while it is written (a trailer); the engine finishes them before
-  // it starts the next task, or a task that never yields would keep the reply from leaving.
+  // The reply leaves between turns of the event loop (its MACs come in a trailer): the engine lets
+  // it out before it starts the next task, or a task that never yields would keep it back.
   const e = rc.at(1);
+  const flag = join(tmpdir(), `tsparallel-released-${process.pid}-${Date.now()}`);
   await e.execute("var big = new Float64Array(4 << 20).fill(2.5)"); // 32 MiB
-  const order: string[] = [];
-  const pulled = e.pull("big").then((v) => {
-    order.push("pull");
-    return v as Float64Array;
-  });
-  const busy = e
-    .execute("{ const end = Date.now() + 1500; while (Date.now() < end); }")
-    .then(() => order.push("busy"));
-  const [value] = await Promise.all([pulled, busy]);
-  assert.deepEqual(order, ["pull", "busy"]);
-  assert.equal(value.length, 4 << 20);
-  assert.equal(value[(4 << 20) - 1], 2.5);
-  await e.execute("big = null");
+  try {
+    const pulled = e.pull("big").then((v) => {
+      writeFileSync(flag, "");
+      return v as Float64Array;
+    });
+    // Spins until the client has the pulled value, or 15 s: a reply held back by it never comes.
+    const busy = e.apply((path: string) => {
+      const fs = require("node:fs") as typeof import("node:fs");
+      const end = Date.now() + 15_000;
+      while (Date.now() < end) if (fs.existsSync(path)) return "released";
+      return "timed out";
+    }, flag);
+    const [value, outcome] = await Promise.all([pulled, busy]);
+    assert.equal(outcome, "released");
+    assert.equal(value.length, 4 << 20);
+    assert.equal(value[(4 << 20) - 1], 2.5);
+  } finally {
+    rmSync(flag, { force: true });
+    await e.execute("big = null");
+  }
 });
 
 test("garbage on a lane closes that connection; the engine carries on", async () => {
