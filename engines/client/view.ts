@@ -104,6 +104,11 @@ export abstract class View {
 
   constructor(protected readonly core: ClientCore) {}
 
+  // Handed to every AsyncResult, made once per view: closures made in `submit` would keep its
+  // whole scope (jobs, payload encodings, …) alive with each result, ~1 KB per task of a flood.
+  readonly #abort = (ids: string[]) => this.core.abort(ids);
+  readonly #settled = (done: AsyncResult) => this.core.settled(done);
+
   /** Applies `fn` element-wise over the sequences (how the items are split is the view's own). */
   abstract map<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]>;
 
@@ -157,12 +162,7 @@ export abstract class View {
     const link = this.core.link;
     if (link.lostReason) throw link.lostReason;
     const core = this.core;
-    const ar = new AsyncResult<T>({
-      shape,
-      abort: (ids) => core.abort(ids),
-      onDone: (done) => core.settled(done),
-      ...extra,
-    });
+    const ar = new AsyncResult<T>({ shape, abort: this.#abort, onDone: this.#settled, ...extra });
     const sends = jobs.map((job) => {
       const t = ar.track(job.engineId);
       const header = link.sock.header(type) as Header<K>;
