@@ -167,16 +167,18 @@ export async function runtimeSuite(
       return `timed after ${RTT_WARM_CALLS} warm-up calls; the first ${calls} took ${first.toFixed(3)} ms (median)`;
     };
     const lb = rc.loadBalancedView();
+    /** A round trip through `view`, timed warm, against ipyparallel's metric of the same name. */
+    const rttSpec = (name: string, view: Applier): MetricSpec => ({
+      name,
+      unit: "ms",
+      better: "lower",
+      peer: "ipyparallel",
+      ours: rtt(view),
+      warmUp: rttWarmUp(view),
+      theirs: peerRun(name, { calls }),
+    });
     await runSpecs([
-      {
-        name: "apply_rtt_direct_1",
-        unit: "ms",
-        better: "lower",
-        peer: "ipyparallel",
-        ours: rtt(rc.at(0)),
-        warmUp: rttWarmUp(rc.at(0)),
-        theirs: peerRun("apply_rtt_direct_1", { calls }),
-      },
+      rttSpec("apply_rtt_direct_1", rc.at(0)),
       {
         name: "tcp_echo_rtt_floor",
         unit: "ms",
@@ -187,24 +189,8 @@ export async function runtimeSuite(
           none: "the floor under apply_rtt_direct_1: two Node processes echoing 420 bytes over loopback TCP, nothing else",
         },
       },
-      {
-        name: "apply_rtt_direct_all",
-        unit: "ms",
-        better: "lower",
-        peer: "ipyparallel",
-        ours: rtt(rc.view()),
-        warmUp: rttWarmUp(rc.view()),
-        theirs: peerRun("apply_rtt_direct_all", { calls }),
-      },
-      {
-        name: "apply_rtt_lb",
-        unit: "ms",
-        better: "lower",
-        peer: "ipyparallel",
-        ours: rtt(lb),
-        warmUp: rttWarmUp(lb),
-        theirs: peerRun("apply_rtt_lb", { calls }),
-      },
+      rttSpec("apply_rtt_direct_all", rc.view()),
+      rttSpec("apply_rtt_lb", lb),
     ]);
 
     if (wanted("px_rtt")) {

@@ -183,8 +183,8 @@ export abstract class View {
     ar.seal();
     this.core.track(ar as AsyncResult);
     const timeout = this.timeout;
-    const leave = (i: number, buffers: Buffer[] | Promise<Buffer[]>) => {
-      const { job, header, listener, leases } = sends[i]!;
+    const leave = (i: number) => {
+      const { job, header, listener, leases, encoding: buffers } = sends[i]!;
       const route = resolveRoute ? resolveRoute(job.route) : job.route;
       const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
       const sent = releaser(leases);
@@ -211,7 +211,7 @@ export abstract class View {
       // then costs no promise chain, and a round trip no extra microtask hops).
       for (let i = 0; i < sends.length; i++) {
         try {
-          leave(i, sends[i]!.encoding);
+          leave(i);
         } catch (e) {
           ar.failSlot(i, e as Error);
         }
@@ -221,7 +221,7 @@ export abstract class View {
     core.enqueue(async () => {
       for (let i = 0; i < sends.length; i++) {
         try {
-          await leave(i, sends[i]!.encoding);
+          await leave(i);
         } catch (e) {
           ar.failSlot(i, e as Error);
         }

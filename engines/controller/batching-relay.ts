@@ -60,15 +60,13 @@ export class BatchingRelay {
     for (const { identity, items } of pending) {
       let run: Relayed[] = [];
       const sendRun = () => {
-        if (run.length === 1 && run[0]!.raw.length) void this.sock.forward(run[0]!, [identity]);
-        else if (run.length)
-          // A sealed part goes on as a batch even alone: re-signing it would mean parsing it.
+        // A sealed part goes on as a batch even alone: re-signing it would mean parsing it.
+        if (run.length)
           sendPacked(
             run,
             (m) => resign(this.sock, identity, m),
             (content, buffers) =>
               void this.sock.send(this.batchType, content, { identities: [identity], buffers }),
-            false,
           );
         run = [];
       };

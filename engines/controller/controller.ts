@@ -4,7 +4,7 @@ import { Publisher, Router } from "zeromq";
 import { createLauncher } from "../launchers/create-launcher.js";
 import type { Launcher } from "../launchers/launcher.js";
 import type { LauncherSpec } from "../launchers/launcher-spec.js";
-import { relayedPart, sealedParts } from "../wire/batch.js";
+import { relayedParts } from "../wire/batch.js";
 import { type ConnectionInfo, removeConnectionFile, writeConnectionFile } from "../wire/connection-file.js";
 import type { Header } from "../wire/frames.js";
 import {
@@ -191,10 +191,8 @@ export class Controller {
     }
     if (msg.header.msg_type === "task_batch") {
       this.scheduler.together(() => {
-        for (const sealed of sealedParts(msg)) {
-          const part = relayedPart(sealed, msg.identities);
+        for (const part of relayedParts(msg))
           if (isTaskRequest(part)) this.#submit(part as Message<TaskRequestType>, client);
-        }
       });
       return;
     }
@@ -541,10 +539,8 @@ export class Controller {
     }
     if (type === "reply_batch") {
       this.scheduler.together(() => {
-        for (const sealed of sealedParts(msg)) {
-          const part = relayedPart(sealed, msg.identities);
+        for (const part of relayedParts(msg))
           if (part.header.msg_type.endsWith("_reply")) this.#onReply(part, identity);
-        }
       });
       return;
     }

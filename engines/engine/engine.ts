@@ -457,7 +457,7 @@ export class Engine {
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
     if (bytes >= LEAVE_BEFORE_NEXT_BYTES) this.#leaving = lane.writeOut(frames, release, tagged);
     else lane.write(frames, release, tagged);
-    const keep = !tagged && bytes <= RECORDED_REPLY_BYTES; // never a trailer still being filled
+    const keep = bytes <= RECORDED_REPLY_BYTES; // far below LATE_TAGS_MIN: never a trailer being filled
     this.#records.push({
       msg_id: task.header.msg_id,
       msg_type: task.header.msg_type,

@@ -105,11 +105,11 @@ function groupFrames(
 }
 
 /**
- * Packs `items`, in order, into batch messages. Senders (`routing: true`) put the routing facts
- * into the index; the controller, forwarding sealed parts, puts only their sizes. A part that
- * does not fit a frame on its own is handed back to go `alone`, in its place in the order.
+ * Packs `items`, in order, into batch messages. A sender's part gets the routing facts in the
+ * index; a sealed part (the controller forwarding it) only its sizes. A part that does not fit a
+ * frame on its own is handed back to go `alone`, in its place in the order.
  */
-export function packBatch<T extends Batchable>(items: readonly T[], routing = true): Outgoing<T>[] {
+export function packBatch<T extends Batchable>(items: readonly T[]): Outgoing<T>[] {
   const out: Outgoing<T>[] = [];
   let parts: PartEntry[] = [];
   let frames: Buffer[] = [];
@@ -161,7 +161,7 @@ export function packBatch<T extends Batchable>(items: readonly T[], routing = tr
       if (own) buffers.push(m.sealed.buffers);
     } else for (const b of m.buffers ?? []) buffers.push(b);
     bufferBytes += own;
-    parts.push(m.sealed ? (routing ? m.sealed.entry : { sizes }) : routing ? entryOf(m, sizes) : { sizes });
+    parts.push(m.sealed ? { sizes } : entryOf(m, sizes));
   }
   flush();
   return out;
@@ -169,15 +169,14 @@ export function packBatch<T extends Batchable>(items: readonly T[], routing = tr
 
 /**
  * Sends `items` (in order) as batch messages, with any part too large for a batch frame sent
- * `alone` in its place; `routing` as for {@link packBatch}.
+ * `alone` in its place.
  */
 export function sendPacked<T extends Batchable>(
   items: readonly T[],
   alone: (item: T) => void,
   batch: (content: BatchContent, buffers: Buffer[]) => void,
-  routing = true,
 ): void {
-  for (const out of packBatch(items, routing)) {
+  for (const out of packBatch(items)) {
     if ("alone" in out) alone(out.alone);
     else batch(out.batch.content, out.batch.buffers);
   }
@@ -328,6 +327,11 @@ export function relayedPart(part: SealedPart, identities: Buffer[]): AnyMessage 
     raw: [],
     sealed: part,
   } as unknown as AnyMessage & { sealed: SealedPart };
+}
+
+/** The parts of a received batch as a relay handles them (see {@link relayedPart}). */
+export function relayedParts(batch: AnyMessage): (AnyMessage & { sealed: SealedPart })[] {
+  return sealedParts(batch).map((part) => relayedPart(part, batch.identities));
 }
 
 /** Most messages in one batch (bounds a batch message and the work of handling one). */

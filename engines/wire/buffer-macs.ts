@@ -65,7 +65,7 @@ export interface LateTags {
 }
 
 /** True when a message's metadata says its tags come in a trailer frame. */
-export function hasTrailer(metadata: Record<string, unknown>): boolean {
+function hasTrailer(metadata: Record<string, unknown>): boolean {
   return typeof (metadata[BUFFER_MACS] as Partial<TrailerMacs> | undefined)?.trailer === "number";
 }
 
@@ -178,12 +178,12 @@ export class BufferAuthenticator {
     if (!macs) return;
     const nonce = Buffer.from(macs.nonce, "hex");
     for (let i = 0; i < buffers.length; i++) {
-      const want = macs.tag(i);
       if (!isLarge(buffers[i]!)) {
         // Covered by the HMAC; its trailer slot, if any, must be empty.
-        if (macs.trailer && want.some((b) => b !== 0)) throw badMac(i);
+        if (macs.trailer && macs.tag(i).some((b) => b !== 0)) throw badMac(i);
         continue;
       }
+      const want = macs.tag(i);
       const early = streamed.get(buffers[i]!);
       const got =
         early && early.nonce === macs.nonce && early.index === i

@@ -107,7 +107,7 @@ test("the index tells a relay what it routes by, and a relay forwards parts with
       ["req-0", "ok"],
     ],
   );
-  const onward = onlyBatch(packBatch(relayed, false));
+  const onward = onlyBatch(packBatch(relayed));
   assert.ok(onward.content.parts.every((p) => Object.keys(p).join() === "sizes"));
   assert.deepEqual(
     unpackBatch(received(onward)).map((m) => [m.header, m.content]),
