@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { backendInfo } from "../ndarray/index.js";
 
 /** What the numbers were measured on. */
 export interface MachineFacts {
@@ -29,15 +30,23 @@ function packageVersion(name: string): string {
   return "unknown";
 }
 
+/** The BLAS under the native backend: Debian's package version when known, and the kernel it runs. */
 function openblas(): string {
+  const blas = backendInfo().blas;
+  if (!blas) return "";
+  let version = blas.version ?? "?";
   try {
     const line = execFileSync("dpkg-query", ["-W", "libopenblas0-pthread"], {
       stdio: ["ignore", "pipe", "ignore"],
     });
-    return line.toString().split("\t")[1]?.trim() ?? "";
+    version = line.toString().split("\t")[1]?.trim() || version;
   } catch {
-    return "";
+    // not a Debian system: the library's own version
   }
+  const forced = blas.coreType
+    ? `, OPENBLAS_CORETYPE=${blas.coreType.value} set by ${blas.coreType.chosenBy}`
+    : "";
+  return `${version} (kernel ${blas.kernel ?? "?"}${forced})`;
 }
 
 export function machineFacts(extra: Record<string, string> = {}): MachineFacts {
@@ -53,7 +62,7 @@ export function machineFacts(extra: Record<string, string> = {}): MachineFacts {
       typescript: packageVersion("typescript"),
       zeromq: packageVersion("zeromq"),
       "apache-arrow": packageVersion("apache-arrow"),
-      openblas: openblas() || "not installed",
+      openblas: openblas() || "not loaded",
       ...extra,
     },
   };

@@ -6,6 +6,7 @@
  * const A = nd.random.random([512, 512]);
  * const C = A.dot(A.T);          // GEMM via OpenBLAS, WebAssembly SIMD or TypeScript
  * nd.backend();                   // "native" | "wasm" | "ts"
+ * nd.backendInfo().blas;          // the BLAS library, its version and the kernel it runs
  * ```
  * @module
  */
@@ -86,9 +87,12 @@ export { type BlockList, block, concatenate, hstack, stack, vstack } from "./joi
 export {
   availableBackends,
   BACKENDS,
+  type BackendInfo,
   type BackendName,
+  type BlasInfo,
   backend,
   backendError,
+  backendInfo,
   blasThreads,
   type StrassenSettings,
   setBackend,

@@ -9,7 +9,7 @@
  * @module
  */
 import { BackendUnavailableError } from "../errors.js";
-import { loadNativeBackend } from "../node/native-gemm.js";
+import { type BlasInfo, loadNativeBackend } from "../node/native-gemm.js";
 import { nodeHost, preferOptimizedWasm } from "../node/node-host.js";
 import { configureStrassen, type StrassenSettings, strassenSettings, tsBackend } from "./gemm-ts.js";
 import { wasmAvailable, wasmBackend } from "./gemm-wasm.js";
@@ -55,6 +55,8 @@ export interface GemmBackend {
   setThreads?(n: number): void;
   /** The number of threads the backend uses. */
   getThreads?(): number;
+  /** The BLAS library and kernel under the backend (native only). */
+  readonly blas?: BlasInfo;
 }
 
 /** Loads a backend on first use; returns null (or throws) when it is not available here. */
@@ -144,6 +146,38 @@ export function gemmBackend(): GemmBackend {
   throw new BackendUnavailableError("no GEMM backend is available");
 }
 
+/** What {@link backendInfo} reports. */
+export interface BackendInfo {
+  /** The backend `matmul` and `dot` use now. */
+  backend: BackendName;
+  /** The backends that can run here, fastest first. */
+  available: BackendName[];
+  /** Why each other backend cannot run here. */
+  unavailable: Partial<Record<BackendName, string>>;
+  /**
+   * The BLAS library under the native backend: its file, version, the kernel it runs and how
+   * that kernel fits this CPU (`fit: "generic"` is the slow fallback; `warning` says what to do).
+   */
+  blas: BlasInfo | undefined;
+  /** BLAS threads of the native backend (1 without it). */
+  threads: number;
+}
+
+/**
+ * Which GEMM backend runs and why: the library, version and kernel under the native backend, and
+ * why any faster backend is unavailable.
+ *
+ * ```ts
+ * nd.backendInfo().blas  // { library: "/usr/lib/…/libopenblas.so.0", version: "0.3.21", kernel: "SkylakeX", fit: "best", … }
+ * ```
+ */
+export function backendInfo(): BackendInfo {
+  const available = availableBackends();
+  const unavailable: Partial<Record<BackendName, string>> = {};
+  for (const n of BACKENDS) if (!available.includes(n)) unavailable[n] = failures.get(n) ?? "not available";
+  return { backend: backend(), available, unavailable, blas: load("native")?.blas, threads: blasThreads() };
+}
+
 /**
  * Sets the number of BLAS threads of the native backend (OpenBLAS). Engines default to 1 unless
  * the OPENBLAS_NUM_THREADS environment variable says otherwise. No effect without the addon.
@@ -157,7 +191,7 @@ export function blasThreads(): number {
   return load("native")?.getThreads?.() ?? 1;
 }
 
-export type { StrassenSettings };
+export type { BlasInfo, StrassenSettings };
 
 /**
  * Turns the TypeScript backend's Strassen-Winograd path on or off, or sets its crossover.

@@ -16,6 +16,7 @@ import type * as v8 from "node:v8";
 /** The Node functions the backends use. */
 export interface NodeHost {
   existsSync: typeof fs.existsSync;
+  readFileSync: typeof fs.readFileSync;
   createRequire: typeof nodeModule.createRequire;
   fileURLToPath: typeof url.fileURLToPath;
   setFlagsFromString: typeof v8.setFlagsFromString;
@@ -43,6 +44,7 @@ export function nodeHost(): NodeHost | null {
   const v = get.call(proc, "node:v8") as typeof v8;
   cached = {
     existsSync: f.existsSync,
+    readFileSync: f.readFileSync,
     createRequire: m.createRequire,
     fileURLToPath: u.fileURLToPath,
     setFlagsFromString: v.setFlagsFromString,

@@ -5,7 +5,7 @@
  * before anything is compiled.
  * @module
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
@@ -13,6 +13,12 @@ import { registerBackend } from "../linalg/backend.js";
 import { loadNativeBackend } from "./native-gemm.js";
 import { type NodeHost, nodeHost, preferOptimizedWasm } from "./node-host.js";
 
-const host: NodeHost = nodeHost() ?? { existsSync, createRequire, fileURLToPath, setFlagsFromString };
+const host: NodeHost = nodeHost() ?? {
+  existsSync,
+  readFileSync,
+  createRequire,
+  fileURLToPath,
+  setFlagsFromString,
+};
 preferOptimizedWasm(host);
 registerBackend("native", () => loadNativeBackend(host));

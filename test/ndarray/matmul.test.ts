@@ -5,7 +5,8 @@ import { test } from "node:test";
 import * as nd from "../../ndarray/index.js";
 import { gemmWasmBytes } from "../../ndarray/linalg/gemm-wasm.js";
 
-const NATIVE_SKIP = "SKIP: OpenBLAS addon not built (apt-get install libopenblas-dev)";
+const NATIVE_SKIP =
+  "SKIP: no native backend (a C compiler and OpenBLAS: apt-get install build-essential libopenblas0)";
 const haveNative = nd.availableBackends().includes("native");
 
 /** Plain triple-loop reference product over get(), independent of every backend. */

@@ -1,0 +1,7 @@
+/* Entry point of tsparallel_native.node: BLAS calls (blas.c). */
+#include "addon.h"
+
+NAPI_MODULE_INIT() {
+  if (!blas_register(env, exports)) return NULL;
+  return exports;
+}

@@ -1,0 +1,11 @@
+{
+  "targets": [
+    {
+      "target_name": "tsparallel_native",
+      "sources": ["addon.c", "blas.c"],
+      "libraries": ["-ldl"],
+      "cflags": ["-O2", "-Wall"],
+      "defines": ["NAPI_VERSION=8"]
+    }
+  ]
+}
