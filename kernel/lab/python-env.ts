@@ -1,13 +1,22 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { homedir } from "node:os";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The package's root folder (where package.json and .venv live). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 
-/** The project-local Python environment. */
-export const venvDir = join(packageRoot, ".venv");
+/**
+ * The Python environment `tsparallel lab` and the tests use: `.venv` in a checkout of the
+ * repository; for an installed package (inside node_modules, which may be shared or read-only) a
+ * per-user one under $XDG_DATA_HOME/tsparallel; `TSPARALLEL_VENV` overrides both.
+ */
+export const venvDir =
+  process.env.TSPARALLEL_VENV ??
+  (packageRoot.split(sep).includes("node_modules")
+    ? join(process.env.XDG_DATA_HOME || join(homedir(), ".local", "share"), "tsparallel", "venv")
+    : join(packageRoot, ".venv"));
 
 /** Its interpreter. */
 export const venvPython = join(venvDir, "bin", "python");

@@ -3,11 +3,12 @@
  * installs the kernel and the cluster panel into .venv and starts the "default" cluster), on a
  * free loopback port with a token and its own temp dirs for Jupyter and for clusters.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { packageRoot, venvPython } from "../../kernel/lab/python-env.js";
+import { packageRoot } from "../../kernel/lab/python-env.js";
 import { freePort } from "../helpers/kernel-process.js";
+import { venvMissing } from "../helpers/system-needs.js";
 
 /** A running `tsparallel lab`. */
 export interface LabServer {
@@ -24,11 +25,7 @@ export interface LabServer {
 
 /** Why JupyterLab cannot run here (no .venv with it), or undefined when it can. */
 export function labUnavailable(): string | undefined {
-  if (!existsSync(venvPython)) return `no ${venvPython} (bash .ci/run makes it)`;
-  const r = spawnSync(venvPython, ["-c", "import jupyterlab"], { stdio: "ignore" });
-  return r.status === 0
-    ? undefined
-    : "the .venv has no JupyterLab (pip install -r python/requirements-dev.txt)";
+  return venvMissing(["jupyterlab"]);
 }
 
 /** Starts `tsparallel lab -n ENGINES` in `dir` and resolves once its REST API answers. */

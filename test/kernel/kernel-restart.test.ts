@@ -1,19 +1,17 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { REPO_ROOT } from "../helpers/kernel-process.js";
+import { venvMissing } from "../helpers/system-needs.js";
 
 const PYTHON = join(REPO_ROOT, ".venv", "bin", "python");
 
 test("under jupyter_client the real kernel is interrupted by message, restarts, and runs a cell afterwards", async (t) => {
-  if (!existsSync(PYTHON) || spawnSync(PYTHON, ["-c", "import jupyter_client"]).status !== 0) {
-    console.log(`SKIP: no jupyter_client in ${PYTHON}`);
-    t.skip("no jupyter_client in the venv");
-    return;
-  }
+  const why = venvMissing(["jupyter_client"]);
+  if (why) return t.skip(why);
   const prefix = mkdtempSync(join(tmpdir(), "tsparallel-restart-"));
   t.after(() => rmSync(prefix, { recursive: true, force: true }));
   const install = spawnSync(process.execPath, [

@@ -1,20 +1,13 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { REPO_ROOT } from "../helpers/kernel-process.js";
+import { venvMissing } from "../helpers/system-needs.js";
 
 const PYTHON = join(REPO_ROOT, ".venv", "bin", "python");
-
-function missing(): string | undefined {
-  if (!existsSync(PYTHON))
-    return `no Python venv at ${PYTHON} (create it with jupyter_kernel_test and jupyter_client)`;
-  const r = spawnSync(PYTHON, ["-c", "import jupyter_kernel_test, jupyter_client"], { encoding: "utf8" });
-  if (r.status !== 0) return `the venv lacks jupyter_kernel_test or jupyter_client: ${r.stderr.trim()}`;
-  return undefined;
-}
 
 /** Counts from unittest's summary ("Ran 12 tests", "OK (skipped=1)", "FAILED (failures=1, errors=2)"). */
 function summary(text: string): {
@@ -36,12 +29,8 @@ function summary(text: string): {
 }
 
 test("jupyter_kernel_test passes with no failures, errors or skips", async (t) => {
-  const why = missing();
-  if (why) {
-    console.log(`SKIP: ${why}`);
-    t.skip(why);
-    return;
-  }
+  const why = venvMissing(["jupyter_kernel_test", "jupyter_client"]);
+  if (why) return t.skip(why);
   const prefix = mkdtempSync(join(tmpdir(), "tsparallel-kt-"));
   t.after(() => rmSync(prefix, { recursive: true, force: true }));
   const install = spawnSync(

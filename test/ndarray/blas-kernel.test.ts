@@ -9,6 +9,7 @@ import {
   parseCpuInfo,
   vectorLevel,
 } from "../../ndarray/node/blas-kernel.js";
+import { nativeBackendMissing } from "../helpers/system-needs.js";
 
 const cpuinfo = (vendor: string, flags: string) =>
   `processor\t: 0\nvendor_id\t: ${vendor}\nmodel name\t: Test CPU\nflags\t\t: ${flags}\n\nprocessor\t: 1\nvendor_id\t: Other\n`;
@@ -60,8 +61,7 @@ test("a generic kernel on an AVX2 or AVX-512 CPU is called generic; the fitting 
 });
 
 const blas = nd.backendInfo().blas;
-const NO_BLAS =
-  "SKIP[system]: no native backend here (a C compiler and OpenBLAS: apt-get install build-essential libopenblas0)";
+const NO_BLAS = nativeBackendMissing();
 
 function withoutCoreType(): NodeJS.ProcessEnv {
   const { OPENBLAS_CORETYPE: _, TSPARALLEL_BLAS_CORETYPE: __, ...rest } = process.env;

@@ -4,10 +4,10 @@ import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import * as nd from "../../ndarray/index.js";
 import { gemmWasmBytes } from "../../ndarray/linalg/gemm-wasm.js";
+import { nativeBackendMissing } from "../helpers/system-needs.js";
 
-const NATIVE_SKIP =
-  "SKIP: no native backend (a C compiler and OpenBLAS: apt-get install build-essential libopenblas0)";
-const haveNative = nd.availableBackends().includes("native");
+const NATIVE_SKIP = nativeBackendMissing();
+const haveNative = NATIVE_SKIP === undefined;
 
 /** Plain triple-loop reference product over get(), independent of every backend. */
 function reference(a: nd.NDArray, b: nd.NDArray): nd.NDArray {

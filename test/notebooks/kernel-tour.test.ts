@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { executeNotebooks } from "../../kernel/lab/notebook-runner.js";
-import { packageRoot, venvPython } from "../../kernel/lab/python-env.js";
+import { packageRoot } from "../../kernel/lab/python-env.js";
+import { venvMissing } from "../helpers/system-needs.js";
 
 interface Output {
   output_type: string;
@@ -20,16 +20,11 @@ interface Cell {
 }
 const joined = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join("") : (v ?? ""));
 
-function skipReason(): string | undefined {
-  if (!existsSync(venvPython)) return `no Python venv at ${venvPython} (bash .ci/run makes it)`;
-  const r = spawnSync(venvPython, ["-c", "import nbclient, nbformat"], { encoding: "utf8" });
-  return r.status === 0 ? undefined : "the venv lacks nbclient";
-}
+const skipReason = () => venvMissing(["nbclient", "nbformat"]);
 
 test("the kernel tour notebook runs headless through nbclient and shows what it promises", async (t) => {
   const why = skipReason();
   if (why) {
-    console.log(`SKIP: ${why}`);
     t.skip(why);
     return;
   }

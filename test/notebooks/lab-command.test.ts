@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { packageRoot, venvPython } from "../../kernel/lab/python-env.js";
+import { packageRoot } from "../../kernel/lab/python-env.js";
 import { freePort } from "../helpers/kernel-process.js";
+import { venvMissing } from "../helpers/system-needs.js";
 
 test("npm start (tsparallel lab) serves JupyterLab with the kernel and a default cluster, and stops both", async (t) => {
-  const r = existsSync(venvPython) ? spawnSync(venvPython, ["-c", "import jupyterlab"]) : undefined;
-  if (r?.status !== 0) {
-    console.log("SKIP: no .venv with JupyterLab (bash .ci/run makes it)");
-    t.skip("no JupyterLab");
-    return;
-  }
+  const why = venvMissing(["jupyterlab"]);
+  if (why) return t.skip(why);
   const dir = mkdtempSync(join(tmpdir(), "tsparallel-lab-"));
   const port = await freePort();
   const token = "tsparallel-test-token";

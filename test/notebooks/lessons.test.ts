@@ -1,17 +1,13 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { executeNotebooks } from "../../kernel/lab/notebook-runner.js";
-import { packageRoot, venvPython } from "../../kernel/lab/python-env.js";
+import { packageRoot } from "../../kernel/lab/python-env.js";
+import { venvMissing } from "../helpers/system-needs.js";
 
-function skipReason(): string | undefined {
-  if (!existsSync(venvPython)) return `no Python venv at ${venvPython} (bash .ci/run makes it)`;
-  const r = spawnSync(venvPython, ["-c", "import nbclient, nbformat"], { encoding: "utf8" });
-  return r.status === 0 ? undefined : "the venv lacks nbclient";
-}
+const skipReason = () => venvMissing(["nbclient", "nbformat"]);
 
 const lessons = readdirSync(join(packageRoot, "notebooks"))
   .filter((f) => /^0[1-9].*\.ipynb$/.test(f))
@@ -32,7 +28,6 @@ for (const f of lessons) {
   test(`lesson ${f} runs without error at small scale, checking its own results`, async (t) => {
     const why = skipReason();
     if (why) {
-      console.log(`SKIP: ${why}`);
       t.skip(why);
       return;
     }

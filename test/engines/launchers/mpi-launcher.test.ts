@@ -2,15 +2,14 @@ import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { after, test } from "node:test";
 import { Cluster } from "../../../engines/index.js";
+import { needs } from "../../helpers/system-needs.js";
 import { useTempClusterDir } from "../cluster-fixture.js";
 import { processRunning, systemCommand, waitGone } from "./daemon-process.js";
 
 declare const rank: number;
 declare const nranks: number;
 
-const missing = systemCommand("mpiexec")
-  ? undefined
-  : "mpiexec is not installed (Debian: apt-get install openmpi-bin)";
+const missing = systemCommand("mpiexec") ? undefined : needs("mpi", "mpiexec is not installed");
 const clusters = useTempClusterDir();
 after(() => clusters.cleanup());
 

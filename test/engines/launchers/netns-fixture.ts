@@ -1,4 +1,5 @@
 import { networkInterfaces } from "node:os";
+import { needs } from "../../helpers/system-needs.js";
 import { runCommand, systemCommand } from "./daemon-process.js";
 
 /**
@@ -20,10 +21,10 @@ export interface TestNetns {
 
 /** Why a network namespace cannot be made here, or undefined when it can (root and iproute2). */
 export function netnsMissing(): string | undefined {
-  if (process.getuid?.() !== 0) return "network namespaces need root";
-  if (!systemCommand("ip")) return "ip is not installed (Debian: apt-get install iproute2)";
+  if (process.getuid?.() !== 0) return needs("root", "network namespaces need root");
+  if (!systemCommand("ip")) return needs("netns", "ip is not installed");
   if (!systemCommand("nsenter") || !systemCommand("unshare"))
-    return "nsenter/unshare (util-linux) are missing";
+    return needs("netns", "nsenter/unshare are missing");
   return undefined;
 }
 

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../helpers/kernel-process.js";
+import { needs } from "../../helpers/system-needs.js";
 import { type DaemonProcess, runCommand, startDaemon, systemCommand, waitFor } from "./daemon-process.js";
 
 /** A one-node Slurm cluster (munged, slurmctld, slurmd) a test started, with its own config. */
@@ -14,9 +15,9 @@ export interface TestSlurm {
 
 /** What is missing for a Slurm test, or undefined when everything is installed. */
 export function slurmMissing(): string | undefined {
-  if (process.getuid?.() !== 0) return "the test runs slurmd as root (SlurmUser=root), so it needs root";
+  if (process.getuid?.() !== 0) return needs("root", "the test runs slurmd as root (SlurmUser=root)");
   for (const c of ["munged", "mungekey", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "sinfo"])
-    if (!systemCommand(c)) return `${c} is not installed (Debian: apt-get install slurm-wlm munge)`;
+    if (!systemCommand(c)) return needs("slurm", `${c} is not installed`);
   return undefined;
 }
 

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
+import { needs } from "../../helpers/system-needs.js";
 import { type DaemonProcess, runCommand, startDaemon, systemCommand, waitFor } from "./daemon-process.js";
 
 /** A real OpenSSH server a test started, with a client config whose key it accepts. */
@@ -15,11 +16,10 @@ export interface TestSshd extends DaemonProcess {
 /** What is missing for an sshd test, or undefined when sshd and ssh-keygen are installed. */
 export function sshdMissing(): string | undefined {
   for (const c of ["sshd", "ssh", "ssh-keygen"])
-    if (!systemCommand(c))
-      return `${c} is not installed (Debian: apt-get install openssh-server openssh-client)`;
+    if (!systemCommand(c)) return needs("sshd", `${c} is not installed`);
   // sshd refuses to start without its privilege separation folder, which only root can create.
   if (process.getuid?.() !== 0 && !existsSync("/run/sshd"))
-    return "sshd needs /run/sshd, which only root can create";
+    return needs("root", "sshd needs /run/sshd, which only root can create");
   return undefined;
 }
 

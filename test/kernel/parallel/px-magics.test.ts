@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { WireMessage } from "../../../engines/wire/index.js";
 import { systemCommand } from "../../engines/launchers/daemon-process.js";
 import { type StartedKernel, startKernel } from "../../helpers/kernel-process.js";
+import { needs } from "../../helpers/system-needs.js";
 
 type C = Record<string, unknown>;
 const content = (m: { content: unknown }) => m.content as C;
@@ -296,7 +297,7 @@ describe("%px, %%px and %cluster through the kernel's real messages", () => {
   });
 
   test("%cluster start --launcher mpi gives %px each engine's rank; bad launchers say what to use", {
-    skip: systemCommand("mpiexec") ? undefined : "mpiexec is not installed (apt-get install openmpi-bin)",
+    skip: systemCommand("mpiexec") ? undefined : needs("mpi", "mpiexec is not installed"),
   }, async () => {
     const bogus = await run("%cluster start --launcher bogus");
     assert.equal(bogus.status, "error");
