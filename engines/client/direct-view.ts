@@ -4,7 +4,6 @@ import { encodeValueNow, isNDArray } from "../wire/serialize.js";
 import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
 import type { GatherLanding } from "./gather-landing.js";
-import { activateMagics } from "./magic-activation.js";
 import { blockBounds, concatParts, loadNDArrayConcat, mapLength, partition, sliceOf } from "./partition.js";
 import { announceRemoteNames } from "./remote-names.js";
 import { type ClientCore, type Job, once, View } from "./view.js";
@@ -241,4 +240,24 @@ export function toPlainSeqs(seqs: unknown[], [a, b]: [number, number]): unknown[
     }
     return part;
   });
+}
+
+/** Registers `%px<suffix>` magics for a view; installed by the tsparallel kernel. */
+export type MagicActivator = (view: DirectView<boolean>, suffix: string) => void;
+
+let activator: MagicActivator | undefined;
+
+/** @internal The kernel installs its activator here at start-up. */
+export function setMagicActivator(fn: MagicActivator | undefined): void {
+  activator = fn;
+}
+
+/** Called by `DirectView.activate`. */
+function activateMagics(view: DirectView<boolean>, suffix: string): void {
+  if (!activator) {
+    throw new Error(
+      "activate() registers %px magics, which exist only inside the tsparallel Jupyter kernel; outside it, call the view's methods",
+    );
+  }
+  activator(view, suffix);
 }

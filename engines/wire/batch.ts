@@ -2,7 +2,9 @@ import { Buffer } from "node:buffer";
 import { setImmediate } from "node:timers";
 import { SIGNED_BUFFER_LIMIT } from "./buffer-macs.js";
 import type { Header } from "./frames.js";
-import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
+import type { AnyMessage, BatchContent, ContentByType, MsgType, PartEntry } from "./messages.js";
+
+export type { BatchContent, PartEntry };
 
 /**
  * Batches: many task requests (client → controller → engine) or replies (engine → controller →
@@ -28,27 +30,6 @@ export interface Batchable {
   buffers?: readonly Uint8Array[];
   /** The part as received inside a batch, forwarded as its bytes (a relay's re-batching). */
   sealed?: SealedPart;
-}
-
-/** What the index says about one part. */
-export interface PartEntry {
-  /** Byte length of the part's JSON, then of each of its buffers. */
-  sizes: number[];
-  /** The part's msg_type (omitted in the batches the controller sends on). */
-  type?: string;
-  /** A request's msg_id. */
-  msg_id?: string;
-  /** A request's metadata (route, timeout, …): the scheduler reads it. */
-  meta?: Record<string, unknown>;
-  /** A reply's parent msg_id, status and run time (ms). */
-  parent_id?: string;
-  status?: string;
-  duration?: number;
-}
-
-/** What a batch message's content holds. */
-export interface BatchContent {
-  parts: PartEntry[];
 }
 
 /** One part of a received batch, not parsed: its index entry, its JSON bytes and its buffers' bytes. */

@@ -1,4 +1,3 @@
-import type { BatchContent } from "./batch.js";
 import type { Header, WireMessage } from "./frames.js";
 import type { MimeBundle } from "./mime-bundle.js";
 
@@ -123,6 +122,27 @@ export interface EngineQueueStatus extends EngineStatus {
   outstanding: number;
   completed: number;
   state: EngineState;
+}
+
+/** What a batch's index says about one of its parts (see batch.ts). */
+export interface PartEntry {
+  /** Byte length of the part's JSON, then of each of its buffers. */
+  sizes: number[];
+  /** The part's msg_type (omitted in the batches the controller sends on). */
+  type?: string;
+  /** A request's msg_id. */
+  msg_id?: string;
+  /** A request's metadata (route, timeout, …): the scheduler reads it. */
+  meta?: Record<string, unknown>;
+  /** A reply's parent msg_id, status and run time (ms). */
+  parent_id?: string;
+  status?: string;
+  duration?: number;
+}
+
+/** A batch message's content: the index of its parts, in order. */
+export interface BatchContent {
+  parts: PartEntry[];
 }
 
 /** The single source of truth: msg_type → content. */

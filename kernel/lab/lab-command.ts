@@ -2,9 +2,8 @@ import { spawn } from "node:child_process";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import type { Cluster } from "../../engines/index.js";
-import type { Subcommand } from "../cli.js";
-import { parseOptions, UsageError } from "../cli.js";
 import { installKernelspec, KERNEL_NAME } from "../kernelspec.js";
+import { parseOptions, type Subcommand, UsageError } from "../subcommand.js";
 import { installLabExtension } from "./lab-extension.js";
 import { ensurePythonEnv, packageRoot, venvDir } from "./python-env.js";
 

@@ -1,7 +1,6 @@
 import { readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import type { Subcommand } from "../cli.js";
-import { parseOptions, UsageError } from "../cli.js";
+import { parseOptions, type Subcommand, UsageError } from "../subcommand.js";
 import { executeNotebooks } from "./notebook-runner.js";
 import { packageRoot } from "./python-env.js";
 

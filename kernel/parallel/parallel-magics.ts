@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { setMagicActivator } from "../../engines/client/magic-activation.js";
+import { setMagicActivator } from "../../engines/client/direct-view.js";
 import { progressText } from "../../engines/client/progress-line.js";
 import { onRemoteNames, typeTextOf } from "../../engines/client/remote-names.js";
 import { type AsyncResult, Client, type DirectView, type EngineId } from "../../engines/index.js";

@@ -9,55 +9,14 @@
  * @module
  */
 import { BackendUnavailableError } from "../errors.js";
-import { type BlasInfo, loadNativeBackend } from "../node/native-gemm.js";
+import { loadNativeBackend } from "../node/native-gemm.js";
 import { nodeHost, preferOptimizedWasm } from "../node/node-host.js";
+import type { BackendName, BlasInfo, FloatArray, GemmArgs, GemmBackend } from "./gemm-backend.js";
 import { configureStrassen, type StrassenSettings, strassenSettings, tsBackend } from "./gemm-ts.js";
 import { wasmAvailable, wasmBackend } from "./gemm-wasm.js";
 
-/** Names of the GEMM backends, fastest first. */
-export type BackendName = "native" | "wasm" | "ts";
-
 /** All backend names in preference order. */
 export const BACKENDS: readonly BackendName[] = ["native", "wasm", "ts"];
-
-/** A Float64Array or Float32Array (GEMM works on floats only). */
-export type FloatArray = Float64Array | Float32Array;
-
-/**
- * One row-major GEMM call, C = alpha * op(A) * op(B) + beta * C, in BLAS terms: op(A) is m x k,
- * op(B) is k x n. A transposed operand is stored as its transpose with leading dimension `ld`
- * (the element step between its stored rows). `a`, `b` and `c` are all the same array type.
- */
-export interface GemmArgs {
-  transA: boolean;
-  transB: boolean;
-  m: number;
-  n: number;
-  k: number;
-  alpha: number;
-  a: FloatArray;
-  offA: number;
-  lda: number;
-  b: FloatArray;
-  offB: number;
-  ldb: number;
-  beta: number;
-  c: FloatArray;
-  offC: number;
-  ldc: number;
-}
-
-/** A GEMM implementation. */
-export interface GemmBackend {
-  readonly name: BackendName;
-  gemm(args: GemmArgs): void;
-  /** Sets the number of threads the backend may use (native only). */
-  setThreads?(n: number): void;
-  /** The number of threads the backend uses. */
-  getThreads?(): number;
-  /** The BLAS library and kernel under the backend (native only). */
-  readonly blas?: BlasInfo;
-}
 
 /** Loads a backend on first use; returns null (or throws) when it is not available here. */
 export type BackendLoader = () => GemmBackend | null;
@@ -191,7 +150,7 @@ export function blasThreads(): number {
   return load("native")?.getThreads?.() ?? 1;
 }
 
-export type { BlasInfo, StrassenSettings };
+export type { BackendName, BlasInfo, FloatArray, GemmArgs, GemmBackend, StrassenSettings };
 
 /**
  * Turns the TypeScript backend's Strassen-Winograd path on or off, or sets its crossover.

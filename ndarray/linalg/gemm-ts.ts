@@ -11,7 +11,7 @@
  * @module
  */
 import { KC, type KernelSpace, kernelSpace, MC, MR, NC, NR } from "./asm-kernel.js";
-import type { GemmArgs, GemmBackend } from "./backend.js";
+import type { GemmArgs, GemmBackend } from "./gemm-backend.js";
 
 function scaleC(g: GemmArgs): void {
   const { c, m, n, beta, ldc, offC } = g;

@@ -9,7 +9,7 @@
  * @module
  */
 import { GEMM_WASM_BASE64 } from "../wasm/gemm-wasm-bytes.js";
-import type { FloatArray, GemmArgs, GemmBackend } from "./backend.js";
+import type { FloatArray, GemmArgs, GemmBackend } from "./gemm-backend.js";
 
 // Minimal typings for the WebAssembly global (tsconfig's lib has no DOM, and @types/node 20 omits it).
 interface WasmMemory {

@@ -13,11 +13,10 @@
  * importing this file is harmless elsewhere.
  * @module
  */
-import type { GemmArgs, GemmBackend } from "../linalg/backend.js";
+import type { BlasInfo, GemmArgs, GemmBackend } from "../linalg/gemm-backend.js";
 import {
   bestCoreType,
   type CpuInfo,
-  type KernelFit,
   kernelFit,
   openblasVersion,
   parseCpuInfo,
@@ -57,29 +56,6 @@ interface NativeAddon {
   ): void;
   setThreads(n: number): void;
   getThreads(): number;
-}
-
-/** The BLAS library under the native backend, and the kernel it runs. */
-export interface BlasInfo {
-  /** The library file (as the dynamic loader resolved it). */
-  library: string;
-  /** Its version (`0.3.21`), when it says. */
-  version: string | undefined;
-  /** `openblas_get_config()`: version, build options and kernel. */
-  config: string | undefined;
-  /** The kernel it runs (`openblas_get_corename()`: `SkylakeX`, `Haswell`, `Prescott`…). */
-  kernel: string | undefined;
-  /** How that kernel fits this CPU (`generic` means a slow fallback). */
-  fit: KernelFit;
-  /**
-   * The OPENBLAS_CORETYPE in force while the library started, and who chose it: tsparallel (from
-   * the CPU's flags), or the user (OPENBLAS_CORETYPE or TSPARALLEL_BLAS_CORETYPE).
-   */
-  coreType: { value: string; chosenBy: "tsparallel" | "user" } | undefined;
-  /** The CPU as the loader saw it. */
-  cpu: { vendor: string; model: string; vectors: string };
-  /** Set when the kernel is not the best for this CPU: what is wrong and what to do. */
-  warning: string | undefined;
 }
 
 const ADDON = "native/build/Release/tsparallel_native.node";
