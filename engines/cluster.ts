@@ -17,8 +17,12 @@ import type { MPILauncherOptions } from "./launchers/mpi-launcher.js";
 import { processAlive } from "./launchers/process-alive.js";
 import type { SlurmLauncherOptions } from "./launchers/slurm-launcher.js";
 import type { SSHLauncherOptions } from "./launchers/ssh-launcher.js";
-import { connectionFilePath, readConnectionFile, removeConnectionFile } from "./wire/connection-file.js";
-import type { EngineId, SchedulerScheme } from "./wire/messages.js";
+import {
+  connectionFilePath,
+  readConnectionFile,
+  removeConnectionFile,
+} from "./wire/protocol/connection-file.js";
+import type { EngineId, SchedulerScheme } from "./wire/protocol/messages.js";
 
 /** The controller entry script in dist/. */
 export const CONTROLLER_MAIN = fileURLToPath(new URL("./controller/main.js", import.meta.url));

@@ -3,9 +3,9 @@
  * {@link KernelChannels} and delegates everything about the language to a {@link CodeSession}.
  */
 import { randomUUID } from "node:crypto";
-import type { WireMessage } from "../engines/wire/frames.js";
-import { makeHeader } from "../engines/wire/frames.js";
-import { formatMimeBundle } from "../engines/wire/mime-bundle.js";
+import type { WireMessage } from "../engines/wire/protocol/frames.js";
+import { makeHeader } from "../engines/wire/protocol/frames.js";
+import { formatMimeBundle } from "../engines/wire/values/mime-bundle.js";
 import type { CellContext, CellHook } from "./cell-hook.js";
 import type { CellError, CellOutcome, CodeSession } from "./code-session.js";
 import { COMMS_DECLARATION, CommManager } from "./comms/comm-manager.js";

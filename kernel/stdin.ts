@@ -1,5 +1,5 @@
-import type { OutgoingMessage, WireMessage } from "../engines/wire/frames.js";
-import { makeHeader } from "../engines/wire/frames.js";
+import type { OutgoingMessage, WireMessage } from "../engines/wire/protocol/frames.js";
+import { makeHeader } from "../engines/wire/protocol/frames.js";
 import type { InputRequest } from "./protocol/messages.js";
 
 /** Why `input()` could not give an answer. */

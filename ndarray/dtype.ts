@@ -132,11 +132,6 @@ export function sameRealmView(t: TypedArray): TypedArray {
   }
 }
 
-/** True when `x` is a Float64Array, Float32Array, Int32Array or Uint8Array from any realm. */
-export function isTypedArray(x: unknown): x is TypedArray {
-  return dtypeOfTypedArray(x) !== null;
-}
-
 /** Bytes per element. */
 export function itemSize(dtype: DType): number {
   return dtype === "float64" ? 8 : dtype === "float32" || dtype === "int32" ? 4 : 1;
@@ -145,11 +140,6 @@ export function itemSize(dtype: DType): number {
 /** True for float64 and float32. */
 export function isFloat(dtype: DType): dtype is FloatDType {
   return dtype === "float64" || dtype === "float32";
-}
-
-/** True for int32, uint8 and bool. */
-export function isIntegral(dtype: DType): boolean {
-  return !isFloat(dtype);
 }
 
 const RANK: Readonly<Record<DType, number>> = { bool: 0, uint8: 1, int32: 2, float32: 3, float64: 4 };

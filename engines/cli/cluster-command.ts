@@ -9,8 +9,8 @@ import {
   listConnectionFiles,
   readConnectionFile,
   removeConnectionFile,
-} from "../wire/connection-file.js";
-import type { SchedulerScheme } from "../wire/messages.js";
+} from "../wire/protocol/connection-file.js";
+import type { SchedulerScheme } from "../wire/protocol/messages.js";
 
 /** Usage of `tsparallel cluster`. */
 export const CLUSTER_USAGE = `usage: tsparallel cluster <command> [options]

@@ -1,5 +1,5 @@
-import type { AnyMessage, EngineId, Message, ReplyMetadata, ReplyStatus } from "../wire/messages.js";
-import { decodeInline, decodeValue } from "../wire/serialize.js";
+import type { AnyMessage, EngineId, Message, ReplyMetadata, ReplyStatus } from "../wire/protocol/messages.js";
+import { decodeInline, decodeValue } from "../wire/values/serialize.js";
 import type { TaskListener } from "./controller-link.js";
 import { ClusterError, CompositeError, remoteErrorFor, TaskAborted } from "./errors.js";
 import { showProgressUntilReady } from "./progress-line.js";

@@ -1,7 +1,11 @@
 import { EventEmitter } from "node:events";
-import { type ConnectionInfo, connectionFilePath, readConnectionFile } from "../wire/connection-file.js";
-import type { Header } from "../wire/frames.js";
-import { MessageCodec } from "../wire/message-codec.js";
+import {
+  type ConnectionInfo,
+  connectionFilePath,
+  readConnectionFile,
+} from "../wire/protocol/connection-file.js";
+import type { Header } from "../wire/protocol/frames.js";
+import { MessageCodec } from "../wire/protocol/message-codec.js";
 import type {
   ContentByType,
   EngineId,
@@ -10,9 +14,9 @@ import type {
   Message,
   TaskMetadata,
   TaskRequestType,
-} from "../wire/messages.js";
-import { SendArena } from "../wire/send-arena.js";
-import { preloadNDArrayCodec } from "../wire/serialize.js";
+} from "../wire/protocol/messages.js";
+import { SendArena } from "../wire/transport/send-arena.js";
+import { preloadNDArrays } from "../wire/values/ndarray-link.js";
 import { AsyncResult } from "./async-result.js";
 import { ControllerLink, type TaskListener } from "./controller-link.js";
 import { DirectView } from "./direct-view.js";
@@ -150,7 +154,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     }
     Client.#current = client;
     // NDArrays sent later are copied straight into their frames once this has loaded.
-    preloadNDArrayCodec();
+    preloadNDArrays();
     return client;
   }
 

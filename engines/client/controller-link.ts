@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
-import { type Batchable, batchable, sendBatched, TurnBatcher, unpackBatch } from "../wire/batch.js";
-import type { ConnectionInfo } from "../wire/connection-file.js";
-import type { Header } from "../wire/frames.js";
+import { type Batchable, batchable, sendBatched, unpackBatch } from "../wire/protocol/batch.js";
+import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
+import type { Header } from "../wire/protocol/frames.js";
 import type {
   AnyMessage,
   ContentByType,
@@ -12,9 +12,10 @@ import type {
   MsgType,
   TaskMetadata,
   TaskRequestType,
-} from "../wire/messages.js";
-import { SignedSocket } from "../wire/signed-socket.js";
-import { Signer } from "../wire/signing.js";
+} from "../wire/protocol/messages.js";
+import { Signer } from "../wire/protocol/signing.js";
+import { SignedSocket } from "../wire/transport/signed-socket.js";
+import { TurnBatcher } from "../wire/transport/turn-batcher.js";
 import { ClusterError } from "./errors.js";
 
 /** Receives what the controller sends about one task. */

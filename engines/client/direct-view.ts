@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
-import type { EngineId } from "../wire/messages.js";
-import { encodeValueNow, isNDArray } from "../wire/serialize.js";
+import type { EngineId } from "../wire/protocol/messages.js";
+import { encodeValueNow, isNDArray } from "../wire/values/serialize.js";
 import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
 import type { GatherLanding } from "./gather-landing.js";

@@ -1,5 +1,5 @@
-import type { Header } from "../wire/frames.js";
-import type { MessageCodec } from "../wire/message-codec.js";
+import type { Header } from "../wire/protocol/frames.js";
+import type { MessageCodec } from "../wire/protocol/message-codec.js";
 import type {
   AnyMessage,
   ContentByType,
@@ -7,8 +7,8 @@ import type {
   Message,
   TaskMetadata,
   TaskRequestType,
-} from "../wire/messages.js";
-import { type FramePlace, StreamSocket } from "../wire/stream-socket.js";
+} from "../wire/protocol/messages.js";
+import { type FramePlace, StreamSocket } from "../wire/transport/stream-socket.js";
 import type { TaskListener } from "./controller-link.js";
 import { EngineError } from "./errors.js";
 

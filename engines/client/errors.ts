@@ -1,4 +1,4 @@
-import type { EngineId } from "../wire/messages.js";
+import type { EngineId } from "../wire/protocol/messages.js";
 
 /** Codes of the errors the client API throws. */
 export type ClusterErrorCode =

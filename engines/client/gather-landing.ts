@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import type { FramePlace } from "../wire/stream-socket.js";
+import type { FramePlace } from "../wire/transport/stream-socket.js";
 
 /** Parts smaller than this are received the ordinary way and joined by copying (cheap enough). */
 const LAND_MIN_BYTES = 1 << 20;

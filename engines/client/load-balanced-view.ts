@@ -1,6 +1,6 @@
-import { isArrowTable } from "../wire/arrow-frames.js";
-import type { EngineId, Route } from "../wire/messages.js";
-import { arrayBytes, encodeValueNow, isNDArray } from "../wire/serialize.js";
+import type { EngineId, Route } from "../wire/protocol/messages.js";
+import { isArrowTable } from "../wire/values/arrow-frames.js";
+import { arrayBytes, encodeValueNow, isNDArray } from "../wire/values/serialize.js";
 import { AsyncResult } from "./async-result.js";
 import { toPlainSeqs } from "./direct-view.js";
 import { shipFunction } from "./function-source.js";

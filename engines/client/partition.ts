@@ -1,6 +1,7 @@
 import { Buffer } from "node:buffer";
-import { isArrowTable } from "../wire/arrow-frames.js";
-import { isNDArray } from "../wire/serialize.js";
+import { isArrowTable } from "../wire/values/arrow-frames.js";
+import { type NDArrayJoining, ndarrayJoining } from "../wire/values/ndarray-link.js";
+import { isNDArray } from "../wire/values/serialize.js";
 
 /**
  * Block partitioning for scatter/map and concatenation for gather (ipyparallel's `dist='b'`):
@@ -74,18 +75,11 @@ export function partition(seq: unknown, parts: number, flatten = false): unknown
   });
 }
 
-type Concat = (arrays: readonly unknown[], axis?: number) => unknown;
-interface Joining {
-  concatenate: Concat;
-  joinAdjacent: (arrays: readonly unknown[]) => unknown;
-}
-let joining: Joining | undefined;
+let joining: NDArrayJoining | undefined;
 
 /** Loads ndarray's joining functions (only needed when gathering NDArrays). */
 export async function loadNDArrayConcat(): Promise<void> {
-  if (joining) return;
-  const url = new URL("../../ndarray/joining.js", import.meta.url).href;
-  joining = (await import(url)) as Joining;
+  joining ??= await ndarrayJoining();
 }
 
 type View = ArrayBufferView & ArrayLike<number> & { set(a: ArrayLike<number>, o: number): void };

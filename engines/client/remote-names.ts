@@ -1,4 +1,4 @@
-import { isNDArray } from "../wire/serialize.js";
+import { isNDArray } from "../wire/values/serialize.js";
 
 /** Names just given a value on the engines (by push, set or scatter), with a sample value each. */
 export type RemoteNamesListener = (names: Readonly<Record<string, unknown>>) => void;

@@ -1,4 +1,4 @@
-import type { Header } from "../wire/frames.js";
+import type { Header } from "../wire/protocol/frames.js";
 import type {
   ContentByType,
   EngineId,
@@ -6,8 +6,8 @@ import type {
   Route,
   TaskMetadata,
   TaskRequestType,
-} from "../wire/messages.js";
-import type { Lease, SendArena } from "../wire/send-arena.js";
+} from "../wire/protocol/messages.js";
+import type { Lease, SendArena } from "../wire/transport/send-arena.js";
 import { AsyncResult, type AsyncResultOptions, type ResultShape } from "./async-result.js";
 import type { ControllerLink, TaskListener } from "./controller-link.js";
 import { ClusterError } from "./errors.js";

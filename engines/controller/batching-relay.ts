@@ -1,7 +1,7 @@
 import { setImmediate } from "node:timers";
-import { type Batchable, MAX_BATCH, openPart, sendPacked } from "../wire/batch.js";
-import type { MsgType } from "../wire/messages.js";
-import type { SignedSocket } from "../wire/signed-socket.js";
+import { type Batchable, MAX_BATCH, openPart, sendPacked } from "../wire/protocol/batch.js";
+import type { MsgType } from "../wire/protocol/messages.js";
+import type { SignedSocket } from "../wire/transport/signed-socket.js";
 
 /** A received message: `raw` holds its signed frames, or nothing when it came inside a batch. */
 export type Relayed = Batchable & { raw: readonly Buffer[] };

@@ -1,4 +1,10 @@
-import type { ContentByType, EngineId, EngineInfo, EngineState, EngineStatus } from "../wire/messages.js";
+import type {
+  ContentByType,
+  EngineId,
+  EngineInfo,
+  EngineState,
+  EngineStatus,
+} from "../wire/protocol/messages.js";
 
 /** The controller's view of one engine. */
 export interface EngineRecord {

@@ -1,4 +1,4 @@
-import type { SignedSocket } from "../wire/signed-socket.js";
+import type { SignedSocket } from "../wire/transport/signed-socket.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 
 /** Heartbeat timing. Death is declared after `interval * maxMissed` ms without an echo. */

@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { controllerAddress } from "../launchers/controller-address.js";
 import { checkLauncherSpec, type LauncherSpec } from "../launchers/launcher-spec.js";
-import type { SchedulerScheme } from "../wire/messages.js";
+import type { SchedulerScheme } from "../wire/protocol/messages.js";
 import { Controller } from "./controller.js";
 import { STRATEGIES } from "./strategies/index.js";
 

@@ -1,5 +1,5 @@
-import type { AnyMessage } from "../wire/messages.js";
-import type { SignedSocket } from "../wire/signed-socket.js";
+import type { AnyMessage } from "../wire/protocol/messages.js";
+import type { SignedSocket } from "../wire/transport/signed-socket.js";
 import type { TaskTable } from "./task-table.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { EngineId, Message, Route, TaskRequestType } from "../wire/messages.js";
+import type { EngineId, Message, Route, TaskRequestType } from "../wire/protocol/messages.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 import type { EngineLoad, SchedulingStrategy } from "./strategies/index.js";
 import type { TaskTable } from "./task-table.js";

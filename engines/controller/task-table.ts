@@ -1,6 +1,6 @@
-import type { SealedPart } from "../wire/batch.js";
-import type { Header } from "../wire/frames.js";
-import type { AnyMessage, EngineId, TaskRequestType } from "../wire/messages.js";
+import type { SealedPart } from "../wire/protocol/batch.js";
+import type { Header } from "../wire/protocol/frames.js";
+import type { AnyMessage, EngineId, TaskRequestType } from "../wire/protocol/messages.js";
 
 /** One task the controller has seen. */
 export interface TaskRecord {

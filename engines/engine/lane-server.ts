@@ -1,9 +1,9 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { networkInterfaces } from "node:os";
 import process from "node:process";
-import type { MessageCodec } from "../wire/message-codec.js";
-import type { AnyMessage } from "../wire/messages.js";
-import { StreamSocket } from "../wire/stream-socket.js";
+import type { MessageCodec } from "../wire/protocol/message-codec.js";
+import type { AnyMessage } from "../wire/protocol/messages.js";
+import { StreamSocket } from "../wire/transport/stream-socket.js";
 
 /**
  * The engine's end of the lanes: a TCP server that clients connect to directly, so a direct

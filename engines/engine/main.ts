@@ -3,7 +3,7 @@
  * The launcher spawns it with `process.execPath`; it exits when the controller goes away.
  */
 import process from "node:process";
-import { readConnectionFile } from "../wire/connection-file.js";
+import { readConnectionFile } from "../wire/protocol/connection-file.js";
 import { Engine } from "./engine.js";
 
 const file = process.argv[2] ?? process.env.TSPARALLEL_CONNECTION_FILE;

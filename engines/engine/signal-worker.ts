@@ -6,9 +6,9 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Dealer } from "zeromq";
-import { ENGINE_SIGNALS, type Message } from "../wire/messages.js";
-import { SignedSocket } from "../wire/signed-socket.js";
-import { Signer } from "../wire/signing.js";
+import { ENGINE_SIGNALS, type Message } from "../wire/protocol/messages.js";
+import { Signer } from "../wire/protocol/signing.js";
+import { SignedSocket } from "../wire/transport/signed-socket.js";
 
 /** What the engine passes to its signal thread. */
 export interface SignalThreadData {

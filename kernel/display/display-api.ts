@@ -4,9 +4,9 @@ import {
   type MimeBundle,
   type MimeShortcuts,
   mimeShortcuts as shortcutBundles,
-} from "../../engines/wire/mime-bundle.js";
+} from "../../engines/wire/values/mime-bundle.js";
 
-export type { ImageData, MimeShortcuts } from "../../engines/wire/mime-bundle.js";
+export type { ImageData, MimeShortcuts } from "../../engines/wire/values/mime-bundle.js";
 
 import type { DisplayMetadata } from "../protocol/messages.js";
 import type { OutputRouter } from "./output-sink.js";

@@ -1,4 +1,4 @@
-import type { MimeBundle } from "../../engines/wire/mime-bundle.js";
+import type { MimeBundle } from "../../engines/wire/values/mime-bundle.js";
 import type { ContentByType, DisplayMetadata } from "../protocol/messages.js";
 
 /** IOPub messages a cell's output can produce. */

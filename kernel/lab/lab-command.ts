@@ -73,7 +73,7 @@ The cluster stops when JupyterLab does. Options after -- go to jupyter lab, e.g.
 async function startDefaultCluster(n: number): Promise<{ cluster: Cluster; owned: boolean }> {
   // Loaded here so that `tsparallel kernel` does not pay for what only `lab` needs.
   const { Cluster } = await import("../../engines/index.js");
-  const { connectionFilePath } = await import("../../engines/wire/connection-file.js");
+  const { connectionFilePath } = await import("../../engines/wire/protocol/connection-file.js");
   const { DEFAULT_CLUSTER } = await import("../parallel/parallel-magics.js");
   try {
     const running = await Cluster.attach(DEFAULT_CLUSTER);

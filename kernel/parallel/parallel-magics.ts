@@ -4,7 +4,7 @@ import { setMagicActivator } from "../../engines/client/direct-view.js";
 import { progressText } from "../../engines/client/progress-line.js";
 import { onRemoteNames, typeTextOf } from "../../engines/client/remote-names.js";
 import { type AsyncResult, Client, type DirectView, type EngineId } from "../../engines/index.js";
-import { connectionFilePath } from "../../engines/wire/connection-file.js";
+import { connectionFilePath } from "../../engines/wire/protocol/connection-file.js";
 import type { CellOutcome, CodeSession } from "../code-session.js";
 import { StackMapper } from "../executor/stack-mapper.js";
 import type { Magic, MagicContext } from "../magics/magic.js";

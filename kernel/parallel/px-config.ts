@@ -1,4 +1,4 @@
-import { ENGINE_SIGNALS } from "../../engines/wire/messages.js";
+import { ENGINE_SIGNALS } from "../../engines/wire/protocol/messages.js";
 import { MagicUsageError } from "../magics/magic.js";
 import type { OptionSpec } from "../magics/magic-arguments.js";
 import type { GroupOutputs } from "./px-output.js";

@@ -9,10 +9,10 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Reply, Router } from "zeromq";
-import { WireError } from "../../engines/wire/errors.js";
-import { decodeMessage, encodeMessage, makeHeader } from "../../engines/wire/frames.js";
-import { SendQueue } from "../../engines/wire/send-queue.js";
-import { Signer } from "../../engines/wire/signing.js";
+import { WireError } from "../../engines/wire/protocol/errors.js";
+import { decodeMessage, encodeMessage, makeHeader } from "../../engines/wire/protocol/frames.js";
+import { Signer } from "../../engines/wire/protocol/signing.js";
+import { SendQueue } from "../../engines/wire/transport/send-queue.js";
 import { kernelLog } from "./log.js";
 
 /** What the main thread hands the worker at start. */

@@ -1,14 +1,14 @@
 import { Worker } from "node:worker_threads";
 import { Publisher, Router } from "zeromq";
-import { WireError } from "../../engines/wire/errors.js";
+import { WireError } from "../../engines/wire/protocol/errors.js";
 import {
   decodeMessage,
   encodeMessage,
   type OutgoingMessage,
   type WireMessage,
-} from "../../engines/wire/frames.js";
-import { type FrameSink, SendQueue } from "../../engines/wire/send-queue.js";
-import { Signer } from "../../engines/wire/signing.js";
+} from "../../engines/wire/protocol/frames.js";
+import { Signer } from "../../engines/wire/protocol/signing.js";
+import { type FrameSink, SendQueue } from "../../engines/wire/transport/send-queue.js";
 import { type ConnectionInfo, channelAddress } from "./connection-file.js";
 import type { ControlWorkerData, FromWorker, ToWorker } from "./control-worker.js";
 import { kernelLog } from "./log.js";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PROTOCOL_VERSION } from "../../engines/wire/frames.js";
+import { PROTOCOL_VERSION } from "../../engines/wire/protocol/frames.js";
 import type { KernelInfoReply } from "./messages.js";
 
 /** tsparallel's own package.json, found by walking up from this file (works from src and dist). */

@@ -3,8 +3,8 @@
  * the kernel sends or receives to its content. Everything else (message types, handler maps,
  * which socket a request arrives on) is derived from it, so a new message is one entry here.
  */
-import type { Header, WireMessage } from "../../engines/wire/frames.js";
-import type { MimeBundle } from "../../engines/wire/mime-bundle.js";
+import type { Header, WireMessage } from "../../engines/wire/protocol/frames.js";
+import type { MimeBundle } from "../../engines/wire/values/mime-bundle.js";
 
 /** Every reply carries a status; errors add Jupyter's ename/evalue/traceback. */
 export type ReplyStatus = "ok" | "error" | "aborted";
@@ -243,13 +243,6 @@ export type Message<T extends MsgType = MsgType> = WireMessage<ContentByType[T],
 
 /** msg_types whose name ends in `_request`. */
 export type RequestType = Extract<MsgType, `${string}_request`>;
-
-/** The reply type of a request type (`execute_request` → `execute_reply`). */
-export type ReplyTypeOf<T extends RequestType> = T extends `${infer P}_request`
-  ? `${P}_reply` extends MsgType
-    ? `${P}_reply`
-    : never
-  : never;
 
 /** Messages the frontend sends on the shell socket. */
 export const SHELL_REQUESTS = [

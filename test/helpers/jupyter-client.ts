@@ -4,8 +4,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { Dealer, Request, Subscriber } from "zeromq";
-import { decodeMessage, encodeMessage, makeHeader, type WireMessage } from "../../engines/wire/frames.js";
-import { Signer } from "../../engines/wire/signing.js";
+import {
+  decodeMessage,
+  encodeMessage,
+  makeHeader,
+  type WireMessage,
+} from "../../engines/wire/protocol/frames.js";
+import { Signer } from "../../engines/wire/protocol/signing.js";
 import { type ConnectionInfo, channelAddress } from "../../kernel/protocol/connection-file.js";
 
 const JUPYTER = { signBuffersBelow: 0 };

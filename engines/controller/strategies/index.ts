@@ -1,4 +1,4 @@
-import type { SchedulerScheme } from "../../wire/messages.js";
+import type { SchedulerScheme } from "../../wire/protocol/messages.js";
 import { leastLoad } from "./least-load.js";
 import { lru } from "./lru.js";
 import { random } from "./random.js";

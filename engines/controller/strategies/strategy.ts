@@ -1,4 +1,4 @@
-import type { EngineId } from "../../wire/messages.js";
+import type { EngineId } from "../../wire/protocol/messages.js";
 
 /** What a strategy knows about one candidate engine. */
 export interface EngineLoad {

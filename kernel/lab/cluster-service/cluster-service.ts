@@ -11,8 +11,8 @@ import {
   listConnectionFiles,
   readConnectionFile,
   removeConnectionFile,
-} from "../../../engines/wire/connection-file.js";
-import { ENGINE_SIGNALS } from "../../../engines/wire/messages.js";
+} from "../../../engines/wire/protocol/connection-file.js";
+import { ENGINE_SIGNALS } from "../../../engines/wire/protocol/messages.js";
 import type {
   ClusterEvent,
   ClusterList,

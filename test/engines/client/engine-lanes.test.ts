@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Client, CompositeError, EngineError, type RemoteError } from "../../../engines/index.js";
-import { MessageCodec } from "../../../engines/wire/message-codec.js";
-import { Signer } from "../../../engines/wire/signing.js";
-import { frameStream } from "../../../engines/wire/stream-socket.js";
+import { MessageCodec } from "../../../engines/wire/protocol/message-codec.js";
+import { Signer } from "../../../engines/wire/protocol/signing.js";
+import { frameStream } from "../../../engines/wire/transport/frame-parser.js";
 import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
 
 declare const laneMark: string;

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { runClusterCommand } from "../../../engines/cli/cluster-command.js";
 import { Cluster, type ClusterOptions, LauncherError } from "../../../engines/index.js";
-import { listConnectionFiles } from "../../../engines/wire/connection-file.js";
+import { listConnectionFiles } from "../../../engines/wire/protocol/connection-file.js";
 import { useTempClusterDir } from "../cluster-fixture.js";
 
 const clusters = useTempClusterDir();

@@ -9,10 +9,10 @@ import {
   relayedPart,
   sealedParts,
   unpackBatch,
-} from "../../../engines/wire/batch.js";
-import { SIGNED_BUFFER_LIMIT } from "../../../engines/wire/buffer-macs.js";
-import { makeHeader } from "../../../engines/wire/frames.js";
-import type { AnyMessage } from "../../../engines/wire/messages.js";
+} from "../../../engines/wire/protocol/batch.js";
+import { SIGNED_BUFFER_LIMIT } from "../../../engines/wire/protocol/buffer-macs.js";
+import { makeHeader } from "../../../engines/wire/protocol/frames.js";
+import type { AnyMessage } from "../../../engines/wire/protocol/messages.js";
 
 /** A received batch message around what packBatch made. */
 function received(

@@ -1,12 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  decodeMessage,
-  encodeMessage,
-  makeHeader,
-  Signer,
-  type WireError,
-} from "../../../engines/wire/index.js";
+import type { WireError } from "../../../engines/wire/protocol/errors.js";
+import { decodeMessage, encodeMessage, makeHeader } from "../../../engines/wire/protocol/frames.js";
+import { Signer } from "../../../engines/wire/protocol/signing.js";
 
 const signer = new Signer("secret-key");
 const jupyter = { signBuffersBelow: 0 };

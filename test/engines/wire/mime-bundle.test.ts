@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DISPLAY_SYMBOL, formatMimeBundle, plainText } from "../../../engines/wire/mime-bundle.js";
+import { DISPLAY_SYMBOL, formatMimeBundle, plainText } from "../../../engines/wire/values/mime-bundle.js";
 
 test("plain values get util.inspect text/plain reprs", () => {
   assert.deepEqual(formatMimeBundle(42), { "text/plain": "42" });

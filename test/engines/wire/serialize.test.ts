@@ -6,7 +6,7 @@ import {
   decodeValue,
   encodeValue,
   SerializationError,
-} from "../../../engines/wire/serialize.js";
+} from "../../../engines/wire/values/serialize.js";
 
 /** What a receiver sees: each frame in its own fresh memory, like a zeromq receive. */
 const received = (frames: Buffer[]) => frames.map((f) => Buffer.from(f));
@@ -148,7 +148,7 @@ test("small plain values travel as JSON and everything JSON would get wrong as s
 
 test("strided NDArray views are packed straight into the outgoing frame and arrive in C order", async () => {
   const nd = await import("../../../ndarray/index.js");
-  const { SendArena } = await import("../../../engines/wire/send-arena.js");
+  const { SendArena } = await import("../../../engines/wire/transport/send-arena.js");
   const arena = new SendArena();
   for (const dtype of ["float64", "float32", "int32", "uint8", "bool"] as const) {
     const base = nd

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Dealer, Router } from "zeromq";
-import { encodeMessage, makeHeader } from "../../../engines/wire/frames.js";
-import { dispatch, type HandlerMap, isMsgType } from "../../../engines/wire/messages.js";
-import { CLUSTER_FRAMING, SignedSocket } from "../../../engines/wire/signed-socket.js";
-import { Signer } from "../../../engines/wire/signing.js";
+import { encodeMessage, makeHeader } from "../../../engines/wire/protocol/frames.js";
+import { dispatch } from "../../../engines/wire/protocol/message-table.js";
+import { accepts, type ClusterHandlers, isMsgType } from "../../../engines/wire/protocol/messages.js";
+import { Signer } from "../../../engines/wire/protocol/signing.js";
+import { CLUSTER_FRAMING, SignedSocket } from "../../../engines/wire/transport/signed-socket.js";
 
 test("messages with a bad signature are dropped and counted; good ones get through", async () => {
   const router = new Router({ linger: 0 });
@@ -29,14 +30,30 @@ test("messages with a bad signature are dropped and counted; good ones get throu
   }
 });
 
-test("handler maps dispatch by msg_type and unknown types are recognised", () => {
+test("handler maps dispatch by msg_type; a receiver refuses what it does not accept", () => {
   const seen: string[] = [];
-  const handlers: HandlerMap = { stream: (m) => void seen.push(m.content.text) };
-  const msg = { header: { msg_type: "stream" }, content: { name: "stdout", text: "hi" } } as never;
-  assert.equal(dispatch(handlers, msg), true);
-  assert.deepEqual(seen, ["hi"]);
+  const handlers: ClusterHandlers<"clientFromLane", string> = {
+    stream: (m, from) => void seen.push(`${from}: ${m.content.text}`),
+    display_data: () => {},
+    execute_result: () => {},
+    execute_reply: () => {},
+    apply_reply: () => {},
+    push_reply: () => {},
+    pull_reply: () => {},
+    abort_reply: () => {},
+  };
+  const msg = (type: string) => ({ header: { msg_type: type }, content: { name: "stdout", text: "hi" } }) as never;
+  assert.equal(dispatch(handlers, msg("stream"), "engine 0"), true);
+  assert.deepEqual(seen, ["engine 0: hi"]);
+  // Types of the protocol this receiver does not take, and names that are not types at all.
+  for (const type of ["registration_reply", "shutdown_request", "constructor", "__proto__", "toString"])
+    assert.equal(dispatch(handlers, msg(type), "x"), false, type);
+  assert.equal(accepts("engineFromLane", "apply_request"), true);
+  assert.equal(accepts("engineFromLane", "registration_reply"), false);
+  assert.equal(accepts("engineFromLane", "shutdown_request"), false);
   assert.equal(isMsgType("apply_request"), true);
   assert.equal(isMsgType("rm_rf_request"), false);
+  assert.equal(isMsgType("constructor"), false);
 });
 
 test("buffers are covered by signed MACs: the relay refuses a tampered MAC, the receiver drops a tampered buffer", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SendArena } from "../../../engines/wire/send-arena.js";
-import { FrameParser, frameStream } from "../../../engines/wire/stream-socket.js";
+import { FrameParser, frameStream } from "../../../engines/wire/transport/frame-parser.js";
+import { SendArena } from "../../../engines/wire/transport/send-arena.js";
 
 /** A few messages of varied frame sizes (empty, tiny, just above a read, several reads). */
 function messages(): Buffer[][] {
@@ -124,8 +124,8 @@ test("the send arena lends released memory again, and never memory still being s
 });
 
 test("a lane authenticates large buffers while they arrive; a flipped byte is still caught", async () => {
-  const { MessageCodec } = await import("../../../engines/wire/message-codec.js");
-  const { Signer } = await import("../../../engines/wire/signing.js");
+  const { MessageCodec } = await import("../../../engines/wire/protocol/message-codec.js");
+  const { Signer } = await import("../../../engines/wire/protocol/signing.js");
   const codec = new MessageCodec(new Signer("k"), "s", "test lane");
   const payload = Buffer.alloc(3 << 20, 7);
   payload.writeUInt32LE(0xdeadbeef, 1 << 20);
@@ -174,8 +174,8 @@ test("a lane authenticates large buffers while they arrive; a flipped byte is st
 });
 
 test("a lane sends large buffers' tags in a trailer computed while they are written; tampering is still caught", async () => {
-  const { LATE_TAGS_MIN, MessageCodec } = await import("../../../engines/wire/message-codec.js");
-  const { Signer } = await import("../../../engines/wire/signing.js");
+  const { LATE_TAGS_MIN, MessageCodec } = await import("../../../engines/wire/protocol/message-codec.js");
+  const { Signer } = await import("../../../engines/wire/protocol/signing.js");
   const codec = new MessageCodec(new Signer("k"), "s", "test lane");
   const payload = Buffer.alloc(LATE_TAGS_MIN + (1 << 20), 3);
   payload.writeUInt32LE(0xfeedface, LATE_TAGS_MIN);
@@ -276,9 +276,9 @@ test("a lane sends large buffers' tags in a trailer computed while they are writ
 
 test("a lane keeps message order while a trailer waits for its tags", async () => {
   const { createServer } = await import("node:net");
-  const { MessageCodec } = await import("../../../engines/wire/message-codec.js");
-  const { Signer } = await import("../../../engines/wire/signing.js");
-  const { StreamSocket } = await import("../../../engines/wire/stream-socket.js");
+  const { MessageCodec } = await import("../../../engines/wire/protocol/message-codec.js");
+  const { Signer } = await import("../../../engines/wire/protocol/signing.js");
+  const { StreamSocket } = await import("../../../engines/wire/transport/stream-socket.js");
   const signer = new Signer("k");
   const received: { type: string; bytes: number; tail: number }[] = [];
   let allIn: () => void;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { WireMessage } from "../../../engines/wire/index.js";
+import type { WireMessage } from "../../../engines/wire/protocol/frames.js";
 import { systemCommand } from "../../engines/launchers/daemon-process.js";
 import { type StartedKernel, startKernel } from "../../helpers/kernel-process.js";
 import { needs } from "../../helpers/system-needs.js";

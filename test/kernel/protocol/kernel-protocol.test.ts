@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { DELIMITER } from "../../../engines/wire/frames.js";
+import { DELIMITER } from "../../../engines/wire/protocol/frames.js";
 import { type StartedKernel, startKernel } from "../../helpers/kernel-process.js";
 
 type C = Record<string, unknown>;

@@ -1,5 +1,5 @@
-import type { Header, WireMessage } from "./frames.js";
-import type { MimeBundle } from "./mime-bundle.js";
+import type { MimeBundle } from "../values/mime-bundle.js";
+import type { ReplyType, RequestType, TableMessage, TypeOf } from "./message-table.js";
 
 /**
  * The cluster protocol's message table.
@@ -83,13 +83,10 @@ export interface ReplyMetadata {
   [extra: string]: unknown;
 }
 
-/** Names of the remote error kinds that map to dedicated client error classes. */
-export type RemoteErrorName = "TaskTimeout" | "TaskAborted" | "EngineError" | "Interrupted" | string;
-
 /** The status part every reply carries. */
 export type ReplyStatus =
   | { status: "ok" }
-  | { status: "error"; ename: RemoteErrorName; evalue: string; traceback: string[]; engine_id?: EngineId }
+  | { status: "error"; ename: string; evalue: string; traceback: string[]; engine_id?: EngineId }
   | { status: "aborted" };
 
 /** What an engine tells the controller about a task a client sent it over a lane. */
@@ -101,6 +98,33 @@ export interface LaneTaskRecord {
   outcome: "ok" | "error" | "aborted";
   /** How many of the message's buffers are this task's reply frames (0: too large to keep). */
   frames: number;
+}
+
+/**
+ * Why the controller refused a control request (`signal_request`, `scale_request`,
+ * `restart_engine_request`); the client raises a ClusterError with this code.
+ */
+export type RefusalCode =
+  /** The request names an engine that is not registered. */
+  | "INVALID_TARGET"
+  /** A signal the controller does not send. */
+  | "INVALID_SIGNAL"
+  /** The engine's process could not be signalled (gone, another host without a signal thread). */
+  | "SIGNAL_FAILED"
+  /** `scale` to a count that is not a whole number ≥ 0. */
+  | "INVALID_ENGINE_COUNT"
+  /** The launcher cannot make this change (an MPI world cannot grow, Slurm cannot restart one). */
+  | "LAUNCHER_REFUSED"
+  /** The launcher tried and failed (its message says why: sbatch's error, ssh's stderr …). */
+  | "LAUNCHER_FAILED"
+  /** The launcher started engines that did not register in time. */
+  | "ENGINES_LATE";
+
+/** A refused control request's reply. */
+export interface Refusal {
+  status: "error";
+  code: RefusalCode;
+  evalue: string;
 }
 
 /** Signals a client may ask the controller to send to engines (`signal_request`). */
@@ -208,7 +232,7 @@ export interface ContentByType {
   abort_request: { msg_ids: string[] };
   abort_reply: { aborted: string[] };
   signal_request: { targets: EngineId[]; signal: NodeJS.Signals };
-  signal_reply: { status: "ok"; signalled: EngineId[] } | { status: "error"; evalue: string };
+  signal_reply: { status: "ok"; signalled: EngineId[] } | Refusal;
   queue_status_request: Record<string, never>;
   queue_status_reply: { engines: Record<string, EngineQueueStatus>; unassigned: number };
   result_request: { msg_id: string };
@@ -216,81 +240,130 @@ export interface ContentByType {
   shutdown_request: { targets: EngineId[] | "all"; hub: boolean };
   shutdown_reply: { status: "ok" };
   scale_request: { n: number };
-  scale_reply: { status: "ok"; engines: number } | { status: "error"; evalue: string };
+  scale_reply: { status: "ok"; engines: number } | Refusal;
   restart_engine_request: { id: EngineId };
-  restart_engine_reply: { status: "ok" } | { status: "error"; evalue: string };
+  restart_engine_reply: { status: "ok" } | Refusal;
 }
 
 /** Every msg_type of the cluster protocol. */
-export type MsgType = keyof ContentByType;
+export type MsgType = TypeOf<ContentByType>;
 
-/** A decoded message of one type. */
-export type Message<T extends MsgType = MsgType> = WireMessage<ContentByType[T], T> & {
-  header: Header<T>;
-  /** The frames as received, from the delimiter on (for forwarding without re-signing). */
-  raw: Buffer[];
-};
+/** A decoded message of one type (of a union of types: the union of their messages). */
+export type Message<T extends MsgType = MsgType> = T extends MsgType
+  ? TableMessage<ContentByType, T> & {
+      /** The frames as received, from the delimiter on (for forwarding without re-signing). */
+      raw: Buffer[];
+    }
+  : never;
 
 /** The union of all decoded messages, discriminated by `header.msg_type`. */
-export type AnyMessage = { [T in MsgType]: Message<T> }[MsgType];
-
-/** A handler per msg_type; the typed version of ipyparallel's `query_handlers`. */
-export type HandlerMap<R = void> = { [T in MsgType]?: (msg: Message<T>) => R };
+export type AnyMessage = Message<MsgType>;
 
 /** Task requests: what the controller schedules and engines run. */
 export const TASK_REQUESTS = ["execute_request", "apply_request", "push_request", "pull_request"] as const;
 export type TaskRequestType = (typeof TASK_REQUESTS)[number];
 
 /** Task replies, one per request type. */
-export type TaskReplyType = "execute_reply" | "apply_reply" | "push_reply" | "pull_reply";
+export type TaskReplyType = ReplyType<ContentByType, TaskRequestType>;
 
 /** Output messages an engine sends while a task runs. */
 export const OUTPUT_TYPES = ["stream", "display_data", "execute_result"] as const;
-export type OutputType = (typeof OUTPUT_TYPES)[number];
 
-const ALL_TYPES: ReadonlySet<string> = new Set<MsgType>([
-  "connect_request",
-  "connect_reply",
-  "engine_event",
-  "registration_request",
-  "registration_reply",
-  "heartbeat_ping",
-  "engine_status",
-  "unregistration_request",
-  "task_records",
-  "execute_request",
+const TASK_REPLIES = [
   "execute_reply",
-  "apply_request",
   "apply_reply",
-  "push_request",
   "push_reply",
-  "pull_request",
   "pull_reply",
-  "task_batch",
-  "reply_batch",
-  "task_assigned",
-  "stream",
-  "display_data",
-  "execute_result",
-  "abort_request",
-  "abort_reply",
-  "signal_request",
-  "signal_reply",
-  "queue_status_request",
-  "queue_status_reply",
-  "result_request",
-  "result_reply",
-  "shutdown_request",
-  "shutdown_reply",
-  "scale_request",
-  "scale_reply",
-  "restart_engine_request",
-  "restart_engine_reply",
-] satisfies MsgType[]);
+] as const satisfies readonly TaskReplyType[];
+
+/**
+ * What each receiver accepts, by where it sits: its handler map must handle exactly these
+ * ({@link ClusterHandlers}), and anything else that arrives there is dropped and logged.
+ */
+export const ACCEPTS = {
+  /** The controller's client socket. */
+  controllerFromClient: [
+    ...TASK_REQUESTS,
+    "task_batch",
+    "connect_request",
+    "abort_request",
+    "signal_request",
+    "queue_status_request",
+    "result_request",
+    "shutdown_request",
+    "scale_request",
+    "restart_engine_request",
+  ],
+  /** The controller's engine socket. */
+  controllerFromEngine: [
+    "registration_request",
+    "unregistration_request",
+    "engine_status",
+    "task_records",
+    ...TASK_REPLIES,
+    "reply_batch",
+    ...OUTPUT_TYPES,
+  ],
+  /** The controller's heartbeat socket (hearts echo the pings back). */
+  controllerFromHeart: ["heartbeat_ping"],
+  /** An engine's connection to the controller. */
+  engineFromController: [
+    ...TASK_REQUESTS,
+    "task_batch",
+    "registration_reply",
+    "abort_request",
+    "shutdown_request",
+  ],
+  /** An engine's lane: what a client may send it directly (never registration or shutdown). */
+  engineFromLane: [...TASK_REQUESTS, "abort_request"],
+  /** The signal thread of an engine on another host than its controller. */
+  signalThread: ["signal_request"],
+  /** A client's connection to the controller. */
+  clientFromController: [
+    "connect_reply",
+    "engine_event",
+    "task_assigned",
+    ...TASK_REPLIES,
+    "reply_batch",
+    ...OUTPUT_TYPES,
+    "abort_reply",
+    "signal_reply",
+    "queue_status_reply",
+    "result_reply",
+    "shutdown_reply",
+    "scale_reply",
+    "restart_engine_reply",
+  ],
+  /** A client's lane to an engine. */
+  clientFromLane: [...TASK_REPLIES, ...OUTPUT_TYPES, "abort_reply"],
+} as const satisfies Record<string, readonly MsgType[]>;
+
+/** A receiver of the cluster protocol (see {@link ACCEPTS}). */
+export type Receiver = keyof typeof ACCEPTS;
+
+/** The msg_types receiver `R` accepts. */
+export type Accepted<R extends Receiver> = (typeof ACCEPTS)[R][number];
+
+/** Handlers for everything receiver `R` accepts, each given the message and `Ctx`: one missing is a compile error. */
+export type ClusterHandlers<R extends Receiver, Ctx = void> = {
+  [T in Accepted<R>]: (msg: Message<T>, ctx: Ctx) => void;
+};
+
+/** A msg_type no receiver accepts would be dead protocol: this fails to compile if there is one. */
+type Unreceived = Exclude<MsgType, Accepted<Receiver>>;
+const everyTypeHasAReceiver: [Unreceived] extends [never] ? true : Unreceived = true;
+void everyTypeHasAReceiver;
+
+const ALL_TYPES: ReadonlySet<string> = new Set<string>(Object.values(ACCEPTS).flat());
 
 /** True when `type` is a msg_type of this protocol (unknown ones are logged and dropped). */
 export function isMsgType(type: string): type is MsgType {
   return ALL_TYPES.has(type);
+}
+
+/** True when `type` is one receiver `R` accepts. */
+export function accepts<R extends Receiver>(receiver: R, type: string): type is Accepted<R> {
+  return (ACCEPTS[receiver] as readonly string[]).includes(type);
 }
 
 /** True when `msg` is a task request. */
@@ -303,10 +376,11 @@ export function replyTypeOf(type: TaskRequestType): TaskReplyType {
   return type.replace("_request", "_reply") as TaskReplyType;
 }
 
-/** Calls the handler registered for `msg`'s type; returns false when there is none. */
-export function dispatch<R>(handlers: HandlerMap<R>, msg: AnyMessage): boolean {
-  const h = handlers[msg.header.msg_type] as ((m: AnyMessage) => R) | undefined;
-  if (!h) return false;
-  h(msg);
-  return true;
-}
+/** Requests a client sends the controller and awaits an answer to. */
+export type ControlRequestType = Exclude<
+  Extract<Accepted<"controllerFromClient">, RequestType<ContentByType>>,
+  TaskRequestType
+>;
+
+/** The reply a control request gets. */
+export type ControlReply<T extends ControlRequestType> = Message<ReplyType<ContentByType, T>>;

@@ -7,7 +7,7 @@
  * array; decoding is zero-copy (the typed array is a view of the received frame).
  */
 import { Buffer } from "node:buffer";
-import type { Lease, SendArena } from "./send-arena.js";
+import type { Lease, SendArena } from "../transport/send-arena.js";
 
 type Arrow = typeof import("apache-arrow");
 

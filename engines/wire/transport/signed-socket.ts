@@ -1,18 +1,23 @@
 import { setTimeout } from "node:timers";
 import type { Dealer, Publisher, Router } from "zeromq";
-import { DELIMITER, type Header } from "./frames.js";
+import type { Header } from "../protocol/frames.js";
 import {
   type DropCounts,
   MessageCodec,
   type MessageSink,
   type SendOptions,
   type SocketRole,
-} from "./message-codec.js";
-import type { AnyMessage, ContentByType, MsgType } from "./messages.js";
+} from "../protocol/message-codec.js";
+import type { AnyMessage, ContentByType, MsgType } from "../protocol/messages.js";
+import type { Signer } from "../protocol/signing.js";
 import { SendQueue } from "./send-queue.js";
-import type { Signer } from "./signing.js";
 
-export { CLUSTER_FRAMING, type DropCounts, type SendOptions, type SocketRole } from "./message-codec.js";
+export {
+  CLUSTER_FRAMING,
+  type DropCounts,
+  type SendOptions,
+  type SocketRole,
+} from "../protocol/message-codec.js";
 
 /**
  * A zeromq socket that speaks the signed cluster protocol: typed sends through a
@@ -86,9 +91,4 @@ export class SignedSocket implements MessageSink {
     await Promise.race([this.queue.flush(), new Promise((r) => setTimeout(r, 200).unref())]);
     this.socket.close();
   }
-}
-
-/** The index of the delimiter frame, for code that forwards raw frames. */
-export function delimiterIndex(frames: readonly Buffer[]): number {
-  return frames.findIndex((f) => f.equals(DELIMITER));
 }

@@ -1,5 +1,4 @@
 import { Buffer } from "node:buffer";
-import { setImmediate } from "node:timers";
 import { SIGNED_BUFFER_LIMIT } from "./buffer-macs.js";
 import type { Header } from "./frames.js";
 import type { AnyMessage, BatchContent, ContentByType, MsgType, PartEntry } from "./messages.js";
@@ -315,33 +314,10 @@ export function relayedParts(batch: AnyMessage): (AnyMessage & { sealed: SealedP
   return sealedParts(batch).map((part) => relayedPart(part, batch.identities));
 }
 
-/** Most messages in one batch (bounds a batch message and the work of handling one). */
-export const MAX_BATCH = 512;
-
-/**
- * Collects what is added during one turn of the event loop and hands it over, in order, when the
- * turn ends (`setImmediate`), in runs of at most {@link MAX_BATCH}. A burst becomes a few batches;
- * a lone item costs one extra macrotask hop, microseconds on an idle loop.
- */
-export class TurnBatcher<T> {
-  #items: T[] = [];
-
-  constructor(private readonly flush: (items: T[]) => void) {}
-
-  add(item: T): void {
-    if (this.#items.push(item) === 1) setImmediate(() => this.drain());
-  }
-
-  /** Hands over everything collected so far, now (before a message that must not overtake it). */
-  drain(): void {
-    const items = this.#items;
-    if (!items.length) return;
-    this.#items = [];
-    for (let i = 0; i < items.length; i += MAX_BATCH) this.flush(items.slice(i, i + MAX_BATCH));
-  }
-}
-
 /** True when `buffers` can travel inside a batch: large ones carry MACs bound to their message. */
 export function batchable(buffers: readonly Uint8Array[] | undefined): boolean {
   return !buffers?.some((b) => b.byteLength >= SIGNED_BUFFER_LIMIT);
 }
+
+/** Most messages in one batch (bounds a batch message and the work of handling one). */
+export const MAX_BATCH = 512;

@@ -1,5 +1,7 @@
 import { Buffer } from "node:buffer";
 import { deserialize, serialize } from "node:v8";
+import type { NDArray } from "../../../ndarray/ndarray.js";
+import type { Lease, SendArena } from "../transport/send-arena.js";
 import {
   type AnyTypedArray,
   encodeTable,
@@ -13,7 +15,12 @@ import {
   typedArrayName,
   typedArrayTable,
 } from "./arrow-frames.js";
-import type { Lease, SendArena } from "./send-arena.js";
+import {
+  loadedNDArrayConversion,
+  type NDArrayConversion,
+  ndarrayConversion,
+  preloadNDArrays,
+} from "./ndarray-link.js";
 
 /**
  * Values on the wire: one structured-clone frame plus one Arrow IPC frame per large array.
@@ -41,45 +48,20 @@ export class SerializationError extends Error {
 /** The brand ndarray/ puts on its arrays. */
 export const NDARRAY_BRAND: unique symbol = Symbol.for("tsparallel.NDArray") as never;
 
-/** Conversion functions ndarray/arrow.ts provides; loaded lazily. */
-export interface NDArrayCodec {
-  ndarrayToArrowTable(a: unknown): import("apache-arrow").Table;
-  ndarrayFromArrowIPC(bytes: Uint8Array | readonly Uint8Array[]): unknown;
-  /** A contiguous copy of the array in memory `alloc` gives (the sender's own copy). */
-  ndarrayCopyInto?(a: unknown, alloc: (byteLength: number) => Uint8Array): unknown;
-}
-
-let ndarrayCodec: NDArrayCodec | undefined;
-
-/** Installs the NDArray codec explicitly (the kernel may already have ndarray loaded). */
-export function registerNDArrayCodec(codec: NDArrayCodec): void {
-  ndarrayCodec = codec;
-}
-
-async function loadNDArrayCodec(): Promise<NDArrayCodec> {
-  if (ndarrayCodec) return ndarrayCodec;
-  const url = new URL("../../ndarray/arrow.js", import.meta.url).href;
+/** ndarray's conversion, or a SerializationError saying it could not load. */
+async function conversion(): Promise<NDArrayConversion> {
   try {
-    ndarrayCodec = (await import(url)) as NDArrayCodec;
+    return await ndarrayConversion();
   } catch (e) {
     throw new SerializationError(
       "",
       `NDArrays need tsparallel/ndarray's Arrow conversion, which failed to load: ${(e as Error).message}`,
     );
   }
-  return ndarrayCodec;
-}
-
-/**
- * Starts loading the NDArray codec in the background, so that NDArrays sent later are copied once
- * (straight into the frame's memory) rather than twice while it loads (see captureValue).
- */
-export function preloadNDArrayCodec(): void {
-  loadNDArrayCodec().catch(() => {});
 }
 
 /** True for arrays made by tsparallel/ndarray (checked by brand, so any copy of the module works). */
-export function isNDArray(v: unknown): boolean {
+export function isNDArray(v: unknown): v is NDArray {
   return typeof v === "object" && v !== null && (v as Record<symbol, unknown>)[NDARRAY_BRAND] === true;
 }
 
@@ -298,8 +280,9 @@ function captureValue(value: unknown, opts: EncodeOptions): CapturedValue {
   for (const item of oob) {
     if (item.kind === "typed") Object.assign(item, ownTypedArray(item.value as AnyTypedArray, arena, leases));
     else if (item.kind === "ndarray") {
-      if (ndarrayCodec?.ndarrayCopyInto) {
-        item.value = ndarrayCodec.ndarrayCopyInto(item.value, (n) => {
+      const nd = loadedNDArrayConversion();
+      if (nd) {
+        item.value = nd.ndarrayCopyInto(item.value as NDArray, (n) => {
           item.owned = ownedCopyMemory(n, arena, leases);
           return item.owned.data;
         });
@@ -307,7 +290,7 @@ function captureValue(value: unknown, opts: EncodeOptions): CapturedValue {
         // The codec is still loading (clients start it when they connect): copy with the
         // array's own method, into fresh memory, and the frame copies once more.
         item.value = (item.value as { copy(): unknown }).copy();
-        preloadNDArrayCodec();
+        preloadNDArrays();
       }
     }
   }
@@ -324,7 +307,7 @@ async function framesOf(captured: CapturedValue, opts: EncodeOptions): Promise<B
         ? await typedArrayTable(item.value as AnyTypedArray)
         : item.kind === "table"
           ? (item.value as import("apache-arrow").Table)
-          : (await loadNDArrayCodec()).ndarrayToArrowTable(item.value);
+          : (await conversion()).ndarrayToArrowTable(item.value as NDArray);
     const out = item.mark.split
       ? await encodeTableSplit(table, item.owned)
       : [await encodeTable(table, arena, leases, item.owned)];
@@ -390,7 +373,7 @@ export async function decodeValue(frames: readonly Buffer[]): Promise<unknown> {
     const f = n === 1 ? frames[i]! : frames.slice(i, i + n);
     i += n;
     if (mark?.kind === "table") values.push(await tableFromIPC(f));
-    else if (mark?.kind === "ndarray") values.push((await loadNDArrayCodec()).ndarrayFromArrowIPC(f));
+    else if (mark?.kind === "ndarray") values.push((await conversion()).ndarrayFromArrowIPC(f));
     else values.push(await typedArrayFromIPC(f));
   }
   return restore(structure, values);

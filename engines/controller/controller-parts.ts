@@ -1,0 +1,25 @@
+import type { SchedulerScheme } from "../wire/protocol/messages.js";
+import type { SignedSocket } from "../wire/transport/signed-socket.js";
+import type { EngineControl } from "./engine-control.js";
+import type { EngineRegistry } from "./engine-registry.js";
+import type { OutputRelay } from "./output-relay.js";
+import type { TaskRouting } from "./task-routing.js";
+import type { TaskTable } from "./task-table.js";
+
+/** The parts of a controller its message handlers work with (client-handlers.ts, engine-handlers.ts). */
+export interface ControllerParts {
+  readonly name: string;
+  readonly scheme: SchedulerScheme;
+  readonly registry: EngineRegistry;
+  readonly table: TaskTable;
+  readonly tasks: TaskRouting;
+  readonly control: EngineControl;
+  readonly relay: OutputRelay;
+  /** The sockets clients and engines connect to. */
+  readonly clients: SignedSocket;
+  readonly engines: SignedSocket;
+  /** How often engines are pinged, in ms (told to each engine at registration). */
+  readonly heartbeatInterval: number;
+  /** Stops the whole cluster (a client's `shutdown_request` with `hub`). */
+  stop(): Promise<void>;
+}

@@ -1,0 +1,214 @@
+import { hostname } from "node:os";
+import type { Launcher } from "../launchers/launcher.js";
+import {
+  type ContentByType,
+  ENGINE_SIGNALS,
+  type EngineId,
+  type EngineInfo,
+} from "../wire/protocol/messages.js";
+import type { SignedSocket } from "../wire/transport/signed-socket.js";
+import { ControllerError } from "./controller-error.js";
+import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
+import type { TaskRouting } from "./task-routing.js";
+
+/** What engine control tells the rest of the controller. */
+export interface EngineEvents {
+  added(rec: EngineRecord): void;
+  removed(rec: EngineRecord, reason: string): void;
+}
+
+/**
+ * The engines' lifecycle as the controller runs it: registration, death (however it is noticed),
+ * and the control requests clients make of engines (signal, scale, restart, shut down), each
+ * refused with a {@link ControllerError} when it cannot be done.
+ */
+export class EngineControl {
+  /** Engines (host:pid) removed from the registry whose processes have not exited yet. */
+  readonly #leaving = new Set<string>();
+  readonly #registrationWaiters: (() => void)[] = [];
+  #stopping = false;
+  launcher: Launcher | undefined;
+
+  constructor(
+    private readonly registry: EngineRegistry,
+    private readonly engines: SignedSocket,
+    private readonly hearts: SignedSocket,
+    private readonly tasks: TaskRouting,
+    private readonly events: EngineEvents,
+  ) {}
+
+  /**
+   * Registers an engine; returns its record. Call {@link joined} once the engine has been told
+   * its id: until then nothing may be sent to it.
+   */
+  register(req: ContentByType["registration_request"]): EngineRecord {
+    return this.registry.register(req);
+  }
+
+  /** A registered engine knows its id: clients hear of it, and the scheduler may use it. */
+  joined(rec: EngineRecord): void {
+    this.events.added(rec);
+    this.tasks.scheduler.pump();
+    for (const w of this.#registrationWaiters.splice(0)) w();
+  }
+
+  /** An engine is gone (heartbeat lost, process exited, unregistered, stopped): forget it and its tasks. */
+  died(rec: EngineRecord, reason: string): void {
+    if (!this.registry.remove(rec.info.id)) return;
+    process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
+    this.tasks.engineLost(rec, reason);
+    this.events.removed(rec, reason);
+    try {
+      process.kill(rec.info.pid, 0);
+      if (rec.info.hostname === hostname()) process.kill(rec.info.pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    this.launcher?.release(rec.info);
+    this.#leaving.add(`${rec.info.hostname}:${rec.info.pid}`);
+  }
+
+  /** The launcher saw an engine process exit. */
+  exited(where: { pid: number; hostname: string }, code: number | null, signal: NodeJS.Signals | null): void {
+    const rec = this.registry
+      .alive()
+      .find((r) => r.info.pid === where.pid && r.info.hostname === where.hostname);
+    if (rec && !this.#stopping) this.died(rec, signal ? `killed by ${signal}` : `exited with code ${code}`);
+    this.#leaving.delete(`${where.hostname}:${where.pid}`);
+  }
+
+  /** Sends `signal` to engines `targets`; returns the ids signalled. */
+  signal(targets: readonly EngineId[], signal: NodeJS.Signals): EngineId[] {
+    const missing = targets.filter((id) => !this.registry.get(id));
+    if (missing.length)
+      throw new ControllerError(
+        "INVALID_TARGET",
+        `engine ${missing.join(", ")} does not exist (ids: ${this.tasks.ids()})`,
+      );
+    if (!ENGINE_SIGNALS.includes(signal))
+      throw new ControllerError(
+        "INVALID_SIGNAL",
+        `cannot send "${signal}": choose one of ${ENGINE_SIGNALS.join(", ")}`,
+      );
+    const signalled: EngineId[] = [];
+    for (const id of targets) {
+      const rec = this.registry.get(id)!;
+      if (rec.info.hostname !== hostname()) {
+        // Another host: the engine's signal thread signals its own process (it answers even
+        // while the engine runs a long task; a stopped process cannot, so SIGCONT cannot).
+        if (!rec.signals)
+          throw new ControllerError(
+            "SIGNAL_FAILED",
+            `engine ${id} runs on ${rec.info.hostname} without a signal thread; signal its process ${rec.info.pid} there`,
+          );
+        void this.hearts.send("signal_request", { targets: [id], signal }, { identities: [rec.signals] });
+        signalled.push(id);
+        continue;
+      }
+      try {
+        process.kill(rec.info.pid, signal);
+        signalled.push(id);
+      } catch (e) {
+        throw new ControllerError("SIGNAL_FAILED", `could not signal engine ${id}: ${(e as Error).message}`);
+      }
+    }
+    return signalled;
+  }
+
+  /** Asks engines to exit (`all`, or the ids given); they leave on their own. */
+  shutdown(targets: readonly EngineId[] | "all"): void {
+    const recs =
+      targets === "all"
+        ? this.registry.alive()
+        : targets.map((id) => this.registry.get(id)).filter((r) => r !== undefined);
+    for (const r of recs) this.#askToExit(r);
+  }
+
+  /** Resolves when `n` engines are registered (or rejects after `timeoutMs`). */
+  async waitForEngines(n: number, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.registry.alive().length < n) {
+      if (Date.now() > deadline)
+        throw new ControllerError(
+          "ENGINES_LATE",
+          `only ${this.registry.alive().length} of ${n} engines registered within ${timeoutMs} ms`,
+        );
+      await new Promise<void>((resolve) => {
+        this.#registrationWaiters.push(resolve);
+        setTimeout(resolve, 200).unref();
+      });
+    }
+  }
+
+  /** Starts or stops engines until `n` are alive; resolves with the count. */
+  async scale(n: number): Promise<number> {
+    if (!Number.isInteger(n) || n < 0)
+      throw new ControllerError(
+        "INVALID_ENGINE_COUNT",
+        `cannot scale to ${n} engines: give a whole number ≥ 0`,
+      );
+    const launcher = this.#launcher();
+    const alive = this.registry.alive();
+    if (n > alive.length) {
+      this.#refuseIf(launcher.refusal("add"));
+      // Started and not registered yet; engines told to go still run for a moment: not pending.
+      const pending = launcher.running() - alive.length - this.#leaving.size;
+      const missing = n - alive.length - Math.max(0, pending);
+      if (missing > 0) await launcher.start(missing);
+      await this.waitForEngines(n);
+    } else {
+      const extra = alive.slice(n).reverse();
+      if (extra.length) this.#refuseIf(launcher.refusal("remove"));
+      for (const rec of extra) this.#stop(rec, "scaled down");
+    }
+    return this.registry.alive().length;
+  }
+
+  /** Replaces engine `id` with a fresh one (new id; the old one's tasks fail with EngineError). */
+  async restart(id: EngineId): Promise<void> {
+    const rec = this.registry.get(id);
+    if (!rec)
+      throw new ControllerError("INVALID_TARGET", `engine ${id} does not exist (ids: ${this.tasks.ids()})`);
+    const launcher = this.#launcher();
+    this.#refuseIf(launcher.refusal("restart"));
+    const target = this.registry.alive().length;
+    this.#stop(rec, "restarted");
+    await launcher.start(1);
+    await this.waitForEngines(target);
+  }
+
+  /** The controller is stopping: engines are asked to exit and their exits are not deaths. */
+  async stopAll(): Promise<void> {
+    this.#stopping = true;
+    for (const r of this.registry.alive()) this.#askToExit(r);
+    await this.launcher?.stopAll(1500);
+  }
+
+  #launcher(): Launcher {
+    if (!this.launcher) throw new ControllerError("LAUNCHER_REFUSED", "the controller has no launcher yet");
+    return this.launcher;
+  }
+
+  #refuseIf(refusal: string | undefined): void {
+    if (refusal) throw new ControllerError("LAUNCHER_REFUSED", refusal);
+  }
+
+  #stop(rec: EngineRecord, reason: string): void {
+    // Signals reach only engines on this host: ask every engine to exit, wherever it runs.
+    this.#askToExit(rec);
+    this.died(rec, reason);
+  }
+
+  #askToExit(rec: EngineRecord): void {
+    void this.engines.send(
+      "shutdown_request",
+      { targets: [rec.info.id], hub: false },
+      { identities: [rec.identity] },
+    );
+  }
+
+  /** The engines a client is told about. */
+  infos(): EngineInfo[] {
+    return this.registry.alive().map((r) => r.info);
+  }
+}

@@ -1,0 +1,48 @@
+import type { ClusterHandlers, Message, TaskReplyType } from "../wire/protocol/messages.js";
+import type { ControllerParts } from "./controller-parts.js";
+
+/**
+ * How the controller handles what its engines send: each handler gets the message and the
+ * engine's routing id (its uuid). Registration, status and leaving go to engine control,
+ * replies and lane records to the task routing, outputs to the client whose task made them.
+ */
+export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerFromEngine", Buffer> {
+  const reply = (m: Message<TaskReplyType>, identity: Buffer) => c.tasks.reply(m, identity);
+  const output = (m: Message<"stream" | "display_data" | "execute_result">) => c.relay.relay(m);
+  return {
+    registration_request: (m, identity) => {
+      if (identity.toString() !== m.content.uuid) {
+        void c.engines.send(
+          "registration_reply",
+          { status: "error", evalue: "routing id and uuid differ" },
+          { identities: [identity], parent: m.header },
+        );
+        return;
+      }
+      const rec = c.control.register(m.content);
+      void c.engines.send(
+        "registration_reply",
+        { status: "ok", id: rec.info.id, hb_interval: c.heartbeatInterval },
+        { identities: [identity], parent: m.header },
+      );
+      c.control.joined(rec);
+    },
+    unregistration_request: (m, identity) => {
+      const rec = c.registry.byUuid(identity.toString());
+      if (rec) c.control.died(rec, m.content.reason);
+    },
+    engine_status: (m, identity) => {
+      const rec = c.registry.byUuid(identity.toString());
+      if (rec) rec.status = m.content;
+    },
+    task_records: (m, identity) => c.tasks.lanes.record(m, c.registry.byUuid(identity.toString())),
+    execute_reply: reply,
+    apply_reply: reply,
+    push_reply: reply,
+    pull_reply: reply,
+    reply_batch: (m, identity) => c.tasks.replyBatch(m, identity),
+    stream: output,
+    display_data: output,
+    execute_result: output,
+  };
+}

@@ -1,0 +1,63 @@
+import { unpackBatch } from "../wire/protocol/batch.js";
+import type { MessageSink } from "../wire/protocol/message-codec.js";
+import {
+  type ClusterHandlers,
+  isTaskRequest,
+  type Message,
+  type TaskRequestType,
+} from "../wire/protocol/messages.js";
+import type { StreamSocket } from "../wire/transport/stream-socket.js";
+import type { TaskRunner } from "./task-runner.js";
+
+/** What an engine's handlers act on. */
+export interface EngineParts {
+  readonly runner: TaskRunner;
+  /** The controller accepted the registration and gave this id. */
+  registered(id: number): void;
+  /** Ends the engine process. */
+  exit(code: number, why: string): void;
+  /** Logs a message the engine dropped. */
+  log(text: string): void;
+}
+
+/** What an engine does with the messages its controller sends (the `origin` of replies is the controller). */
+export function controllerHandlers(e: EngineParts): ClusterHandlers<"engineFromController", MessageSink> {
+  const task = (m: Message<TaskRequestType>, origin: MessageSink) => e.runner.add(m, origin);
+  return {
+    execute_request: task,
+    apply_request: task,
+    push_request: task,
+    pull_request: task,
+    task_batch: (m, origin) => {
+      // The controller batches task requests only; a part of another type is refused, not obeyed.
+      for (const part of unpackBatch(m)) {
+        if (isTaskRequest(part)) e.runner.add(part, origin);
+        else e.log(`ignoring a ${part.header.msg_type} inside a task batch`);
+      }
+    },
+    registration_reply: (m) => {
+      if (m.content.status === "ok") e.registered(m.content.id);
+      else e.exit(1, `registration refused: ${m.content.evalue}`);
+    },
+    abort_request: (m) => void e.runner.abort(new Set(m.content.msg_ids)),
+    shutdown_request: () => e.exit(0, "shutdown requested"),
+  };
+}
+
+/** What an engine does with the messages a client sends it over a lane: tasks and aborts, nothing else. */
+export function laneHandlers(e: EngineParts): ClusterHandlers<"engineFromLane", StreamSocket> {
+  const task = (m: Message<TaskRequestType>, lane: StreamSocket) => e.runner.add(m, lane, lane);
+  return {
+    execute_request: task,
+    apply_request: task,
+    push_request: task,
+    pull_request: task,
+    // A lane client waits for the answer; the controller does not.
+    abort_request: (m, lane) =>
+      void lane.send(
+        "abort_reply",
+        { aborted: e.runner.abort(new Set(m.content.msg_ids)) },
+        { parent: m.header },
+      ),
+  };
+}

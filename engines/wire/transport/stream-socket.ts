@@ -1,0 +1,242 @@
+import type { Buffer } from "node:buffer";
+import { connect, Socket, type SocketConstructorOpts } from "node:net";
+import { setImmediate } from "node:timers";
+import type { Header } from "../protocol/frames.js";
+import type { MessageCodec, MessageSink, SendOptions } from "../protocol/message-codec.js";
+import { FrameParser, type FramePlace, frameStream, watchWith } from "./frame-parser.js";
+
+export type { FramePlace };
+
+import type { AnyMessage, ContentByType, MsgType } from "../protocol/messages.js";
+
+/**
+ * Cluster messages over a byte stream (a TCP connection): the transport of the engine lanes,
+ * where a client talks to an engine without the controller in between.
+ *
+ * Each message is the same signed multipart message the zeromq sockets carry (from the
+ * `<IDS|MSG>` delimiter on), preceded by a small header of frame lengths (frame-parser.ts).
+ *
+ * Small frames are coalesced with the header into one write; large ones are written as they are
+ * (the caller hands over memory it will not modify, as with zeromq). Received frames that lie
+ * within one read are views of it; larger ones are assembled in memory of their own.
+ *
+ * A stream cannot skip a bad message the way a zeromq socket can, so a framing violation (wrong
+ * magic, absurd counts) closes the connection; a message that is well framed but badly signed is
+ * dropped and counted by the codec like any other.
+ */
+export class StreamSocket implements MessageSink {
+  #parser: FrameParser;
+  #closed = false;
+  /** While a message's trailer waits for its tags: the writes (and close) that came after it, in order. */
+  #held: (() => void)[] | undefined;
+  /** `close` was called while writes were held: no new ones are taken. */
+  #ending = false;
+
+  /**
+   * Wraps a connected socket (an accepted one: data arrives as `data` events). `parser` is given
+   * when the socket was made by {@link StreamSocket.connect}, which reads straight into it.
+   */
+  constructor(
+    readonly socket: Socket,
+    readonly codec: MessageCodec,
+    private readonly onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+    parser?: FrameParser,
+  ) {
+    socket.setNoDelay?.(true);
+    this.#parser = parser ?? new FrameParser(watchWith(codec));
+    this.#parser.onWake = () => setImmediate(() => this.#resume());
+    if (!parser)
+      socket.on("data", (chunk: Buffer) => {
+        this.#received(() => this.#parser.push(chunk));
+        if (this.#parser.waiting) socket.pause();
+      });
+    socket.on("close", () => {
+      this.#closed = true;
+    });
+    // Errors surface as "close"; without a listener Node would throw them.
+    socket.on("error", () => {});
+  }
+
+  /**
+   * Opens a connection whose reads land directly in the memory of the frame being received
+   * (Node's `onread`), so a large payload is copied once, by the kernel, instead of into a
+   * read buffer first and then into its frame.
+   */
+  static connect(
+    to: { host: string; port: number },
+    codec: MessageCodec,
+    onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+    place?: FramePlace,
+  ): StreamSocket {
+    const parser = new FrameParser(watchWith(codec), place);
+    let stream: StreamSocket | undefined;
+    const socket = connect({
+      ...to,
+      onread: StreamSocket.#readInto(parser, () => stream),
+    });
+    stream = new StreamSocket(socket, codec, onMessage, parser);
+    return stream;
+  }
+
+  /**
+   * The server side of {@link connect}'s in-place reads. Node's servers take no `onread`, so the
+   * accepted connection (made with `pauseOnConnect`) has its handle moved to a socket that has
+   * one. `_handle` is not public API: where it is missing, the connection is read the ordinary
+   * way (one more copy per byte).
+   */
+  static accept(
+    accepted: Socket,
+    codec: MessageCodec,
+    onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+  ): StreamSocket {
+    const inner = accepted as unknown as { _handle?: object | null };
+    const handle = inner._handle;
+    if (!handle || typeof handle !== "object") {
+      accepted.resume();
+      return new StreamSocket(accepted, codec, onMessage);
+    }
+    inner._handle = null;
+    const parser = new FrameParser(watchWith(codec));
+    let stream: StreamSocket | undefined;
+    const socket = new Socket({
+      handle,
+      readable: true,
+      writable: true,
+      onread: StreamSocket.#readInto(parser, () => stream),
+    } as SocketConstructorOpts);
+    stream = new StreamSocket(socket, codec, onMessage, parser);
+    socket.resume();
+    return stream;
+  }
+
+  static #readInto(parser: FrameParser, stream: () => StreamSocket | undefined) {
+    return {
+      buffer: () => parser.readBuffer(),
+      callback: (n: number, buf: Uint8Array) => {
+        const s = stream();
+        if (s) s.#received(() => parser.consumed(n, buf));
+        return !parser.waiting; // false pauses the socket until #resume
+      },
+    };
+  }
+
+  #received(parse: () => Buffer[][]): void {
+    let messages: Buffer[][];
+    try {
+      messages = parse();
+    } catch (e) {
+      this.codec.drop("BAD_FRAMING", `closing a lane connection: ${(e as Error).message}`);
+      this.socket.destroy();
+      return;
+    }
+    for (const frames of messages) {
+      const msg = this.codec.decode(frames);
+      if (msg) this.onMessage(msg, this);
+    }
+  }
+
+  /** A parser that waited for a frame's place may go on. */
+  #resume(): void {
+    if (this.closed || !this.#parser.waiting) return;
+    this.#received(() => this.#parser.resume());
+    if (!this.#parser.waiting) this.socket.resume();
+  }
+
+  /** True once the connection is gone. */
+  get closed(): boolean {
+    return this.#closed || this.socket.destroyed;
+  }
+
+  /** Signs and writes a message; returns its header (see {@link write} for `flushed`). */
+  send<T extends MsgType>(
+    type: T,
+    content: ContentByType[T],
+    opts: SendOptions = {},
+    flushed?: () => void,
+  ): Header<T> {
+    const { header, frames, tagged } = this.codec.encode(type, content, opts, true);
+    this.write(frames, flushed, tagged);
+    return header;
+  }
+
+  /**
+   * Writes already signed frames (from the delimiter on). `flushed` runs once the system has
+   * taken every byte, after which the frames' memory may be reused; it never runs if the write
+   * fails (the frames may still be on their way by another route). With `tagged` (a message
+   * encoded with late tags), everything but the last frame goes now and the trailer once its
+   * tags are in; later writes wait behind it. False when the connection is already gone or
+   * closing.
+   */
+  write(frames: readonly Uint8Array[], flushed?: () => void, tagged?: Promise<void>): boolean {
+    if (this.closed || this.#ending) return false;
+    this.#write(frames, flushed, tagged);
+    return true;
+  }
+
+  /**
+   * {@link write}, resolving once the system has taken every byte (after `flushed` has run) or the
+   * connection is gone, whichever comes first.
+   */
+  writeOut(frames: readonly Uint8Array[], flushed?: () => void, tagged?: Promise<void>): Promise<void> {
+    return new Promise((resolve) => {
+      const gone = () => resolve();
+      this.socket.once("close", gone);
+      const taken = () => {
+        this.socket.off("close", gone);
+        flushed?.();
+        resolve();
+      };
+      if (!this.write(frames, taken, tagged)) {
+        this.socket.off("close", gone);
+        resolve();
+      }
+    });
+  }
+
+  #write(frames: readonly Uint8Array[], flushed?: () => void, tagged?: Promise<void>): void {
+    if (this.#held) {
+      this.#held.push(() => this.#write(frames, flushed, tagged));
+      return;
+    }
+    if (this.closed) return;
+    const parts = frameStream(frames, tagged !== undefined);
+    const done = flushed ? (err?: Error | null) => void (err ? undefined : flushed()) : undefined;
+    if (!tagged) {
+      this.#writeParts(parts, done);
+      return;
+    }
+    const trailer = parts.pop()!;
+    this.#writeParts(parts);
+    this.#held = [];
+    tagged.then(
+      () => {
+        const held = this.#held ?? [];
+        this.#held = undefined;
+        if (!this.closed) this.socket.write(trailer, done);
+        for (const next of held) next();
+      },
+      (e: unknown) => this.socket.destroy(e as Error),
+    );
+  }
+
+  #writeParts(parts: readonly Uint8Array[], done?: (err?: Error | null) => void): void {
+    const last = parts.length - 1;
+    if (last === 0) this.socket.write(parts[0]!, done);
+    else {
+      this.socket.cork();
+      for (let i = 0; i <= last; i++) this.socket.write(parts[i]!, i === last ? done : undefined);
+      this.socket.uncork();
+    }
+  }
+
+  /** Ends the connection once queued writes are out (held ones included). */
+  close(): void {
+    if (this.#held) {
+      this.#ending = true;
+      this.#held.push(() => this.close());
+      return;
+    }
+    this.#closed = true;
+    this.socket.end();
+  }
+}
