@@ -208,7 +208,7 @@ export class Cluster {
       const client = await Client.connect(file, { timeout });
       client.cluster = cluster;
       cluster.client = client;
-      await client.waitForEngines(n, timeout).catch((e: unknown) => {
+      await client.waitForEngines(n, { timeout }).catch((e: unknown) => {
         throw explainMissingEngines(e, cluster.launcher, client.info.engine_url);
       });
     } catch (e) {

@@ -9,6 +9,11 @@
  * await rc.cluster?.stop();
  * ```
  */
+export {
+  type CancelOptions,
+  InterruptedError,
+  InvalidOptionError,
+} from "./cancellation.js";
 export { AsyncResult, type DisplayOutput, type TaskInfo } from "./client/async-result.js";
 export {
   Client,
@@ -41,5 +46,5 @@ export type { SlurmLauncherOptions } from "./launchers/slurm-launcher.js";
 export type { SSHHost } from "./launchers/ssh-host.js";
 export type { SSHLauncherOptions } from "./launchers/ssh-launcher.js";
 export { ConnectionFileError, type ConnectionInfo } from "./wire/protocol/connection-file.js";
-export type { EngineId, EngineInfo, SchedulerScheme } from "./wire/protocol/messages.js";
+export type { EngineId, EngineInfo, RefusalCode, SchedulerScheme } from "./wire/protocol/messages.js";
 export { SerializationError } from "./wire/values/serialize.js";

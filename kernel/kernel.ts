@@ -3,6 +3,7 @@
  * {@link KernelChannels} and delegates everything about the language to a {@link CodeSession}.
  */
 import { randomUUID } from "node:crypto";
+import { InterruptedError, raceAbort } from "../engines/cancellation.js";
 import type { WireMessage } from "../engines/wire/protocol/frames.js";
 import { makeHeader } from "../engines/wire/protocol/frames.js";
 import { formatMimeBundle } from "../engines/wire/values/mime-bundle.js";
@@ -65,15 +66,6 @@ export interface KernelOptions {
 export class BadRequestError extends Error {
   override readonly name = "BadRequest";
   readonly code = "BAD_REQUEST";
-}
-
-/** The error a cell ends with when the user interrupts it. */
-export class InterruptedError extends Error {
-  override readonly name = "InterruptedError";
-  readonly code = "INTERRUPTED";
-  constructor() {
-    super("the cell was interrupted");
-  }
 }
 
 interface Running {
@@ -222,7 +214,7 @@ export class Kernel {
   readonly #onSigint = () => {
     // An interrupt with no cell running (nbclient sends one when it cleans up) has nothing to stop.
     if (this.#running && !this.#running.controller.signal.aborted) {
-      this.#running.controller.abort(new InterruptedError());
+      this.#running.controller.abort(new InterruptedError("the cell was interrupted"));
     }
   };
 
@@ -506,7 +498,7 @@ export class Kernel {
         return { status: "ok" };
       }
     }
-    return raceAbort(ctx.session.execute(source, { signal: ctx.signal }), ctx.signal);
+    return untilInterrupted(ctx.session.execute(source, { signal: ctx.signal }), ctx.signal);
   }
 
   async #userExpressions(
@@ -528,7 +520,7 @@ export class Kernel {
       }
       let r: CellOutcome;
       try {
-        r = await raceAbort(session.execute(expr, { signal }), signal);
+        r = await untilInterrupted(session.execute(expr, { signal }), signal);
       } catch (e) {
         r = { status: "error", error: errorContent(e) };
       }
@@ -611,7 +603,7 @@ export class Kernel {
     if (this.#stopped) return;
     this.#publish("status", { execution_state: "idle" }, undefined);
     this.#stopped = true;
-    this.#running?.controller.abort(new InterruptedError());
+    this.#running?.controller.abort(new InterruptedError("the cell was interrupted"));
     process.off("SIGINT", this.#onSigint);
     process.off("uncaughtException", this.#onStray);
     process.off("unhandledRejection", this.#onStray);
@@ -640,29 +632,18 @@ function safeBundle(value: unknown): Record<string, unknown> {
  * Ends the cell as soon as the user interrupts, even if the session is still waiting for a
  * promise that never settles (the promise is abandoned, as in every JS kernel).
  */
-function raceAbort(run: Promise<CellOutcome>, signal: AbortSignal): Promise<CellOutcome> {
-  if (signal.aborted) return Promise.resolve(interruptedOutcome());
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve(interruptedOutcome());
-    signal.addEventListener("abort", onAbort, { once: true });
-    run.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
+function untilInterrupted(run: Promise<CellOutcome>, signal: AbortSignal): Promise<CellOutcome> {
+  return raceAbort(run, signal).catch((e: unknown) => {
+    if (e instanceof InterruptedError) return interruptedOutcome();
+    throw e;
   });
 }
 
 function interruptedOutcome(): CellOutcome {
   const error: CellError = {
-    ename: "InterruptedError",
+    ename: "Interrupted",
     evalue: "the cell was interrupted",
-    traceback: ["\u001b[31mInterruptedError\u001b[0m: the cell was interrupted"],
+    traceback: ["\u001b[31mInterrupted\u001b[0m: the cell was interrupted"],
   };
   return { status: "error", error };
 }

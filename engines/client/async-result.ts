@@ -1,7 +1,8 @@
+import { type CancelOptions, checkTimeout, withinLimits } from "../cancellation.js";
 import type { AnyMessage, EngineId, Message, ReplyMetadata, ReplyStatus } from "../wire/protocol/messages.js";
 import { decodeInline, decodeValue } from "../wire/values/serialize.js";
-import type { TaskListener } from "./controller-link.js";
 import { ClusterError, CompositeError, remoteErrorFor, TaskAborted } from "./errors.js";
+import type { TaskListener } from "./outgoing-task.js";
 import { showProgressUntilReady } from "./progress-line.js";
 
 /** One rich output (display() or an execute result) of a task. */
@@ -71,7 +72,8 @@ export interface AsyncResultOptions {
  * The handle of submitted work. It is `PromiseLike`: `await view.apply(f)` gives the value,
  * while the bare call gives this handle with `msgIds`, progress, outputs and timings.
  *
- * Times are milliseconds. `get`/`wait` take a timeout in milliseconds (omit it to wait forever).
+ * Times are milliseconds. `get`/`wait` take `{ timeout, signal }` (a timeout in milliseconds; omit it
+ * to wait as long as it takes).
  */
 export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<unknown> {
   readonly #slots: TaskSlot[] = [];
@@ -331,8 +333,8 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
    * Waits like {@link wait} while showing a progress line that updates in place (in the
    * tsparallel kernel, one output under the cell; elsewhere on stderr).
    */
-  waitInteractive(opts: { intervalMs?: number; timeoutMs?: number } = {}): Promise<boolean> {
-    return showProgressUntilReady(this, (t) => this.wait(t), opts);
+  waitInteractive(opts: CancelOptions & { interval?: number } = {}): Promise<boolean> {
+    return showProgressUntilReady(this, (o) => this.wait(o), opts);
   }
 
   /** Settles once every message is answered. */
@@ -344,29 +346,29 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
     return this.#all;
   }
 
-  /** Waits until ready; resolves true, or false when `timeoutMs` passed first. Never throws task errors. */
-  async wait(timeoutMs?: number): Promise<boolean> {
+  /**
+   * Waits until ready; resolves true, or false when `timeout` (ms) passed first. Never throws task
+   * errors; rejects with InterruptedError when `signal` aborts (the tasks keep running).
+   */
+  async wait(opts: CancelOptions = {}): Promise<boolean> {
+    checkTimeout(opts.timeout);
     if (this.ready()) return true;
-    const all = this.#settled();
-    if (timeoutMs === undefined || timeoutMs < 0) {
-      await all;
-      return true;
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((r) => {
-      timer = setTimeout(() => r(false), timeoutMs);
-    });
-    const r = await Promise.race([all.then(() => true as const), timedOut]);
-    clearTimeout(timer);
-    return r;
+    return withinLimits(
+      this.#settled().then(() => true as const),
+      opts,
+      () => false as const,
+    );
   }
 
-  /** The value (throws the remote error); rejects with `WAIT_TIMEOUT` after `timeoutMs`. */
-  async get(timeoutMs?: number): Promise<T> {
-    if (!(await this.wait(timeoutMs))) {
+  /**
+   * The value (throws the remote error); rejects with `WAIT_TIMEOUT` after `timeout` (ms), and
+   * with InterruptedError when `signal` aborts. The tasks keep running either way.
+   */
+  async get(opts: CancelOptions = {}): Promise<T> {
+    if (!(await this.wait(opts))) {
       throw new ClusterError(
         "WAIT_TIMEOUT",
-        `the result was not ready within ${timeoutMs} ms (${this.progress}/${this.length} done); it keeps running: call get() again later`,
+        `the result was not ready within ${opts.timeout} ms (${this.progress}/${this.length} done); it keeps running: call get() again later`,
       );
     }
     this.#throwErrors();

@@ -3,27 +3,26 @@ import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
 import { type Batchable, batchable, sendBatched, unpackBatch } from "../wire/protocol/batch.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
-import type { Header } from "../wire/protocol/frames.js";
 import type {
   AnyMessage,
   ContentByType,
+  ControlReply,
+  ControlRequestType,
   EngineInfo,
   Message,
-  MsgType,
-  TaskMetadata,
   TaskRequestType,
 } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import { TurnBatcher } from "../wire/transport/turn-batcher.js";
 import { ClusterError } from "./errors.js";
+import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 
-/** Receives what the controller sends about one task. */
-export interface TaskListener {
-  output(msg: AnyMessage): void;
-  reply(msg: AnyMessage): void;
-  /** The connection it went over is gone; the task will never finish (ClusterError, EngineError). */
-  lost(err: Error): void;
+/** How long a control request waits for its answer, and what may cancel it. */
+export interface RequestOptions {
+  /** In ms (default 10,000). */
+  timeout?: number;
+  signal?: AbortSignal;
 }
 
 /** Events a {@link ControllerLink} emits. */
@@ -163,18 +162,29 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   }
 
   /** Sends a control request and resolves with the controller's answer. */
-  async request<T extends MsgType>(
+  async request<T extends ControlRequestType>(
     type: T,
     content: ContentByType[T],
-    timeoutMs = 10_000,
-  ): Promise<AnyMessage> {
+    opts: RequestOptions = {},
+  ): Promise<ControlReply<T>> {
     this.#check();
+    opts.signal?.throwIfAborted();
     this.#outbox.drain(); // a control request (abort…) must not overtake the tasks it is about
     const header = this.sock.header(type);
+    const timeoutMs = opts.timeout ?? 10_000;
     const answer = new Promise<AnyMessage>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const settle = () => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", cancel);
         this.#requests.delete(header.msg_id);
         this.#updateKeepAlive();
+      };
+      const cancel = () => {
+        settle();
+        reject(opts.signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        settle();
         reject(
           new ClusterError(
             "CONTROLLER_UNREACHABLE",
@@ -182,40 +192,38 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
           ),
         );
       }, timeoutMs);
+      opts.signal?.addEventListener("abort", cancel, { once: true });
       this.#requests.set(header.msg_id, {
         resolve: (m) => {
-          clearTimeout(timer);
+          settle();
           resolve(m);
         },
         reject: (e) => {
-          clearTimeout(timer);
+          settle();
           reject(e);
         },
       });
     });
     this.#updateKeepAlive();
     await this.sock.send(type, content, { header });
-    return answer;
+    return answer as Promise<ControlReply<T>>;
   }
 
-  /** Sends a task request; `listener` receives its outputs and reply. Returns its header. */
-  submit<T extends TaskRequestType>(
-    type: T,
-    content: ContentByType[T],
-    metadata: TaskMetadata,
-    buffers: readonly Uint8Array[],
-    listener: TaskListener,
-    header: Header<T> = this.sock.header(type),
-  ): Header<T> {
+  /** Sends a task through the controller; its listener receives its outputs and reply. */
+  submit(task: OutgoingTask): void {
     this.#check();
-    this.#listeners.set(header.msg_id, listener);
+    const { header, metadata, buffers, content } = task;
+    this.#listeners.set(header.msg_id, task.listener);
     this.#updateKeepAlive();
-    if (batchable(buffers)) this.#outbox.add({ type, header, metadata, content, buffers });
+    if (batchable(buffers)) this.#outbox.add({ type: header.msg_type, header, metadata, content, buffers });
     else {
       this.#outbox.drain(); // keep submission order
-      void this.sock.send(type, content, { header, metadata, buffers });
+      void this.sock.send(header.msg_type, content as ContentByType[TaskRequestType], {
+        header,
+        metadata,
+        buffers,
+      });
     }
-    return header;
   }
 
   /** Stops listening for a task that was answered another way (over a lane). */

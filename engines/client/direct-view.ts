@@ -207,7 +207,7 @@ export class DirectView<S extends boolean = false> extends View {
         onMessageDone: (i) => landing?.partDone(i),
       },
     );
-    landing = this.core.openLanding?.(targets, ar.msgIds);
+    landing = this.core.router.openLanding(targets, ar.msgIds);
     return ar;
   }
 

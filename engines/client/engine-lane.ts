@@ -1,26 +1,8 @@
-import type { Header } from "../wire/protocol/frames.js";
 import type { MessageCodec } from "../wire/protocol/message-codec.js";
-import type {
-  AnyMessage,
-  ContentByType,
-  EngineInfo,
-  Message,
-  TaskMetadata,
-  TaskRequestType,
-} from "../wire/protocol/messages.js";
+import type { AnyMessage, EngineInfo, Message } from "../wire/protocol/messages.js";
 import { type FramePlace, StreamSocket } from "../wire/transport/stream-socket.js";
-import type { TaskListener } from "./controller-link.js";
 import { EngineError } from "./errors.js";
-
-/** A task as handed to a lane, kept until the lane is open in case it must go another way. */
-export interface LaneTask<T extends TaskRequestType = TaskRequestType> {
-  type: T;
-  content: ContentByType[T];
-  metadata: TaskMetadata;
-  buffers: readonly Uint8Array[];
-  listener: TaskListener;
-  header: Header<T>;
-}
+import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 
 /** How long a lane may take to connect before its tasks go through the controller instead. */
 const CONNECT_TIMEOUT_MS = 3000;
@@ -42,13 +24,13 @@ export class EngineLane {
   readonly #listeners = new Map<string, TaskListener>();
   readonly #requests = new Map<string, (m: AnyMessage) => void>();
   /** Tasks written before the connection opened (resent another way if it never does). */
-  #unconfirmed: LaneTask[] | undefined = [];
+  #unconfirmed: OutgoingTask[] | undefined = [];
   #state: "connecting" | "open" | "refused" | "broken" = "connecting";
 
   constructor(
     readonly engine: EngineInfo & { lane: string },
     codec: MessageCodec,
-    private readonly fallback: (task: LaneTask) => void,
+    private readonly fallback: (task: OutgoingTask) => void,
     /** Where large incoming frames may land (a gather's parts in their joined result). */
     place?: FramePlace,
   ) {
@@ -79,18 +61,18 @@ export class EngineLane {
   }
 
   /**
-   * Sends a task to the engine; the listener gets its outputs and reply. `sent` runs once the
+   * Sends a task to the engine; the listener gets its outputs and reply. Its `sent` runs once the
    * system has taken every byte (never, if the lane fails first and the task goes another way).
    */
-  submit(task: LaneTask, sent?: () => void): void {
+  submit(task: OutgoingTask): void {
     this.#listeners.set(task.header.msg_id, task.listener);
     this.#unconfirmed?.push(task);
     this.#sock.socket.ref();
     this.#sock.send(
-      task.type,
+      task.header.msg_type,
       task.content,
       { header: task.header, metadata: task.metadata, buffers: task.buffers },
-      sent,
+      task.sent,
     );
   }
 

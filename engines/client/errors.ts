@@ -1,7 +1,8 @@
-import type { EngineId } from "../wire/protocol/messages.js";
+import type { EngineId, RefusalCode } from "../wire/protocol/messages.js";
 
-/** Codes of the errors the client API throws. */
+/** Codes of the errors the client API throws (the controller's refusals keep their codes). */
 export type ClusterErrorCode =
+  | RefusalCode
   | "REMOTE_ERROR"
   | "COMPOSITE_ERROR"
   | "ENGINE_ERROR"

@@ -1,3 +1,5 @@
+import type { CancelOptions } from "../cancellation.js";
+
 /** What a progress display needs to know about the work it follows. */
 export interface ProgressSource {
   readonly progress: number;
@@ -31,12 +33,13 @@ export function progressText(done: number, total: number, seconds: number, what 
 /**
  * Shows a throttled progress line until `source` is ready: in the tsparallel kernel one output
  * updated in place (a display handle), elsewhere a line on stderr rewritten with `\r`.
- * Resolves when ready, or with false when `timeoutMs` passed first.
+ * Resolves when ready, or with false when `timeout` (ms) passed first; `interval` is how often
+ * the line is redrawn (ms, default 250).
  */
 export async function showProgressUntilReady(
   source: ProgressSource,
-  waitReady: (timeoutMs?: number) => Promise<boolean>,
-  opts: { intervalMs?: number; timeoutMs?: number } = {},
+  waitReady: (opts: CancelOptions) => Promise<boolean>,
+  opts: CancelOptions & { interval?: number } = {},
 ): Promise<boolean> {
   const started = performance.now();
   const display = kernelDisplay();
@@ -47,9 +50,9 @@ export async function showProgressUntilReady(
     else process.stderr.write(`\r${text}`);
   };
   show();
-  const timer = setInterval(show, opts.intervalMs ?? 250);
+  const timer = setInterval(show, opts.interval ?? 250);
   try {
-    return await waitReady(opts.timeoutMs);
+    return await waitReady({ timeout: opts.timeout, signal: opts.signal });
   } finally {
     clearInterval(timer);
     show();

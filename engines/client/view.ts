@@ -1,4 +1,3 @@
-import type { Header } from "../wire/protocol/frames.js";
 import type {
   ContentByType,
   EngineId,
@@ -9,15 +8,17 @@ import type {
 } from "../wire/protocol/messages.js";
 import type { Lease, SendArena } from "../wire/transport/send-arena.js";
 import { AsyncResult, type AsyncResultOptions, type ResultShape } from "./async-result.js";
-import type { ControllerLink, TaskListener } from "./controller-link.js";
 import { ClusterError } from "./errors.js";
-import type { GatherLanding } from "./gather-landing.js";
+import type { TaskRouter } from "./task-router.js";
 
 /** What views need from their client. */
 export interface ClientCore {
-  readonly link: ControllerLink;
   readonly ids: EngineId[];
   readonly engines: ReadonlyMap<EngineId, EngineInfo>;
+  /** Why the client cannot send anything, if it cannot (the controller is gone, the client closed). */
+  readonly lostReason: ClusterError | undefined;
+  /** Which way each task goes (lanes, the controller, assignment). */
+  readonly router: TaskRouter;
   /** Runs submissions one after another, so messages leave in call order. */
   enqueue(work: () => Promise<void>): void;
   /**
@@ -28,36 +29,8 @@ export interface ClientCore {
   track(ar: AsyncResult): void;
   settled(ar: AsyncResult): void;
   abort(msgIds: string[]): Promise<unknown>;
-  /**
-   * Sends one task by the fastest way to its engine(s); `sent` runs once the transport no longer
-   * needs the buffers (only lanes know, so it may never run).
-   */
-  send<T extends TaskRequestType>(
-    type: T,
-    content: ContentByType[T],
-    metadata: TaskMetadata,
-    buffers: readonly Uint8Array[],
-    listener: TaskListener,
-    header: Header<T>,
-    sent?: () => void,
-  ): void;
   /** Reused memory for the copies of large arrays a task sends (see send-arena.ts). */
   readonly arena?: SendArena;
-  /** Lands a gather's parts in its joined result when it can (see gather-landing.ts). */
-  openLanding?(targets: readonly EngineId[], msgIds: readonly string[]): GatherLanding | undefined;
-  /**
-   * Sends a large load-balanced task by assignment (the payload, taken when the call was made,
-   * is sent once the controller has picked the engine); false when it should go the ordinary way.
-   */
-  sendAssigned?<T extends TaskRequestType>(
-    type: T,
-    content: ContentByType[T],
-    metadata: TaskMetadata,
-    payloadBytes: number,
-    encode: () => Promise<{ buffers: readonly Uint8Array[]; sent?: () => void }>,
-    listener: TaskListener,
-    header: Header<T>,
-  ): boolean;
 }
 
 /** Where a job's encoder may put its copies: memory leased from an arena, recorded in `leases`. */
@@ -159,13 +132,13 @@ export abstract class View {
     extra: Partial<AsyncResultOptions> = {},
     resolveRoute?: (route: Route) => Route,
   ): AsyncResult<T> {
-    const link = this.core.link;
-    if (link.lostReason) throw link.lostReason;
     const core = this.core;
+    if (core.lostReason) throw core.lostReason;
+    const router = core.router;
     const ar = new AsyncResult<T>({ shape, abort: this.#abort, onDone: this.#settled, ...extra });
     const sends = jobs.map((job) => {
       const t = ar.track(job.engineId);
-      const header = link.sock.header(type) as Header<K>;
+      const header = router.header(type);
       t.bind(header.msg_id);
       // Encoding starts now, so the payload is the arguments as they are at this call (their
       // arrays copied before it returns); it may finish later, and messages leave in call order.
@@ -188,23 +161,15 @@ export abstract class View {
       const route = resolveRoute ? resolveRoute(job.route) : job.route;
       const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
       const sent = releaser(leases);
+      const task = { header, content, metadata, listener };
       // Only a task carrying arrays can be large enough to go by assignment.
       if (
         job.payloadBytes &&
-        this.core.sendAssigned?.(
-          type,
-          content,
-          metadata,
-          job.payloadBytes,
-          async () => ({ buffers: await buffers, sent }),
-          listener,
-          header,
-        )
+        router.sendAssigned(task, job.payloadBytes, async () => ({ buffers: await buffers, sent }))
       )
         return;
-      if (buffers instanceof Promise)
-        return buffers.then((b) => core.send(type, content, metadata, b, listener, header, sent));
-      core.send(type, content, metadata, buffers, listener, header, sent);
+      if (buffers instanceof Promise) return buffers.then((b) => router.send({ ...task, buffers: b, sent }));
+      router.send({ ...task, buffers, sent });
     };
     if (core.sendingIdle && sends.every((s) => !(s.encoding instanceof Promise))) {
       // Every payload is ready and nothing is queued ahead: leave now (a flood of small tasks

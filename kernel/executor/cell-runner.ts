@@ -1,6 +1,6 @@
 import vm from "node:vm";
-import { CellInterruptedError } from "./errors.js";
-import { raceAbort } from "./module-loader.js";
+import { raceAbort } from "../../engines/cancellation.js";
+import { CELL_INTERRUPTED, cellInterrupted } from "./errors.js";
 
 export interface RunScriptOptions {
   /** The file name frames of this script show (see StackMapper.fileName). */
@@ -20,20 +20,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /**
  * Runs a compiled cell script in the main realm (so its arrays and typed arrays are the same
  * constructors libraries use) and returns its value. Synchronous code runs with `breakOnSigint`:
- * a SIGINT stops a busy loop with CellInterruptedError. While the script runs synchronously V8
+ * a SIGINT stops a busy loop with an InterruptedError. While the script runs synchronously V8
  * handles SIGINT itself; process "SIGINT" listeners fire again afterwards.
  */
 export async function runCellScript(js: string, options: RunScriptOptions): Promise<unknown> {
-  if (options.signal.aborted) throw new CellInterruptedError("abort");
+  if (options.signal.aborted) throw cellInterrupted("abort");
   const script = new vm.Script(js, { filename: options.fileName });
   let value: unknown;
   try {
     value = script.runInThisContext({ breakOnSigint: true, displayErrors: false });
   } catch (error) {
     if ((error as { code?: unknown } | null)?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") {
-      throw new CellInterruptedError("SIGINT");
+      throw cellInterrupted("SIGINT");
     }
     throw error;
   }
-  return isThenable(value) ? raceAbort(Promise.resolve(value), options.signal) : value;
+  return isThenable(value)
+    ? raceAbort(Promise.resolve(value), options.signal, CELL_INTERRUPTED.abort)
+    : value;
 }

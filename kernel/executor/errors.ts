@@ -1,14 +1,16 @@
+import { InterruptedError } from "../../engines/cancellation.js";
+
+/** What an interrupted cell says: SIGINT stopped synchronous code, or the interrupt ended an await. */
+export const CELL_INTERRUPTED = {
+  SIGINT:
+    "The cell was interrupted (SIGINT) while running synchronous code. Names it assigned before that are kept.",
+  abort:
+    "The cell was interrupted while awaiting. Names it assigned before that are kept; work it started in the background (timers, requests) may still finish.",
+} as const;
+
 /** The user interrupted a running cell (SIGINT during synchronous code, or the abort signal). */
-export class CellInterruptedError extends Error {
-  readonly code = "ERR_CELL_INTERRUPTED";
-  constructor(how: "SIGINT" | "abort") {
-    super(
-      how === "SIGINT"
-        ? "The cell was interrupted (SIGINT) while running synchronous code. Names it assigned before that are kept."
-        : "The cell was interrupted while awaiting. Names it assigned before that are kept; work it started in the background (timers, requests) may still finish.",
-    );
-    this.name = "Interrupted";
-  }
+export function cellInterrupted(how: keyof typeof CELL_INTERRUPTED): InterruptedError {
+  return new InterruptedError(CELL_INTERRUPTED[how]);
 }
 
 /** An import that names no module the notebook folder can load. */

@@ -1,5 +1,6 @@
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { CellInterruptedError, ModuleNotFoundError, ModuleNotLoadedError } from "./errors.js";
+import { raceAbort } from "../../engines/cancellation.js";
+import { CELL_INTERRUPTED, cellInterrupted, ModuleNotFoundError, ModuleNotLoadedError } from "./errors.js";
 import { isCommonJsFile, resolveImport, resolveInPackage } from "./package-resolution.js";
 
 /** A module namespace (or any object standing in for one). */
@@ -68,10 +69,8 @@ export class ModuleLoader {
   /** Loads `specifiers` in order before a cell runs; rejects promptly when `signal` aborts. */
   async preload(specifiers: readonly string[], signal?: AbortSignal): Promise<void> {
     for (const specifier of specifiers) {
-      if (signal?.aborted) throw new CellInterruptedError("abort");
-      const loading = this.load(specifier);
-      if (!signal) await loading;
-      else await raceAbort(loading, signal);
+      if (signal?.aborted) throw cellInterrupted("abort");
+      await raceAbort(this.load(specifier), signal, CELL_INTERRUPTED.abort);
     }
   }
 
@@ -87,16 +86,6 @@ export class ModuleLoader {
       return pathToFileURL(resolveInPackage(ownPackageRoot, subpath, specifier, cwd)).href;
     }
   }
-}
-
-/** Settles like `promise`, or rejects with CellInterruptedError as soon as `signal` aborts. */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(new CellInterruptedError("abort"));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new CellInterruptedError("abort"));
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
 }
 
 /**

@@ -266,7 +266,7 @@ export class ParallelMagics {
         await client.signal(targets, config.signalOnInterrupt).catch(() => {});
       await ar.abort().catch(() => {});
       // Give the engines a moment to report what they printed before they stopped.
-      await ar.wait(2000);
+      await ar.wait({ timeout: 2000 });
       return false;
     } finally {
       if (onAbort) ctx.signal.removeEventListener("abort", onAbort);

@@ -126,7 +126,7 @@ test("the cluster panel shows clusters and engines live, and its actions act on 
     await page.getByLabel("Engine count for cluster default").fill("3");
     await page.locator(card("default")).getByRole("button", { name: "Scale" }).click();
     await engineRows(page, "default", 3);
-    await rc.waitForEngines(3, 10_000);
+    await rc.waitForEngines(3, { timeout: 10_000 });
     assert.deepEqual(await shownIds(page, "default"), rc.ids);
     await page.locator(`${card("default")} .tsp-Notice-info`, { hasText: "Scaled to 3 engines" }).waitFor();
 

@@ -382,5 +382,7 @@ export type ControlRequestType = Exclude<
   TaskRequestType
 >;
 
-/** The reply a control request gets. */
-export type ControlReply<T extends ControlRequestType> = Message<ReplyType<ContentByType, T>>;
+/** The reply a control request gets (`result_request`: the task's own reply when the controller kept it). */
+export type ControlReply<T extends ControlRequestType> =
+  | Message<ReplyType<ContentByType, T>>
+  | (T extends "result_request" ? Message<TaskReplyType> : never);

@@ -173,7 +173,7 @@ export class ClusterService {
       const m = await this.#running(name);
       const before = m.client.ids.length;
       try {
-        await m.client.scale(count, this.#actionTimeout);
+        await m.client.scale(count, { timeout: this.#actionTimeout });
       } catch (e) {
         throw this.#failed(name, `scaling to ${count} engines failed`, e);
       }
@@ -236,9 +236,9 @@ export class ClusterService {
       const m = await this.#running(name);
       const before = new Set(m.client.ids);
       try {
-        await m.client.restartEngine(id, this.#actionTimeout);
+        await m.client.restartEngine(id, { timeout: this.#actionTimeout });
         // The new engine registers a moment later; wait for it so the answer shows it.
-        await m.client.waitForEngines(before.size, this.#actionTimeout);
+        await m.client.waitForEngines(before.size, { timeout: this.#actionTimeout });
       } catch (e) {
         throw this.#failed(name, `restarting engine ${id} failed`, e);
       }

@@ -129,7 +129,7 @@ test("AsyncResult exposes msgIds, per-engine output, progress and timings", asyn
     rc.ids,
   );
   assert.equal(ar.displayOutputs().filter((o) => o.type === "stdout").length, 2);
-  assert.equal(await ar.wait(0), true);
+  assert.equal(await ar.wait({ timeout: 0 }), true);
 });
 
 test("remote exceptions become RemoteError (one engine) or CompositeError (several)", async () => {
@@ -205,7 +205,10 @@ test("bad input gets clear errors and loses nothing", async () => {
 
 test("get with a timeout rejects while the task keeps running", async () => {
   const ar = rc.at(1).apply(() => new Promise((r) => setTimeout(() => r("late"), 300)));
-  await assert.rejects(ar.get(10), (e: unknown) => e instanceof ClusterError && e.code === "WAIT_TIMEOUT");
+  await assert.rejects(
+    ar.get({ timeout: 10 }),
+    (e: unknown) => e instanceof ClusterError && e.code === "WAIT_TIMEOUT",
+  );
   assert.equal(await ar.get(), "late");
 });
 

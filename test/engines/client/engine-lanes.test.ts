@@ -81,7 +81,7 @@ test("array replies recorded at the controller stay intact when the next reply r
   const other = await Client.connect(rc.info);
   try {
     for (const [id, k] of ids) {
-      const v = (await other.getResult(id).get(5000)) as { data: Float64Array };
+      const v = (await other.getResult(id).get({ timeout: 5000 })) as { data: Float64Array };
       assert.equal(v.data[2], k, `task ${k} as recorded`);
     }
   } finally {

@@ -42,7 +42,7 @@ test("a gather lands the engines' parts side by side in its result: no copy, val
   const gf = (await view.gather("f")) as Float32Array;
   assert.equal(gf.length, f.length);
   assert.ok(gf.every((x, i) => x === f[i]));
-  assert.equal(rc.landings.size, 0, "no gather is left waiting");
+  assert.equal(rc.router.landings.size, 0, "no gather is left waiting");
 });
 
 test("parts that cannot share one result are joined the ordinary way", async () => {
@@ -63,7 +63,7 @@ test("parts that cannot share one result are joined the ordinary way", async () 
     async () => await rc.view().gather("y"),
     (e: unknown) => e instanceof CompositeError && /NameError/.test(e.message),
   );
-  assert.equal(rc.landings.size, 0);
+  assert.equal(rc.router.landings.size, 0);
 });
 
 test("a part never waits long for a busy engine, and one engine named twice is gathered twice", async () => {
@@ -84,7 +84,7 @@ test("a part never waits long for a busy engine, and one engine named twice is g
   const z0 = (await rc.at(id0).pull("z")) as Float64Array;
   assert.equal(z0.length, big.length, "engine 0's lane is not held by the waiting gather");
   assert.ok(Date.now() - t0 < 3000, "engine 0 answers promptly");
-  assert.equal(rc.landings.size, 0, "the gather gave up waiting");
+  assert.equal(rc.router.landings.size, 0, "the gather gave up waiting");
   process.kill(pid1!, "SIGKILL");
   await assert.rejects(
     async () => await gathering,

@@ -42,7 +42,8 @@ test("handler maps dispatch by msg_type; a receiver refuses what it does not acc
     pull_reply: () => {},
     abort_reply: () => {},
   };
-  const msg = (type: string) => ({ header: { msg_type: type }, content: { name: "stdout", text: "hi" } }) as never;
+  const msg = (type: string) =>
+    ({ header: { msg_type: type }, content: { name: "stdout", text: "hi" } }) as never;
   assert.equal(dispatch(handlers, msg("stream"), "engine 0"), true);
   assert.deepEqual(seen, ["engine 0: hi"]);
   // Types of the protocol this receiver does not take, and names that are not types at all.

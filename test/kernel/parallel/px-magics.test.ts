@@ -239,7 +239,7 @@ describe("%px, %%px and %cluster through the kernel's real messages", () => {
 
   test("ar.waitInteractive() shows one progress output that updates in place", async () => {
     const r = await run(
-      "const slow = Client.current!.view().apply(() => new Promise((res) => setTimeout(() => res(1), 600)));\nawait slow.waitInteractive({ intervalMs: 100 })",
+      "const slow = Client.current!.view().apply(() => new Promise((res) => setTimeout(() => res(1), 600)));\nawait slow.waitInteractive({ interval: 100 })",
     );
     assert.equal(r.status, "ok", JSON.stringify(r.reply));
     const ids = new Set(

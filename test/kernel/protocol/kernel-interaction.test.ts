@@ -44,7 +44,7 @@ describe("interrupts, stdin, comms, display and shutdown (JS test session)", () 
     test(`interrupt by ${how} stops a pending promise and the next cell runs`, async () => {
       const r = await interrupt("await new Promise(() => {})", how);
       assert.equal(r.status, "error");
-      assert.equal(r.ename, "InterruptedError");
+      assert.equal(r.ename, "Interrupted");
       const next = await k.client.execute("1");
       assert.equal(content(next.reply).status, "ok");
     });

@@ -1,0 +1,179 @@
+import type { Header } from "../wire/protocol/frames.js";
+import { MessageCodec } from "../wire/protocol/message-codec.js";
+import type {
+  EngineId,
+  EngineInfo,
+  Message,
+  TaskMetadata,
+  TaskRequestType,
+} from "../wire/protocol/messages.js";
+import type { ControllerLink } from "./controller-link.js";
+import { EngineLane } from "./engine-lane.js";
+import type { ClusterError } from "./errors.js";
+import { type GatherLanding, LandingRegistry } from "./gather-landing.js";
+import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
+
+/** A load-balanced task whose arrays add up to this much is sent by assignment (see {@link TaskRouter.sendAssigned}). */
+const ASSIGNED_LANE_BYTES = 1 << 20;
+/** How many lane task ids the router remembers (for load-balanced tasks that depend on them). */
+const REMEMBERED_LANE_TASKS = 10_000;
+
+/** A task sent by assignment: everything but its payload, which is encoded while the controller picks. */
+export type AssignedTask<T extends TaskRequestType = TaskRequestType> = Omit<
+  OutgoingTask<T>,
+  "buffers" | "sent"
+>;
+
+/**
+ * The client's task path: which way each task goes. A direct view's task goes over its engine's
+ * lane when the engine offers one (one TCP hop each way), else through the controller; a
+ * load-balanced task goes through the controller, carrying the lane tasks it depends on (the
+ * controller hears of those only when their engines record them); a large load-balanced task is
+ * scheduled without its payload, which then takes the chosen engine's lane. Lanes are opened on
+ * first use and replaced when they break; one that cannot connect sends its tasks through the
+ * controller for good.
+ */
+export class TaskRouter {
+  readonly #lanes = new Map<EngineId, EngineLane>();
+  readonly #laneTasks = new Map<string, EngineId>();
+  /** Gathers whose parts land in their joined result (see gather-landing.ts). */
+  readonly landings = new LandingRegistry();
+
+  constructor(
+    private readonly link: ControllerLink,
+    private readonly engines: ReadonlyMap<EngineId, EngineInfo>,
+    /** Direct tasks take lanes (false: everything through the controller). */
+    public useLanes: boolean,
+  ) {}
+
+  /** A header for a task of `type` in this client's session. */
+  header<T extends TaskRequestType>(type: T): Header<T> {
+    return this.link.sock.header(type);
+  }
+
+  /** Sends one task the fastest way to its engine. */
+  send(task: OutgoingTask): void {
+    const route = task.metadata.route;
+    if (route.kind === "direct") {
+      const lane = this.#laneTo(route.target);
+      if (lane) {
+        lane.submit(task);
+        this.#remember(task.header.msg_id, route.target);
+        return;
+      }
+    }
+    this.link.submit({ ...task, metadata: this.#withLaneDeps(task.metadata) });
+  }
+
+  /**
+   * Sends a load-balanced task whose arrays add up to 1 MiB or more (and has no retries) by
+   * assignment: the controller schedules it without its payload (dependencies, high-water mark
+   * and strategy as usual) and names the engine; only then is the payload (taken when the call
+   * was made) sent, over that engine's lane (or through the controller to that engine if there is
+   * no lane), so it takes one hop. Failures before the assignment (an abort, no engine left)
+   * come back from the controller. Returns false when the task should go the ordinary way.
+   */
+  sendAssigned(
+    task: AssignedTask,
+    payloadBytes: number,
+    encode: () => Promise<{ buffers: readonly Uint8Array[]; sent?: () => void }>,
+  ): boolean {
+    const route = task.metadata.route;
+    if (!this.useLanes || route.kind !== "lb" || route.retries || payloadBytes < ASSIGNED_LANE_BYTES)
+      return false;
+    const { listener } = task;
+    const relay: TaskListener = {
+      output: (msg) => {
+        if (msg.header.msg_type !== "task_assigned") return listener.output(msg);
+        const engine = (msg as Message<"task_assigned">).content.engine;
+        const metadata: TaskMetadata = {
+          ...task.metadata,
+          assigned: engine,
+          route: { kind: "direct", target: engine },
+        };
+        this.link.forget(task.header.msg_id);
+        encode().then(
+          ({ buffers, sent }) => {
+            const lane = this.#laneTo(engine);
+            const assigned: OutgoingTask = { ...task, metadata, buffers, sent };
+            if (lane) {
+              lane.submit(assigned);
+              this.#remember(task.header.msg_id, engine);
+            } else this.link.submit(assigned);
+          },
+          (e) => listener.lost(e as Error),
+        );
+      },
+      reply: (msg) => listener.reply(msg),
+      lost: (err) => listener.lost(err),
+    };
+    const metadata = { ...this.#withLaneDeps(task.metadata), assign: true };
+    this.link.submit({ ...task, metadata, buffers: [], listener: relay });
+    return true;
+  }
+
+  /** Asks every open lane to drop those of `msgIds` it holds and has not started; resolves with them. */
+  async abort(msgIds: readonly string[]): Promise<string[]> {
+    return (await Promise.all([...this.#lanes.values()].map((l) => l.abort(msgIds)))).flat();
+  }
+
+  /**
+   * Starts landing a gather's parts (the replies to `msgIds`) in its result, when each comes over
+   * a lane of its own: two parts on one connection would wait for each other, and a part relayed
+   * by the controller would hold the lanes until all of it is in.
+   */
+  openLanding(targets: readonly EngineId[], msgIds: readonly string[]): GatherLanding | undefined {
+    if (targets.length < 2 || new Set(targets).size !== targets.length) return undefined;
+    if (!targets.every((t) => this.#laneTo(t))) return undefined;
+    return this.landings.open(msgIds);
+  }
+
+  /** The controller reports engine `id` gone: its lane's tasks in flight fail with the reason. */
+  engineGone(id: EngineId, reason: string | undefined): void {
+    this.#lanes.get(id)?.engineGone(reason);
+    this.#lanes.delete(id);
+  }
+
+  /** Closes every lane; tasks in flight on them fail with `err` (engines leave with their controller). */
+  close(err?: ClusterError): void {
+    for (const l of this.#lanes.values()) l.close(err);
+    this.#lanes.clear();
+  }
+
+  #remember(msgId: string, engine: EngineId): void {
+    this.#laneTasks.set(msgId, engine);
+    if (this.#laneTasks.size > REMEMBERED_LANE_TASKS)
+      this.#laneTasks.delete(this.#laneTasks.keys().next().value!);
+  }
+
+  /** The controller learns of lane tasks when they finish: a task names the ones it waits for. */
+  #withLaneDeps(metadata: TaskMetadata): TaskMetadata {
+    const route = metadata.route;
+    if (route.kind !== "lb" || !this.#laneTasks.size || !(route.after?.length || route.follow?.length))
+      return metadata;
+    const lane: Record<string, EngineId> = {};
+    for (const id of [...(route.after ?? []), ...(route.follow ?? [])]) {
+      const engine = this.#laneTasks.get(id);
+      if (engine !== undefined) lane[id] = engine;
+    }
+    return Object.keys(lane).length ? { ...metadata, route: { ...route, lane } } : metadata;
+  }
+
+  /** The open (or opening) lane to engine `id`, or undefined to go through the controller. */
+  #laneTo(id: EngineId): EngineLane | undefined {
+    if (!this.useLanes) return undefined;
+    const existing = this.#lanes.get(id);
+    if (existing?.state === "refused") return undefined;
+    if (existing && existing.state !== "broken") return existing;
+    const info = this.engines.get(id);
+    if (!info?.lane) return undefined;
+    const lane = new EngineLane(
+      info as EngineInfo & { lane: string },
+      new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane"),
+      (t) => this.link.submit(t),
+      this.landings.place,
+    );
+    this.#lanes.set(id, lane);
+    return lane;
+  }
+}
