@@ -62,7 +62,8 @@ export class TaskRouter {
         return;
       }
     }
-    this.link.submit({ ...task, metadata: this.#withLaneDeps(task.metadata) });
+    const metadata = this.#withLaneDeps(task.metadata);
+    this.link.submit(metadata === task.metadata ? task : { ...task, metadata });
   }
 
   /**

@@ -161,15 +161,18 @@ export abstract class View {
       const route = resolveRoute ? resolveRoute(job.route) : job.route;
       const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
       const sent = releaser(leases);
-      const task = { header, content, metadata, listener };
       // Only a task carrying arrays can be large enough to go by assignment.
       if (
         job.payloadBytes &&
-        router.sendAssigned(task, job.payloadBytes, async () => ({ buffers: await buffers, sent }))
+        router.sendAssigned({ header, content, metadata, listener }, job.payloadBytes, async () => ({
+          buffers: await buffers,
+          sent,
+        }))
       )
         return;
-      if (buffers instanceof Promise) return buffers.then((b) => router.send({ ...task, buffers: b, sent }));
-      router.send({ ...task, buffers, sent });
+      if (buffers instanceof Promise)
+        return buffers.then((b) => router.send({ header, content, metadata, listener, buffers: b, sent }));
+      router.send({ header, content, metadata, listener, buffers, sent });
     };
     if (core.sendingIdle && sends.every((s) => !(s.encoding instanceof Promise))) {
       // Every payload is ready and nothing is queued ahead: leave now (a flood of small tasks

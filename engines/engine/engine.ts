@@ -82,10 +82,7 @@ export class Engine implements EngineParts {
     this.runner = new TaskRunner(this.#ns, new OutputCapture(), this.#sock, new SendArena(), () =>
       this.#status.changed(),
     );
-    this.#status = new StatusReporter(
-      () => this.runner.state,
-      (status) => void this.#sock.send("engine_status", status),
-    );
+    this.#status = new StatusReporter(this.runner, (status) => void this.#sock.send("engine_status", status));
   }
 
   /** Connects, starts the heart, registers; resolves with the engine id. */

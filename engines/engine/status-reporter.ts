@@ -22,13 +22,14 @@ export class StatusReporter {
   #live = false;
 
   constructor(
-    private readonly state: () => { busy: boolean; queued: number },
+    /** Where busy and queued are read (getters: read on every change, so nothing is allocated). */
+    private readonly state: { readonly busy: boolean; readonly queued: number },
     private readonly send: (status: EngineStatus) => void,
   ) {}
 
   /** The state may have changed. */
   changed(): void {
-    if (this.state().busy && !this.#reported.busy) {
+    if (this.state.busy && !this.#reported.busy) {
       this.sendNow();
       return;
     }
@@ -40,7 +41,7 @@ export class StatusReporter {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (!this.#live) return;
-    this.#reported = { ...this.state(), rss: process.memoryUsage.rss() };
+    this.#reported = { busy: this.state.busy, queued: this.state.queued, rss: process.memoryUsage.rss() };
     this.send(this.#reported);
     clearTimeout(this.#refresh);
     this.#refresh = setTimeout(() => this.sendNow(), STATUS_REFRESH_MS);

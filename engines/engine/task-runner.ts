@@ -89,9 +89,14 @@ export class TaskRunner {
     );
   }
 
-  /** Whether a task runs, and how many wait (the running one included). */
-  get state(): { busy: boolean; queued: number } {
-    return { busy: this.#running, queued: this.#queue.length + (this.#running ? 1 : 0) };
+  /** Whether a task runs. */
+  get busy(): boolean {
+    return this.#running;
+  }
+
+  /** Tasks received and not finished, the running one included. */
+  get queued(): number {
+    return this.#queue.length + (this.#running ? 1 : 0);
   }
 
   /** Queues a task that came from `origin` (over `lane`, when a client sent it directly). */
