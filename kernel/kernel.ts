@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { InterruptedError, raceAbort } from "../engines/cancellation.js";
 import type { WireMessage } from "../engines/wire/protocol/frames.js";
 import { makeHeader } from "../engines/wire/protocol/frames.js";
+import { UNHANDLED } from "../engines/wire/protocol/message-table.js";
 import { formatMimeBundle } from "../engines/wire/values/mime-bundle.js";
 import type { CellContext, CellHook } from "./cell-hook.js";
 import type { CellError, CellOutcome, CodeSession } from "./code-session.js";
@@ -29,9 +30,9 @@ import {
   CONTROL_REQUESTS,
   type ContentByType,
   type ControlRequestType,
+  dispatch,
   type ErrorContent,
   type HandlerMap,
-  isKnownType,
   type Message,
   type MsgType,
   type Payload,
@@ -366,19 +367,15 @@ export class Kernel {
   };
 
   async #handleShell(msg: WireMessage): Promise<void> {
-    const type = msg.header.msg_type;
-    if (!isKnownType(SHELL_REQUESTS, type)) return this.#unknown("shell", msg);
-    const handler = this.#shellHandlers[type] as ((m: WireMessage) => Promise<void> | void) | undefined;
-    if (!handler) return this.#unknown("shell", msg);
-    await handler(msg);
+    const done = dispatch(this.#shellHandlers, msg, undefined);
+    if (done === UNHANDLED) return this.#unknown("shell", msg);
+    await done;
   }
 
   async #handleControl(msg: WireMessage): Promise<void> {
-    const type = msg.header.msg_type;
-    if (!isKnownType(CONTROL_REQUESTS, type)) return this.#unknown("control", msg);
-    const handler = this.#controlHandlers[type] as ((m: WireMessage) => Promise<void> | void) | undefined;
-    if (!handler) return this.#unknown("control", msg);
-    await handler(msg);
+    const done = dispatch(this.#controlHandlers, msg, undefined);
+    if (done === UNHANDLED) return this.#unknown("control", msg);
+    await done;
   }
 
   async #unknown(channel: SendChannel, msg: WireMessage): Promise<void> {

@@ -9,7 +9,7 @@ import {
   removeConnectionFile,
   writeConnectionFile,
 } from "../wire/protocol/connection-file.js";
-import { dispatch } from "../wire/protocol/message-table.js";
+import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, ContentByType, SchedulerScheme } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
@@ -139,9 +139,9 @@ export class Controller implements ControllerParts {
     const fromEngines = engineHandlers(this);
     void this.#serve(this.clients, "a client", (m, from) => {
       this.#known.set(from.toString("hex"), from);
-      return dispatch(fromClients, m, from);
+      return dispatch(fromClients, m, from) !== UNHANDLED;
     });
-    void this.#serve(this.engines, "an engine", (m, from) => dispatch(fromEngines, m, from));
+    void this.#serve(this.engines, "an engine", (m, from) => dispatch(fromEngines, m, from) !== UNHANDLED);
     void this.#serve(this.#hearts, "a heart", (m, from) => {
       if (m.header.msg_type !== "heartbeat_ping") return false;
       this.#monitor?.echo(from.toString());

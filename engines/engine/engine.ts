@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import { type MessageCodec as Codec, MessageCodec } from "../wire/protocol/message-codec.js";
-import { dispatch } from "../wire/protocol/message-table.js";
+import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, EngineId } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
 import { SendArena } from "../wire/transport/send-arena.js";
@@ -188,7 +188,8 @@ export class Engine implements EngineParts {
     from: string,
   ): void {
     try {
-      if (!dispatch(handlers, msg, ctx)) this.log(`ignoring ${msg.header.msg_type} from ${from}`);
+      if (dispatch(handlers, msg, ctx) === UNHANDLED)
+        this.log(`ignoring ${msg.header.msg_type} from ${from}`);
     } catch (e) {
       this.log(`error handling ${msg.header.msg_type} from ${from}: ${(e as Error).message}`);
     }

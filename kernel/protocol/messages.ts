@@ -4,6 +4,13 @@
  * which socket a request arrives on) is derived from it, so a new message is one entry here.
  */
 import type { Header, WireMessage } from "../../engines/wire/protocol/frames.js";
+import {
+  dispatch,
+  type Handlers,
+  replyTypeFor,
+  type TableMessage,
+  type TypeOf,
+} from "../../engines/wire/protocol/message-table.js";
 import type { MimeBundle } from "../../engines/wire/values/mime-bundle.js";
 
 /** Every reply carries a status; errors add Jupyter's ename/evalue/traceback. */
@@ -236,13 +243,10 @@ export interface ContentByType {
 }
 
 /** Any msg_type in the table. */
-export type MsgType = keyof ContentByType;
+export type MsgType = TypeOf<ContentByType>;
 
 /** A decoded message whose content is typed by its msg_type. */
-export type Message<T extends MsgType = MsgType> = WireMessage<ContentByType[T], T> & { header: Header<T> };
-
-/** msg_types whose name ends in `_request`. */
-export type RequestType = Extract<MsgType, `${string}_request`>;
+export type Message<T extends MsgType = MsgType> = TableMessage<ContentByType, T>;
 
 /** Messages the frontend sends on the shell socket. */
 export const SHELL_REQUESTS = [
@@ -269,17 +273,10 @@ export const CONTROL_REQUESTS = [
 export type ShellRequestType = (typeof SHELL_REQUESTS)[number];
 export type ControlRequestType = (typeof CONTROL_REQUESTS)[number];
 
-/** A handler per msg_type, typed by the table; a missing entry means "unknown message type". */
-export type HandlerMap<K extends MsgType, R = void> = {
-  [T in K]?: (msg: Message<T>) => R | Promise<R>;
-};
+/**
+ * A handler for every type of `K` (leaving one out is a compile error); handlers may be async.
+ * See engines/wire/protocol/message-table.ts, which the cluster protocol shares.
+ */
+export type HandlerMap<K extends MsgType> = Handlers<ContentByType, K, void, void | Promise<void>>;
 
-/** True when `msgType` is one of `known` (narrows an untrusted msg_type from the wire). */
-export function isKnownType<K extends MsgType>(known: readonly K[], msgType: string): msgType is K {
-  return (known as readonly string[]).includes(msgType);
-}
-
-/** The reply type for any request msg_type, including ones we do not know (`foo_request` → `foo_reply`). */
-export function replyTypeFor(msgType: string): string {
-  return msgType.endsWith("_request") ? `${msgType.slice(0, -"_request".length)}_reply` : `${msgType}_reply`;
-}
+export { dispatch, replyTypeFor };

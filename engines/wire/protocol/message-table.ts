@@ -36,20 +36,22 @@ export type Handlers<Table, Accepted extends TypeOf<Table>, Ctx = void, R = void
   [T in Accepted]: (msg: TableMessage<Table, T>, ctx: Ctx) => R;
 };
 
+/** What {@link dispatch} returns when the receiver has no handler for the message's type. */
+export const UNHANDLED: unique symbol = Symbol("unhandled");
+
 /**
- * Calls the handler for `msg`'s type; returns false (calling nothing) when the receiver does not
- * accept that type, which is the caller's to report. Only the map's own keys count, so a msg_type
- * such as `constructor` from the wire finds nothing.
+ * Calls the handler for `msg`'s type and returns what it returns, or {@link UNHANDLED} (calling
+ * nothing) when the receiver does not accept that type, which is the caller's to report. Only the
+ * map's own keys count, so a msg_type such as `constructor` from the wire finds nothing.
  */
-export function dispatch<Ctx>(
-  handlers: { readonly [type: string]: (msg: never, ctx: Ctx) => unknown },
+export function dispatch<Ctx, R>(
+  handlers: { readonly [type: string]: (msg: never, ctx: Ctx) => R },
   msg: WireMessage,
   ctx: Ctx,
-): boolean {
+): R | typeof UNHANDLED {
   const type = msg.header.msg_type;
-  if (!Object.hasOwn(handlers, type)) return false;
-  (handlers[type] as (m: WireMessage, c: Ctx) => unknown)(msg, ctx);
-  return true;
+  if (!Object.hasOwn(handlers, type)) return UNHANDLED;
+  return (handlers[type] as (m: WireMessage, c: Ctx) => R)(msg, ctx);
 }
 
 /** The reply type for any request msg_type, known or not (`foo_request` → `foo_reply`). */

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Dealer, Router } from "zeromq";
 import { encodeMessage, makeHeader } from "../../../engines/wire/protocol/frames.js";
-import { dispatch } from "../../../engines/wire/protocol/message-table.js";
+import { dispatch, UNHANDLED } from "../../../engines/wire/protocol/message-table.js";
 import { accepts, type ClusterHandlers, isMsgType } from "../../../engines/wire/protocol/messages.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
 import { CLUSTER_FRAMING, SignedSocket } from "../../../engines/wire/transport/signed-socket.js";
@@ -44,11 +44,11 @@ test("handler maps dispatch by msg_type; a receiver refuses what it does not acc
   };
   const msg = (type: string) =>
     ({ header: { msg_type: type }, content: { name: "stdout", text: "hi" } }) as never;
-  assert.equal(dispatch(handlers, msg("stream"), "engine 0"), true);
+  assert.equal(dispatch(handlers, msg("stream"), "engine 0"), undefined);
   assert.deepEqual(seen, ["engine 0: hi"]);
   // Types of the protocol this receiver does not take, and names that are not types at all.
   for (const type of ["registration_reply", "shutdown_request", "constructor", "__proto__", "toString"])
-    assert.equal(dispatch(handlers, msg(type), "x"), false, type);
+    assert.equal(dispatch(handlers, msg(type), "x"), UNHANDLED, type);
   assert.equal(accepts("engineFromLane", "apply_request"), true);
   assert.equal(accepts("engineFromLane", "registration_reply"), false);
   assert.equal(accepts("engineFromLane", "shutdown_request"), false);
