@@ -125,11 +125,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     if (opts.lanes !== undefined) client.router.useLanes = opts.lanes;
     try {
       const timeout = checkTimeout(opts.timeout) ?? 5000;
-      const reply = (await client.link.request(
-        "connect_request",
-        {},
-        { timeout, signal: opts.signal },
-      )) as Message<"connect_reply">;
+      const reply = await client.link.request("connect_request", {}, { timeout, signal: opts.signal });
       for (const e of reply.content.engines) client.#engines.set(e.id, e);
       client.#sortedIds = undefined;
       client.scheme = reply.content.scheme;
@@ -266,7 +262,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     // Let queued submissions leave first, so the controller knows every id.
     await this.#chain;
     const [reply, fromLanes] = await Promise.all([
-      this.link.request("abort_request", { msg_ids: ids }) as Promise<Message<"abort_reply">>,
+      this.link.request("abort_request", { msg_ids: ids }),
       this.router.abort(ids),
     ]);
     return [...reply.content.aborted, ...fromLanes];
@@ -276,8 +272,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   async queueStatus(
     opts: CancelOptions = {},
   ): Promise<{ engines: Record<string, EngineQueueStatus>; unassigned: number }> {
-    return ((await this.link.request("queue_status_request", {}, opts)) as Message<"queue_status_reply">)
-      .content;
+    return (await this.link.request("queue_status_request", {}, opts)).content;
   }
 
   /**
