@@ -40,7 +40,7 @@ export interface MetricSpec {
   /**
    * `interleaved` (the default): ours, theirs, ours, … so the machine's load falls on both alike.
    * `blocks`: all of ours, then all of theirs, for a peer whose repetition is a long full-load
-   * spell that leaves this VM slower for a while after it (engines/README.md, "After load").
+   * spell that leaves this VM slower for a while after it (bench/NOTES.md, "The machine").
    */
   order?: "interleaved" | "blocks";
 }

@@ -253,7 +253,7 @@ export async function runtimeSuite(
         better: "higher",
         peer: "ipyparallel",
         // ipyparallel's repetition keeps both cores busy for ~40 s, after which this VM runs
-        // every process slower for a second or so (engines/README.md, "After load"): each side
+        // every process slower for a second or so (bench/NOTES.md, "The machine"): each side
         // runs its repetitions together so neither is timed in the other's wake.
         order: "blocks",
         ours: async () => {
@@ -341,7 +341,7 @@ export async function runtimeSuite(
         ],
         // 512 MiB: three repetitions in quick and full runs alike (each takes seconds a side). On
         // this VM a transfer into memory the host has to back again takes 1–2 s of system time
-        // (engines/README.md), and the median of three drops one such repetition.
+        // (bench/NOTES.md), and the median of three drops one such repetition.
         mib === 512 ? 3 : reps,
       );
     }
