@@ -45,6 +45,8 @@ export type { MPILauncherOptions } from "./launchers/mpi-launcher.js";
 export type { SlurmLauncherOptions } from "./launchers/slurm-launcher.js";
 export type { SSHHost } from "./launchers/ssh-host.js";
 export type { SSHLauncherOptions } from "./launchers/ssh-launcher.js";
+export { StoreError, type StoreErrorCode } from "./store/store-error.js";
+export { StoreHandle } from "./store/store-handle.js";
 export { ConnectionFileError, type ConnectionInfo } from "./wire/protocol/connection-file.js";
 export type { EngineId, EngineInfo, RefusalCode, SchedulerScheme } from "./wire/protocol/messages.js";
 export { SerializationError } from "./wire/values/serialize.js";

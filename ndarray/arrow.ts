@@ -23,7 +23,11 @@ import {
 } from "apache-arrow";
 import { DTYPES, type DType, itemSize, type TypedArray } from "./dtype.js";
 import { ArrowFormatError } from "./errors.js";
-import { copyInto, isNDArray, NDArray } from "./ndarray.js";
+import { lowestOffset } from "./memory-layout.js";
+import { isNDArray, NDArray } from "./ndarray.js";
+
+export { ndarrayCopyInto } from "./memory-layout.js";
+
 import { type Order, sizeOf, stridesFor } from "./shape.js";
 
 const KEY_SHAPE = "tsparallel.shape";
@@ -87,35 +91,6 @@ export function ndarrayToArrowTable(x: NDArray | TypedArray): Table {
     makeData({ type: new Struct([field]), length: n, nullCount: 0, children: [column] }),
   );
   return new Table(schema, batch);
-}
-
-/**
- * A contiguous copy of `x` in memory from `alloc` (asked for the copy's byte length): a C- or
- * F-contiguous array keeps its layout, any other view is packed in C order. The cluster's sender
- * copies an array when the call is made, so later changes to it do not travel.
- */
-export function ndarrayCopyInto(x: NDArray | TypedArray, alloc: (byteLength: number) => Uint8Array): NDArray {
-  const a = isNDArray(x) ? x : new NDArray(x, [x.length]);
-  const n = a.size;
-  const width = itemSize(a.dtype);
-  const bytes = alloc(n * width);
-  const Ctor = a.data.constructor as new (b: ArrayBufferLike, o: number, n: number) => TypedArray;
-  const dest = new Ctor(bytes.buffer, bytes.byteOffset, n);
-  const f = a.flags;
-  if (f.c_contiguous || f.f_contiguous) {
-    const start = n === 0 ? 0 : lowestOffset(a);
-    dest.set(a.data.subarray(start, start + n) as never);
-    return new NDArray(dest, a.shape, a.strides, a.offset - start, a.dtype);
-  }
-  const out = new NDArray(dest, a.shape, undefined, 0, a.dtype);
-  copyInto(out, a);
-  return out;
-}
-
-function lowestOffset(a: NDArray): number {
-  let o = a.offset;
-  for (let i = 0; i < a.ndim; i++) if (a.strides[i]! < 0) o += (a.shape[i]! - 1) * a.strides[i]!;
-  return o;
 }
 
 /**

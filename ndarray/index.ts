@@ -124,3 +124,4 @@ export {
 } from "./reductions.js";
 export { put, repeat, take, tile } from "./repetition.js";
 export { broadcastShapes, type Order, type ShapeLike } from "./shape.js";
+export { type SharedAllocator, setSharedAllocator, shared } from "./shared.js";

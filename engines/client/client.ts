@@ -1,5 +1,12 @@
 import { EventEmitter } from "node:events";
-import { type CancelOptions, checkTimeout, raceAbort, withinLimits } from "../cancellation.js";
+import type { NDArrayLayout } from "../../ndarray/memory-layout.js";
+import type { NDArray } from "../../ndarray/ndarray.js";
+import { setSharedAllocator } from "../../ndarray/shared.js";
+import { type CancelOptions, checkCount, checkTimeout, raceAbort, withinLimits } from "../cancellation.js";
+import type { Block, ObjectStore } from "../store/object-store.js";
+import { registerStored } from "../store/shared-arrays.js";
+import { StoreError } from "../store/store-error.js";
+import { StoreHandle } from "../store/store-handle.js";
 import {
   type ConnectionInfo,
   connectionFilePath,
@@ -7,7 +14,8 @@ import {
 } from "../wire/protocol/connection-file.js";
 import type { EngineId, EngineInfo, EngineQueueStatus, Message, Refusal } from "../wire/protocol/messages.js";
 import { SendArena } from "../wire/transport/send-arena.js";
-import { preloadNDArrays } from "../wire/values/ndarray-link.js";
+import { ndarrayMemory, preloadNDArrays } from "../wire/values/ndarray-link.js";
+import { isNDArray } from "../wire/values/serialize.js";
 import { AsyncResult } from "./async-result.js";
 import { ControllerLink } from "./controller-link.js";
 import { DirectView } from "./direct-view.js";
@@ -26,6 +34,14 @@ export interface ConnectOptions extends CancelOptions {
    * `TSPARALLEL_LANES=0`); false sends everything through the controller.
    */
   lanes?: boolean;
+  /**
+   * Place large arrays (1 MiB or more) bound for engines on this host in a shared-memory store,
+   * which they map instead of receiving a copy (default: true, or false when
+   * `TSPARALLEL_STORE=0`; needs the native addon). Needed by `put` and `nd.shared`.
+   */
+  store?: boolean;
+  /** The store's size limit in bytes (default: `TSPARALLEL_STORE_BYTES`, else a quarter of memory). */
+  storeBytes?: number;
 }
 
 /** Events of a {@link Client}. */
@@ -49,6 +65,9 @@ export interface ClusterControl {
   restartEngine(id: EngineId): Promise<void>;
   signal(id: EngineId | readonly EngineId[], sig?: NodeJS.Signals): Promise<void>;
 }
+
+/** What `put` places: a typed array or an NDArray. */
+export type TypedArrayLike = ArrayBufferView | NDArray;
 
 /** A refusal from the controller as the error the client throws. */
 function refused(r: Refusal): ClusterError {
@@ -94,6 +113,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       for (const w of this.#engineWaiters.splice(0)) w();
       this.emit("engineRemoved", e, why);
     });
+    this.link.on("storeRelease", (engine, blocks) => this.router.released(engine, blocks));
     this.link.on("controllerLost", (err) => {
       // Engines leave with their controller, so work in flight on lanes cannot finish either.
       this.router.close(err);
@@ -123,6 +143,11 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     } else info = target;
     const client = new Client(info);
     if (opts.lanes !== undefined) client.router.useLanes = opts.lanes;
+    if (opts.store !== undefined || opts.storeBytes !== undefined)
+      client.router.storeSetting = {
+        enabled: opts.store ?? client.router.storeSetting.enabled,
+        limit: opts.storeBytes === undefined ? undefined : checkCount(opts.storeBytes, "storeBytes", 1),
+      };
     try {
       const timeout = checkTimeout(opts.timeout) ?? 5000;
       const reply = await client.link.request("connect_request", {}, { timeout, signal: opts.signal });
@@ -134,6 +159,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       throw e;
     }
     Client.#current = client;
+    setSharedAllocator((bytes) => client.#sharedMemory(bytes));
     // NDArrays sent later are copied straight into their frames once this has loaded.
     preloadNDArrays();
     return client;
@@ -366,10 +392,101 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     await this.link.request("shutdown_request", { targets, hub: opts.hub ?? false });
   }
 
+  /**
+   * Places a typed array or NDArray in this client's shared-memory store once, and returns a handle
+   * to pass as a task argument (or push) any number of times: engines on this host map the same
+   * bytes instead of each receiving a copy, as with `ray.put`; others are sent the bytes. Engines
+   * get the array copy-on-write. Rejects with a StoreError: `STORE_UNAVAILABLE` without a store,
+   * `STORE_FULL` when it cannot make room.
+   */
+  async put<T extends TypedArrayLike>(value: T): Promise<StoreHandle<T>> {
+    const store = this.#store();
+    const nd = isNDArray(value) ? await ndarrayMemory() : undefined;
+    const bytes = nd
+      ? (value as unknown as NDArray).size * (value as unknown as NDArray).data.BYTES_PER_ELEMENT
+      : (value as ArrayBufferView).byteLength;
+    if (!nd && !ArrayBuffer.isView(value))
+      throw new TypeError(
+        "put() places a typed array or an NDArray in shared memory; send other values as task arguments",
+      );
+    const block = await this.#allocate(store, bytes);
+    const target = store.bytesOf(block);
+    let array: string;
+    let layout: NDArrayLayout | undefined;
+    if (nd) {
+      const copy = nd.ndarrayCopyInto(value as unknown as NDArray, () => target);
+      layout = nd.ndarrayLayout(copy);
+      array = copy.data.constructor.name;
+    } else {
+      const v = value as ArrayBufferView;
+      target.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      array = Buffer.isBuffer(v) ? "Buffer" : v.constructor.name;
+    }
+    const ref = store.ref(block);
+    const memory = store.ownMapping(block, false);
+    const read = () => {
+      const Ctor = (globalThis as unknown as Record<string, new (b: ArrayBuffer) => TypedArrayLike>)[array]!;
+      const data = array === "Buffer" ? Buffer.from(memory) : new Ctor(memory);
+      return (layout && nd ? nd.ndarrayFromLayout(data as never, layout) : data) as T;
+    };
+    return new StoreHandle<T>(ref, read, bytes, array, layout);
+  }
+
+  /** How the client's shared-memory store stands (undefined: there is none). */
+  storeInfo(): { limit: number; bytes: number; used: number; blocks: number } | undefined {
+    const store = this.router.store;
+    return (
+      store && { limit: store.options.limit, bytes: store.bytes, used: store.used, blocks: store.blocks }
+    );
+  }
+
+  #store(): ObjectStore {
+    const store = this.router.store;
+    if (!store)
+      throw new StoreError(
+        "STORE_UNAVAILABLE",
+        "this client has no shared-memory store: it needs Linux and the native addon (built by npm install when a C compiler is present), and is off with Client.connect(..., { store: false }) or TSPARALLEL_STORE=0",
+      );
+    return store;
+  }
+
+  /**
+   * A block of `bytes`, asking engines to collect garbage and waiting for their releases (up to a
+   * second) when the store is full; StoreError STORE_FULL when even that does not make room.
+   */
+  async #allocate(store: ObjectStore, bytes: number): Promise<Block> {
+    let block = store.allocate(bytes);
+    for (let waited = 0; !block && waited < 1000; waited += 50) {
+      if (waited === 0) this.router.collect();
+      await new Promise((r) => setTimeout(r, 50));
+      block = store.allocate(bytes);
+    }
+    if (!block) throw new StoreError("STORE_FULL", store.fullMessage(bytes));
+    return block;
+  }
+
+  /** Zeroed shared memory for `nd.shared`, held until the array is collected. */
+  #sharedMemory(bytes: number): ArrayBuffer {
+    const store = this.#store();
+    const block = store.allocate(bytes);
+    if (!block) {
+      this.router.collect();
+      throw new StoreError("STORE_FULL", store.fullMessage(bytes));
+    }
+    store.bytesOf(block).fill(0); // a reused block holds its last array's bytes
+    const memory = store.ownMapping(block, true);
+    registerStored(memory, store.ref(block, true));
+    return memory;
+  }
+
   /** Closes the connection (the cluster keeps running). */
   async close(): Promise<void> {
-    if (Client.#current === this) Client.#current = undefined;
+    if (Client.#current === this) {
+      Client.#current = undefined;
+      setSharedAllocator(undefined);
+    }
     await this.link.close();
     this.router.close();
+    this.router.closeStore();
   }
 }

@@ -8,6 +8,7 @@ import type {
   ContentByType,
   ControlReply,
   ControlRequestType,
+  EngineId,
   EngineInfo,
   Message,
   TaskRequestType,
@@ -30,6 +31,8 @@ export interface LinkEvents {
   engineAdded: [EngineInfo];
   engineRemoved: [EngineInfo, string | undefined];
   controllerLost: [ClusterError];
+  /** An engine released blocks of this client's store. */
+  storeRelease: [EngineId, number[]];
 }
 
 /**
@@ -128,6 +131,11 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   #route(msg: AnyMessage): void {
     if (msg.header.msg_type === "reply_batch") {
       for (const part of unpackBatch(msg)) this.#route(part);
+      return;
+    }
+    if (msg.header.msg_type === "store_release") {
+      const { engine, blocks } = (msg as Message<"store_release">).content;
+      if (typeof engine === "number" && Array.isArray(blocks)) this.emit("storeRelease", engine, blocks);
       return;
     }
     if (msg.header.msg_type === "engine_event") {

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import type { StoreRef } from "../store/store-ref.js";
 import type { EngineId } from "../wire/protocol/messages.js";
 import { encodeValueNow, isNDArray } from "../wire/values/serialize.js";
 import type { AsyncResult } from "./async-result.js";
@@ -46,10 +47,31 @@ export class DirectView<S extends boolean = false> extends View {
     return [...this.spec];
   }
 
-  #jobs(buffers: Job["buffers"], targets = this.targets): Job[] {
+  #jobs(buffers: Job["buffers"], targets = this.targets, placed?: StoreRef[]): Job[] {
     // One target: its buffers are its own (see Job.exclusive).
     const exclusive = targets.length === 1;
-    return targets.map((t) => ({ route: { kind: "direct", target: t }, engineId: t, buffers, exclusive }));
+    return targets.map((t) => ({
+      route: { kind: "direct", target: t },
+      engineId: t,
+      buffers,
+      exclusive,
+      ...(placed ? { placed } : {}),
+    }));
+  }
+
+  /**
+   * Jobs that send one value to every target: encoded once for all of them (its large arrays placed
+   * once in the client's store when every target shares this host), or, for one target, as its own.
+   */
+  #sameValueJobs(value: unknown, name: string, targets: EngineId[]): Job[] {
+    if (targets.length === 1) return this.#jobs((into) => encodeValueNow(value, { name, ...into }), targets);
+    const placed: StoreRef[] = [];
+    const store = this.core.router.placer({ kind: "direct", target: targets[0]! }, targets);
+    return this.#jobs(
+      once(() => encodeValueNow(value, { name, store, placed })),
+      targets,
+      placed,
+    );
   }
 
   #shape() {
@@ -63,12 +85,7 @@ export class DirectView<S extends boolean = false> extends View {
     return this.submit(
       "apply_request",
       { fn: f.source, name: f.name, mode: "call" },
-      this.#jobs(
-        targets.length === 1
-          ? (into) => encodeValueNow(args, { name: "args", ...into })
-          : once(() => encodeValueNow(args, { name: "args" })),
-        targets,
-      ),
+      this.#sameValueJobs(args, "args", targets),
       this.#shape(),
     );
   }
@@ -134,12 +151,7 @@ export class DirectView<S extends boolean = false> extends View {
     return this.submit(
       "push_request",
       {},
-      this.#jobs(
-        targets.length === 1
-          ? (into) => encodeValueNow(namespace, { name: "namespace", ...into })
-          : once(() => encodeValueNow(namespace, { name: "namespace" })),
-        targets,
-      ),
+      this.#sameValueJobs(namespace, "namespace", targets),
       this.#shape(),
     );
   }

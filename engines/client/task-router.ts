@@ -1,12 +1,18 @@
+import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
+import { hostIdentity } from "../store/host-identity.js";
+import { defaultStoreLimit, type Holder, ObjectStore } from "../store/object-store.js";
 import type { Header } from "../wire/protocol/frames.js";
 import { MessageCodec } from "../wire/protocol/message-codec.js";
 import type {
   EngineId,
   EngineInfo,
   Message,
+  ReplyMetadata,
+  Route,
   TaskMetadata,
   TaskRequestType,
 } from "../wire/protocol/messages.js";
+import type { StorePlacer } from "../wire/values/serialize.js";
 import type { ControllerLink } from "./controller-link.js";
 import { EngineLane } from "./engine-lane.js";
 import type { ClusterError } from "./errors.js";
@@ -17,6 +23,19 @@ import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 const ASSIGNED_LANE_BYTES = 1 << 20;
 /** How many lane task ids the router remembers (for load-balanced tasks that depend on them). */
 const REMEMBERED_LANE_TASKS = 10_000;
+
+/** Arrays this large or larger go to engines on this host through the store. */
+export const STORE_THRESHOLD = 1 << 20;
+/** How often a store short of room may ask engines to collect garbage, in ms. */
+const COLLECT_EVERY_MS = 1000;
+
+/** How the client's store is set up (see Client.connect). */
+export interface StoreSetting {
+  /** False: no store, every array goes over lanes or the controller. */
+  enabled: boolean;
+  /** Its size limit in bytes (default: TSPARALLEL_STORE_BYTES, else a quarter of memory). */
+  limit?: number;
+}
 
 /** A task sent by assignment: everything but its payload, which is encoded while the controller picks. */
 export type AssignedTask<T extends TaskRequestType = TaskRequestType> = Omit<
@@ -38,13 +57,92 @@ export class TaskRouter {
   readonly #laneTasks = new Map<string, EngineId>();
   /** Gathers whose parts land in their joined result (see gather-landing.ts). */
   readonly landings = new LandingRegistry();
+  /** The same-host object store: made on first use; null when there can be none here. */
+  #store: ObjectStore | null | undefined;
+  #lastCollect = 0;
 
   constructor(
     private readonly link: ControllerLink,
     private readonly engines: ReadonlyMap<EngineId, EngineInfo>,
     /** Direct tasks take lanes (false: everything through the controller). */
     public useLanes: boolean,
+    /** How the store is set up; read when it is first made (Client.connect sets it before). */
+    public storeSetting: StoreSetting = { enabled: process.env.TSPARALLEL_STORE !== "0" },
   ) {}
+
+  /** The store, made on first use; undefined when there can be none (no addon, not Linux, turned off). */
+  get store(): ObjectStore | undefined {
+    if (this.#store === undefined) {
+      this.#store = null;
+      if (this.storeSetting.enabled && hostIdentity()) {
+        try {
+          this.#store = new ObjectStore(loadNativeAddon(), this.link.sock.session, {
+            limit: this.storeSetting.limit ?? defaultStoreLimit(),
+          });
+        } catch {
+          // no addon (no C compiler at install): arrays travel over lanes
+        }
+      }
+    }
+    return this.#store ?? undefined;
+  }
+
+  /** True when engine `id` can map this client's store blocks (same host, addon on both sides). */
+  sharesMemoryWith(id: EngineId): boolean {
+    const host = this.engines.get(id)?.host_id;
+    return host !== undefined && host === hostIdentity() && this.store !== undefined;
+  }
+
+  /**
+   * Where a task's large arrays go: a placer over this client's store when every engine the task
+   * may reach shares its memory (its target; any engine a load-balanced task may run on), else
+   * undefined (frames over lanes or the controller). `targets` makes one placer for a value sent
+   * to several engines at once, each of which holds what it is sent.
+   */
+  placer(route: Route, targets?: readonly EngineId[]): StorePlacer | undefined {
+    const store = this.store;
+    if (!store) return undefined;
+    const reach =
+      targets ?? (route.kind === "direct" ? [route.target] : (route.targets ?? [...this.engines.keys()]));
+    if (!reach.length || !reach.every((id) => this.sharesMemoryWith(id))) return undefined;
+    const holders: Holder[] = route.kind === "lb" && !targets ? ["lb"] : [...reach];
+    const retain = (id: number) => {
+      const block = store.block(id);
+      if (!block) return false;
+      for (const h of holders) store.retain(block, h);
+      return true;
+    };
+    return {
+      threshold: STORE_THRESHOLD,
+      place: (length) => {
+        const block = store.allocate(length);
+        if (!block) {
+          this.collect();
+          return undefined;
+        }
+        retain(block.id);
+        return { bytes: store.bytesOf(block), ref: store.ref(block) };
+      },
+      hold: (ref) => ref.owner === store.owner && retain(ref.block),
+      discard: (ref) => {
+        for (const h of holders) store.release(ref.block, h);
+      },
+    };
+  }
+
+  /** Asks every engine to collect garbage (at most once a second): the store is short of room. */
+  collect(): void {
+    const now = Date.now();
+    if (now - this.#lastCollect < COLLECT_EVERY_MS || this.link.lostReason) return;
+    this.#lastCollect = now;
+    void this.link.sock.send("store_collect", {});
+  }
+
+  /** An engine released blocks of this client's store. */
+  released(engine: EngineId, blocks: readonly number[]): void {
+    const store = this.#store;
+    if (store) for (const b of blocks) store.releaseFromEngine(b, engine);
+  }
 
   /** A header for a task of `type` in this client's session. */
   header<T extends TaskRequestType>(type: T): Header<T> {
@@ -53,6 +151,7 @@ export class TaskRouter {
 
   /** Sends one task the fastest way to its engine. */
   send(task: OutgoingTask): void {
+    if (task.metadata.store?.length) task = this.#withStoreHolds(task);
     const route = task.metadata.route;
     if (route.kind === "direct") {
       const lane = this.#laneTo(route.target);
@@ -129,16 +228,56 @@ export class TaskRouter {
     return this.landings.open(msgIds);
   }
 
-  /** The controller reports engine `id` gone: its lane's tasks in flight fail with the reason. */
+  /** The controller reports engine `id` gone: its lane's tasks in flight fail, its store holds end. */
   engineGone(id: EngineId, reason: string | undefined): void {
     this.#lanes.get(id)?.engineGone(reason);
     this.#lanes.delete(id);
+    this.#store?.engineGone(id);
+  }
+
+  /**
+   * A task carrying store blocks: when its reply says which engine ran it, a load-balanced task's
+   * holds become that engine's (its release, or its death, ends them); a task the controller
+   * answered itself never reached an engine that lives, so its holds end.
+   */
+  #withStoreHolds(task: OutgoingTask): OutgoingTask {
+    const store = this.#store;
+    const blocks = task.metadata.store!;
+    const route = task.metadata.route;
+    const holder: Holder = route.kind === "direct" ? route.target : "lb";
+    if (!store) return task;
+    const { listener } = task;
+    return {
+      ...task,
+      listener: {
+        output: (msg) => listener.output(msg),
+        reply: (msg) => {
+          const engine = (msg.metadata as Partial<ReplyMetadata>).engine_id;
+          for (const b of blocks) {
+            if (typeof engine === "number" && engine >= 0) {
+              if (holder === "lb") store.transfer(b, "lb", engine);
+            } else store.release(b, holder);
+          }
+          listener.reply(msg);
+        },
+        lost: (err) => {
+          if (holder === "lb") for (const b of blocks) store.release(b, "lb");
+          listener.lost(err);
+        },
+      },
+    };
   }
 
   /** Closes every lane; tasks in flight on them fail with `err` (engines leave with their controller). */
   close(err?: ClusterError): void {
     for (const l of this.#lanes.values()) l.close(err);
     this.#lanes.clear();
+  }
+
+  /** The client is closing: its store goes (blocks engines still map live on until they unmap). */
+  closeStore(): void {
+    this.#store?.close();
+    this.#store = null;
   }
 
   #remember(msgId: string, engine: EngineId): void {

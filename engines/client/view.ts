@@ -1,3 +1,6 @@
+import type { NDArray } from "../../ndarray/ndarray.js";
+import type { StoreHandle } from "../store/store-handle.js";
+import type { StoreRef } from "../store/store-ref.js";
 import type {
   ContentByType,
   EngineId,
@@ -7,6 +10,7 @@ import type {
   TaskRequestType,
 } from "../wire/protocol/messages.js";
 import type { Lease, SendArena } from "../wire/transport/send-arena.js";
+import type { StorePlacer } from "../wire/values/serialize.js";
 import { AsyncResult, type AsyncResultOptions, type ResultShape } from "./async-result.js";
 import { ClusterError } from "./errors.js";
 import type { TaskRouter } from "./task-router.js";
@@ -29,6 +33,8 @@ export interface ClientCore {
   track(ar: AsyncResult): void;
   settled(ar: AsyncResult): void;
   abort(msgIds: string[]): Promise<unknown>;
+  /** Places an array in the client's shared-memory store (see Client.put). */
+  put<T extends ArrayBufferView | NDArray>(value: T): Promise<StoreHandle<T>>;
   /** Reused memory for the copies of large arrays a task sends (see send-arena.ts). */
   readonly arena?: SendArena;
 }
@@ -37,6 +43,10 @@ export interface ClientCore {
 export interface EncodeTarget {
   arena?: SendArena;
   leases?: Lease[];
+  /** The client's store, when the job's engine(s) share this host's memory (large arrays go there). */
+  store?: StorePlacer;
+  /** Collects the store blocks the payload was placed in. */
+  placed?: StoreRef[];
 }
 
 /** One message to send: where, and its buffers (encoded when the call is made, sent in call order). */
@@ -51,6 +61,8 @@ export interface Job {
   exclusive?: boolean;
   /** Bytes of arrays in the payload, known before encoding (see `arrayBytes`). */
   payloadBytes?: number;
+  /** The store blocks a payload shared by several jobs was placed in (filled as it is encoded). */
+  placed?: StoreRef[];
 }
 
 /** Memoises an encoder so one payload serves several targets. */
@@ -84,6 +96,14 @@ export abstract class View {
 
   /** Applies `fn` element-wise over the sequences (how the items are split is the view's own). */
   abstract map<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]>;
+
+  /**
+   * Places a typed array or NDArray in the client's shared-memory store once and returns a handle
+   * to pass to tasks any number of times (see Client.put).
+   */
+  put<T extends ArrayBufferView | NDArray>(value: T): Promise<StoreHandle<T>> {
+    return this.core.put(value);
+  }
 
   /** Same as {@link map}. */
   mapAsync<R>(fn: (...items: never[]) => R, ...seqs: unknown[]): AsyncResult<Awaited<R>[]> {
@@ -143,26 +163,32 @@ export abstract class View {
       // Encoding starts now, so the payload is the arguments as they are at this call (their
       // arrays copied before it returns); it may finish later, and messages leave in call order.
       const leases: Lease[] = [];
+      const placed = job.placed ?? [];
       let encoding: Promise<Buffer[]> | Buffer[];
       try {
-        encoding = job.buffers(job.exclusive && core.arena ? { arena: core.arena, leases } : {});
+        encoding = job.buffers(
+          job.exclusive ? { arena: core.arena, leases, store: router.placer(job.route), placed } : {},
+        );
       } catch (e) {
         encoding = Promise.reject(e);
       }
       // Failures are reported through the result when the message's turn comes (below).
       if (encoding instanceof Promise) encoding.catch(() => {});
-      return { job, header, listener: t.listener, encoding, leases };
+      return { job, header, listener: t.listener, encoding, leases, placed };
     });
     ar.seal();
     this.core.track(ar as AsyncResult);
     const timeout = this.timeout;
     const leave = (i: number) => {
-      const { job, header, listener, leases, encoding: buffers } = sends[i]!;
+      const { job, header, listener, leases, encoding: buffers, placed } = sends[i]!;
       const route = resolveRoute ? resolveRoute(job.route) : job.route;
       const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
+      // Its arrays in the store: the engine maps them, and the message itself is small.
+      if (placed.length) metadata.store = placed.map((r) => r.block);
       const sent = releaser(leases);
-      // Only a task carrying arrays can be large enough to go by assignment.
+      // Only a task carrying arrays over a socket can be large enough to go by assignment.
       if (
+        !placed.length &&
         job.payloadBytes &&
         router.sendAssigned({ header, content, metadata, listener }, job.payloadBytes, async () => ({
           buffers: await buffers,

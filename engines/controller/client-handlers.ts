@@ -86,6 +86,11 @@ export function clientHandlers(c: ControllerParts): ClusterHandlers<"controllerF
         () => c.control.scale(m.content.n),
         (engines) => ({ status: "ok", engines }),
       ),
+    // A client's store is short of room: every engine collects garbage and releases what it can.
+    store_collect: () => {
+      for (const r of c.registry.alive())
+        void c.engines.send("store_collect", {}, { identities: [r.identity] });
+    },
     restart_engine_request: (m, client) =>
       answer(
         client,

@@ -41,6 +41,18 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
     push_reply: reply,
     pull_reply: reply,
     reply_batch: (m, identity) => c.tasks.replyBatch(m, identity),
+    store_release: (m, identity) => {
+      const rec = c.registry.byUuid(identity.toString());
+      const { owner, blocks } = m.content;
+      if (!rec || typeof owner !== "string" || !Array.isArray(blocks) || !blocks.every(Number.isSafeInteger))
+        return;
+      // The owner is a client: its routing id is its session.
+      void c.clients.send(
+        "store_release",
+        { owner, engine: rec.info.id, blocks },
+        { identities: [Buffer.from(owner)] },
+      );
+    },
     stream: output,
     display_data: output,
     execute_result: output,

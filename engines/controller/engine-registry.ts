@@ -44,7 +44,7 @@ export class EngineRegistry {
    * engine ever had that id, otherwise the next unused one.
    */
   register(req: ContentByType["registration_request"]): EngineRecord {
-    const { uuid, pid, hostname, heart, lane, signals } = req;
+    const { uuid, pid, hostname, heart, lane, signals, host_id } = req;
     const existing = this.#byUuid.get(uuid);
     if (existing) return existing;
     const wanted = req.id;
@@ -57,7 +57,7 @@ export class EngineRegistry {
     }
     this.#given.add(id);
     const rec: EngineRecord = {
-      info: { id, uuid, pid, hostname, ...(lane ? { lane } : {}) },
+      info: { id, uuid, pid, hostname, ...(lane ? { lane } : {}), ...(host_id ? { host_id } : {}) },
       identity: Buffer.from(uuid),
       heart: Buffer.from(heart),
       ...(signals ? { signals: Buffer.from(signals) } : {}),

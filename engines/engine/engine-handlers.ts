@@ -7,6 +7,7 @@ import {
   type TaskRequestType,
 } from "../wire/protocol/messages.js";
 import type { StreamSocket } from "../wire/transport/stream-socket.js";
+import { collectGarbage } from "./collect-garbage.js";
 import type { TaskRunner } from "./task-runner.js";
 
 /** What an engine's handlers act on. */
@@ -41,6 +42,8 @@ export function controllerHandlers(e: EngineParts): ClusterHandlers<"engineFromC
     },
     abort_request: (m) => void e.runner.abort(new Set(m.content.msg_ids)),
     shutdown_request: () => e.exit(0, "shutdown requested"),
+    // A client's store is short of room: what user code dropped is finalized, and its blocks released.
+    store_collect: () => collectGarbage(),
   };
 }
 

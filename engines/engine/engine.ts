@@ -4,6 +4,9 @@ import process from "node:process";
 import { clearTimeout, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
+import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
+import { hostIdentity } from "../store/host-identity.js";
+import { StoreMapper } from "../store/store-mapper.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import { type MessageCodec as Codec, MessageCodec } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
@@ -13,6 +16,7 @@ import { SendArena } from "../wire/transport/send-arena.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import type { StreamSocket } from "../wire/transport/stream-socket.js";
 import { formatMimeBundle, type MimeBundle, mimeShortcuts } from "../wire/values/mime-bundle.js";
+import { collectGarbage } from "./collect-garbage.js";
 import { controllerHandlers, type EngineParts, laneHandlers } from "./engine-handlers.js";
 import { Heart } from "./heart.js";
 import { LaneServer, laneAddress } from "./lane-server.js";
@@ -27,6 +31,9 @@ import { TaskRunner } from "./task-runner.js";
 const REGISTRATION_TIMEOUT_MS = Number(process.env.TSPARALLEL_REGISTRATION_TIMEOUT_MS) || 15_000;
 /** How long an engine outlives a lost controller connection before exiting (no orphans). */
 const ORPHAN_GRACE_MS = 3_000;
+/** How long after its last task an engine holding store blocks collects garbage, and how often at most. */
+const IDLE_GC_DELAY_MS = 100;
+const IDLE_GC_EVERY_MS = 200;
 
 /**
  * An engine process's lifecycle: it connects to the controller, starts its heart (and, on another
@@ -39,6 +46,8 @@ export class Engine implements EngineParts {
   id: EngineId = -1;
   readonly uuid = randomUUID();
   readonly runner: TaskRunner;
+  /** Maps clients' store blocks (undefined without the native addon, or with TSPARALLEL_STORE=0). */
+  readonly store: StoreMapper | undefined;
   readonly #sock: SignedSocket;
   readonly #ns: Namespace;
   readonly #signer: Signer;
@@ -53,6 +62,8 @@ export class Engine implements EngineParts {
   /** Connections to the controller that are down (see #link). */
   readonly #linksDown = new Set<"tasks" | "heart">();
   #exiting = false;
+  #gcTimer: NodeJS.Timeout | undefined;
+  #lastGc = 0;
   readonly #fromController = controllerHandlers(this);
   readonly #fromLanes = laneHandlers(this);
 
@@ -79,8 +90,15 @@ export class Engine implements EngineParts {
         ),
       ),
     });
-    this.runner = new TaskRunner(this.#ns, new OutputCapture(), this.#sock, new SendArena(), () =>
-      this.#status.changed(),
+    this.store = this.#storeMapper();
+    this.runner = new TaskRunner(
+      this.#ns,
+      new OutputCapture(),
+      this.#sock,
+      new SendArena(),
+      () => this.#status.changed(),
+      this.store,
+      () => this.#idle(),
     );
     this.#status = new StatusReporter(this.runner, (status) => void this.#sock.send("engine_status", status));
   }
@@ -135,12 +153,42 @@ export class Engine implements EngineParts {
       ...(lane ? { lane } : {}),
       ...(signals ? { signals: await signals } : {}),
       ...(this.requestedId !== undefined ? { id: this.requestedId } : {}),
+      ...(this.store && hostIdentity() ? { host_id: hostIdentity() } : {}),
     });
     this.id = await registered;
     this.runner.id = this.id;
     this.#status.start();
     for (const [msg, lane] of this.#early.splice(0)) this.#fromLane(msg, lane);
     return this.id;
+  }
+
+  /**
+   * The engine has run dry. While it maps clients' store blocks, a garbage collection a moment
+   * later (at most five times a second) finds the arrays its tasks dropped, so their blocks go back
+   * to their stores now rather than whenever memory pressure would collect them.
+   */
+  #idle(): void {
+    if (!this.store?.live || this.#gcTimer) return;
+    const wait = Math.max(IDLE_GC_DELAY_MS, this.#lastGc + IDLE_GC_EVERY_MS - Date.now());
+    this.#gcTimer = setTimeout(() => {
+      this.#gcTimer = undefined;
+      if (this.runner.busy) return; // the next idle moment will do
+      this.#lastGc = Date.now();
+      collectGarbage();
+    }, wait);
+  }
+
+  /** The store mapper, when this engine can map clients' shared memory. */
+  #storeMapper(): StoreMapper | undefined {
+    if (process.env.TSPARALLEL_STORE === "0") return undefined;
+    try {
+      return new StoreMapper(
+        loadNativeAddon(),
+        (owner, blocks) => void this.#sock.send("store_release", { owner, blocks }),
+      );
+    } catch {
+      return undefined; // no addon: clients send this engine every array over its lane
+    }
   }
 
   /** {@link EngineParts}: the controller's registration reply gave this id. */
@@ -257,6 +305,7 @@ export class Engine implements EngineParts {
         })
       : Promise.resolve();
     this.runner.flushRecords();
+    this.store?.close();
     this.#lanes?.close();
     void Promise.all([signalsDone, this.#heart?.stop()])
       .then(() => this.#sock.close())

@@ -1,6 +1,8 @@
 import { performance } from "node:perf_hooks";
 import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { setTimeout as delay } from "node:timers/promises";
+import type { StoreMapper } from "../store/store-mapper.js";
+import type { StoreRef } from "../store/store-ref.js";
 import { type Batchable, batchable, sendBatched } from "../wire/protocol/batch.js";
 import type { Header } from "../wire/protocol/frames.js";
 import type { MessageSink } from "../wire/protocol/message-codec.js";
@@ -73,6 +75,10 @@ export class TaskRunner {
     private readonly arena: SendArena,
     /** Hears when the queue or running state changed (status reports). */
     private readonly changed: () => void,
+    /** Maps arrays clients placed in their shared-memory store (undefined: none can be). */
+    private readonly store?: StoreMapper,
+    /** Told when the queue has run dry. */
+    private readonly idle: () => void = () => {},
   ) {
     this.#replies = new TurnBatcher((replies) =>
       sendBatched(
@@ -114,6 +120,7 @@ export class TaskRunner {
       if (!ids.has(queued.task.header.msg_id)) continue;
       this.#queue.splice(i, 1);
       aborted.push(queued.task.header.msg_id);
+      this.#releaseStored(queued.task, new Set());
       this.#reply(queued, { status: "aborted" }, Date.now());
     }
     this.changed();
@@ -147,6 +154,7 @@ export class TaskRunner {
     } finally {
       this.#running = false;
       this.changed();
+      this.idle();
     }
   }
 
@@ -178,7 +186,7 @@ export class TaskRunner {
         }
         case "apply_request": {
           const c = (task as Message<"apply_request">).content;
-          const args = (await decodeValue(task.buffers)) as unknown[];
+          const args = (await this.#decode(task)) as unknown[];
           const value =
             c.mode === "map"
               ? await this.ns.map(c.fn, c.name, args as ArrayLike<unknown>[], { timeout })
@@ -187,7 +195,7 @@ export class TaskRunner {
           break;
         }
         case "push_request": {
-          const ns = (await decodeValue(task.buffers)) as Record<string, unknown>;
+          const ns = (await this.#decode(task)) as Record<string, unknown>;
           for (const [k, v] of Object.entries(ns)) this.ns.set(k, v);
           break;
         }
@@ -263,6 +271,38 @@ export class TaskRunner {
       this.#recordTimer = undefined;
       setImmediate(() => this.flushRecords());
     } else this.#recordTimer ??= setTimeout(() => this.flushRecords(), RECORD_FLUSH_MS);
+  }
+
+  /**
+   * A task's values, arrays in a client's store mapped here. If decoding fails, the blocks it did
+   * not map are released at once (those it mapped are released when collected).
+   */
+  async #decode(task: TaskMessage): Promise<unknown> {
+    const mapped = new Set<number>();
+    const store = this.store;
+    const map = store
+      ? (ref: StoreRef) => {
+          const memory = store.map(ref);
+          mapped.add(ref.block);
+          return memory;
+        }
+      : undefined;
+    try {
+      return await decodeValue(task.buffers, { map });
+    } catch (e) {
+      this.#releaseStored(task, mapped);
+      throw e;
+    }
+  }
+
+  /** Releases the store blocks `task` carries that it has not mapped (it will not run). */
+  #releaseStored(task: TaskMessage, mapped: ReadonlySet<number>): void {
+    const blocks = (task.metadata as Partial<TaskMetadata>).store;
+    if (!this.store || !Array.isArray(blocks)) return;
+    this.store.release(
+      task.header.session,
+      blocks.filter((b) => Number.isSafeInteger(b) && !mapped.has(b)),
+    );
   }
 
   /** Sends the controller the records of lane tasks not yet reported. */

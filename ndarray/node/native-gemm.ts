@@ -22,50 +22,8 @@ import {
   parseCpuInfo,
   vectorLevel,
 } from "./blas-kernel.js";
+import { type LoadedLibrary, loadNativeAddon, type NativeAddon } from "./native-addon.js";
 import { type NodeHost, nodeHost } from "./node-host.js";
-
-/** What the addon's `blasLoad` reports about the library it opened. */
-interface LoadedLibrary {
-  requested: string;
-  path: string | null;
-  prefix: string;
-  corename: string | null;
-  config: string | null;
-}
-
-interface NativeAddon {
-  blasLoad(name: string): LoadedLibrary;
-  gemm(
-    is64: boolean,
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float64Array | Float32Array,
-    offA: number,
-    lda: number,
-    b: Float64Array | Float32Array,
-    offB: number,
-    ldb: number,
-    beta: number,
-    c: Float64Array | Float32Array,
-    offC: number,
-    ldc: number,
-  ): void;
-  setThreads(n: number): void;
-  getThreads(): number;
-}
-
-const ADDON = "native/build/Release/tsparallel_native.node";
-
-/** Where the compiled addon may be: the package root, from dist/ndarray/node or ndarray/node. */
-function addonCandidates(host: NodeHost): string[] {
-  return [`../../../${ADDON}`, `../../${ADDON}`].map((rel) =>
-    host.fileURLToPath(new URL(rel, import.meta.url)),
-  );
-}
 
 /** Libraries tried in order when TSPARALLEL_BLAS is not set. */
 function defaultLibraries(platform: string): string[] {
@@ -164,12 +122,7 @@ export function loadNativeBackend(host: NodeHost | null = nodeHost()): GemmBacke
   if (!host) throw new Error("the native backend needs Node (>= 20.16, or import tsparallel/ndarray first)");
   const wanted = process.env.TSPARALLEL_BLAS;
   if (wanted === "none" || wanted === "0") throw new Error("turned off by TSPARALLEL_BLAS=" + wanted);
-  const path = addonCandidates(host).find((p) => host.existsSync(p));
-  if (!path)
-    throw new Error(
-      "the native addon is not built (it needs a C compiler: apt-get install build-essential, then npm run build:native)",
-    );
-  const addon = host.createRequire(import.meta.url)(path) as NativeAddon;
+  const addon = loadNativeAddon(host);
   const cpu = readCpu(host);
   const coreType = chooseCoreType(cpu);
   const names = wanted ? [wanted] : defaultLibraries(process.platform);

@@ -26,6 +26,12 @@ export interface EngineInfo {
   hostname: string;
   /** Where clients reach the engine directly (`tcp://host:port`), when it offers a lane. */
   lane?: string;
+  /**
+   * The engine's host as shared memory sees it (boot id, pid namespace, user; see
+   * store/host-identity.ts), when it can map clients' store blocks: a client with the same identity
+   * places large arrays in its store for it.
+   */
+  host_id?: string;
 }
 
 /** An engine's self-reported status (`engine_status`, sent when it changes). */
@@ -69,6 +75,11 @@ export interface TaskMetadata {
   assign?: boolean;
   /** The engine the controller assigned this task to (set on the copy sent over the lane). */
   assigned?: EngineId;
+  /**
+   * Blocks of the sender's shared-memory store the task's values lie in: an engine that drops the
+   * task without decoding it (an abort) releases them.
+   */
+  store?: number[];
   [extra: string]: unknown;
 }
 
@@ -188,6 +199,8 @@ export interface ContentByType {
     signals?: string;
     /** The id it asks for (its MPI rank), granted when no engine ever had it. */
     id?: EngineId;
+    /** Its host identity for shared memory, when it can map clients' store blocks. */
+    host_id?: string;
   };
   registration_reply:
     | { status: "ok"; id: EngineId; hb_interval: number }
@@ -222,6 +235,15 @@ export interface ContentByType {
 
   /** The controller picked an engine for a task sent with `assign` (see TaskMetadata). */
   task_assigned: { engine: EngineId };
+
+  // the same-host object store (engines/store/)
+  /**
+   * An engine holds these blocks of `owner`'s store no more (engine → controller → owner); the
+   * controller fills in `engine`, the sender it knows.
+   */
+  store_release: { owner: string; engine?: EngineId; blocks: number[] };
+  /** A client's store is short of room: engines collect garbage and release what they can. */
+  store_collect: Record<string, never>;
 
   // task outputs, relayed to the client that asked
   stream: { name: "stdout" | "stderr"; text: string };
@@ -293,6 +315,7 @@ export const ACCEPTS = {
     "shutdown_request",
     "scale_request",
     "restart_engine_request",
+    "store_collect",
   ],
   /** The controller's engine socket. */
   controllerFromEngine: [
@@ -303,6 +326,7 @@ export const ACCEPTS = {
     ...TASK_REPLIES,
     "reply_batch",
     ...OUTPUT_TYPES,
+    "store_release",
   ],
   /** The controller's heartbeat socket (hearts echo the pings back). */
   controllerFromHeart: ["heartbeat_ping"],
@@ -313,6 +337,7 @@ export const ACCEPTS = {
     "registration_reply",
     "abort_request",
     "shutdown_request",
+    "store_collect",
   ],
   /** An engine's lane: what a client may send it directly (never registration or shutdown). */
   engineFromLane: [...TASK_REQUESTS, "abort_request"],
@@ -333,6 +358,7 @@ export const ACCEPTS = {
     "shutdown_reply",
     "scale_reply",
     "restart_engine_reply",
+    "store_release",
   ],
   /** A client's lane to an engine. */
   clientFromLane: [...TASK_REPLIES, ...OUTPUT_TYPES, "abort_reply"],

@@ -9,11 +9,15 @@
 
 /** ndarray's Arrow conversion. */
 export type NDArrayConversion = typeof import("../../../ndarray/arrow.js");
+/** ndarray's memory layouts: the sender's copy, and views of shared memory (no Arrow). */
+export type NDArrayMemory = typeof import("../../../ndarray/memory-layout.js");
 /** ndarray's joining functions. */
 export type NDArrayJoining = typeof import("../../../ndarray/joining.js");
 
 let conversion: Promise<NDArrayConversion> | undefined;
 let loaded: NDArrayConversion | undefined;
+let memory: Promise<NDArrayMemory> | undefined;
+let memoryLoaded: NDArrayMemory | undefined;
 let joining: Promise<NDArrayJoining> | undefined;
 
 /** ndarray's Arrow conversion, loaded on first call. */
@@ -30,8 +34,23 @@ export function loadedNDArrayConversion(): NDArrayConversion | undefined {
   return loaded;
 }
 
-/** Starts loading the conversion in the background. */
+/** ndarray's memory layouts, loaded on first call. */
+export function ndarrayMemory(): Promise<NDArrayMemory> {
+  memory ??= import("../../../ndarray/memory-layout.js").then((m) => {
+    memoryLoaded = m;
+    return m;
+  });
+  return memory;
+}
+
+/** The memory layouts if they have loaded already (a sender copies an NDArray synchronously). */
+export function loadedNDArrayMemory(): NDArrayMemory | undefined {
+  return memoryLoaded;
+}
+
+/** Starts loading the conversion and the layouts in the background. */
 export function preloadNDArrays(): void {
+  ndarrayMemory().catch(() => {});
   ndarrayConversion().catch(() => {});
 }
 

@@ -1,6 +1,10 @@
 import { Buffer } from "node:buffer";
 import { deserialize, serialize } from "node:v8";
+import type { NDArrayLayout } from "../../../ndarray/memory-layout.js";
 import type { NDArray } from "../../../ndarray/ndarray.js";
+import { storedRefOf } from "../../store/shared-arrays.js";
+import { StoreHandle } from "../../store/store-handle.js";
+import { isStoreRef, type StoreRef } from "../../store/store-ref.js";
 import type { Lease, SendArena } from "../transport/send-arena.js";
 import {
   type AnyTypedArray,
@@ -10,15 +14,18 @@ import {
   type OwnedCopy,
   ownedCopyMemory,
   ownTypedArray,
+  TYPED_ARRAY_CTORS,
+  type TypedArrayName,
   tableFromIPC,
   typedArrayFromIPC,
   typedArrayName,
   typedArrayTable,
 } from "./arrow-frames.js";
 import {
-  loadedNDArrayConversion,
+  loadedNDArrayMemory,
   type NDArrayConversion,
   ndarrayConversion,
+  ndarrayMemory,
   preloadNDArrays,
 } from "./ndarray-link.js";
 
@@ -98,6 +105,40 @@ interface Placeholder {
   kind: OobKind;
   /** It travels as a split stream: three frames (see arrow-frames.ts `encodeTableSplit`). */
   split?: true;
+  /** It lies in a block of the sender's shared-memory store instead of a frame of its own. */
+  stored?: Stored;
+}
+
+/** What a receiver needs to view an array placed in the store. */
+interface Stored {
+  ref: StoreRef;
+  /** A typed array's constructor name. */
+  array?: TypedArrayName;
+  /** An NDArray's layout over the block. */
+  layout?: NDArrayLayout;
+  /** A typed array that is a part of the block: its byte offset and length in it. */
+  slice?: [number, number];
+}
+
+/**
+ * Where a sender may place large arrays so that receivers on its host map them instead of reading
+ * a frame (see engines/store/).
+ */
+export interface StorePlacer {
+  /** Arrays of this many bytes or more are placed. */
+  readonly threshold: number;
+  /** A block for `length` bytes (its bytes to write, and its ref), or undefined to use a frame. */
+  place(length: number): { bytes: Uint8Array; ref: StoreRef } | undefined;
+  /** Takes holds on a block that already exists (a put or shared array); false if it cannot. */
+  hold(ref: StoreRef): boolean;
+  /** Gives back a block (placed or held) that will not travel after all. */
+  discard(ref: StoreRef): void;
+}
+
+/** How {@link decodeValue} reaches arrays placed in a sender's store. */
+export interface DecodeOptions {
+  /** Maps a placed array's block (a receiver without one cannot take such a value). */
+  map?: (ref: StoreRef) => ArrayBuffer;
 }
 
 function isPlainObject(v: object): v is Record<string, unknown> {
@@ -114,10 +155,13 @@ function extract(value: unknown, threshold: number, oob: Oob[], seen: Set<object
     return mark;
   };
   if (ArrayBuffer.isView(value)) {
-    if (value.byteLength >= threshold && typedArrayName(value)) return placeholder("typed");
+    // An array in a store block goes by reference whatever its size (writes to a shared one must reach).
+    if ((value.byteLength >= threshold || storedRefOf(value.buffer)) && typedArrayName(value))
+      return placeholder("typed");
     return value;
   }
   if (isNDArray(value)) return placeholder("ndarray");
+  if (value instanceof StoreHandle) return placeholder(value.layout ? "ndarray" : "typed");
   if (isArrowTable(value)) return placeholder("table");
   if (seen.has(value)) return value;
   if (Array.isArray(value)) {
@@ -213,6 +257,10 @@ export interface EncodeOptions {
    * the receiver can land each column where it wants it (see `GatherLanding`).
    */
   split?: boolean;
+  /** Place large typed arrays and NDArrays here instead of in frames (same-host receivers). */
+  store?: StorePlacer;
+  /** Collects the refs of the blocks the value was placed in (a task lists them). */
+  placed?: StoreRef[];
 }
 
 /**
@@ -261,10 +309,12 @@ function captureValue(value: unknown, opts: EncodeOptions): CapturedValue {
   const oob: Oob[] = [];
   const structure = extract(value, opts.threshold ?? DEFAULT_OOB_THRESHOLD, oob, new Set());
   if (opts.split) for (const item of oob) if (item.kind !== "table") item.mark.split = true;
+  const placed = placeInStore(oob, opts.store);
   let head: Buffer;
   try {
     head = serialize(structure);
   } catch (e) {
+    for (const ref of placed) opts.store!.discard(ref);
     const path = findUncloneable(value, name, new Set()) ?? name;
     const what = describe(pathValue(value, name, path));
     const hint =
@@ -276,11 +326,13 @@ function captureValue(value: unknown, opts: EncodeOptions): CapturedValue {
       `cannot send ${path}: it is ${what}, which cannot be serialised.${hint} (${(e as Error).message})`,
     );
   }
+  opts.placed?.push(...placed);
   const { arena, leases } = opts;
-  for (const item of oob) {
+  const framed = placed.length ? oob.filter((item) => !item.mark.stored) : oob;
+  for (const item of framed) {
     if (item.kind === "typed") Object.assign(item, ownTypedArray(item.value as AnyTypedArray, arena, leases));
     else if (item.kind === "ndarray") {
-      const nd = loadedNDArrayConversion();
+      const nd = loadedNDArrayMemory();
       if (nd) {
         item.value = nd.ndarrayCopyInto(item.value as NDArray, (n) => {
           item.owned = ownedCopyMemory(n, arena, leases);
@@ -294,7 +346,99 @@ function captureValue(value: unknown, opts: EncodeOptions): CapturedValue {
       }
     }
   }
-  return { head, oob };
+  return { head, oob: framed };
+}
+
+/**
+ * Copies the large typed arrays and NDArrays among `oob` into blocks of the store and marks their
+ * placeholders so; returns the blocks' refs. An array the store cannot take (full, or an NDArray
+ * before ndarray's layouts have loaded) stays in `oob` for a frame.
+ */
+function placeInStore(oob: Oob[], store: StorePlacer | undefined): StoreRef[] {
+  const refs: StoreRef[] = [];
+  for (const item of oob) {
+    if (item.value instanceof StoreHandle) {
+      const h = item.value;
+      if (store?.hold(h.ref)) {
+        item.mark.stored = {
+          ref: h.ref,
+          array: h.array as TypedArrayName,
+          ...(h.layout ? { layout: h.layout } : {}),
+        };
+        refs.push(h.ref);
+        continue;
+      }
+      item.value = h.value; // a receiver that cannot map the block gets the bytes
+    }
+    if (item.kind !== "table" && byReference(item, store)) {
+      refs.push(item.mark.stored!.ref);
+      continue;
+    }
+    if (!store) continue;
+    if (item.kind === "typed") {
+      const v = item.value as AnyTypedArray;
+      const array = typedArrayName(v);
+      if (v.byteLength < store.threshold || !array) continue;
+      const block = store.place(v.byteLength);
+      if (!block) continue;
+      block.bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      item.mark.stored = { ref: block.ref, array };
+      refs.push(block.ref);
+    } else if (item.kind === "ndarray") {
+      const nd = loadedNDArrayMemory();
+      const a = item.value as NDArray;
+      const bytes = a.size * (a.data.BYTES_PER_ELEMENT ?? 8);
+      if (!nd || bytes < store.threshold) continue;
+      const block = store.place(bytes);
+      if (!block) continue;
+      const copy = nd.ndarrayCopyInto(a, () => block.bytes);
+      item.mark.stored = {
+        ref: block.ref,
+        array: typedArrayName(copy.data as AnyTypedArray),
+        layout: nd.ndarrayLayout(copy),
+      };
+      refs.push(block.ref);
+    }
+  }
+  return refs;
+}
+
+/**
+ * Sends an array that already lives in the store (a put or shared array, or a view of one) by its
+ * block's ref, holding the block for the receivers. A shared array that cannot travel by ref (its
+ * receivers are on another host) is an error: a copy would not share anything.
+ */
+function byReference(item: Oob, store: StorePlacer | undefined): boolean {
+  const a = item.value as AnyTypedArray | NDArray;
+  const data = item.kind === "ndarray" ? (a as NDArray).data : (a as AnyTypedArray);
+  const ref = storedRefOf(data.buffer);
+  if (!ref) return false;
+  if (!store?.hold(ref)) {
+    if (ref.shared)
+      throw new SerializationError(
+        "",
+        "a shared array (nd.shared) can only go to engines on the client's host, which map its memory; send a copy (array.copy()) to others",
+      );
+    return false;
+  }
+  const array = typedArrayName(data);
+  item.mark.stored =
+    item.kind === "ndarray"
+      ? {
+          ref,
+          array,
+          layout: {
+            dtype: (a as NDArray).dtype,
+            shape: [...(a as NDArray).shape],
+            strides: [...(a as NDArray).strides],
+            // In elements from the block's start (a view's data may start inside the block).
+            offset: (a as NDArray).offset + data.byteOffset / data.BYTES_PER_ELEMENT,
+          },
+        }
+      : data.byteOffset === 0 && data.byteLength === ref.length
+        ? { ref, array }
+        : { ref, array, slice: [data.byteOffset, data.byteLength] };
+  return true;
 }
 
 /** The frames of a captured value (the Arrow frames written around the owned copies). */
@@ -356,27 +500,59 @@ function plainJson(value: unknown): Buffer | undefined {
 /** The structured-clone format's first byte; a JSON frame (see {@link plainJson}) never has it. */
 const CLONE_TAG = 0xff;
 
-/** Decodes frames made by {@link encodeValue}. Arrays are views of the frames (no copy). */
-export async function decodeValue(frames: readonly Buffer[]): Promise<unknown> {
+/**
+ * Decodes frames made by {@link encodeValue}. Arrays are views of the frames (no copy), or of the
+ * sender's store blocks, mapped through `opts.map`.
+ */
+export async function decodeValue(frames: readonly Buffer[], opts: DecodeOptions = {}): Promise<unknown> {
   const inline = decodeInline(frames);
   if (inline) return inline.value;
   const structure: unknown = deserialize(frames[0]!);
   const values: unknown[] = [];
-  // Placeholders say their kind and whether they are split, so decode the frames in order.
+  // Placeholders say their kind, whether they are split or stored: decode them in order.
   const marks = new Map<number, Placeholder>();
   collectMarks(structure, marks, new Set());
-  for (let i = 1, k = 0; i < frames.length; k++) {
+  for (let k = 0, i = 1; k < marks.size; k++) {
     const mark = marks.get(k);
-    const n = mark?.split ? 3 : 1;
+    if (!mark) throw new SerializationError("", "a value's array placeholders are not numbered in order");
+    if (mark.stored) {
+      values.push(await storedValue(mark.stored, opts));
+      continue;
+    }
+    const n = mark.split ? 3 : 1;
     if (i + n > frames.length)
       throw new SerializationError("", "a value is missing some of its array frames");
     const f = n === 1 ? frames[i]! : frames.slice(i, i + n);
     i += n;
-    if (mark?.kind === "table") values.push(await tableFromIPC(f));
-    else if (mark?.kind === "ndarray") values.push((await conversion()).ndarrayFromArrowIPC(f));
+    if (mark.kind === "table") values.push(await tableFromIPC(f));
+    else if (mark.kind === "ndarray") values.push((await conversion()).ndarrayFromArrowIPC(f));
     else values.push(await typedArrayFromIPC(f));
   }
   return restore(structure, values);
+}
+
+/** The array a stored placeholder stands for: a view of its block, mapped here. */
+async function storedValue(stored: Stored, opts: DecodeOptions): Promise<unknown> {
+  const Ctor = stored.array ? TYPED_ARRAY_CTORS[stored.array] : undefined;
+  if (!isStoreRef(stored.ref) || !Ctor)
+    throw new SerializationError(
+      "",
+      "a value names a shared-memory block in a form this version does not read",
+    );
+  if (!opts.map)
+    throw new SerializationError(
+      "",
+      "a value lies in another process's shared memory, which this process cannot map",
+    );
+  const memory = opts.map(stored.ref);
+  const [at, bytes] = stored.slice ?? [0, stored.ref.length];
+  if (!Number.isSafeInteger(at) || !Number.isSafeInteger(bytes) || at < 0 || at + bytes > stored.ref.length)
+    throw new SerializationError("", "a value names bytes outside its shared-memory block");
+  const View = Ctor as Float64ArrayConstructor;
+  const data =
+    Ctor === Buffer ? Buffer.from(memory, at, bytes) : new View(memory, at, bytes / View.BYTES_PER_ELEMENT);
+  if (!stored.layout) return data;
+  return (await ndarrayMemory()).ndarrayFromLayout(data as never, stored.layout);
 }
 
 /**
@@ -397,8 +573,13 @@ export function decodeInline(frames: readonly Buffer[]): { value: unknown } | un
       );
     }
   }
+  // A value whose arrays lie in a store has placeholders but no frames for them.
+  if (head.includes(OOB_KEY_BYTES)) return undefined;
   return { value: deserialize(head) };
 }
+
+/** The placeholder key as structured clone writes it (a one-byte string). */
+const OOB_KEY_BYTES = Buffer.from(OOB_KEY, "latin1");
 
 function collectMarks(v: unknown, marks: Map<number, Placeholder>, seen: Set<object>): void {
   if (typeof v !== "object" || v === null || ArrayBuffer.isView(v) || seen.has(v)) return;

@@ -136,9 +136,17 @@ test("engines ask glibc for huge pages, so a large received array takes few page
     "the user's choice stands",
   );
   assert.equal(withHugePages({ TSPARALLEL_HUGEPAGES: "0" }), undefined, "opted out");
-  const e = (await startTestCluster({ n: 1 })).client!.at(0);
-  await e.push({ received: new Float64Array(8 * 2 ** 20).fill(1) }); // 64 MiB, lands in fresh memory
-  const [tunables, hugeKB, sum] = (await e.apply(() => {
+  // Over a lane: an array that comes through the shared-memory store is a mapping of its block.
+  process.env.TSPARALLEL_STORE = "0";
+  let e: Awaited<ReturnType<typeof startTestCluster>>["client"];
+  try {
+    e = (await startTestCluster({ n: 1 })).client;
+  } finally {
+    delete process.env.TSPARALLEL_STORE;
+  }
+  const e0 = e!.at(0);
+  await e0.push({ received: new Float64Array(8 * 2 ** 20).fill(1) }); // 64 MiB, lands in fresh memory
+  const [tunables, hugeKB, sum] = (await e0.apply(() => {
     const fs = require("node:fs") as typeof import("node:fs");
     const huge = /AnonHugePages:\s+(\d+) kB/.exec(fs.readFileSync("/proc/self/smaps_rollup", "utf8"));
     const r = (globalThis as unknown as { received: Float64Array }).received;

@@ -1,0 +1,242 @@
+/*
+ * Shared memory for the same-host object store (engines/store/).
+ *
+ * Segments are memfds: anonymous shared memory (the same shmem pages /dev/shm files use) that has
+ * no name, so it cannot be left behind: its pages go when the last descriptor and the last mapping
+ * go, whichever process held them and however it ended. Another process of the same user on the
+ * same host opens a segment through /proc/<pid>/fd/<fd> while its owner lives, and keeps what it
+ * mapped after that.
+ *
+ * A mapping is handed to JavaScript as an external ArrayBuffer whose finalizer unmaps it, so the
+ * memory stays valid exactly as long as something can reach it; unmap() detaches the buffer first
+ * (views see length 0 rather than freed memory) for callers that know they are done.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "addon.h"
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+
+typedef struct {
+  void *base;   /* what mmap returned (page aligned) */
+  size_t span;  /* what was mapped */
+  int unmapped; /* unmap() already ran */
+} mapping_t;
+
+static void throw_errno(napi_env env, const char *code, const char *what) {
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(errno));
+  napi_throw_error(env, code, msg);
+}
+
+static int get_i64(napi_env env, napi_value v, int64_t *out) {
+  return napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+static int memfd(const char *name) {
+#ifdef SYS_memfd_create
+  return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+/* create(name, size): a new segment of `size` bytes, its pages reserved now; returns the fd. */
+static napi_value Create(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  char name[64];
+  size_t len;
+  int64_t size;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 2 || napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len) != napi_ok ||
+      !get_i64(env, argv[1], &size) || size <= 0) {
+    napi_throw_type_error(env, "ERR_SHM_ARGS", "create(name, size) takes a name and a size > 0");
+    return NULL;
+  }
+  int fd = memfd(name);
+  if (fd < 0) {
+    throw_errno(env, "ERR_SHM_CREATE", "memfd_create");
+    return NULL;
+  }
+  if (ftruncate(fd, (off_t)size) != 0) {
+    throw_errno(env, "ERR_SHM_CREATE", "ftruncate");
+    close(fd);
+    return NULL;
+  }
+  /* Reserve the pages now: a full tmpfs or memory limit is an error here, not a SIGBUS later. */
+  int r = posix_fallocate(fd, 0, (off_t)size);
+  if (r != 0 && r != EOPNOTSUPP && r != EINVAL) {
+    errno = r;
+    throw_errno(env, "ERR_SHM_FULL", "reserving shared memory");
+    close(fd);
+    return NULL;
+  }
+  napi_value out;
+  CHECK(napi_create_int32(env, fd, &out));
+  return out;
+}
+
+/* openPeer(pid, fd): opens another process's segment; returns a new fd of this process. */
+static napi_value OpenPeer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int64_t pid, fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 2 || !get_i64(env, argv[0], &pid) || !get_i64(env, argv[1], &fd) || pid <= 0 || fd < 0) {
+    napi_throw_type_error(env, "ERR_SHM_ARGS", "openPeer(pid, fd) takes a pid and a descriptor");
+    return NULL;
+  }
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%lld/fd/%lld", (long long)pid, (long long)fd);
+  int mine = open(path, O_RDWR | O_CLOEXEC);
+  if (mine < 0) {
+    char what[128];
+    snprintf(what, sizeof what, "opening %s", path);
+    throw_errno(env, "ERR_SHM_PEER", what);
+    return NULL;
+  }
+  napi_value out;
+  CHECK(napi_create_int32(env, mine, &out));
+  return out;
+}
+
+/* identity(fd): "dev:ino" of the file behind fd (the same segment seen through two fds matches). */
+static napi_value Identity(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd;
+  struct stat st;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || !get_i64(env, argv[0], &fd) || fstat((int)fd, &st) != 0) {
+    throw_errno(env, "ERR_SHM_ARGS", "identity(fd)");
+    return NULL;
+  }
+  char id[64];
+  snprintf(id, sizeof id, "%llu:%llu:%lld", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+           (long long)st.st_size);
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, id, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static void finalize_mapping(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)data;
+  mapping_t *m = hint;
+  if (!m->unmapped) munmap(m->base, m->span);
+  free(m);
+}
+
+/*
+ * map(fd, offset, length, shared): an ArrayBuffer over bytes [offset, offset + length) of the
+ * segment. shared: writes go to the segment (everyone mapping it shared sees them); otherwise the
+ * mapping is private (copy-on-write: this process's writes stay its own).
+ */
+static napi_value Map(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  int64_t fd, offset, length;
+  bool shared;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 4 || !get_i64(env, argv[0], &fd) || !get_i64(env, argv[1], &offset) ||
+      !get_i64(env, argv[2], &length) || napi_get_value_bool(env, argv[3], &shared) != napi_ok || offset < 0 ||
+      length <= 0) {
+    napi_throw_type_error(env, "ERR_SHM_ARGS", "map(fd, offset, length, shared)");
+    return NULL;
+  }
+  struct stat st;
+  if (fstat((int)fd, &st) != 0) {
+    throw_errno(env, "ERR_SHM_MAP", "fstat");
+    return NULL;
+  }
+  if (offset + length > st.st_size) {
+    napi_throw_range_error(env, "ERR_SHM_MAP", "map: the range lies beyond the end of the segment");
+    return NULL;
+  }
+  long page = sysconf(_SC_PAGESIZE);
+  int64_t start = offset - offset % page;
+  size_t span = (size_t)(offset + length - start);
+  void *base = mmap(NULL, span, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE, (int)fd, (off_t)start);
+  if (base == MAP_FAILED) {
+    throw_errno(env, "ERR_SHM_MAP", "mmap");
+    return NULL;
+  }
+  mapping_t *m = malloc(sizeof *m);
+  if (!m) {
+    munmap(base, span);
+    napi_throw_error(env, "ERR_SHM_MAP", "out of memory");
+    return NULL;
+  }
+  m->base = base;
+  m->span = span;
+  m->unmapped = 0;
+  napi_value ab;
+  napi_status s =
+      napi_create_external_arraybuffer(env, (char *)base + (offset - start), (size_t)length, finalize_mapping, m, &ab);
+  if (s != napi_ok) {
+    munmap(base, span);
+    free(m);
+    napi_throw_error(env, "ERR_SHM_MAP", "this Node cannot wrap shared memory in an ArrayBuffer");
+    return NULL;
+  }
+  /* unmap() finds the record through the buffer; the finalizer above frees it. */
+  napi_wrap(env, ab, m, NULL, NULL, NULL);
+  return ab;
+}
+
+/* unmap(buffer): detaches a buffer made by map() and unmaps its memory now. */
+static napi_value Unmap(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  mapping_t *m = NULL;
+  if (argc != 1 || napi_unwrap(env, argv[0], (void **)&m) != napi_ok || !m) {
+    napi_throw_type_error(env, "ERR_SHM_ARGS", "unmap expects a buffer made by map()");
+    return NULL;
+  }
+  if (m->unmapped) return NULL;
+  CHECK(napi_detach_arraybuffer(env, argv[0]));
+  munmap(m->base, m->span);
+  m->unmapped = 1;
+  return NULL;
+}
+
+/* closeFd(fd) */
+static napi_value CloseFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t fd;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || !get_i64(env, argv[0], &fd) || fd < 0) {
+    napi_throw_type_error(env, "ERR_SHM_ARGS", "closeFd(fd)");
+    return NULL;
+  }
+  close((int)fd);
+  return NULL;
+}
+
+int shm_register(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"shmCreate", NULL, Create, NULL, NULL, NULL, napi_default, NULL},
+      {"shmOpenPeer", NULL, OpenPeer, NULL, NULL, NULL, napi_default, NULL},
+      {"shmIdentity", NULL, Identity, NULL, NULL, NULL, napi_default, NULL},
+      {"shmMap", NULL, Map, NULL, NULL, NULL, napi_default, NULL},
+      {"shmUnmap", NULL, Unmap, NULL, NULL, NULL, napi_default, NULL},
+      {"shmClose", NULL, CloseFd, NULL, NULL, NULL, napi_default, NULL},
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+}
