@@ -8,7 +8,9 @@ import { DeclarationChain } from "./declaration-chain.js";
 import { CellTooLargeError, DeclarationError } from "./errors.js";
 import { inspectAt } from "./inspection.js";
 import { CellLanguageHost } from "./language-host.js";
+import { objectLiteralCell } from "./object-literal-cell.js";
 import { type RuntimeShape, runtimeTransformer } from "./runtime-transform.js";
+import { shiftSourceColumns } from "./source-map-shift.js";
 
 /** A compile error at a 1-based line and column of the cell. */
 export interface CellDiagnostic {
@@ -130,11 +132,15 @@ export class CellCompiler {
   compile(code: string): CompileResult {
     if (code.length > this.#maxCellLength) throw new CellTooLargeError(code.length, this.#maxCellLength);
     this.#renderChain();
-    const analysis = analyzeCell(code);
+    // `{ a: 1 }` is compiled as `({ a: 1 }\n)`; positions are given back in the cell as written.
+    const wrapped = objectLiteralCell(code);
+    const text = wrapped?.text ?? code;
+    const shift = wrapped?.shift ?? 0;
+    const analysis = analyzeCell(text);
     const exported = [...analysis.declaredNames].filter((n) => !analysis.exportedNames.has(n));
     // Exporting every top-level name makes declaration emit describe them all, inferred types included.
     const suffix = exported.length ? `\nexport { ${exported.join(", ")} };\n` : "\nexport {};\n";
-    this.#host.setFile(this.#cellFile, code + suffix);
+    this.#host.setFile(this.#cellFile, text + suffix);
     // After an import failed to resolve, look again: the user may have run `npm install` since.
     if (this.#missingModule && analysis.sourceFile.statements.some(ts.isImportDeclaration)) {
       this.#host.refreshResolution();
@@ -147,7 +153,7 @@ export class CellCompiler {
       ...this.#service.getSyntacticDiagnostics(this.#cellFile),
       ...(this.typeCheck ? this.#service.getSemanticDiagnostics(this.#cellFile) : []),
     ];
-    const diagnostics = this.#toCellDiagnostics(found, sourceFile, code.length);
+    const diagnostics = this.#toCellDiagnostics(found, sourceFile, code.length, shift);
     this.#missingModule = diagnostics.some((d) => d.code === 2307);
     if (diagnostics.length) return { ok: false, diagnostics };
 
@@ -167,6 +173,7 @@ export class CellCompiler {
       { after: [runtimeTransformer(analysis, shape)] },
     );
     js = js.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
+    if (shift) sourceMap = shiftSourceColumns(sourceMap, 0, -shift);
     const typeOnlyNames = [...analysis.declaredNames].filter((n) => !analysis.valueNames.has(n));
     return {
       ok: true,
@@ -278,20 +285,22 @@ export class CellCompiler {
     this.#renderedVersion = this.#chain.version;
   }
 
+  /** Diagnostics at the cell's own positions; `shift` characters were compiled before the cell. */
   #toCellDiagnostics(
     found: readonly ts.Diagnostic[],
     sourceFile: ts.SourceFile,
     codeLength: number,
+    shift: number,
   ): CellDiagnostic[] {
     const out: CellDiagnostic[] = [];
     for (const d of found) {
       if (d.category !== ts.DiagnosticCategory.Error || ignoredDiagnostics.has(d.code)) continue;
-      const start = d.start ?? 0;
-      if (start > codeLength) continue; // in the appended `export { … }`
+      const start = Math.max(shift, d.start ?? 0);
+      if (start - shift > codeLength) continue; // in the appended `export { … }`
       const { line, character } = ts.getLineAndCharacterOfPosition(sourceFile, start);
       out.push({
         line: line + 1,
-        column: character + 1,
+        column: character + 1 - (line === 0 ? shift : 0),
         code: d.code,
         message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
       });

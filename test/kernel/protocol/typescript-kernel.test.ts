@@ -59,6 +59,27 @@ describe("the real kernel command with the TypeScript session", () => {
     assert.equal((content(outputs[3]!).data as C)["text/markdown"], "# two");
   });
 
+  test("a cell that is an object literal displays the object, one-line, multi-line or with a comment", async () => {
+    const shown = async (code: string) => {
+      const { reply, outputs } = await k.client.execute(code);
+      assert.equal(content(reply).status, "ok", JSON.stringify(content(reply)));
+      const result = outputs.find((m) => m.header.msg_type === "execute_result");
+      return result && (content(result).data as C)["text/plain"];
+    };
+    assert.equal(await shown("{ a: 1, b: 2 }"), "{ a: 1, b: 2 }");
+    assert.equal(await shown('{\n  name: "x",\n  values: [1, 2],\n}'), "{ name: 'x', values: [ 1, 2 ] }");
+    assert.equal(await shown("{ a: 1 } // the answer"), "{ a: 1 }");
+    const failing = await k.client.execute('{ a: JSON.parse("{") }');
+    assert.match((content(failing.reply).traceback as string[]).join("\n"), /at cell \d+:1:11$/m);
+  });
+
+  test("a cell that is a real block runs as a block", async () => {
+    const { reply, outputs } = await k.client.execute("{ const inner = 1; console.log(inner) }");
+    assert.equal(content(reply).status, "ok", JSON.stringify(content(reply)));
+    assert.deepEqual(types(outputs), ["execute_input", "stream"]);
+    assert.equal(content(outputs[1]!).text, "1\n");
+  });
+
   test("SIGINT stops a pending await and the kernel stays usable", async () => {
     const id = await k.client.send("shell", "execute_request", {
       code: "await new Promise<void>(() => {});",
