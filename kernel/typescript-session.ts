@@ -141,16 +141,20 @@ export class TypeScriptSession implements CodeSession {
     }
   }
 
-  /**
-   * Makes `value` a global of the cell namespace. `declaration` is either a type ("(x: unknown) =>
-   * void") or declaration statements ("declare function display(x: unknown): void;"); without it
-   * the name is typed `any`.
-   */
   declareRemote(name: string, typeText: string): void {
     if (this.#compiler.declaredNames().includes(name) || name in globalThis) return;
     this.#compiler.declare(name, typeText);
   }
 
+  augmentModules(key: string, text: string): void {
+    this.#compiler.setAugmentation(key, text);
+  }
+
+  /**
+   * Makes `value` a global of the cell namespace. `declaration` is either a type ("(x: unknown) =>
+   * void") or declaration statements ("declare function display(x: unknown): void;"); without it
+   * the name is typed `any`.
+   */
   defineGlobal(name: string, value: unknown, declaration?: string): void {
     if (declaration !== undefined && isDeclarationText(declaration))
       this.#compiler.declareStatements(declaration);

@@ -89,6 +89,8 @@ export class CellCompiler {
   readonly #declsFile: string;
   readonly #defaultsFile: string;
   readonly #ambientFile: string;
+  readonly #augmentFile: string;
+  readonly #augmentations = new Map<string, string>();
   readonly #maxCellLength: number;
   readonly #modulePrefix: string;
   readonly #ambientModules = new Set<string>();
@@ -105,16 +107,18 @@ export class CellCompiler {
     this.#declsFile = `${base("decls")}.d.mts`;
     this.#defaultsFile = `${base("defaults")}.d.mts`;
     this.#ambientFile = `${base("ambient")}.d.ts`;
+    this.#augmentFile = `${base("augment")}.d.mts`;
     this.#modulePrefix = base("module");
     const settings = cellCompilerSettings(this.cwd);
     this.configWarnings = settings.warnings;
     this.#host = new CellLanguageHost(
       this.cwd,
       settings.options,
-      [this.#ambientFile, this.#declsFile, this.#cellFile],
+      [this.#ambientFile, this.#augmentFile, this.#declsFile, this.#cellFile],
       packageRoot(),
     );
     this.#host.setFile(this.#ambientFile, "");
+    this.#host.setFile(this.#augmentFile, "export {};\n");
     this.#host.setFile(this.#defaultsFile, "export {};\n");
     this.#host.setFile(this.#cellFile, "export {};\n");
     this.#renderChain();
@@ -240,6 +244,17 @@ export class CellCompiler {
     const isModule = /(^|\n)\s*export\s/.test(declaration);
     this.#host.setFile(path, isModule ? declaration : `${declaration}\nexport {};\n`);
     this.#host.registerModule(specifier, path);
+  }
+
+  /**
+   * Sets declarations that augment modules (`declare module "tsparallel" { interface … }`),
+   * replacing whatever was set under `key` before: an interface declared again as a whole, not
+   * merged with its earlier self, may change a member's type.
+   */
+  setAugmentation(key: string, text: string): void {
+    if (text === "") this.#augmentations.delete(key);
+    else this.#augmentations.set(key, text);
+    this.#host.setFile(this.#augmentFile, `export {};\n${[...this.#augmentations.values()].join("\n")}\n`);
   }
 
   /** Names the chain declares (for tests and `%who`-like listings). */
