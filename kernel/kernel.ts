@@ -166,7 +166,7 @@ export class Kernel {
     process.on("SIGINT", kernel.#onSigint);
     process.on("uncaughtException", kernel.#onStray);
     process.on("unhandledRejection", kernel.#onStray);
-    await kernel.channels.bind((channel, msg) => kernel.#dispatch(channel, msg));
+    await kernel.channels.bind((channel, msg) => kernel.#dispatch(channel, msg), kernel.#onSigint);
     void kernel.#publish("status", { execution_state: "starting" }, undefined);
     // Start loading the language session right away: a kernel_info that arrives meanwhile is
     // answered between the loading steps (they yield to the event loop), and the first cell waits
@@ -423,11 +423,12 @@ export class Kernel {
     const count = this.#executionCount;
     const sink = this.#sinkFor(msg);
     this.#router.current = sink;
+    // Running from here on: a client may interrupt as soon as it sees the execute_input.
+    const controller = new AbortController();
+    this.#running = { msg, controller, allowStdin: c.allow_stdin === true };
     // Awaited: a cell that blocks the event loop must not hold back its own execute_input.
     if (!silent) await this.#publish("execute_input", { code, execution_count: count }, msg);
 
-    const controller = new AbortController();
-    this.#running = { msg, controller, allowStdin: c.allow_stdin === true };
     const payload: Payload[] = [];
     let outcome: CellOutcome;
     try {

@@ -59,8 +59,11 @@ export class KernelChannels {
     };
   }
 
-  /** Binds every socket and starts receiving; resolves once all five are bound. */
-  async bind(listener: MessageListener): Promise<void> {
+  /**
+   * Binds every socket and starts receiving; resolves once all five are bound. `onInterrupt` runs
+   * on the main thread after the control thread has answered an interrupt_request (see below).
+   */
+  async bind(listener: MessageListener, onInterrupt: () => void = () => {}): Promise<void> {
     this.#listener = listener;
     await this.#shell.bind(channelAddress(this.info, "shell"));
     await this.#stdin.bind(channelAddress(this.info, "stdin"));
@@ -80,6 +83,10 @@ export class KernelChannels {
       });
       worker.on("message", (m: FromWorker) => {
         if (m.kind === "ready") resolve();
+        // The control thread also raises SIGINT, but Node drops a SIGINT that arrives while the
+        // main thread is busy (compiling a cell) once a `breakOnSigint` script runs before the
+        // event loop has seen it; this message is not dropped.
+        else if (m.kind === "interrupted") onInterrupt();
         else if (m.kind === "bind-error") reject(new Error(`cannot bind control/heartbeat: ${m.message}`));
         else if (m.kind === "control")
           this.#receive(

@@ -95,3 +95,35 @@ describe("the real kernel command with the TypeScript session", () => {
     assert.equal((content(next.outputs.at(-1)!).data as C)["text/plain"], "2");
   });
 });
+
+describe("a fresh TypeScript kernel, interrupted while it compiles its first cell", () => {
+  let k: StartedKernel;
+  before(async () => {
+    // Started and answering kernel_info: the compiler loads from here on.
+    k = await startKernel({ launcher: "cli" });
+  });
+  after(async () => {
+    await k?.stop();
+  });
+
+  test("an interrupt sent as the first cell starts stops it; kernel_info and the next cell are answered", async () => {
+    const idle = await k.client.send("control", "interrupt_request", {});
+    assert.equal(content(await k.client.reply("control", idle)).status, "ok");
+    const info = await k.client.send("shell", "kernel_info_request", {});
+    assert.equal(content(await k.client.reply("shell", info)).implementation, "tsparallel");
+    const id = await k.client.send("shell", "execute_request", {
+      code: "await new Promise<void>(() => {});",
+    });
+    await k.client.next(
+      "iopub",
+      (m) => m.header.msg_type === "execute_input" && (m.parent_header as C).msg_id === id,
+    );
+    const stop = await k.client.send("control", "interrupt_request", {});
+    assert.equal(content(await k.client.reply("control", stop)).status, "ok");
+    const stopped = content(await k.client.reply("shell", id, 30_000));
+    assert.equal(stopped.ename, "InterruptedError");
+    const { reply, outputs } = await k.client.execute("const early: number = 40;\nearly + 2", {}, 30_000);
+    assert.equal(content(reply).status, "ok", JSON.stringify(content(reply)));
+    assert.equal((content(outputs.at(-1)!).data as C)["text/plain"], "42");
+  });
+});
