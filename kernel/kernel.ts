@@ -53,8 +53,9 @@ export interface KernelOptions {
    */
   session: CodeSession | (() => Promise<CodeSession>);
   /**
-   * Warms the session up (builds the language service); called once the session exists.
-   * Execute requests wait for it, everything else does not.
+   * Warms the session up (builds the language service); called once the session exists. It
+   * should let the event loop run often: requests do not wait for it (one that needs the compiler
+   * before it is warm does what is left itself).
    */
   warmUp?: (session: CodeSession) => Promise<void>;
   /** The magics step; may be set later with {@link Kernel.setCellHook}. */
@@ -113,7 +114,6 @@ export class Kernel {
   readonly history = new History();
   readonly #id = randomUUID();
   readonly #session: Promise<CodeSession>;
-  readonly #warmUp: Promise<unknown>;
   #disposeSession: () => void = () => {};
   #loadSession: () => void = () => {};
   #sessionStarted = false;
@@ -137,7 +137,7 @@ export class Kernel {
   private constructor(options: KernelOptions) {
     this.#cellHook = options.cellHook;
     this.channels = new KernelChannels(options.connection, this.#id);
-    // A session that fails to load or warm up is reported by each request, not by crashing.
+    // A session that fails to load is reported by each request, not by crashing.
     const load = options.session;
     this.#session = new Promise<CodeSession>((resolve) => {
       this.#loadSession = () => resolve(typeof load === "function" ? load() : load);
@@ -146,13 +146,13 @@ export class Kernel {
       this.#disposeSession = () => s.dispose();
       return s;
     });
-    // Warm up after the current request's reply has gone out.
-    this.#warmUp = this.#session.then((s) =>
-      new Promise((r) => setTimeout(r, 0)).then(() => options.warmUp?.(s)),
-    );
-    this.#warmUp.catch((e: unknown) =>
-      kernelLog(`language session failed to start: ${(e as Error)?.stack ?? String(e)}`),
-    );
+    // Warm up after the current request's reply has gone out. A warm-up that fails costs the
+    // first cell time, nothing else: it is logged.
+    this.#session
+      .then((s) => new Promise((r) => setTimeout(r, 0)).then(() => options.warmUp?.(s)))
+      .catch((e: unknown) =>
+        kernelLog(`language session failed to start or warm up: ${(e as Error)?.stack ?? String(e)}`),
+      );
     this.comms = new CommManager((msgType, content, opts) =>
       this.#publishOutput(msgType, content, opts?.buffers),
     );
@@ -433,7 +433,6 @@ export class Kernel {
     let outcome: CellOutcome;
     try {
       const session = await this.#startSession();
-      await this.#warmUp;
       outcome = await this.#runCell(
         code,
         {

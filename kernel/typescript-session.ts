@@ -77,9 +77,12 @@ export class TypeScriptSession implements CodeSession {
     return this.#compiler.configWarnings;
   }
 
-  /** Builds the language service now (1–2 s), so the first cell the user runs is fast. */
-  async warmUp(): Promise<void> {
-    this.#compiler.warmUp();
+  /**
+   * Builds the language service now, in steps that let the event loop run (see
+   * {@link CellCompiler.warmUp}), so the first cell the user runs is fast.
+   */
+  warmUp(): Promise<void> {
+    return this.#compiler.warmUp();
   }
 
   async execute(code: string, opts: ExecuteOptions): Promise<CellOutcome> {

@@ -8,6 +8,7 @@ import { DeclarationChain } from "./declaration-chain.js";
 import { CellTooLargeError, DeclarationError } from "./errors.js";
 import { inspectAt } from "./inspection.js";
 import { CellLanguageHost } from "./language-host.js";
+import { type WarmFile, warmLibraries } from "./library-warm-up.js";
 import { objectLiteralCell } from "./object-literal-cell.js";
 import { type RuntimeShape, runtimeTransformer } from "./runtime-transform.js";
 import { shiftSourceColumns } from "./source-map-shift.js";
@@ -70,6 +71,12 @@ const ignoredDiagnostics = new Set([7016]);
 
 let processRegistry: ts.DocumentRegistry | undefined;
 
+/** A cell the warm-up compiles: it makes the checker and the emitter do their first work. */
+const WARM_UP_CELL = "const __tsparallel_warm_up__: number = [1, 2].map((x) => x * 2).length;";
+
+/** Lets the event loop run (timers, sockets) before the next step. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * A TypeScript compiler for notebook cells with its own chain of declarations: each successful
  * cell's top-level names (values and types) are visible to later cells, which may redeclare them.
@@ -85,6 +92,7 @@ export class CellCompiler {
   readonly #chain = new DeclarationChain();
   readonly #host: CellLanguageHost;
   readonly #service: ts.LanguageService;
+  readonly #registry: ts.DocumentRegistry;
   readonly #cellFile: string;
   readonly #declsFile: string;
   readonly #defaultsFile: string;
@@ -97,6 +105,7 @@ export class CellCompiler {
   #registeredCount = 0;
   #missingModule = false;
   #renderedVersion = -1;
+  #disposed = false;
 
   constructor(options: CellCompilerOptions = {}) {
     this.cwd = options.cwd ?? process.cwd();
@@ -123,13 +132,35 @@ export class CellCompiler {
     this.#host.setFile(this.#cellFile, "export {};\n");
     this.#renderChain();
     processRegistry ??= ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames, this.cwd);
-    this.#service = ts.createLanguageService(this.#host, options.documentRegistry ?? processRegistry);
+    this.#registry = options.documentRegistry ?? processRegistry;
+    this.#service = ts.createLanguageService(this.#host, this.#registry);
   }
 
-  /** Builds the program once (libraries, @types/node), so the first real cell compiles quickly. */
-  warmUp(): void {
-    const r = this.compile("const __tsparallel_warm_up__: number = [1, 2].map((x) => x * 2).length;");
-    if (r.ok) this.#completions("Math.", 5);
+  /**
+   * Builds the program (libraries, @types/node: most of a second of work) in steps, letting the
+   * event loop run between them, so that the first real cell compiles quickly and messages are
+   * answered meanwhile. A compile, completion or inspection may run between two steps: it does
+   * what is left itself.
+   */
+  async warmUp(): Promise<void> {
+    const held: WarmFile[] = [];
+    try {
+      for (const file of warmLibraries(this.#host, this.#registry, this.#cellFile)) {
+        if (file) held.push(file);
+        await nextTurn();
+        // The kernel may shut down meanwhile: a disposed service must not be used.
+        if (this.#disposed) return;
+      }
+      // Resolves the libraries' imports, parses what only they reach, and makes the checker.
+      this.#service.getProgram();
+    } finally {
+      for (const file of held) file.release();
+    }
+    await nextTurn();
+    if (this.#disposed) return;
+    const r = this.compile(WARM_UP_CELL);
+    await nextTurn();
+    if (r.ok && !this.#disposed) this.#completions("Math.", 5);
   }
 
   /** Type-checks and compiles a cell. The chain does not change until `commit`. */
@@ -281,6 +312,7 @@ export class CellCompiler {
   }
 
   dispose(): void {
+    this.#disposed = true;
     this.#service.dispose();
   }
 

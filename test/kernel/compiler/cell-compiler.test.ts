@@ -132,6 +132,35 @@ test("an object literal cell's type errors and source map point at the cell as w
   assert.deepEqual(original(b, lines[b]!.indexOf("b: 2")), [1, 2]);
 });
 
+test("warming up lets the event loop run between its steps, and a cell compiles meanwhile", async () => {
+  const fresh = new CellCompiler({ cwd: notebookDir, chain: "warm-test" });
+  let turns = 0;
+  let warm = false;
+  let compiledMeanwhile = false;
+  const turn = () => {
+    turns++;
+    // Halfway through, a cell needs the compiler: it does what is left itself.
+    if (turns === 50) compiledMeanwhile = fresh.compile("const during: number = 1;\nduring").ok;
+    if (!warm) setImmediate(turn);
+  };
+  setImmediate(turn);
+  await fresh.warmUp();
+  warm = true;
+  // One turn or more per library file (lib.*.d.ts and @types/node: over a hundred files).
+  assert.ok(turns > 100, `the event loop ran ${turns} times during the warm-up`);
+  assert.equal(compiledMeanwhile, true);
+  assert.ok(compiled(fresh, "[1, 2].map((x) => x * 2)"));
+  fresh.dispose();
+});
+
+test("a compiler disposed while it warms up stops warming, without an error", async () => {
+  const fresh = new CellCompiler({ cwd: notebookDir, chain: "disposed-test" });
+  const warming = fresh.warmUp();
+  await new Promise((resolve) => setImmediate(resolve));
+  fresh.dispose();
+  await warming;
+});
+
 test("compile rejects a cell longer than the limit with a clear error", () => {
   const small = new CellCompiler({ cwd: notebookDir, chain: "small-test", maxCellLength: 100 });
   assert.throws(() => small.compile("x".repeat(101)), /cells are limited to/);
