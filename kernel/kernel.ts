@@ -46,10 +46,9 @@ export type { CellContext, CellHook, CellHookResult } from "./cell-hook.js";
 export interface KernelOptions {
   connection: ConnectionInfo;
   /**
-   * The language session, or a function that loads it. A loader is called only after the
-   * sockets are bound and the first request has been answered (or a request needs it): loading
-   * and warming the compiler blocks the event loop for a second or more, and kernel_info must
-   * not wait for that.
+   * The language session, or a function that loads it. A loader is called once the shell
+   * sockets are bound, while the control thread starts: kernel_info must not wait for the
+   * compiler, whose loading steps and warm-up let the event loop run between them.
    */
   session: CodeSession | (() => Promise<CodeSession>);
   /**
@@ -166,12 +165,15 @@ export class Kernel {
     process.on("SIGINT", kernel.#onSigint);
     process.on("uncaughtException", kernel.#onStray);
     process.on("unhandledRejection", kernel.#onStray);
-    await kernel.channels.bind((channel, msg) => kernel.#dispatch(channel, msg), kernel.#onSigint);
+    await kernel.channels.bind((channel, msg) => kernel.#dispatch(channel, msg));
     void kernel.#publish("status", { execution_state: "starting" }, undefined);
-    // Start loading the language session right away: a kernel_info that arrives meanwhile is
-    // answered between the loading steps (they yield to the event loop), and the first cell waits
-    // less. Waiting for the first request first made every notebook's first cell slower.
-    setTimeout(() => kernel.#startSession(), 20).unref();
+    const control = kernel.channels.startControl(kernel.#onSigint);
+    // Start loading the language session right away, while the control thread starts on another
+    // core: a kernel_info that arrives meanwhile is answered between the loading steps (they yield
+    // to the event loop), and the first cell waits less. Waiting for the first request first made
+    // every notebook's first cell slower.
+    void kernel.#startSession();
+    await control;
     return kernel;
   }
 
@@ -331,8 +333,6 @@ export class Kernel {
       }
     } finally {
       if (!this.#stopped) await this.#publish("status", { execution_state: "idle" }, msg);
-      // The first answered request (normally kernel_info) is the cue to load the compiler.
-      if (!this.#sessionStarted) setImmediate(() => void this.#startSession());
     }
   }
 
