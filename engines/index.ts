@@ -33,6 +33,13 @@ export {
   TaskTimeout,
 } from "./client/errors.js";
 export { type Dependency, type LoadBalancedFlags, LoadBalancedView } from "./client/load-balanced-view.js";
+export type {
+  Gathered,
+  GatheredValue,
+  PulledValue,
+  RemoteName,
+  RemoteNames,
+} from "./client/remote-names.js";
 export {
   Cluster,
   type ClusterBaseOptions,

@@ -64,6 +64,11 @@ export interface CodeSession {
    * name that lives on the engines, so that a function shipped there may refer to it.
    */
   declareRemote?(name: string, typeText: string): void;
+  /**
+   * Sets declarations that augment modules (`declare module "tsparallel" { … }`) for the checker,
+   * replacing what was set under the same `key` before.
+   */
+  augmentModules?(key: string, text: string): void;
   /** Makes `import … from specifier` resolve to `namespace` (e.g. "tslab" → our display API). */
   registerModule(specifier: string, namespace: Record<string, unknown>, declaration?: string): void;
   /** Type checking on (default) or off for the rest of the session. */

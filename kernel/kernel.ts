@@ -48,15 +48,15 @@ export type { CellContext, CellHook, CellHookResult } from "./cell-hook.js";
 export interface KernelOptions {
   connection: ConnectionInfo;
   /**
-   * The language session, or a function that loads it. A loader is called only after the
-   * sockets are bound and the first request has been answered (or a request needs it): loading
-   * and warming the compiler blocks the event loop for a second or more, and kernel_info must
-   * not wait for that.
+   * The language session, or a function that loads it. A loader is called once the shell
+   * sockets are bound, while the control thread starts: kernel_info must not wait for the
+   * compiler, whose loading steps and warm-up let the event loop run between them.
    */
   session: CodeSession | (() => Promise<CodeSession>);
   /**
-   * Warms the session up (builds the language service); called once the session exists.
-   * Execute requests wait for it, everything else does not.
+   * Warms the session up (builds the language service); called once the session exists. It
+   * should let the event loop run often: requests do not wait for it (one that needs the compiler
+   * before it is warm does what is left itself).
    */
   warmUp?: (session: CodeSession) => Promise<void>;
   /** The magics step; may be set later with {@link Kernel.setCellHook}. */
@@ -106,7 +106,6 @@ export class Kernel {
   readonly history = new History();
   readonly #id = randomUUID();
   readonly #session: Promise<CodeSession>;
-  readonly #warmUp: Promise<unknown>;
   #disposeSession: () => void = () => {};
   #loadSession: () => void = () => {};
   #sessionStarted = false;
@@ -130,7 +129,7 @@ export class Kernel {
   private constructor(options: KernelOptions) {
     this.#cellHook = options.cellHook;
     this.channels = new KernelChannels(options.connection, this.#id);
-    // A session that fails to load or warm up is reported by each request, not by crashing.
+    // A session that fails to load is reported by each request, not by crashing.
     const load = options.session;
     this.#session = new Promise<CodeSession>((resolve) => {
       this.#loadSession = () => resolve(typeof load === "function" ? load() : load);
@@ -139,13 +138,13 @@ export class Kernel {
       this.#disposeSession = () => s.dispose();
       return s;
     });
-    // Warm up after the current request's reply has gone out.
-    this.#warmUp = this.#session.then((s) =>
-      new Promise((r) => setTimeout(r, 0)).then(() => options.warmUp?.(s)),
-    );
-    this.#warmUp.catch((e: unknown) =>
-      kernelLog(`language session failed to start: ${(e as Error)?.stack ?? String(e)}`),
-    );
+    // Warm up after the current request's reply has gone out. A warm-up that fails costs the
+    // first cell time, nothing else: it is logged.
+    this.#session
+      .then((s) => new Promise((r) => setTimeout(r, 0)).then(() => options.warmUp?.(s)))
+      .catch((e: unknown) =>
+        kernelLog(`language session failed to start or warm up: ${(e as Error)?.stack ?? String(e)}`),
+      );
     this.comms = new CommManager((msgType, content, opts) =>
       this.#publishOutput(msgType, content, opts?.buffers),
     );
@@ -161,10 +160,13 @@ export class Kernel {
     process.on("unhandledRejection", kernel.#onStray);
     await kernel.channels.bind((channel, msg) => kernel.#dispatch(channel, msg));
     void kernel.#publish("status", { execution_state: "starting" }, undefined);
-    // Start loading the language session right away: a kernel_info that arrives meanwhile is
-    // answered between the loading steps (they yield to the event loop), and the first cell waits
-    // less. Waiting for the first request first made every notebook's first cell slower.
-    setTimeout(() => kernel.#startSession(), 20).unref();
+    const control = kernel.channels.startControl(kernel.#onSigint);
+    // Start loading the language session right away, while the control thread starts on another
+    // core: a kernel_info that arrives meanwhile is answered between the loading steps (they yield
+    // to the event loop), and the first cell waits less. Waiting for the first request first made
+    // every notebook's first cell slower.
+    void kernel.#startSession();
+    await control;
     return kernel;
   }
 
@@ -324,8 +326,6 @@ export class Kernel {
       }
     } finally {
       if (!this.#stopped) await this.#publish("status", { execution_state: "idle" }, msg);
-      // The first answered request (normally kernel_info) is the cue to load the compiler.
-      if (!this.#sessionStarted) setImmediate(() => void this.#startSession());
     }
   }
 
@@ -412,16 +412,16 @@ export class Kernel {
     const count = this.#executionCount;
     const sink = this.#sinkFor(msg);
     this.#router.current = sink;
+    // Running from here on: a client may interrupt as soon as it sees the execute_input.
+    const controller = new AbortController();
+    this.#running = { msg, controller, allowStdin: c.allow_stdin === true };
     // Awaited: a cell that blocks the event loop must not hold back its own execute_input.
     if (!silent) await this.#publish("execute_input", { code, execution_count: count }, msg);
 
-    const controller = new AbortController();
-    this.#running = { msg, controller, allowStdin: c.allow_stdin === true };
     const payload: Payload[] = [];
     let outcome: CellOutcome;
     try {
       const session = await this.#startSession();
-      await this.#warmUp;
       outcome = await this.#runCell(
         code,
         {

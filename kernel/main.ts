@@ -19,6 +19,13 @@ async function loadTypeScriptSession(cwd: string) {
   return new TypeScriptSession({ cwd });
 }
 
+/** Warms the session's compiler up, then keeps what V8 compiled doing it for the next kernel. */
+async function warmUp(session: CodeSession): Promise<void> {
+  await (session as CodeSession & { warmUp?(): Promise<void> }).warmUp?.();
+  const { saveTypeScriptCodeCache } = await import("./compiler/typescript-code-cache.js");
+  saveTypeScriptCodeCache();
+}
+
 /** The kernel's magics: the core ones, and the parallel ones (%px, %cluster …). */
 function magics(cwd: string): { hook: MagicsHook; parallel: ParallelMagics } {
   const registry = coreMagics();
@@ -39,7 +46,7 @@ export async function runKernel(connectionFile: string): Promise<number> {
       parallel.session = session;
       return session;
     },
-    warmUp: async (s: CodeSession) => (s as CodeSession & { warmUp?(): Promise<void> }).warmUp?.(),
+    warmUp,
     cellHook: hook,
   });
   return kernel.exited;

@@ -77,9 +77,12 @@ export class TypeScriptSession implements CodeSession {
     return this.#compiler.configWarnings;
   }
 
-  /** Builds the language service now (1–2 s), so the first cell the user runs is fast. */
-  async warmUp(): Promise<void> {
-    this.#compiler.warmUp();
+  /**
+   * Builds the language service now, in steps that let the event loop run (see
+   * {@link CellCompiler.warmUp}), so the first cell the user runs is fast.
+   */
+  warmUp(): Promise<void> {
+    return this.#compiler.warmUp();
   }
 
   async execute(code: string, opts: ExecuteOptions): Promise<CellOutcome> {
@@ -141,16 +144,20 @@ export class TypeScriptSession implements CodeSession {
     }
   }
 
-  /**
-   * Makes `value` a global of the cell namespace. `declaration` is either a type ("(x: unknown) =>
-   * void") or declaration statements ("declare function display(x: unknown): void;"); without it
-   * the name is typed `any`.
-   */
   declareRemote(name: string, typeText: string): void {
     if (this.#compiler.declaredNames().includes(name) || name in globalThis) return;
     this.#compiler.declare(name, typeText);
   }
 
+  augmentModules(key: string, text: string): void {
+    this.#compiler.setAugmentation(key, text);
+  }
+
+  /**
+   * Makes `value` a global of the cell namespace. `declaration` is either a type ("(x: unknown) =>
+   * void") or declaration statements ("declare function display(x: unknown): void;"); without it
+   * the name is typed `any`.
+   */
   defineGlobal(name: string, value: unknown, declaration?: string): void {
     if (declaration !== undefined && isDeclarationText(declaration))
       this.#compiler.declareStatements(declaration);

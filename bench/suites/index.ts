@@ -16,7 +16,12 @@ export interface Suite {
 
 export const suites: Record<string, Suite> = {
   kernel: {
-    metrics: ["kernel_start_s", "kernel_first_cell_s", "kernel_warm_cell_ms"],
+    metrics: [
+      "kernel_start_s",
+      "kernel_first_cell_s",
+      "kernel_first_cell_after_idle_s",
+      "kernel_warm_cell_ms",
+    ],
     run: async (ctx) => ({ rows: await kernelSuite(ctx) }),
   },
   runtime: {

@@ -6,7 +6,7 @@ import type { AsyncResult } from "./async-result.js";
 import { shipFunction } from "./function-source.js";
 import type { GatherLanding } from "./gather-landing.js";
 import { blockBounds, concatParts, loadNDArrayConcat, mapLength, partition, sliceOf } from "./partition.js";
-import { announceRemoteNames } from "./remote-names.js";
+import { announceRemoteNames, type GatheredValue, type PulledValue } from "./remote-names.js";
 import { type ClientCore, type Job, once, View } from "./view.js";
 
 /** Per-target result: a scalar for a one-engine view (`client.at(i)`), else one per engine. */
@@ -156,10 +156,19 @@ export class DirectView<S extends boolean = false> extends View {
     );
   }
 
-  /** Reads globals from every target: one name gives its value, a list gives a list. */
-  pull<R = unknown>(names: string | string[]): AsyncResult<PerTarget<S, R>> {
-    const single = typeof names === "string";
-    const list = single ? [names] : names;
+  /**
+   * Reads globals from every target: one name gives its value, a list gives a list. A name in
+   * `RemoteNames` (in the kernel: one the notebook pushed, set or scattered) has its type;
+   * others are `unknown` unless a type argument says what they are (`pull<Float64Array>("a")`).
+   */
+  pull<R = never, N extends string | string[] = string>(
+    names: N,
+  ): AsyncResult<PerTarget<S, PulledValue<R, N>>> {
+    // One generic signature rather than overloads: a union of views (`DirectView<true> |
+    // DirectView<false>`) can call it, which it could not if it were overloaded.
+    const given: string | string[] = names;
+    const single = typeof given === "string";
+    const list = single ? [given] : given;
     const targets = this.targets;
     return this.submit(
       "pull_request",
@@ -174,9 +183,9 @@ export class DirectView<S extends boolean = false> extends View {
     return this.push({ [name]: value });
   }
 
-  /** ipyparallel's `view['name']`. */
-  get<R = unknown>(name: string): AsyncResult<PerTarget<S, R>> {
-    return this.pull<R>(name);
+  /** ipyparallel's `view['name']`; typed as {@link pull}. */
+  get<R = never, N extends string = string>(name: N): AsyncResult<PerTarget<S, PulledValue<R, N>>> {
+    return this.pull<R, N>(name);
   }
 
   /**
@@ -200,19 +209,21 @@ export class DirectView<S extends boolean = false> extends View {
   /**
    * Pulls `name` from every target and joins the parts (typed arrays, NDArrays, tables, arrays).
    * Large typed arrays and NDArrays are received straight into the joined result, so the parts
-   * seen through `for await` are views of it.
+   * seen through `for await` are views of it. A name in `RemoteNames` gives the joined type (a
+   * scattered `number[]` gathers as `number[]`); others are `unknown` unless a type argument says
+   * what they are.
    */
-  gather<R = unknown>(name: string): AsyncResult<R> {
+  gather<R = never, N extends string = string>(name: N): AsyncResult<GatheredValue<R, N>> {
     const targets = this.targets;
     let landing: GatherLanding | undefined;
-    const ar = this.submit<R, "pull_request">(
+    const ar = this.submit<GatheredValue<R, N>, "pull_request">(
       "pull_request",
       // Split streams: each part's column is a frame of its own, which can land in its place.
       { names: [name], single: true, split: true },
       this.#jobs(() => [], targets),
       "list",
       {
-        combine: (values) => concatParts(values) as R,
+        combine: (values) => concatParts(values) as GatheredValue<R, N>,
         prepare: async (values) => {
           if (values.some(isNDArray)) await loadNDArrayConcat();
         },

@@ -1,5 +1,49 @@
 import { isNDArray } from "../wire/values/serialize.js";
 
+/**
+ * The types of names on the engines, by name: what `pull`, `get` and `gather` of a name give.
+ * Empty in plain TypeScript, so those calls give `unknown` (or the type argument passed, as in
+ * `pull<Float64Array>("a")`). In the kernel it holds the type of every name the notebook sent
+ * with `push`, `set` or `scatter`; a program may fill it too, by declaration merging:
+ *
+ * ```ts
+ * declare module "tsparallel" {
+ *   interface RemoteNames { counts: number[] }
+ * }
+ * ```
+ *
+ * Each entry is the type of the value on one engine (for a scattered name: the type of a part).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface RemoteNames {}
+
+/** A name {@link RemoteNames} gives a type. */
+export type RemoteName = keyof RemoteNames & string;
+
+/**
+ * What `pull`/`get` of `names` read on one engine: `R` when the caller gave a type argument (it
+ * defaults to `never`, which no caller means), else the name's type in {@link RemoteNames}, else
+ * `unknown` (a name nobody sent from here, a list of names, a name only known as a `string`).
+ */
+export type PulledValue<R, N> = [R] extends [never] ? (N extends RemoteName ? RemoteNames[N] : unknown) : R;
+
+/**
+ * What `gather` makes of parts of type `T`: arrays are joined into one array, typed arrays,
+ * NDArrays and Arrow tables into one of the same kind, and other values are listed, one per engine.
+ */
+export type Gathered<T> = T extends readonly (infer E)[]
+  ? E[]
+  : T extends ArrayBufferView | { readonly shape: readonly number[] } | { readonly numRows: number }
+    ? T
+    : T[];
+
+/** What `gather(name)` gives: `R` when given, else the joined type of the name's parts, else `unknown`. */
+export type GatheredValue<R, N> = [R] extends [never]
+  ? N extends RemoteName
+    ? Gathered<RemoteNames[N]>
+    : unknown
+  : R;
+
 /** Names just given a value on the engines (by push, set or scatter), with a sample value each. */
 export type RemoteNamesListener = (names: Readonly<Record<string, unknown>>) => void;
 

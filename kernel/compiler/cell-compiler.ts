@@ -8,7 +8,10 @@ import { DeclarationChain } from "./declaration-chain.js";
 import { CellTooLargeError, DeclarationError } from "./errors.js";
 import { inspectAt } from "./inspection.js";
 import { CellLanguageHost } from "./language-host.js";
+import { type WarmFile, warmLibraries } from "./library-warm-up.js";
+import { objectLiteralCell } from "./object-literal-cell.js";
 import { type RuntimeShape, runtimeTransformer } from "./runtime-transform.js";
+import { shiftSourceColumns } from "./source-map-shift.js";
 
 /** A compile error at a 1-based line and column of the cell. */
 export interface CellDiagnostic {
@@ -68,6 +71,12 @@ const ignoredDiagnostics = new Set([7016]);
 
 let processRegistry: ts.DocumentRegistry | undefined;
 
+/** A cell the warm-up compiles: it makes the checker and the emitter do their first work. */
+const WARM_UP_CELL = "const __tsparallel_warm_up__: number = [1, 2].map((x) => x * 2).length;";
+
+/** Lets the event loop run (timers, sockets) before the next step. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * A TypeScript compiler for notebook cells with its own chain of declarations: each successful
  * cell's top-level names (values and types) are visible to later cells, which may redeclare them.
@@ -83,16 +92,20 @@ export class CellCompiler {
   readonly #chain = new DeclarationChain();
   readonly #host: CellLanguageHost;
   readonly #service: ts.LanguageService;
+  readonly #registry: ts.DocumentRegistry;
   readonly #cellFile: string;
   readonly #declsFile: string;
   readonly #defaultsFile: string;
   readonly #ambientFile: string;
+  readonly #augmentFile: string;
+  readonly #augmentations = new Map<string, string>();
   readonly #maxCellLength: number;
   readonly #modulePrefix: string;
   readonly #ambientModules = new Set<string>();
   #registeredCount = 0;
   #missingModule = false;
   #renderedVersion = -1;
+  #disposed = false;
 
   constructor(options: CellCompilerOptions = {}) {
     this.cwd = options.cwd ?? process.cwd();
@@ -103,38 +116,66 @@ export class CellCompiler {
     this.#declsFile = `${base("decls")}.d.mts`;
     this.#defaultsFile = `${base("defaults")}.d.mts`;
     this.#ambientFile = `${base("ambient")}.d.ts`;
+    this.#augmentFile = `${base("augment")}.d.mts`;
     this.#modulePrefix = base("module");
     const settings = cellCompilerSettings(this.cwd);
     this.configWarnings = settings.warnings;
     this.#host = new CellLanguageHost(
       this.cwd,
       settings.options,
-      [this.#ambientFile, this.#declsFile, this.#cellFile],
+      [this.#ambientFile, this.#augmentFile, this.#declsFile, this.#cellFile],
       packageRoot(),
     );
     this.#host.setFile(this.#ambientFile, "");
+    this.#host.setFile(this.#augmentFile, "export {};\n");
     this.#host.setFile(this.#defaultsFile, "export {};\n");
     this.#host.setFile(this.#cellFile, "export {};\n");
     this.#renderChain();
     processRegistry ??= ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames, this.cwd);
-    this.#service = ts.createLanguageService(this.#host, options.documentRegistry ?? processRegistry);
+    this.#registry = options.documentRegistry ?? processRegistry;
+    this.#service = ts.createLanguageService(this.#host, this.#registry);
   }
 
-  /** Builds the program once (libraries, @types/node), so the first real cell compiles quickly. */
-  warmUp(): void {
-    const r = this.compile("const __tsparallel_warm_up__: number = [1, 2].map((x) => x * 2).length;");
-    if (r.ok) this.#completions("Math.", 5);
+  /**
+   * Builds the program (libraries, @types/node: most of a second of work) in steps, letting the
+   * event loop run between them, so that the first real cell compiles quickly and messages are
+   * answered meanwhile. A compile, completion or inspection may run between two steps: it does
+   * what is left itself.
+   */
+  async warmUp(): Promise<void> {
+    const held: WarmFile[] = [];
+    try {
+      for (const file of warmLibraries(this.#host, this.#registry, this.#cellFile)) {
+        if (file) held.push(file);
+        await nextTurn();
+        // The kernel may shut down meanwhile: a disposed service must not be used.
+        if (this.#disposed) return;
+      }
+      // Resolves the libraries' imports, parses what only they reach, and makes the checker.
+      this.#service.getProgram();
+    } finally {
+      for (const file of held) file.release();
+    }
+    await nextTurn();
+    if (this.#disposed) return;
+    const r = this.compile(WARM_UP_CELL);
+    await nextTurn();
+    if (r.ok && !this.#disposed) this.#completions("Math.", 5);
   }
 
   /** Type-checks and compiles a cell. The chain does not change until `commit`. */
   compile(code: string): CompileResult {
     if (code.length > this.#maxCellLength) throw new CellTooLargeError(code.length, this.#maxCellLength);
     this.#renderChain();
-    const analysis = analyzeCell(code);
+    // `{ a: 1 }` is compiled as `({ a: 1 }\n)`; positions are given back in the cell as written.
+    const wrapped = objectLiteralCell(code);
+    const text = wrapped?.text ?? code;
+    const shift = wrapped?.shift ?? 0;
+    const analysis = analyzeCell(text);
     const exported = [...analysis.declaredNames].filter((n) => !analysis.exportedNames.has(n));
     // Exporting every top-level name makes declaration emit describe them all, inferred types included.
     const suffix = exported.length ? `\nexport { ${exported.join(", ")} };\n` : "\nexport {};\n";
-    this.#host.setFile(this.#cellFile, code + suffix);
+    this.#host.setFile(this.#cellFile, text + suffix);
     // After an import failed to resolve, look again: the user may have run `npm install` since.
     if (this.#missingModule && analysis.sourceFile.statements.some(ts.isImportDeclaration)) {
       this.#host.refreshResolution();
@@ -147,7 +188,7 @@ export class CellCompiler {
       ...this.#service.getSyntacticDiagnostics(this.#cellFile),
       ...(this.typeCheck ? this.#service.getSemanticDiagnostics(this.#cellFile) : []),
     ];
-    const diagnostics = this.#toCellDiagnostics(found, sourceFile, code.length);
+    const diagnostics = this.#toCellDiagnostics(found, sourceFile, code.length, shift);
     this.#missingModule = diagnostics.some((d) => d.code === 2307);
     if (diagnostics.length) return { ok: false, diagnostics };
 
@@ -167,6 +208,7 @@ export class CellCompiler {
       { after: [runtimeTransformer(analysis, shape)] },
     );
     js = js.replace(/\n\/\/# sourceMappingURL=.*\s*$/, "\n");
+    if (shift) sourceMap = shiftSourceColumns(sourceMap, 0, -shift);
     const typeOnlyNames = [...analysis.declaredNames].filter((n) => !analysis.valueNames.has(n));
     return {
       ok: true,
@@ -235,6 +277,17 @@ export class CellCompiler {
     this.#host.registerModule(specifier, path);
   }
 
+  /**
+   * Sets declarations that augment modules (`declare module "tsparallel" { interface … }`),
+   * replacing whatever was set under `key` before: an interface declared again as a whole, not
+   * merged with its earlier self, may change a member's type.
+   */
+  setAugmentation(key: string, text: string): void {
+    if (text === "") this.#augmentations.delete(key);
+    else this.#augmentations.set(key, text);
+    this.#host.setFile(this.#augmentFile, `export {};\n${[...this.#augmentations.values()].join("\n")}\n`);
+  }
+
   /** Names the chain declares (for tests and `%who`-like listings). */
   declaredNames(): string[] {
     return this.#chain.names();
@@ -259,6 +312,7 @@ export class CellCompiler {
   }
 
   dispose(): void {
+    this.#disposed = true;
     this.#service.dispose();
   }
 
@@ -278,20 +332,22 @@ export class CellCompiler {
     this.#renderedVersion = this.#chain.version;
   }
 
+  /** Diagnostics at the cell's own positions; `shift` characters were compiled before the cell. */
   #toCellDiagnostics(
     found: readonly ts.Diagnostic[],
     sourceFile: ts.SourceFile,
     codeLength: number,
+    shift: number,
   ): CellDiagnostic[] {
     const out: CellDiagnostic[] = [];
     for (const d of found) {
       if (d.category !== ts.DiagnosticCategory.Error || ignoredDiagnostics.has(d.code)) continue;
-      const start = d.start ?? 0;
-      if (start > codeLength) continue; // in the appended `export { … }`
+      const start = Math.max(shift, d.start ?? 0);
+      if (start - shift > codeLength) continue; // in the appended `export { … }`
       const { line, character } = ts.getLineAndCharacterOfPosition(sourceFile, start);
       out.push({
         line: line + 1,
-        column: character + 1,
+        column: character + 1 - (line === 0 ? shift : 0),
         code: d.code,
         message: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
       });

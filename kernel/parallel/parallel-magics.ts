@@ -15,6 +15,7 @@ import type { MagicRegistry } from "../magics/registry.js";
 import type { EngineCompiler } from "./engine-compiler.js";
 import { applyPxFlags, DEFAULT_PX_CONFIG, PX_OPTIONS, type PxConfig } from "./px-config.js";
 import { pxError, renderLive, renderPx } from "./px-output.js";
+import { RemoteNameTypes } from "./remote-name-types.js";
 import { parseTargets } from "./target-spec.js";
 
 const NO_CLUSTER =
@@ -41,6 +42,8 @@ export class ParallelMagics {
   #compiler: EngineCompiler | undefined;
   /** Names sent to the engines before the compiler was loaded, declared when it is. */
   readonly #pendingNames = new Map<string, string>();
+  /** What `pull`/`get`/`gather` of each sent name give in kernel cells. */
+  readonly #remoteTypes = new RemoteNameTypes();
   readonly #mapper = new StackMapper();
   readonly #counts = new Map<EngineId, number>();
   #cells = 0;
@@ -57,15 +60,18 @@ export class ParallelMagics {
     this.activate(undefined, "");
     setMagicActivator((view, suffix) => this.activate(view, suffix));
     // A name pushed or scattered to the engines can be used by %px cells and by functions shipped
-    // with apply(), so both type checkers learn its type.
+    // with apply(), so both type checkers learn its type; and pulling it back gives that type.
     onRemoteNames((names) => {
+      let changed = false;
       for (const [name, value] of Object.entries(names)) {
         if (!/^[A-Za-z_$][\w$]*$/.test(name)) continue;
         const type = typeTextOf(value);
         if (this.#compiler) this.#compiler.declare(name, type);
         else this.#pendingNames.set(name, type);
         this.session?.declareRemote?.(name, type);
+        if (this.#remoteTypes.set(name, type)) changed = true;
       }
+      if (changed) this.session?.augmentModules?.("tsparallel-remote-names", this.#remoteTypes.declaration());
     });
   }
 

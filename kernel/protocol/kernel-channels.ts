@@ -59,12 +59,23 @@ export class KernelChannels {
     };
   }
 
-  /** Binds every socket and starts receiving; resolves once all five are bound. */
+  /** Binds shell, stdin and iopub and starts receiving on them (control: {@link startControl}). */
   async bind(listener: MessageListener): Promise<void> {
     this.#listener = listener;
     await this.#shell.bind(channelAddress(this.info, "shell"));
     await this.#stdin.bind(channelAddress(this.info, "stdin"));
     await this.#iopub.bind(channelAddress(this.info, "iopub"));
+    void this.#loop("shell", this.#shell);
+    void this.#loop("stdin", this.#stdin);
+  }
+
+  /**
+   * Starts the thread that owns control and heartbeat; resolves once their sockets are bound.
+   * The thread takes ~0.1 s to start (ZeroMQ loads again in its isolate): shell answers
+   * meanwhile, and a client's control messages wait in ZeroMQ's queues. `onInterrupt` runs on
+   * the main thread after the control thread has answered an interrupt_request (see below).
+   */
+  async startControl(onInterrupt: () => void = () => {}): Promise<void> {
     const data: ControlWorkerData = {
       controlAddress: channelAddress(this.info, "control"),
       hbAddress: channelAddress(this.info, "hb"),
@@ -80,6 +91,10 @@ export class KernelChannels {
       });
       worker.on("message", (m: FromWorker) => {
         if (m.kind === "ready") resolve();
+        // The control thread also raises SIGINT, but Node drops a SIGINT that arrives while the
+        // main thread is busy (compiling a cell) once a `breakOnSigint` script runs before the
+        // event loop has seen it; this message is not dropped.
+        else if (m.kind === "interrupted") onInterrupt();
         else if (m.kind === "bind-error") reject(new Error(`cannot bind control/heartbeat: ${m.message}`));
         else if (m.kind === "control")
           this.#receive(
@@ -88,8 +103,6 @@ export class KernelChannels {
           );
       });
     });
-    void this.#loop("shell", this.#shell);
-    void this.#loop("stdin", this.#stdin);
   }
 
   async #loop(channel: "shell" | "stdin", socket: Router): Promise<void> {

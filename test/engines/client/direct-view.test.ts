@@ -17,6 +17,16 @@ declare const a: number;
 declare const rank: number;
 declare const helper: (x: number) => number;
 
+// A program may give engine names types itself, as the kernel does for the names a notebook sends.
+declare module "../../../engines/index.js" {
+  interface RemoteNames {
+    mergedCount: number;
+  }
+}
+
+/** True only when A and B are the same type (checked when the tests compile). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
 let rc: Client;
 before(async () => {
   rc = (await startTestCluster({ n: 2 })).client!;
@@ -63,6 +73,31 @@ test("push/pull and set/get move values, typed arrays included", async () => {
     async () => await rc.at(0).get("neverDefined"),
     (e: unknown) =>
       e instanceof RemoteError && e.ename === "NameError" && /push it or define it/.test(e.message),
+  );
+});
+
+test("pull, get and gather are unknown unless a type argument or RemoteNames gives the name a type", async () => {
+  const all = rc.view();
+  const e0 = rc.at(0);
+  await all.push({ mergedCount: 4, untyped: "u" });
+  const many = await all.pull("mergedCount");
+  const one = await e0.get("mergedCount");
+  const joined = await all.gather("mergedCount");
+  const other = await e0.pull("untyped");
+  const gatheredOther = await all.gather("untyped");
+  const given = await e0.pull<string>("untyped");
+  const types: [
+    Same<typeof many, number[]>,
+    Same<typeof one, number>,
+    Same<typeof joined, number[]>,
+    Same<typeof other, unknown>,
+    Same<typeof gatheredOther, unknown>,
+    Same<typeof given, string>,
+  ] = [true, true, true, true, true, true];
+  assert.equal(types.length, 6);
+  assert.deepEqual(
+    [many, one, joined, other, gatheredOther, given],
+    [[4, 4], 4, [4, 4], "u", ["u", "u"], "u"],
   );
 });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { SourceMap, type SourceMapPayload } from "node:module";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
@@ -93,6 +94,71 @@ test("declareStatements adds interfaces and functions to a chain", () => {
     "interface EngineInfo { id: number }\ndeclare function engineInfo(): EngineInfo;",
   );
   assert.ok(compiled(engines, "const info: EngineInfo = engineInfo();\ninfo.id"));
+});
+
+test("a cell that is an object literal is that object; a block that is a real block stays one", () => {
+  const literal = compiled(kernel, "{ a: 1, b: 2 }");
+  assert.equal(literal.hasValue, true);
+  // Compared as JSON: the objects come from another realm (the vm context).
+  assert.equal(JSON.stringify(runInEngine(literal, {})), '{"a":1,"b":2}');
+  const multiLine = compiled(kernel, '{\n  name: "x",\n  values: [1, 2],\n} // shown as an object');
+  assert.equal(JSON.stringify(runInEngine(multiLine, {})), '{"name":"x","values":[1,2]}');
+  const logged: unknown[] = [];
+  kernel.declare("log", "(value: unknown) => void");
+  const block = compiled(kernel, "{ const a = 1; log(a) }");
+  assert.equal(block.hasValue, false);
+  assert.equal(runInEngine(block, { log: (v: unknown) => logged.push(v) }), undefined);
+  assert.deepEqual(logged, [1]);
+});
+
+test("an object literal cell's type errors and source map point at the cell as written", () => {
+  const r = kernel.compile('{ a: 1 as string,\n  b: "two" as number }');
+  assert.equal(r.ok, false);
+  const at = !r.ok ? r.diagnostics.map((d) => [d.line, d.column, d.code]) : [];
+  assert.deepEqual(at, [
+    [1, 6, 2352],
+    [2, 6, 2352],
+  ]);
+  const cell = compiled(kernel, '{ a: JSON.parse("1"),\n  b: 2 }');
+  const map = new SourceMap(JSON.parse(cell.sourceMap) as SourceMapPayload);
+  const lines = cell.js.split("\n");
+  const generated = lines.findIndex((l) => l.includes("JSON.parse"));
+  const original = (line: number, column: number) => {
+    const entry = map.findEntry(line, column);
+    return "originalLine" in entry ? [entry.originalLine, entry.originalColumn] : [];
+  };
+  assert.deepEqual(original(generated, lines[generated]!.indexOf("JSON")), [0, 5]);
+  const b = lines.findIndex((l) => /\bb: 2/.test(l));
+  assert.deepEqual(original(b, lines[b]!.indexOf("b: 2")), [1, 2]);
+});
+
+test("warming up lets the event loop run between its steps, and a cell compiles meanwhile", async () => {
+  const fresh = new CellCompiler({ cwd: notebookDir, chain: "warm-test" });
+  let turns = 0;
+  let warm = false;
+  let compiledMeanwhile = false;
+  const turn = () => {
+    turns++;
+    // Halfway through, a cell needs the compiler: it does what is left itself.
+    if (turns === 50) compiledMeanwhile = fresh.compile("const during: number = 1;\nduring").ok;
+    if (!warm) setImmediate(turn);
+  };
+  setImmediate(turn);
+  await fresh.warmUp();
+  warm = true;
+  // One turn or more per library file (lib.*.d.ts and @types/node: over a hundred files).
+  assert.ok(turns > 100, `the event loop ran ${turns} times during the warm-up`);
+  assert.equal(compiledMeanwhile, true);
+  assert.ok(compiled(fresh, "[1, 2].map((x) => x * 2)"));
+  fresh.dispose();
+});
+
+test("a compiler disposed while it warms up stops warming, without an error", async () => {
+  const fresh = new CellCompiler({ cwd: notebookDir, chain: "disposed-test" });
+  const warming = fresh.warmUp();
+  await new Promise((resolve) => setImmediate(resolve));
+  fresh.dispose();
+  await warming;
 });
 
 test("compile rejects a cell longer than the limit with a clear error", () => {

@@ -237,6 +237,37 @@ describe("%px, %%px and %cluster through the kernel's real messages", () => {
     assert.match(String(misuse.reply.evalue), /'toUpperCase' does not exist on type 'number\[\]'/);
   });
 
+  test("pull, get and gather of names the notebook sent keep their types; other names stay unknown", async () => {
+    const sent = await run(
+      'import * as nd from "tsparallel/ndarray";\nconst e0 = Client.current!.at(0);\nawait v.push({ A: nd.arange(6).reshape(2, 3) });\nundefined',
+    );
+    assert.equal(sent.status, "ok", JSON.stringify(sent.reply));
+    // xs was scattered as a number[] above: it gathers as one.
+    assert.equal((await run('(await v.gather("xs")).join(",")')).out.at(-1), "execute_result> '1,2,3,4'");
+    assert.equal((await run('(await e0.pull("A")).sum()')).out.at(-1), "execute_result> 15");
+    assert.equal(
+      (await run('(await v.get("A")).map((a) => a.shape.join("x"))')).out.at(-1),
+      "execute_result> [ '2x3', '2x3' ]",
+    );
+    const misuse = await run('(await e0.pull("A")).nosuch');
+    assert.equal(misuse.reply.ename, "CompileError");
+    assert.match(String(misuse.reply.evalue), /Property 'nosuch' does not exist on type 'NDArray'/);
+    const unknownName = await run('(await v.gather("neverSent")).length');
+    assert.equal(unknownName.reply.ename, "CompileError");
+    assert.match(String(unknownName.reply.evalue), /is of type 'unknown'/);
+    const explicit = await run('const asText: string = await e0.pull<string>("A");\ntypeof asText');
+    assert.equal(explicit.status, "ok", JSON.stringify(explicit.reply));
+  });
+
+  test("a name sent again with another type is read back with the new type", async () => {
+    assert.equal((await run('await v.scatter("xs", ["a", "b"]);\nundefined')).status, "ok");
+    const upper = await run('(await v.gather("xs")).map((s) => s.toUpperCase())');
+    assert.equal(upper.out.at(-1), "execute_result> [ 'A', 'B' ]");
+    const asNumbers = await run('(await v.gather("xs")).map((n) => n * 2)');
+    assert.equal(asNumbers.reply.ename, "CompileError");
+    assert.match(String(asNumbers.reply.evalue), /arithmetic operation/);
+  });
+
   test("ar.waitInteractive() shows one progress output that updates in place", async () => {
     const r = await run(
       "const slow = Client.current!.view().apply(() => new Promise((res) => setTimeout(() => res(1), 600)));\nawait slow.waitInteractive({ interval: 100 })",
