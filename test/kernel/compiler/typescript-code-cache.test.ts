@@ -49,7 +49,7 @@ test("a kernel writes TypeScript's code cache once its compiler is warm, in a fi
   const second = await startKernel({ launcher: "cli" });
   try {
     const r = await second.client.execute("[1, 2].map((x) => x * 2)", {}, 30_000);
-    assert.equal((r.reply.content as { status: string }).status, "ok");
+    assert.equal((r.reply.content as { status: string }).status, "ok", JSON.stringify(r.reply.content));
     await new Promise((r) => setTimeout(r, 2000)); // time for a warm-up to finish and write
   } finally {
     await second.stop();

@@ -121,7 +121,7 @@ describe("a fresh TypeScript kernel, interrupted while it compiles its first cel
     const stop = await k.client.send("control", "interrupt_request", {});
     assert.equal(content(await k.client.reply("control", stop)).status, "ok");
     const stopped = content(await k.client.reply("shell", id, 30_000));
-    assert.equal(stopped.ename, "InterruptedError");
+    assert.equal(stopped.ename, "Interrupted");
     const { reply, outputs } = await k.client.execute("const early: number = 40;\nearly + 2", {}, 30_000);
     assert.equal(content(reply).status, "ok", JSON.stringify(content(reply)));
     assert.equal((content(outputs.at(-1)!).data as C)["text/plain"], "42");
