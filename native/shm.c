@@ -142,20 +142,22 @@ static void finalize_mapping(napi_env env, void *data, void *hint) {
 }
 
 /*
- * map(fd, offset, length, shared): an ArrayBuffer over bytes [offset, offset + length) of the
- * segment. shared: writes go to the segment (everyone mapping it shared sees them); otherwise the
- * mapping is private (copy-on-write: this process's writes stay its own).
+ * map(fd, offset, length, shared, populate?): an ArrayBuffer over bytes [offset, offset + length)
+ * of the segment. shared: writes go to the segment (everyone mapping it shared sees them);
+ * otherwise the mapping is private (copy-on-write: this process's writes stay its own). populate:
+ * the page tables are filled now, in one call, rather than page by page as the memory is touched
+ * (for a mapping that is about to be written through).
  */
 static napi_value Map(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
+  size_t argc = 5;
+  napi_value argv[5];
   int64_t fd, offset, length;
-  bool shared;
+  bool shared, populate = false;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 4 || !get_i64(env, argv[0], &fd) || !get_i64(env, argv[1], &offset) ||
+  if (argc < 4 || !get_i64(env, argv[0], &fd) || !get_i64(env, argv[1], &offset) ||
       !get_i64(env, argv[2], &length) || napi_get_value_bool(env, argv[3], &shared) != napi_ok || offset < 0 ||
-      length <= 0) {
-    napi_throw_type_error(env, "ERR_SHM_ARGS", "map(fd, offset, length, shared)");
+      length <= 0 || (argc > 4 && napi_get_value_bool(env, argv[4], &populate) != napi_ok)) {
+    napi_throw_type_error(env, "ERR_SHM_ARGS", "map(fd, offset, length, shared, populate?)");
     return NULL;
   }
   struct stat st;
@@ -170,7 +172,8 @@ static napi_value Map(napi_env env, napi_callback_info info) {
   long page = sysconf(_SC_PAGESIZE);
   int64_t start = offset - offset % page;
   size_t span = (size_t)(offset + length - start);
-  void *base = mmap(NULL, span, PROT_READ | PROT_WRITE, shared ? MAP_SHARED : MAP_PRIVATE, (int)fd, (off_t)start);
+  int flags = (shared ? MAP_SHARED : MAP_PRIVATE) | (populate ? MAP_POPULATE : 0);
+  void *base = mmap(NULL, span, PROT_READ | PROT_WRITE, flags, (int)fd, (off_t)start);
   if (base == MAP_FAILED) {
     throw_errno(env, "ERR_SHM_MAP", "mmap");
     return NULL;

@@ -6,7 +6,7 @@
  * the client registers where it comes from when it connects (this module knows no cluster).
  * @module
  */
-import { type DTypeLike, itemSize, toDType, type TypedArray } from "./dtype.js";
+import { type DTypeLike, itemSize, type TypedArray, toDType } from "./dtype.js";
 import { ValueError } from "./errors.js";
 import { NDArray } from "./ndarray.js";
 import { type Order, type ShapeLike, sizeOf, stridesFor, toShape } from "./shape.js";

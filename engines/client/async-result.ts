@@ -1,6 +1,6 @@
 import { type CancelOptions, checkTimeout, withinLimits } from "../cancellation.js";
 import type { AnyMessage, EngineId, Message, ReplyMetadata, ReplyStatus } from "../wire/protocol/messages.js";
-import { decodeInline, decodeValue } from "../wire/values/serialize.js";
+import { arrayBytes, type DecodeOptions, decodeInline, decodeValue } from "../wire/values/serialize.js";
 import { ClusterError, CompositeError, remoteErrorFor, TaskAborted } from "./errors.js";
 import type { TaskListener } from "./outgoing-task.js";
 import { showProgressUntilReady } from "./progress-line.js";
@@ -66,6 +66,8 @@ export interface AsyncResultOptions {
   prepare?: (values: unknown[]) => Promise<void>;
   /** Called as message `index` is answered or fails. */
   onMessageDone?: (index: number) => void;
+  /** How replies' arrays in an engine's store are mapped (see TaskRouter.decoding). */
+  decode?: DecodeOptions;
 }
 
 /**
@@ -198,7 +200,12 @@ export class AsyncResult<T = unknown> implements PromiseLike<T>, AsyncIterable<u
         // A value in one frame decodes at once; arrays (Arrow frames) may need a module loaded.
         const inline = msg.buffers.length ? decodeInline(msg.buffers) : { value: undefined };
         if (inline) this.#finish(slot, index, inline.value, undefined);
-        else decodeValue(msg.buffers).then((v) => this.#finish(slot, index, v, undefined), failed);
+        else
+          decodeValue(msg.buffers, this.options.decode).then((v) => {
+            // Arrays mapped from an engine's store are not in the message's bytes: count them too.
+            if (this.options.decode) this.#payloadBytes += arrayBytes(v);
+            this.#finish(slot, index, v, undefined);
+          }, failed);
       } catch (e) {
         failed(e);
       }

@@ -1,8 +1,10 @@
 import { EventEmitter } from "node:events";
 import type { NDArrayLayout } from "../../ndarray/memory-layout.js";
 import type { NDArray } from "../../ndarray/ndarray.js";
+import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
 import { setSharedAllocator } from "../../ndarray/shared.js";
 import { type CancelOptions, checkCount, checkTimeout, raceAbort, withinLimits } from "../cancellation.js";
+import { hostIdentity } from "../store/host-identity.js";
 import type { Block, ObjectStore } from "../store/object-store.js";
 import { registerStored } from "../store/shared-arrays.js";
 import { StoreError } from "../store/store-error.js";
@@ -22,7 +24,7 @@ import { DirectView } from "./direct-view.js";
 import { ClusterError } from "./errors.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import { ResultRegistry } from "./result-registry.js";
-import { TaskRouter } from "./task-router.js";
+import { type StoreSetting, TaskRouter } from "./task-router.js";
 import type { ClientCore } from "./view.js";
 
 /** Options of {@link Client.connect}. */
@@ -69,6 +71,17 @@ export interface ClusterControl {
 /** What `put` places: a typed array or an NDArray. */
 export type TypedArrayLike = ArrayBufferView | NDArray;
 
+/** True when this process could map shared memory (Linux with a host identity, the native addon). */
+function canShareMemory(): boolean {
+  if (!hostIdentity()) return false;
+  try {
+    loadNativeAddon();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** A refusal from the controller as the error the client throws. */
 function refused(r: Refusal): ClusterError {
   return new ClusterError(r.code, r.evalue);
@@ -96,10 +109,15 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   /** @internal Reused memory for the copies of large arrays sent over lanes. */
   readonly arena = new SendArena();
 
-  private constructor(readonly info: ConnectionInfo) {
+  private constructor(
+    readonly info: ConnectionInfo,
+    lanes: boolean,
+    store: StoreSetting,
+  ) {
     super();
-    this.link = new ControllerLink(info);
-    this.router = new TaskRouter(this.link, this.#engines, process.env.TSPARALLEL_LANES !== "0");
+    // Engines on this host place large replies in their own store only for a client that can map it.
+    this.link = new ControllerLink(info, store.enabled && canShareMemory());
+    this.router = new TaskRouter(this.link, this.#engines, lanes, store);
     this.link.on("engineAdded", (e) => {
       this.#engines.set(e.id, e);
       this.#sortedIds = undefined;
@@ -141,13 +159,10 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       const path = target.includes("/") || target.endsWith(".json") ? target : connectionFilePath(target);
       info = readConnectionFile(path);
     } else info = target;
-    const client = new Client(info);
-    if (opts.lanes !== undefined) client.router.useLanes = opts.lanes;
-    if (opts.store !== undefined || opts.storeBytes !== undefined)
-      client.router.storeSetting = {
-        enabled: opts.store ?? client.router.storeSetting.enabled,
-        limit: opts.storeBytes === undefined ? undefined : checkCount(opts.storeBytes, "storeBytes", 1),
-      };
+    const client = new Client(info, opts.lanes ?? process.env.TSPARALLEL_LANES !== "0", {
+      enabled: opts.store ?? process.env.TSPARALLEL_STORE !== "0",
+      limit: opts.storeBytes === undefined ? undefined : checkCount(opts.storeBytes, "storeBytes", 1),
+    });
     try {
       const timeout = checkTimeout(opts.timeout) ?? 5000;
       const reply = await client.link.request("connect_request", {}, { timeout, signal: opts.signal });
@@ -485,8 +500,8 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       Client.#current = undefined;
       setSharedAllocator(undefined);
     }
+    this.router.closeStore(); // its last releases go out before the link closes
     await this.link.close();
     this.router.close();
-    this.router.closeStore();
   }
 }

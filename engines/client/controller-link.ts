@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
+import { sessionName } from "../store/host-identity.js";
 import { type Batchable, batchable, sendBatched, unpackBatch } from "../wire/protocol/batch.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import type {
@@ -77,9 +77,13 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     ),
   );
 
-  constructor(readonly info: ConnectionInfo) {
+  constructor(
+    readonly info: ConnectionInfo,
+    /** Tell engines this client's host and process in its session name (see sessionName). */
+    sharesMemory = false,
+  ) {
     super();
-    const session = randomUUID();
+    const session = sessionName(sharesMemory);
     const dealer = new Dealer({
       routingId: session,
       linger: 0,

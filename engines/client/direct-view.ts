@@ -197,6 +197,7 @@ export class DirectView<S extends boolean = false> extends View {
     const targets = this.targets;
     const parts = partition(seq, targets.length, opts.flatten ?? false);
     if (parts.length > 0) announceRemoteNames({ [name]: parts[0] });
+    this.core.router.rememberParts(name, targets, parts);
     const jobs: Job[] = targets.map((t, i) => ({
       route: { kind: "direct", target: t },
       engineId: t,
@@ -216,16 +217,28 @@ export class DirectView<S extends boolean = false> extends View {
   gather<R = never, N extends string = string>(name: N): AsyncResult<GatheredValue<R, N>> {
     const targets = this.targets;
     let landing: GatherLanding | undefined;
+    let joined: unknown;
+    const router = this.core.router;
+    // Parts of known sizes from engines on this host are written straight into one block here.
+    const into = router.gatherInto(name, targets);
+    const jobs = into
+      ? targets.map(
+          (t, i): Job => ({ route: { kind: "direct", target: t }, engineId: t, buffers: () => into(i) }),
+        )
+      : this.#jobs(() => [], targets);
     const ar = this.submit<GatheredValue<R, N>, "pull_request">(
       "pull_request",
       // Split streams: each part's column is a frame of its own, which can land in its place.
       { names: [name], single: true, split: true },
-      this.#jobs(() => [], targets),
+      jobs,
       "list",
       {
-        combine: (values) => concatParts(values) as GatheredValue<R, N>,
+        combine: (values) => (joined ?? concatParts(values)) as GatheredValue<R, N>,
         prepare: async (values) => {
-          if (values.some(isNDArray)) await loadNDArrayConcat();
+          router.rememberParts(name, targets, values);
+          // Parts from engines on this host lie in their stores: joined in this client's, once.
+          joined ??= await router.joinStored(values);
+          if (joined === undefined && values.some(isNDArray)) await loadNDArrayConcat();
         },
         onMessageDone: (i) => landing?.partDone(i),
       },

@@ -1,6 +1,9 @@
 import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
 import { hostIdentity } from "../store/host-identity.js";
-import { defaultStoreLimit, type Holder, ObjectStore } from "../store/object-store.js";
+import { defaultStoreLimit, type Holder, ObjectStore, STORE_THRESHOLD } from "../store/object-store.js";
+import { StoreError } from "../store/store-error.js";
+import { StoreMapper } from "../store/store-mapper.js";
+import type { StoreRef } from "../store/store-ref.js";
 import type { Header } from "../wire/protocol/frames.js";
 import { MessageCodec } from "../wire/protocol/message-codec.js";
 import type {
@@ -12,20 +15,21 @@ import type {
   TaskMetadata,
   TaskRequestType,
 } from "../wire/protocol/messages.js";
-import type { StorePlacer } from "../wire/values/serialize.js";
+import { ndarrayMemory } from "../wire/values/ndarray-link.js";
+import type { DecodeOptions, StorePlacer } from "../wire/values/serialize.js";
+import { arrayBytes, encodeValueNow, isNDArray } from "../wire/values/serialize.js";
 import type { ControllerLink } from "./controller-link.js";
 import { EngineLane } from "./engine-lane.js";
 import type { ClusterError } from "./errors.js";
 import { type GatherLanding, LandingRegistry } from "./gather-landing.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
+import { joinStoredParts } from "./stored-gather.js";
 
 /** A load-balanced task whose arrays add up to this much is sent by assignment (see {@link TaskRouter.sendAssigned}). */
 const ASSIGNED_LANE_BYTES = 1 << 20;
 /** How many lane task ids the router remembers (for load-balanced tasks that depend on them). */
 const REMEMBERED_LANE_TASKS = 10_000;
 
-/** Arrays this large or larger go to engines on this host through the store. */
-export const STORE_THRESHOLD = 1 << 20;
 /** How often a store short of room may ask engines to collect garbage, in ms. */
 const COLLECT_EVERY_MS = 1000;
 
@@ -59,6 +63,19 @@ export class TaskRouter {
   readonly landings = new LandingRegistry();
   /** The same-host object store: made on first use; null when there can be none here. */
   #store: ObjectStore | null | undefined;
+  /** Maps engines' store blocks that replies name: made on first use; null when none can be. */
+  #mapper: StoreMapper | null | undefined;
+  /**
+   * How replies are decoded: arrays an engine on this host placed in its store are mapped here
+   * (copy-on-write), and released to the engine when collected.
+   */
+  readonly decoding: DecodeOptions = {
+    map: (ref) => (ref.owner === this.#store?.owner ? this.#ownBlock(ref) : this.#replyMapper().map(ref)),
+  };
+  /** This client's mappings of the blocks gathers are written into, until their replies are decoded. */
+  readonly #destinations = new Map<number, WeakRef<ArrayBuffer>>();
+  /** The byte size of each part of the last scatter or gather of a name, by name and targets. */
+  readonly #partSizes = new Map<string, number[]>();
   #lastCollect = 0;
 
   constructor(
@@ -66,8 +83,8 @@ export class TaskRouter {
     private readonly engines: ReadonlyMap<EngineId, EngineInfo>,
     /** Direct tasks take lanes (false: everything through the controller). */
     public useLanes: boolean,
-    /** How the store is set up; read when it is first made (Client.connect sets it before). */
-    public storeSetting: StoreSetting = { enabled: process.env.TSPARALLEL_STORE !== "0" },
+    /** How the store is set up; read when it is first made. */
+    private readonly storeSetting: StoreSetting = { enabled: process.env.TSPARALLEL_STORE !== "0" },
   ) {}
 
   /** The store, made on first use; undefined when there can be none (no addon, not Linux, turned off). */
@@ -85,6 +102,92 @@ export class TaskRouter {
       }
     }
     return this.#store ?? undefined;
+  }
+
+  #replyMapper(): StoreMapper {
+    if (this.#mapper === undefined) {
+      this.#mapper = null;
+      try {
+        this.#mapper = new StoreMapper(loadNativeAddon(), (owner, blocks) => {
+          if (!this.link.lostReason)
+            void this.link.sock.send("store_release", { owner, blocks }).catch(() => {});
+        });
+      } catch {
+        // no addon: engines never place replies for this client (its session does not ask them to)
+      }
+    }
+    if (!this.#mapper)
+      throw new StoreError(
+        "STORE_UNAVAILABLE",
+        "a reply lies in an engine's shared memory, which this client cannot map",
+      );
+    return this.#mapper;
+  }
+
+  /** Remembers the byte size of each part of a scatter or gather of `name` over `targets`. */
+  rememberParts(name: string, targets: readonly EngineId[], parts: readonly unknown[]): void {
+    const key = `${name}|${targets.join(",")}`;
+    const sizes = parts.map(arrayPartBytes);
+    if (sizes.every((n) => n >= STORE_THRESHOLD)) this.#partSizes.set(key, sizes);
+    else this.#partSizes.delete(key);
+    if (this.#partSizes.size > 256) this.#partSizes.delete(this.#partSizes.keys().next().value!);
+  }
+
+  /**
+   * For a gather of `name` over `targets` whose parts' sizes are known (from the last scatter or
+   * gather) and whose engines share this host: one block of this client's store, each engine told
+   * where to write its part, so the parts land in place and the joined result is that block, with
+   * no copy here. Returns each target's pull value frames (made once the block is found), or
+   * undefined to gather the ordinary way. An engine whose part has another size replies as usual.
+   */
+  gatherInto(name: string, targets: readonly EngineId[]): ((i: number) => Promise<Buffer[]>) | undefined {
+    const store = this.store;
+    const sizes = this.#partSizes.get(`${name}|${targets.join(",")}`);
+    if (
+      !store ||
+      !sizes ||
+      sizes.length !== targets.length ||
+      !targets.every((t) => this.sharesMemoryWith(t))
+    )
+      return undefined;
+    const total = sizes.reduce((n, s) => n + s, 0);
+    let found: Promise<{ ref: StoreRef; memory: ArrayBuffer } | undefined> | undefined;
+    const block = () =>
+      (found ??= store.allocateWarm(total).then((b) => {
+        if (!b) return undefined;
+        const memory = store.ownMapping(b, false);
+        for (const [id, ref] of this.#destinations) if (!ref.deref()) this.#destinations.delete(id);
+        this.#destinations.set(b.id, new WeakRef(memory));
+        return { ref: store.ref(b, true), memory };
+      }));
+    const starts = sizes.map((_, i) => sizes.slice(0, i).reduce((n, s) => n + s, 0));
+    return async (i) => {
+      const dest = await block();
+      if (!dest) return [];
+      return encodeValueNow({ into: [{ ref: dest.ref, at: starts[i], length: sizes[i] }] }) as Buffer[];
+    };
+  }
+
+  /** This client's own mapping of a gather's destination block (its parts are views of it). */
+  #ownBlock(ref: StoreRef): ArrayBuffer {
+    const memory = this.#destinations.get(ref.block)?.deref();
+    if (!memory)
+      throw new StoreError(
+        "STORE_UNREACHABLE",
+        "a reply names a destination block this client no longer has",
+      );
+    return memory;
+  }
+
+  /**
+   * A gather's parts joined through the stores (see stored-gather.ts), or undefined to join them
+   * the ordinary way.
+   */
+  async joinStored(parts: readonly unknown[]): Promise<unknown> {
+    const store = this.#store;
+    const mapper = this.#mapper;
+    if (!store || !mapper) return undefined;
+    return joinStoredParts(parts, store, mapper, ndarrayMemory);
   }
 
   /** True when engine `id` can map this client's store blocks (same host, addon on both sides). */
@@ -232,7 +335,7 @@ export class TaskRouter {
   engineGone(id: EngineId, reason: string | undefined): void {
     this.#lanes.get(id)?.engineGone(reason);
     this.#lanes.delete(id);
-    this.#store?.engineGone(id);
+    this.#store?.holderGone(id);
   }
 
   /**
@@ -276,6 +379,8 @@ export class TaskRouter {
 
   /** The client is closing: its store goes (blocks engines still map live on until they unmap). */
   closeStore(): void {
+    this.#mapper?.close();
+    this.#mapper = null;
     this.#store?.close();
     this.#store = null;
   }
@@ -316,4 +421,9 @@ export class TaskRouter {
     this.#lanes.set(id, lane);
     return lane;
   }
+}
+
+/** The bytes of a part that is one typed array or NDArray (0 for anything else). */
+function arrayPartBytes(part: unknown): number {
+  return ArrayBuffer.isView(part) || isNDArray(part) ? arrayBytes(part, 0) : 0;
 }

@@ -155,7 +155,13 @@ export abstract class View {
     const core = this.core;
     if (core.lostReason) throw core.lostReason;
     const router = core.router;
-    const ar = new AsyncResult<T>({ shape, abort: this.#abort, onDone: this.#settled, ...extra });
+    const ar = new AsyncResult<T>({
+      shape,
+      abort: this.#abort,
+      onDone: this.#settled,
+      decode: router.decoding,
+      ...extra,
+    });
     const sends = jobs.map((job) => {
       const t = ar.track(job.engineId);
       const header = router.header(type);

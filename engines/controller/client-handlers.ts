@@ -91,6 +91,17 @@ export function clientHandlers(c: ControllerParts): ClusterHandlers<"controllerF
       for (const r of c.registry.alive())
         void c.engines.send("store_collect", {}, { identities: [r.identity] });
     },
+    // A client let go of blocks of an engine's store: tell that engine, naming the client.
+    store_release: (m, client) => {
+      const { owner, blocks } = m.content;
+      const engine = typeof owner === "string" ? c.registry.byUuid(owner) : undefined;
+      if (!engine || !Array.isArray(blocks) || !blocks.every(Number.isSafeInteger)) return;
+      void c.engines.send(
+        "store_release",
+        { owner, client: client.toString(), blocks },
+        { identities: [engine.identity] },
+      );
+    },
     restart_engine_request: (m, client) =>
       answer(
         client,

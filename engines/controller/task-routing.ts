@@ -4,6 +4,7 @@ import {
   type AnyMessage,
   isTaskRequest,
   type Message,
+  type ReplyMetadata,
   replyTypeOf,
   type SchedulerScheme,
   type TaskMetadata,
@@ -161,7 +162,15 @@ export class TaskRouting {
     if (!task) return;
     if (this.scheduler.owns(parentId) && this.scheduler.finished(parentId, outcome, rec?.info.id) === "retry")
       return;
-    this.table.complete(parentId, outcome, msg.raw.length ? msg.raw : undefined, msg);
+    // A reply whose arrays lie in the engine's store is its client's alone: not kept for others.
+    const stored = (msg.metadata as Partial<ReplyMetadata>).stored === true;
+    if (stored) task.notKept = true;
+    this.table.complete(
+      parentId,
+      outcome,
+      msg.raw.length && !stored ? msg.raw : undefined,
+      stored ? undefined : msg,
+    );
     this.#toClients.send(task.client, msg);
     this.scheduler.dependenciesChanged();
   }

@@ -1,3 +1,5 @@
+import { collectGarbage } from "../store/collect-garbage.js";
+import type { ObjectStore } from "../store/object-store.js";
 import { unpackBatch } from "../wire/protocol/batch.js";
 import type { MessageSink } from "../wire/protocol/message-codec.js";
 import {
@@ -7,7 +9,6 @@ import {
   type TaskRequestType,
 } from "../wire/protocol/messages.js";
 import type { StreamSocket } from "../wire/transport/stream-socket.js";
-import { collectGarbage } from "./collect-garbage.js";
 import type { TaskRunner } from "./task-runner.js";
 
 /** What an engine's handlers act on. */
@@ -19,6 +20,8 @@ export interface EngineParts {
   exit(code: number, why: string): void;
   /** Logs a message the engine dropped. */
   log(text: string): void;
+  /** The engine's own store, where it places large replies for clients on its host. */
+  readonly replies: ObjectStore | undefined;
 }
 
 /** What an engine does with the messages its controller sends (the `origin` of replies is the controller). */
@@ -44,6 +47,12 @@ export function controllerHandlers(e: EngineParts): ClusterHandlers<"engineFromC
     shutdown_request: () => e.exit(0, "shutdown requested"),
     // A client's store is short of room: what user code dropped is finalized, and its blocks released.
     store_collect: () => collectGarbage(),
+    // A client let go of replies it had mapped from this engine's store.
+    store_release: (m) => {
+      const { client, blocks } = m.content;
+      if (typeof client !== "string" || !Array.isArray(blocks)) return;
+      for (const b of blocks) e.replies?.release(b, client);
+    },
   };
 }
 

@@ -5,7 +5,10 @@ import { clearTimeout, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
-import { hostIdentity } from "../store/host-identity.js";
+import { processAlive } from "../launchers/process-alive.js";
+import { collectGarbage } from "../store/collect-garbage.js";
+import { hostIdentity, hostTag, sessionHost } from "../store/host-identity.js";
+import { defaultStoreLimit, ObjectStore, STORE_THRESHOLD } from "../store/object-store.js";
 import { StoreMapper } from "../store/store-mapper.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import { type MessageCodec as Codec, MessageCodec } from "../wire/protocol/message-codec.js";
@@ -16,7 +19,7 @@ import { SendArena } from "../wire/transport/send-arena.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import type { StreamSocket } from "../wire/transport/stream-socket.js";
 import { formatMimeBundle, type MimeBundle, mimeShortcuts } from "../wire/values/mime-bundle.js";
-import { collectGarbage } from "./collect-garbage.js";
+import type { StorePlacer } from "../wire/values/serialize.js";
 import { controllerHandlers, type EngineParts, laneHandlers } from "./engine-handlers.js";
 import { Heart } from "./heart.js";
 import { LaneServer, laneAddress } from "./lane-server.js";
@@ -31,6 +34,8 @@ import { TaskRunner } from "./task-runner.js";
 const REGISTRATION_TIMEOUT_MS = Number(process.env.TSPARALLEL_REGISTRATION_TIMEOUT_MS) || 15_000;
 /** How long an engine outlives a lost controller connection before exiting (no orphans). */
 const ORPHAN_GRACE_MS = 3_000;
+/** How often an engine with replies in its store checks that their clients still run. */
+const CLIENT_SWEEP_MS = 5_000;
 /** How long after its last task an engine holding store blocks collects garbage, and how often at most. */
 const IDLE_GC_DELAY_MS = 100;
 const IDLE_GC_EVERY_MS = 200;
@@ -48,6 +53,9 @@ export class Engine implements EngineParts {
   readonly runner: TaskRunner;
   /** Maps clients' store blocks (undefined without the native addon, or with TSPARALLEL_STORE=0). */
   readonly store: StoreMapper | undefined;
+  /** This engine's own store, for large replies to clients on its host. */
+  readonly replies: ObjectStore | undefined;
+  #sweep: NodeJS.Timeout | undefined;
   readonly #sock: SignedSocket;
   readonly #ns: Namespace;
   readonly #signer: Signer;
@@ -91,6 +99,9 @@ export class Engine implements EngineParts {
       ),
     });
     this.store = this.#storeMapper();
+    this.replies = this.store
+      ? new ObjectStore(loadNativeAddon(), this.uuid, { limit: defaultStoreLimit() })
+      : undefined;
     this.runner = new TaskRunner(
       this.#ns,
       new OutputCapture(),
@@ -99,6 +110,7 @@ export class Engine implements EngineParts {
       () => this.#status.changed(),
       this.store,
       () => this.#idle(),
+      (session) => this.#replyPlacer(session),
     );
     this.#status = new StatusReporter(this.runner, (status) => void this.#sock.send("engine_status", status));
   }
@@ -176,6 +188,43 @@ export class Engine implements EngineParts {
       this.#lastGc = Date.now();
       collectGarbage();
     }, wait);
+  }
+
+  /**
+   * Where a reply to the client with `session` places its large arrays: this engine's store, when
+   * the session says the client runs on this host (see sessionName).
+   */
+  #replyPlacer(session: string): StorePlacer | undefined {
+    const store = this.replies;
+    const client = sessionHost(session);
+    if (!store || !client || client.host !== hostTag()) return undefined;
+    return {
+      threshold: STORE_THRESHOLD,
+      place: (length) => {
+        const block = store.allocate(length);
+        if (!block) return undefined;
+        store.retain(block, session);
+        this.#sweep ??= setInterval(() => this.#sweepClients(), CLIENT_SWEEP_MS).unref();
+        return { bytes: store.bytesOf(block), ref: store.ref(block) };
+      },
+      hold: () => false,
+      discard: (ref) => {
+        if (ref.owner === store.owner) store.release(ref.block, session);
+      },
+    };
+  }
+
+  /** A client whose process has ended holds nothing (its mappings went with it). */
+  #sweepClients(): void {
+    const store = this.replies!;
+    for (const holder of store.holders()) {
+      const pid = typeof holder === "string" ? sessionHost(holder)?.pid : undefined;
+      if (pid !== undefined && !processAlive(pid)) store.holderGone(holder);
+    }
+    if (store.blocks === 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
   }
 
   /** The store mapper, when this engine can map clients' shared memory. */
@@ -306,6 +355,7 @@ export class Engine implements EngineParts {
       : Promise.resolve();
     this.runner.flushRecords();
     this.store?.close();
+    clearInterval(this.#sweep);
     this.#lanes?.close();
     void Promise.all([signalsDone, this.#heart?.stop()])
       .then(() => this.#sock.close())

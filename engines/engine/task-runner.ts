@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { setTimeout as delay } from "node:timers/promises";
 import type { StoreMapper } from "../store/store-mapper.js";
-import type { StoreRef } from "../store/store-ref.js";
+import { isStoreRef, type StoreRef } from "../store/store-ref.js";
 import { type Batchable, batchable, sendBatched } from "../wire/protocol/batch.js";
 import type { Header } from "../wire/protocol/frames.js";
 import type { MessageSink } from "../wire/protocol/message-codec.js";
@@ -21,6 +21,7 @@ import type { SignedSocket } from "../wire/transport/signed-socket.js";
 import type { StreamSocket } from "../wire/transport/stream-socket.js";
 import { TurnBatcher } from "../wire/transport/turn-batcher.js";
 import { formatMimeBundle, type MimeBundle } from "../wire/values/mime-bundle.js";
+import type { StorePlacer } from "../wire/values/serialize.js";
 import { decodeValue, encodeValue } from "../wire/values/serialize.js";
 import type { Namespace } from "./namespace.js";
 import type { OutputCapture } from "./output-capture.js";
@@ -79,6 +80,8 @@ export class TaskRunner {
     private readonly store?: StoreMapper,
     /** Told when the queue has run dry. */
     private readonly idle: () => void = () => {},
+    /** Where a reply for the client with this session may place its large arrays (its host's store). */
+    private readonly replyPlacer: (session: string) => StorePlacer | undefined = () => undefined,
   ) {
     this.#replies = new TurnBatcher((replies) =>
       sendBatched(
@@ -169,9 +172,15 @@ export class TaskRunner {
     this.capture.begin((name, text) => void origin.send("stream", { name, text }, { parent }));
     let status: ReplyStatus = { status: "ok" };
     let buffers: Buffer[] = [];
-    // A lane says when it has sent a reply, so only lane replies may borrow reused memory.
+    // A lane says when it has sent a reply, so only lane replies may borrow reused memory; a client
+    // on this host gets large arrays in the engine's store instead.
     const leases: Lease[] = [];
-    const enc = queued.lane ? { arena: this.arena, leases } : {};
+    const placed: StoreRef[] = [];
+    const store = this.replyPlacer(task.header.session);
+    const enc = {
+      ...(queued.lane ? { arena: this.arena, leases } : {}),
+      ...(store ? { store, placed } : {}),
+    };
     try {
       const label = `engine ${this.id}`;
       switch (task.header.msg_type) {
@@ -202,11 +211,19 @@ export class TaskRunner {
         case "pull_request": {
           const c = (task as Message<"pull_request">).content;
           const value = c.single ? this.ns.get(c.names[0]!) : c.names.map((n) => this.ns.get(n));
-          buffers = await encodeValue(value, {
-            name: c.single ? c.names[0]! : "names",
-            split: c.split === true,
-            ...enc,
-          });
+          const into = task.buffers.length
+            ? this.#intoPlacer(await decodeValue(task.buffers), enc.store)
+            : undefined;
+          try {
+            buffers = await encodeValue(value, {
+              name: c.single ? c.names[0]! : "names",
+              split: c.split === true,
+              ...enc,
+              ...(into ? { store: into.placer } : {}),
+            });
+          } finally {
+            into?.done();
+          }
           break;
         }
       }
@@ -214,12 +231,13 @@ export class TaskRunner {
       status = errorStatus(e, this.id);
       buffers = [];
       for (const l of leases.splice(0)) l.release();
+      for (const ref of placed.splice(0)) store?.discard(ref);
     } finally {
       this.capture.end();
       this.#current = undefined;
       this.#currentOrigin = undefined;
     }
-    this.#reply(queued, status, started, buffers, performance.now() - t0, leases);
+    this.#reply(queued, status, started, buffers, performance.now() - t0, leases, placed.length > 0);
   }
 
   #reply(
@@ -229,13 +247,16 @@ export class TaskRunner {
     buffers: Buffer[] = [],
     duration = 0,
     leases: Lease[] = [],
+    stored = false,
   ): void {
     const { task, lane } = queued;
     const metadata: ReplyMetadata = { engine_id: this.id, started, completed: Date.now(), duration };
+    if (stored) metadata.stored = true;
     const type = replyTypeOf(task.header.msg_type);
     const opts = { parent: task.header, metadata, buffers };
     if (!lane) {
-      if (batchable(buffers)) {
+      // A stored reply goes alone: the controller reads its metadata to know not to keep it.
+      if (!stored && batchable(buffers)) {
         const header = this.controller.header(type);
         this.#replies.add({ type, header, parent_header: task.header, metadata, content: status, buffers });
       } else {
@@ -254,7 +275,8 @@ export class TaskRunner {
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
     if (bytes >= LEAVE_BEFORE_NEXT_BYTES) this.#leaving = lane.writeOut(frames, release, tagged);
     else lane.write(frames, release, tagged);
-    const keep = bytes <= RECORDED_REPLY_BYTES; // far below LATE_TAGS_MIN: never a trailer being filled
+    // Far below LATE_TAGS_MIN: never a trailer being filled. A stored reply's blocks are its client's.
+    const keep = bytes <= RECORDED_REPLY_BYTES && !stored;
     this.#records.push({
       msg_id: task.header.msg_id,
       msg_type: task.header.msg_type,
@@ -293,6 +315,38 @@ export class TaskRunner {
       this.#releaseStored(task, mapped);
       throw e;
     }
+  }
+
+  /**
+   * Where a pull's client asked for the value's large arrays to be written (slices of a block of
+   * its store, in order): a placer that fills those slices that fit and hands the rest to
+   * `fallback` (this engine's store). `done` unmaps what it mapped.
+   */
+  #intoPlacer(
+    request: unknown,
+    fallback: StorePlacer | undefined,
+  ): { placer: StorePlacer; done(): void } | undefined {
+    const store = this.store;
+    const slots = (request as { into?: unknown } | null)?.into;
+    if (!store || !Array.isArray(slots)) return undefined;
+    const maps: ArrayBuffer[] = [];
+    let next = 0;
+    const placer: StorePlacer = {
+      threshold: fallback?.threshold ?? 1,
+      place: (length) => {
+        const slot = slots[next] as { ref?: unknown; at?: unknown; length?: unknown } | undefined;
+        if (slot && isStoreRef(slot.ref) && slot.length === length && Number.isSafeInteger(slot.at)) {
+          next++;
+          const memory = store.mapForWriting(slot.ref, slot.at as number, length);
+          maps.push(memory);
+          return { bytes: new Uint8Array(memory), ref: slot.ref, slice: [slot.at as number, length] };
+        }
+        return fallback?.place(length);
+      },
+      hold: () => false,
+      discard: (ref) => fallback?.discard(ref),
+    };
+    return { placer, done: () => maps.splice(0).forEach((m) => store.unmapWritten(m)) };
   }
 
   /** Releases the store blocks `task` carries that it has not mapped (it will not run). */

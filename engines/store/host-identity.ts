@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from "node:crypto";
 import { readFileSync, readlinkSync } from "node:fs";
 import process from "node:process";
 
@@ -19,4 +20,26 @@ export function hostIdentity(): string {
     cached = "";
   }
   return cached;
+}
+
+/** A short tag of this host's identity, for session names (empty when there is no identity). */
+export function hostTag(): string {
+  const id = hostIdentity();
+  return id ? createHash("sha256").update(id).digest("hex").slice(0, 16) : "";
+}
+
+/**
+ * A client session name that tells engines where the client runs: `<uuid>.<pid>.<host tag>`. An
+ * engine on the same host places large replies for it in the engine's own store, which the client
+ * maps instead of reading a copy, and can tell when the client's process is gone.
+ */
+export function sessionName(sharesMemory: boolean): string {
+  const uuid = randomUUID();
+  return sharesMemory && hostTag() ? `${uuid}.${process.pid}.${hostTag()}` : uuid;
+}
+
+/** The process and host a session name tells, when it tells them. */
+export function sessionHost(session: string): { pid: number; host: string } | undefined {
+  const m = /^[0-9a-f-]{36}\.(\d+)\.([0-9a-f]{16})$/.exec(session);
+  return m ? { pid: Number(m[1]), host: m[2]! } : undefined;
 }

@@ -1,14 +1,18 @@
 import { randomBytes } from "node:crypto";
 import { totalmem } from "node:os";
 import process from "node:process";
-import { clearTimeout, setTimeout } from "node:timers";
+import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import type { NativeAddon } from "../../ndarray/node/native-addon.js";
 import type { EngineId } from "../wire/protocol/messages.js";
+import { collectGarbage } from "./collect-garbage.js";
 import { StoreError } from "./store-error.js";
 import { SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, type StoreRef } from "./store-ref.js";
 
-/** Who holds a block: an engine (it mapped it, or will), a load-balanced task not yet placed, or this process. */
-export type Holder = EngineId | "lb" | "local";
+/**
+ * Who holds a block: an engine (it mapped it, or will), a load-balanced task not yet placed, this
+ * process, or (in an engine's store) a client by its session.
+ */
+export type Holder = EngineId | "lb" | "local" | string;
 
 /** One block: a page-aligned range of a segment holding one array. */
 export interface Block {
@@ -46,7 +50,12 @@ export interface StoreOptions {
   idleMs?: number;
 }
 
+/** Arrays this large or larger travel through a store between processes on one host. */
+export const STORE_THRESHOLD = 1 << 20;
+
 const PAGE = 4096;
+/** A block this large is worth a garbage collection to find reusable memory for (see allocateWarm). */
+const WARM_COLLECT_BYTES = 64 << 20;
 const DEFAULT_SEGMENT_BYTES = 256 << 20;
 const DEFAULT_IDLE_MS = 30_000;
 
@@ -90,6 +99,7 @@ export class ObjectStore {
   #bytes = 0;
   readonly #segmentBytes: number;
   readonly #idleMs: number;
+  #lastCollect = 0;
 
   constructor(
     private readonly addon: NativeAddon,
@@ -124,14 +134,40 @@ export class ObjectStore {
    */
   allocate(length: number): Block | undefined {
     const size = roundUp(Math.max(length, 1), PAGE);
-    for (const seg of this.#segments) {
-      const at = takeRange(seg, size);
-      if (at !== undefined) return this.#block(seg, at, length, size);
-    }
+    const fit = this.#fit(size, length);
+    if (fit) return fit;
     const segSize = Math.max(this.#segmentBytes, roundUp(size + SEGMENT_HEADER_BYTES, 2 << 20));
     if (this.#bytes + segSize > this.options.limit) return undefined;
     const seg = this.#segment(segSize);
     return this.#block(seg, takeRange(seg, size)!, length, size);
+  }
+
+  /**
+   * A block of `length` bytes, preferring memory the store already has: when it would need a new
+   * segment while this process holds blocks of its own, it first lets the garbage collector find
+   * those the program has dropped (at most once a second), since fresh memory costs far more than
+   * a collection. Undefined when even a new segment does not fit.
+   */
+  async allocateWarm(length: number): Promise<Block | undefined> {
+    const block = this.#fit(roundUp(Math.max(length, 1), PAGE), length);
+    if (block) return block;
+    const now = Date.now();
+    // A large block's fresh pages cost more than a collection every time; smaller ones, now and then.
+    const worth = length >= WARM_COLLECT_BYTES || now - this.#lastCollect > 1000;
+    if (this.#localHolds() > 0 && worth) {
+      this.#lastCollect = now;
+      collectGarbage();
+      // Finalizers run in a later turn of the event loop.
+      await new Promise((r) => setTimeout(r, 0));
+      await new Promise((r) => setImmediate(r));
+    }
+    return this.allocate(length);
+  }
+
+  #localHolds(): number {
+    let n = 0;
+    for (const b of this.#blocks.values()) n += b.holders.get("local") ?? 0;
+    return n;
   }
 
   /** A message saying the store is full, with what to do. */
@@ -200,12 +236,19 @@ export class ObjectStore {
     this.retain(block, to);
   }
 
-  /** Engine `engine` is gone: its holds end (its mappings went with it). */
-  engineGone(engine: EngineId): void {
+  /** `holder` is gone (an engine died, a client's process ended): its holds end with its mappings. */
+  holderGone(holder: Holder): void {
     for (const block of [...this.#blocks.values()]) {
-      if (!block.holders.delete(engine)) continue;
+      if (!block.holders.delete(holder)) continue;
       if (block.holders.size === 0) this.#free(block);
     }
+  }
+
+  /** Every holder of some block now. */
+  holders(): Set<Holder> {
+    const out = new Set<Holder>();
+    for (const block of this.#blocks.values()) for (const h of block.holders.keys()) out.add(h);
+    return out;
   }
 
   /** Frees a block that never travelled (its encoding failed). */
@@ -231,11 +274,20 @@ export class ObjectStore {
     this.#blocks.clear();
   }
 
+  /** A block in a segment the store has, or undefined. */
+  #fit(size: number, length: number): Block | undefined {
+    for (const seg of this.#segments) {
+      const at = takeRange(seg, size);
+      if (at !== undefined) return this.#block(seg, at, length, size);
+    }
+    return undefined;
+  }
+
   #segment(size: number): Segment {
     const fd = this.addon.shmCreate("tsparallel-store", size);
     let memory: ArrayBuffer;
     try {
-      memory = this.addon.shmMap(fd, 0, size, true);
+      memory = this.addon.shmMap(fd, 0, size, true, true);
     } catch (e) {
       this.addon.shmClose(fd);
       throw e;

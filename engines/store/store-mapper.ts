@@ -28,6 +28,8 @@ export class StoreMapper {
     this.#live--;
     this.release(owner, [block]);
   });
+  /** Each mapping made here: whose block it is (for {@link unmapNow}). */
+  readonly #mappings = new WeakMap<ArrayBufferLike, { owner: string; block: number }>();
   /** Mappings made and not yet collected. */
   #live = 0;
 
@@ -52,9 +54,47 @@ export class StoreMapper {
         `could not map a block of the shared-memory store of process ${ref.pid}: ${(e as Error).message}`,
       );
     }
-    this.#collected.register(memory, { owner: ref.owner, block: ref.block });
+    const held = { owner: ref.owner, block: ref.block };
+    this.#collected.register(memory, held, held);
+    this.#mappings.set(memory, held);
     this.#live++;
     return memory;
+  }
+
+  /**
+   * Maps bytes [at, at + length) of the block `ref` names for writing into it (the owner asked this
+   * process to fill them: a part of a gather). No hold: the caller unmaps it (addon.shmUnmap) when
+   * done, and the owner keeps the block.
+   */
+  mapForWriting(ref: StoreRef, at: number, length: number): ArrayBuffer {
+    if (at < 0 || length <= 0 || at + length > ref.length)
+      throw new StoreError("STORE_UNREACHABLE", "a gather names bytes outside its destination block");
+    const fd = this.#segment(ref);
+    return this.addon.shmMap(fd, ref.offset + at, length, true, true);
+  }
+
+  /** Unmaps a mapping made by {@link mapForWriting}. */
+  unmapWritten(memory: ArrayBuffer): void {
+    this.addon.shmUnmap(memory);
+  }
+
+  /** True when `memory` is a mapping made here (a block of some owner's store). */
+  maps(memory: ArrayBufferLike): boolean {
+    return this.#mappings.has(memory);
+  }
+
+  /**
+   * Unmaps a mapping made here and releases its block now, without waiting for the garbage
+   * collector: for a mapping only this process's own code held (a gather's parts, once joined).
+   * Views of it see length 0 afterwards.
+   */
+  unmapNow(memory: ArrayBuffer): void {
+    const held = this.#mappings.get(memory);
+    if (!held || !this.#collected.unregister(held)) return;
+    this.#mappings.delete(memory);
+    this.#live--;
+    this.addon.shmUnmap(memory);
+    this.release(held.owner, [held.block]);
   }
 
   /** How many mapped blocks this process may still hold (their views not yet collected). */

@@ -46,8 +46,11 @@ export interface NativeAddon {
   shmOpenPeer(pid: number, fd: number): number;
   /** `dev:ino:size` of the file behind a descriptor. */
   shmIdentity(fd: number): string;
-  /** An ArrayBuffer over bytes [offset, offset + length) of a segment, shared or copy-on-write. */
-  shmMap(fd: number, offset: number, length: number, shared: boolean): ArrayBuffer;
+  /**
+   * An ArrayBuffer over bytes [offset, offset + length) of a segment, shared or copy-on-write;
+   * `populate` fills its page tables at once (for memory about to be written).
+   */
+  shmMap(fd: number, offset: number, length: number, shared: boolean, populate?: boolean): ArrayBuffer;
   /** Detaches a buffer made by shmMap and unmaps it now. */
   shmUnmap(buffer: ArrayBuffer): void;
   shmClose(fd: number): void;

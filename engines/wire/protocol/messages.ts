@@ -91,6 +91,8 @@ export interface ReplyMetadata {
   completed: number;
   /** How long the task ran, in ms (sub-millisecond resolution). */
   duration?: number;
+  /** The reply's arrays lie in the engine's store, held for the submitting client only: not for others to fetch. */
+  stored?: true;
   [extra: string]: unknown;
 }
 
@@ -224,7 +226,12 @@ export interface ContentByType {
   apply_reply: ReplyStatus;
   push_request: Record<string, never>;
   push_reply: ReplyStatus;
-  /** `split`: large arrays come back as split streams, for a receiver that lands them in place. */
+  /**
+   * `split`: large arrays come back as split streams, for a receiver that lands them in place. A
+   * pull whose client shares the engine's host may carry, as its one value frame, where to write
+   * the value's large arrays: `{ into: [{ ref, at, length }] }`, slices of a block of the client's
+   * store (a gather's parts, each into its place in the joined result).
+   */
   pull_request: { names: string[]; single: boolean; split?: boolean };
   pull_reply: ReplyStatus;
 
@@ -238,10 +245,11 @@ export interface ContentByType {
 
   // the same-host object store (engines/store/)
   /**
-   * An engine holds these blocks of `owner`'s store no more (engine → controller → owner); the
-   * controller fills in `engine`, the sender it knows.
+   * These blocks of `owner`'s store are held no more: an engine's release to a client, or a
+   * client's to an engine, through the controller, which fills in who held them (`engine`: the
+   * engine's id; `client`: the client's session).
    */
-  store_release: { owner: string; engine?: EngineId; blocks: number[] };
+  store_release: { owner: string; engine?: EngineId; client?: string; blocks: number[] };
   /** A client's store is short of room: engines collect garbage and release what they can. */
   store_collect: Record<string, never>;
 
@@ -316,6 +324,7 @@ export const ACCEPTS = {
     "scale_request",
     "restart_engine_request",
     "store_collect",
+    "store_release",
   ],
   /** The controller's engine socket. */
   controllerFromEngine: [
@@ -338,6 +347,7 @@ export const ACCEPTS = {
     "abort_request",
     "shutdown_request",
     "store_collect",
+    "store_release",
   ],
   /** An engine's lane: what a client may send it directly (never registration or shutdown). */
   engineFromLane: [...TASK_REQUESTS, "abort_request"],

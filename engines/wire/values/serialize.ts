@@ -127,8 +127,11 @@ interface Stored {
 export interface StorePlacer {
   /** Arrays of this many bytes or more are placed. */
   readonly threshold: number;
-  /** A block for `length` bytes (its bytes to write, and its ref), or undefined to use a frame. */
-  place(length: number): { bytes: Uint8Array; ref: StoreRef } | undefined;
+  /**
+   * Room for `length` bytes: the bytes to write and the block's ref (with `slice`, the part of the
+   * block they are, as [byte offset, byte length]), or undefined to use a frame.
+   */
+  place(length: number): { bytes: Uint8Array; ref: StoreRef; slice?: [number, number] } | undefined;
   /** Takes holds on a block that already exists (a put or shared array); false if it cannot. */
   hold(ref: StoreRef): boolean;
   /** Gives back a block (placed or held) that will not travel after all. */
@@ -382,7 +385,7 @@ function placeInStore(oob: Oob[], store: StorePlacer | undefined): StoreRef[] {
       const block = store.place(v.byteLength);
       if (!block) continue;
       block.bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
-      item.mark.stored = { ref: block.ref, array };
+      item.mark.stored = { ref: block.ref, array, ...(block.slice ? { slice: block.slice } : {}) };
       refs.push(block.ref);
     } else if (item.kind === "ndarray") {
       const nd = loadedNDArrayMemory();
@@ -392,11 +395,10 @@ function placeInStore(oob: Oob[], store: StorePlacer | undefined): StoreRef[] {
       const block = store.place(bytes);
       if (!block) continue;
       const copy = nd.ndarrayCopyInto(a, () => block.bytes);
-      item.mark.stored = {
-        ref: block.ref,
-        array: typedArrayName(copy.data as AnyTypedArray),
-        layout: nd.ndarrayLayout(copy),
-      };
+      const layout = nd.ndarrayLayout(copy);
+      // Within a slice of a block, the layout's offset counts from the block's start.
+      if (block.slice) layout.offset += block.slice[0] / copy.data.BYTES_PER_ELEMENT;
+      item.mark.stored = { ref: block.ref, array: typedArrayName(copy.data as AnyTypedArray), layout };
       refs.push(block.ref);
     }
   }
@@ -545,7 +547,8 @@ async function storedValue(stored: Stored, opts: DecodeOptions): Promise<unknown
       "a value lies in another process's shared memory, which this process cannot map",
     );
   const memory = opts.map(stored.ref);
-  const [at, bytes] = stored.slice ?? [0, stored.ref.length];
+  // An NDArray views the whole block (its layout's offset counts from the block's start).
+  const [at, bytes] = (!stored.layout && stored.slice) || [0, stored.ref.length];
   if (!Number.isSafeInteger(at) || !Number.isSafeInteger(bytes) || at < 0 || at + bytes > stored.ref.length)
     throw new SerializationError("", "a value names bytes outside its shared-memory block");
   const View = Ctor as Float64ArrayConstructor;
