@@ -60,6 +60,12 @@ export interface ClusterBaseOptions {
   daemonLog?: string;
   /** How long to wait for the controller and engines, in ms (default 30000). */
   timeout?: number;
+  /**
+   * The client's shared-memory store for engines on this host (see ConnectOptions.store): false
+   * turns it off; `storeBytes` sets its size limit.
+   */
+  store?: boolean;
+  storeBytes?: number;
 }
 
 /**
@@ -205,7 +211,7 @@ export class Cluster {
         (child.stdout as unknown as { unref?: () => void }).unref?.();
         process.once("exit", cluster.#onExit);
       }
-      const client = await Client.connect(file, { timeout });
+      const client = await Client.connect(file, { timeout, store: opts.store, storeBytes: opts.storeBytes });
       client.cluster = cluster;
       cluster.client = client;
       await client.waitForEngines(n, { timeout }).catch((e: unknown) => {

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import type { Sendable } from "../store/store-handle.js";
 import type { StoreRef } from "../store/store-ref.js";
 import type { EngineId } from "../wire/protocol/messages.js";
 import { encodeValueNow, isNDArray } from "../wire/values/serialize.js";
@@ -79,7 +80,10 @@ export class DirectView<S extends boolean = false> extends View {
   }
 
   /** Calls `fn(...args)` on every target; `fn` ships as source and sees the engine's globals. */
-  apply<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): AsyncResult<PerTarget<S, Awaited<R>>> {
+  apply<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: Sendable<A>
+  ): AsyncResult<PerTarget<S, Awaited<R>>> {
     const f = shipFunction(fn);
     const targets = this.targets;
     return this.submit(
@@ -99,7 +103,10 @@ export class DirectView<S extends boolean = false> extends View {
   }
 
   /** `apply`, then wait for the value. */
-  applySync<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<PerTarget<S, Awaited<R>>> {
+  applySync<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    ...args: Sendable<A>
+  ): Promise<PerTarget<S, Awaited<R>>> {
     return this.apply(fn, ...args).get();
   }
 

@@ -1,3 +1,4 @@
+import type { Sendable } from "../store/store-handle.js";
 import type { EngineId, Route } from "../wire/protocol/messages.js";
 import { isArrowTable } from "../wire/values/arrow-frames.js";
 import { arrayBytes, encodeValueNow, isNDArray } from "../wire/values/serialize.js";
@@ -113,7 +114,7 @@ export class LoadBalancedView extends View {
   }
 
   /** Runs `fn(...args)` on one engine the scheduler picks. */
-  apply<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): AsyncResult<Awaited<R>> {
+  apply<A extends unknown[], R>(fn: (...args: A) => R, ...args: Sendable<A>): AsyncResult<Awaited<R>> {
     const f = shipFunction(fn);
     const job: Job = {
       route: this.#route(),
@@ -133,12 +134,12 @@ export class LoadBalancedView extends View {
   }
 
   /** Same as {@link apply}. */
-  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): AsyncResult<Awaited<R>> {
+  applyAsync<A extends unknown[], R>(fn: (...args: A) => R, ...args: Sendable<A>): AsyncResult<Awaited<R>> {
     return this.apply(fn, ...args);
   }
 
   /** `apply`, then wait for the value. */
-  applySync<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Promise<Awaited<R>> {
+  applySync<A extends unknown[], R>(fn: (...args: A) => R, ...args: Sendable<A>): Promise<Awaited<R>> {
     return this.apply(fn, ...args).get();
   }
 

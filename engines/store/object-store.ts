@@ -136,7 +136,9 @@ export class ObjectStore {
     const size = roundUp(Math.max(length, 1), PAGE);
     const fit = this.#fit(size, length);
     if (fit) return fit;
-    const segSize = Math.max(this.#segmentBytes, roundUp(size + SEGMENT_HEADER_BYTES, 2 << 20));
+    // A segment of the usual size, or what is left under the limit, or this block's own size.
+    const needed = roundUp(size + SEGMENT_HEADER_BYTES, PAGE);
+    const segSize = Math.max(needed, Math.min(this.#segmentBytes, this.options.limit - this.#bytes));
     if (this.#bytes + segSize > this.options.limit) return undefined;
     const seg = this.#segment(segSize);
     return this.#block(seg, takeRange(seg, size)!, length, size);

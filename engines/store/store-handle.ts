@@ -32,3 +32,6 @@ export class StoreHandle<T = unknown> {
     return `StoreHandle(${this.byteLength} bytes in shared memory)`;
   }
 }
+
+/** Task arguments: each one its value, or a handle to that value placed in the store. */
+export type Sendable<A extends unknown[]> = { [K in keyof A]: A[K] | StoreHandle<A[K]> };
