@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,69 @@ static napi_value Unmap(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  char *dst;
+  const char *src;
+  size_t n;
+} copy_job;
+
+static void *copy_part(void *arg) {
+  copy_job *j = arg;
+  memcpy(j->dst, j->src, j->n);
+  return NULL;
+}
+
+/* Below this a copy is not worth a thread: starting one costs tens of microseconds. */
+#define PARALLEL_COPY_MIN (8u << 20)
+#define MAX_COPY_THREADS 8
+
+/*
+ * copy(dst, src, threads): copies src's bytes into dst (both typed arrays of one byte length) with
+ * up to `threads` threads: one core's memcpy does not saturate the memory bus, two nearly double
+ * the rate (a 512 MiB array goes into the store at ~20 GB/s instead of ~10).
+ */
+static napi_value Copy(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  int64_t threads;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_typedarray_type t1, t2;
+  size_t n1, n2, o1, o2;
+  void *d, *s;
+  napi_value b1, b2;
+  if (argc != 3 || napi_get_typedarray_info(env, argv[0], &t1, &n1, &d, &b1, &o1) != napi_ok ||
+      napi_get_typedarray_info(env, argv[1], &t2, &n2, &s, &b2, &o2) != napi_ok || t1 != napi_uint8_array ||
+      t2 != napi_uint8_array || n1 != n2 || !get_i64(env, argv[2], &threads)) {
+    napi_throw_type_error(env, "ERR_SHM_ARGS", "copy(dst, src, threads) takes two Uint8Arrays of one length");
+    return NULL;
+  }
+  size_t n = n1;
+  int k = n < PARALLEL_COPY_MIN || threads < 2 ? 1 : (int)(threads > MAX_COPY_THREADS ? MAX_COPY_THREADS : threads);
+  if (k == 1) {
+    memmove(d, s, n);
+    return NULL;
+  }
+  pthread_t tid[MAX_COPY_THREADS];
+  copy_job jobs[MAX_COPY_THREADS];
+  size_t part = (n / (size_t)k + 4095) & ~(size_t)4095;
+  int started = 0;
+  for (int i = 0; i < k; i++) {
+    size_t at = part * (size_t)i;
+    if (at >= n) break;
+    jobs[i] = (copy_job){(char *)d + at, (const char *)s + at, at + part > n ? n - at : part};
+    if (i == 0) continue; /* this thread does the first part */
+    if (pthread_create(&tid[i], NULL, copy_part, &jobs[i]) != 0) {
+      memcpy(jobs[i].dst, jobs[i].src, jobs[i].n); /* no thread: copy it here */
+      jobs[i].n = 0;
+    } else
+      started |= 1 << i;
+  }
+  copy_part(&jobs[0]);
+  for (int i = 1; i < k; i++)
+    if (started & (1 << i)) pthread_join(tid[i], NULL);
+  return NULL;
+}
+
 /* closeFd(fd) */
 static napi_value CloseFd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -240,6 +304,7 @@ int shm_register(napi_env env, napi_value exports) {
       {"shmMap", NULL, Map, NULL, NULL, NULL, napi_default, NULL},
       {"shmUnmap", NULL, Unmap, NULL, NULL, NULL, napi_default, NULL},
       {"shmClose", NULL, CloseFd, NULL, NULL, NULL, napi_default, NULL},
+      {"shmCopy", NULL, Copy, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
 }

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type Client, Cluster } from "../../engines/index.js";
+import { Client, Cluster } from "../../engines/index.js";
 import { runCell } from "../../kernel/magics/cell-runner.js";
 import { coreMagics } from "../../kernel/magics/core/index.js";
 import type { MagicContext } from "../../kernel/magics/magic.js";
@@ -30,6 +30,7 @@ export const RUNTIME_METRICS = [
   "map_items_per_s_chunk1",
   "map_items_per_s_auto",
   ...[8, 64, 512].flatMap((m) => ["push", "pull", "scatter", "gather"].map((op) => `${op}_${m}MiB_GBps`)),
+  ...[64, 512].flatMap((m) => ["push", "pull", "scatter", "gather"].map((op) => `${op}_shm_${m}MiB_GBps`)),
   "gemm_f64_1024_gflops",
   "gemm_f32_1024_gflops",
   ...[1, 4, 16, 64].map((t) => `lb_matmul_2048_t${t}_s`),
@@ -271,79 +272,94 @@ export async function runtimeSuite(
       mapSpec("map_items_per_s_auto", "auto"),
     ]);
 
-    const e0 = rc.at(0);
-    const all = rc.view();
-    const remote = async (view: typeof all | typeof e0, expr: string) => {
-      await view.execute(`var _bench_value = ${expr}`);
-      return view.pull("_bench_value");
-    };
-    for (const mib of [8, 64, 512]) {
-      const n = (mib * MiB) / 8;
-      const data = () => {
+    // Transfers twice: over sockets (a second client of the cluster without a store: lanes, as
+    // between hosts), and through the same-host store (`*_shm_*`), each against ipyparallel's.
+    const socketsOnly = await Client.connect(cluster.file, { store: false });
+    cleanups.push(() => socketsOnly.close());
+    const transfers = [
+      { client: socketsOnly, infix: "", sizes: [8, 64, 512] },
+      { client: rc, infix: "shm_", sizes: [64, 512] },
+    ];
+    for (const { client, infix, sizes } of transfers) {
+      const e0 = client.at(0);
+      const all = client.view();
+      const remote = async (view: typeof all | typeof e0, expr: string) => {
+        await view.execute(`var _bench_value = ${expr}`);
+        return view.pull("_bench_value");
+      };
+      /** Engines let go of store blocks once they collect garbage after their task: wait for that. */
+      const settled = async () => {
+        const start = Date.now();
+        while ((client.storeInfo()?.used ?? 0) > 0 && Date.now() - start < 2000)
+          await new Promise((r) => setTimeout(r, 20));
+      };
+      for (const mib of sizes) {
+        const n = (mib * MiB) / 8;
         const a = new Float64Array(n);
         for (let i = 0; i < n; i++) a[i] = i;
-        return a;
-      };
-      const a = data();
-      const gb = (mib * MiB) / 1e9;
-      /**
-       * One transfer metric: `setUp` runs untimed, `move` is timed and returns what arrived,
-       * `verify` checks it; the engines' copy is dropped after every repetition.
-       */
-      const transfer = <T>(
-        op: "push" | "pull" | "scatter" | "gather",
-        move: () => Promise<T>,
-        verify: (moved: T) => Promise<boolean> | boolean,
-        setUp: () => Promise<unknown> = async () => {},
-      ): MetricSpec => ({
-        name: `${op}_${mib}MiB_GBps`,
-        unit: "GB/s",
-        better: "higher",
-        peer: "ipyparallel",
-        ours: async () => {
-          await setUp();
-          let moved: T | undefined;
-          const s = await timed(async () => {
-            moved = await move();
-          });
-          check(await verify(moved as T), `${op} of ${mib} MiB`);
-          await all.execute("a = null; _bench_value = null");
-          return gb / s;
-        },
-        theirs: peerRun(op, { mib }),
-      });
-      const arrived = (b: unknown) =>
-        (b as Float64Array).length === n && (b as Float64Array)[n - 1] === n - 1;
-      await runSpecs(
-        [
-          transfer(
-            "push",
-            () => e0.push({ a }),
-            async () => (await remote(e0, "a[a.length - 1]")) === n - 1,
-          ),
-          transfer(
-            "pull",
-            () => e0.pull("a"),
-            arrived,
-            () => e0.push({ a }),
-          ),
-          transfer(
-            "scatter",
-            () => all.scatter("a", a),
-            async () => ((await remote(all, "a.length")) as number[]).reduce((x, y) => x + y, 0) === n,
-          ),
-          transfer(
-            "gather",
-            () => all.gather("a"),
-            arrived,
-            () => all.scatter("a", a),
-          ),
-        ],
-        // 512 MiB: three repetitions in quick and full runs alike (each takes seconds a side). On
-        // this VM a transfer into memory the host has to back again takes 1–2 s of system time
-        // (bench/NOTES.md), and the median of three drops one such repetition.
-        mib === 512 ? 3 : reps,
-      );
+        const gb = (mib * MiB) / 1e9;
+        /**
+         * One transfer metric: `setUp` runs untimed, `move` is timed and returns what arrived,
+         * `verify` checks it; the engines' copy is dropped after every repetition.
+         */
+        const transfer = <T>(
+          op: "push" | "pull" | "scatter" | "gather",
+          move: () => Promise<T>,
+          verify: (moved: T) => Promise<boolean> | boolean,
+          setUp: () => Promise<unknown> = async () => {},
+        ): MetricSpec => ({
+          name: `${op}_${infix}${mib}MiB_GBps`,
+          unit: "GB/s",
+          better: "higher",
+          peer: "ipyparallel",
+          ...(infix ? { note: "through the same-host shared-memory store" } : {}),
+          ours: async () => {
+            await setUp();
+            let moved: T | undefined;
+            const s = await timed(async () => {
+              moved = await move();
+            });
+            check(await verify(moved as T), `${op} of ${mib} MiB`);
+            moved = undefined;
+            await all.execute("a = null; _bench_value = null");
+            if (infix) await settled();
+            return gb / s;
+          },
+          theirs: peerRun(op, { mib }),
+        });
+        const arrived = (b: unknown) =>
+          (b as Float64Array).length === n && (b as Float64Array)[n - 1] === n - 1;
+        await runSpecs(
+          [
+            transfer(
+              "push",
+              () => e0.push({ a }),
+              async () => (await remote(e0, "a[a.length - 1]")) === n - 1,
+            ),
+            transfer(
+              "pull",
+              () => e0.pull("a"),
+              arrived,
+              () => e0.push({ a }),
+            ),
+            transfer(
+              "scatter",
+              () => all.scatter("a", a),
+              async () => ((await remote(all, "a.length")) as number[]).reduce((x, y) => x + y, 0) === n,
+            ),
+            transfer(
+              "gather",
+              () => all.gather("a"),
+              arrived,
+              () => all.scatter("a", a),
+            ),
+          ],
+          // 512 MiB: three repetitions in quick and full runs alike (each takes seconds a side). On
+          // this VM a transfer into memory the host has to back again takes 1–2 s of system time
+          // (bench/NOTES.md), and the median of three drops one such repetition.
+          mib === 512 ? 3 : reps,
+        );
+      }
     }
 
     if (wanted("gemm")) {

@@ -227,6 +227,7 @@ export class TaskRouter {
         return { bytes: store.bytesOf(block), ref: store.ref(block) };
       },
       hold: (ref) => ref.owner === store.owner && retain(ref.block),
+      copy: (into, from) => store.copy(into, from),
       discard: (ref) => {
         for (const h of holders) store.release(ref.block, h);
       },

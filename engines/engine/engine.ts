@@ -211,6 +211,7 @@ export class Engine implements EngineParts {
       discard: (ref) => {
         if (ref.owner === store.owner) store.release(ref.block, session);
       },
+      copy: (into, from) => store.copy(into, from),
     };
   }
 

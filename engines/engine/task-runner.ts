@@ -345,6 +345,7 @@ export class TaskRunner {
       },
       hold: () => false,
       discard: (ref) => fallback?.discard(ref),
+      copy: fallback?.copy,
     };
     return { placer, done: () => maps.splice(0).forEach((m) => store.unmapWritten(m)) };
   }

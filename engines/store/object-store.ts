@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { totalmem } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import process from "node:process";
 import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import type { NativeAddon } from "../../ndarray/node/native-addon.js";
@@ -54,6 +54,8 @@ export interface StoreOptions {
 export const STORE_THRESHOLD = 1 << 20;
 
 const PAGE = 4096;
+/** Threads a large copy into a block may use (one core's copy leaves the memory bus half idle). */
+const COPY_THREADS = Math.min(4, availableParallelism());
 /** A block this large is worth a garbage collection to find reusable memory for (see allocateWarm). */
 const WARM_COLLECT_BYTES = 64 << 20;
 const DEFAULT_SEGMENT_BYTES = 256 << 20;
@@ -176,6 +178,11 @@ export class ObjectStore {
   fullMessage(length: number): string {
     const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
     return `the shared-memory store cannot hold ${gib(length)} more: ${gib(this.used)} of its ${gib(this.options.limit)} are in use by ${this.#blocks.size} arrays. Drop arrays you no longer need (engines free theirs when their garbage collector does), or give the store more room (Client.connect(..., { storeBytes }) or TSPARALLEL_STORE_BYTES)`;
+  }
+
+  /** Copies `from` into `into` (a block's bytes) with the machine's cores, for large copies. */
+  copy(into: Uint8Array, from: Uint8Array): void {
+    this.addon.shmCopy(into, from, COPY_THREADS);
   }
 
   /** The owner's writable view of a block's bytes. */

@@ -54,6 +54,8 @@ export interface NativeAddon {
   /** Detaches a buffer made by shmMap and unmaps it now. */
   shmUnmap(buffer: ArrayBuffer): void;
   shmClose(fd: number): void;
+  /** Copies `src` into `dst` (one byte length) with up to `threads` threads (large copies only). */
+  shmCopy(dst: Uint8Array, src: Uint8Array, threads: number): void;
 }
 
 const ADDON = "native/build/Release/tsparallel_native.node";

@@ -136,6 +136,8 @@ export interface StorePlacer {
   hold(ref: StoreRef): boolean;
   /** Gives back a block (placed or held) that will not travel after all. */
   discard(ref: StoreRef): void;
+  /** Copies bytes into a placed block (a parallel copy for large ones; default: `set`). */
+  copy?(into: Uint8Array, from: Uint8Array): void;
 }
 
 /** How {@link decodeValue} reaches arrays placed in a sender's store. */
@@ -384,7 +386,7 @@ function placeInStore(oob: Oob[], store: StorePlacer | undefined): StoreRef[] {
       if (v.byteLength < store.threshold || !array) continue;
       const block = store.place(v.byteLength);
       if (!block) continue;
-      block.bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      copyBytes(store, block.bytes, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
       item.mark.stored = { ref: block.ref, array, ...(block.slice ? { slice: block.slice } : {}) };
       refs.push(block.ref);
     } else if (item.kind === "ndarray") {
@@ -394,15 +396,32 @@ function placeInStore(oob: Oob[], store: StorePlacer | undefined): StoreRef[] {
       if (!nd || bytes < store.threshold) continue;
       const block = store.place(bytes);
       if (!block) continue;
-      const copy = nd.ndarrayCopyInto(a, () => block.bytes);
-      const layout = nd.ndarrayLayout(copy);
+      let layout: NDArrayLayout;
+      const flags = a.flags;
+      if (flags.c_contiguous || flags.f_contiguous) {
+        // Its elements lie together: their bytes are copied as they are, layout kept.
+        const start = a.size === 0 ? 0 : nd.lowestOffset(a);
+        const width = a.data.BYTES_PER_ELEMENT;
+        copyBytes(
+          store,
+          block.bytes,
+          new Uint8Array(a.data.buffer, a.data.byteOffset + start * width, bytes),
+        );
+        layout = { ...nd.ndarrayLayout(a), offset: a.offset - start };
+      } else layout = nd.ndarrayLayout(nd.ndarrayCopyInto(a, () => block.bytes));
       // Within a slice of a block, the layout's offset counts from the block's start.
-      if (block.slice) layout.offset += block.slice[0] / copy.data.BYTES_PER_ELEMENT;
-      item.mark.stored = { ref: block.ref, array: typedArrayName(copy.data as AnyTypedArray), layout };
+      if (block.slice) layout.offset += block.slice[0] / a.data.BYTES_PER_ELEMENT;
+      item.mark.stored = { ref: block.ref, array: typedArrayName(a.data as AnyTypedArray), layout };
       refs.push(block.ref);
     }
   }
   return refs;
+}
+
+/** Copies into a placed block, in parallel where the placer can. */
+function copyBytes(store: StorePlacer, into: Uint8Array, from: Uint8Array): void {
+  if (store.copy) store.copy(into, from);
+  else into.set(from);
 }
 
 /**
