@@ -51,7 +51,7 @@ export interface StoreOptions {
 }
 
 /** Arrays this large or larger travel through a store between processes on one host. */
-export const STORE_THRESHOLD = 1 << 20;
+export const STORE_THRESHOLD = 256 << 10;
 
 const PAGE = 4096;
 /** Threads a large copy into a block may use (one core's copy leaves the memory bus half idle). */

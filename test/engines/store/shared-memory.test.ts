@@ -1,5 +1,5 @@
 /**
- * The same-host object store with a real cluster: arrays of 1 MiB or more go to engines on this
+ * The same-host object store with a real cluster: arrays of 256 KiB or more go to engines on this
  * host as shared memory, come back the same way, and the memory goes when its last holder does,
  * whoever that is and however it ends.
  */
