@@ -27,6 +27,10 @@ export interface EngineRecord {
   lastReplyAt: number;
   lastAssigned: number;
   lastPong: number;
+  /** The host it runs on (its shared-memory identity, else its host name): engines share its cores. */
+  host: string;
+  /** Cores its host lets it use (0: not said). */
+  cpus: number;
   status: EngineStatus;
 }
 
@@ -44,7 +48,7 @@ export class EngineRegistry {
    * engine ever had that id, otherwise the next unused one.
    */
   register(req: ContentByType["registration_request"]): EngineRecord {
-    const { uuid, pid, hostname, heart, lane, signals, host_id } = req;
+    const { uuid, pid, hostname, heart, lane, signals, host_id, cpus } = req;
     const existing = this.#byUuid.get(uuid);
     if (existing) return existing;
     const wanted = req.id;
@@ -69,6 +73,8 @@ export class EngineRegistry {
       lastReplyAt: Number.NEGATIVE_INFINITY,
       lastAssigned: 0,
       lastPong: Date.now(),
+      host: host_id ?? hostname,
+      cpus: Number.isSafeInteger(cpus) && cpus! > 0 ? cpus! : 0,
       status: { busy: false, queued: 0, rss: 0 },
     };
     this.#byId.set(id, rec);

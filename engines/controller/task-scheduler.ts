@@ -25,12 +25,24 @@ export interface SchedulerHooks {
 const ADAPTIVE_QUEUE_MS = 5;
 /** … but never more than this many tasks … */
 const ADAPTIVE_MAX = 512;
-/** … and only while it is answering a stream of tasks (a reply within this many ms). */
+/** … and only while it is answering a stream of tasks (a reply within this many ms) … */
 const ADAPTIVE_FRESH_MS = 10;
-/** A run time this many times the estimate is an outlier until the next reply confirms it … */
+/**
+ * … or, while it still has tasks of the stream to answer, within this many ms: on shared cores an
+ * engine working through a queue is now and then not scheduled for longer than 10 ms, and that is
+ * not the pause after which the next tasks may be long.
+ */
+const ADAPTIVE_BUSY_FRESH_MS = 100;
+/**
+ * An engine streaming tiny tasks is given them in runs of about this much work (ms): each message
+ * an engine receives and answers costs it a wake-up and a reply (~0.1–0.3 ms on a VM), so tasks of
+ * 10 µs spread one by one over 64 engines cost more in messages than in work.
+ */
+const RUN_MS = 1;
+/** Engines whose tasks take less than this (ms) are packed rather than spread (see #packed). */
+const PACK_BELOW_MS = 0.25;
+/** A run time this many times the estimate is an outlier until the next reply confirms it. */
 const OUTLIER_FACTOR = 4;
-/** … unless it is this long (ms): being descheduled costs well under this, a real change more. */
-const BELIEVED_MS = ADAPTIVE_QUEUE_MS;
 
 /**
  * The load-balancing scheduler: a FIFO of ready tasks, a list of tasks waiting on dependencies,
@@ -42,11 +54,14 @@ const BELIEVED_MS = ADAPTIVE_QUEUE_MS;
  * round trips, while tasks of a millisecond or more keep the strict limit that balances them.
  * Deep queues are granted only to an engine that answered within the last 10 ms: after a pause
  * (the next notebook cell may bring long tasks), the first tasks go out under the strict limit.
- * A task of 5 ms or more ends deep queues at once. A shorter one that is far slower than the
- * estimate does so only until the next reply: on two shared cores a tiny task is now and then
- * descheduled mid-run (in a flood of 20 µs tasks, 1 in 100 took 6x the median and 1 in 1000
- * 25x), and believing each of those cut an engine's queue from ~250 tasks to 9–40 for the next
- * few dozen replies. Two slow replies in a row are believed (see {@link ranFor}).
+ * A run far slower than the estimate ends deep queues until the next reply, which confirms it or
+ * shows it was a one-off: on shared cores a tiny task is now and then descheduled mid-run (in a
+ * flood of 20 µs tasks, 1 in 100 took 6x the median and 1 in 1000 25x), and believing each of
+ * those cut an engine's queue from ~250 tasks to 9–40 for the next few dozen replies. Two slow
+ * replies in a row are believed (see {@link ranFor}).
+ *
+ * Tiny tasks are packed, not spread: they go in runs of ~1 ms of work to the fullest engine that
+ * streams them, and on each host to no more engines than it has cores (see #streamEngines).
  */
 export class TaskScheduler {
   readonly #ready: PendingTask[] = [];
@@ -242,18 +257,20 @@ export class TaskScheduler {
   }
 
   /**
-   * An engine's task ran for `took` ms: update its run-time estimate. Within a factor of
-   * {@link OUTLIER_FACTOR} it is a moving average; a run of {@link BELIEVED_MS} or more sets it at
-   * once; a shorter run far above it holds the engine to the strict limit until its next reply,
-   * which either confirms it (the estimate jumps to the shorter of the two) or shows it was a
-   * one-off.
+   * An engine's task ran for `took` ms: update its run-time estimate. Its first run sets it; then,
+   * within a factor of {@link OUTLIER_FACTOR}, it is a moving average. A run far above it, however
+   * long, holds the engine to the strict limit until its next reply, which either confirms it (the
+   * estimate jumps to the shorter of the two) or shows it was a one-off: with more engines than
+   * cores, a 10 µs task is now and then descheduled for tens of milliseconds.
    */
   ranFor(rec: EngineRecord, took: number): void {
+    if (rec.lastReplyAt === Number.NEGATIVE_INFINITY) {
+      // The prior would take a dozen replies to forget.
+      rec.taskMs = took;
+      return;
+    }
     if (took > OUTLIER_FACTOR * rec.taskMs) {
-      if (took >= BELIEVED_MS) {
-        rec.taskMs = took;
-        rec.unconfirmedMs = 0;
-      } else if (rec.unconfirmedMs > 0) {
+      if (rec.unconfirmedMs > 0) {
         rec.taskMs = Math.min(took, rec.unconfirmedMs);
         rec.unconfirmedMs = 0;
       } else rec.unconfirmedMs = took;
@@ -263,14 +280,82 @@ export class TaskScheduler {
     rec.taskMs = rec.taskMs * 0.9 + took * 0.1;
   }
 
-  #hasRoom(rec: EngineRecord): boolean {
-    if (this.hwm <= 0) return true;
-    const streaming =
-      this.adaptive && rec.unconfirmedMs === 0 && this.now() - rec.lastReplyAt < ADAPTIVE_FRESH_MS;
-    const limit = streaming
+  /** True while `rec` answers a stream of tasks without a doubtful run time: deep queues apply. */
+  #streaming(rec: EngineRecord): boolean {
+    if (!this.adaptive || rec.unconfirmedMs !== 0) return false;
+    const fresh = rec.outstanding.size > 0 ? ADAPTIVE_BUSY_FRESH_MS : ADAPTIVE_FRESH_MS;
+    return this.now() - rec.lastReplyAt < fresh;
+  }
+
+  #limit(rec: EngineRecord): number {
+    if (this.hwm <= 0) return Number.POSITIVE_INFINITY;
+    return this.#streaming(rec)
       ? Math.max(this.hwm, Math.min(ADAPTIVE_MAX, Math.floor(ADAPTIVE_QUEUE_MS / Math.max(rec.taskMs, 1e-3))))
       : this.hwm;
-    return rec.outstanding.size < limit;
+  }
+
+  #hasRoom(rec: EngineRecord): boolean {
+    return rec.outstanding.size < this.#limit(rec);
+  }
+
+  /**
+   * How many tasks in a row `rec` takes once picked: one, unless it streams tasks far shorter than
+   * a message costs; then about {@link RUN_MS} of them, within its room.
+   */
+  #run(rec: EngineRecord): number {
+    if (!this.#streaming(rec)) return 1;
+    const room = this.#limit(rec) - rec.outstanding.size;
+    return Math.max(1, Math.min(room, Math.floor(RUN_MS / Math.max(rec.taskMs, 1e-3))));
+  }
+
+  /**
+   * Where a task no retry or `follow` ties goes while engines stream tiny tasks: to the fullest
+   * such engine that still has room. One engine answers many thousands of 10 µs tasks a second,
+   * while every engine that takes a turn pays a wake-up per message (with 64 engines on 2 cores,
+   * with caches the others made cold), so a flood keeps a few engines hot.
+   */
+  #packed(candidates: readonly EngineRecord[]): EngineRecord | undefined {
+    let best: EngineRecord | undefined;
+    for (const r of candidates) {
+      if (!this.#tiny(r)) continue;
+      if (!best || r.outstanding.size > best.outstanding.size) best = r;
+    }
+    return best;
+  }
+
+  #tiny(rec: EngineRecord): boolean {
+    return rec.taskMs < PACK_BELOW_MS && this.#streaming(rec);
+  }
+
+  /**
+   * The engines an untargeted tiny-task stream may use: on a host with as many engines at work on
+   * tiny tasks as it has cores, only those (the fullest, one per core); elsewhere any. More engines
+   * than cores add wake-ups, not speed, so the others drain while the tasks wait (~5 ms of work at
+   * most) for room on these. Undefined when every engine may be used.
+   */
+  #streamEngines(engines: readonly EngineRecord[]): Set<EngineRecord> | undefined {
+    const hot = new Map<string, EngineRecord[]>();
+    for (const r of engines) {
+      // At work on tiny tasks and answering (one stuck in a long task stops counting after 100 ms).
+      if (r.cpus === 0 || r.outstanding.size === 0 || !this.#tiny(r)) continue;
+      const list = hot.get(r.host);
+      if (list) list.push(r);
+      else hot.set(r.host, [r]);
+    }
+    let limited = false;
+    for (const list of hot.values()) if (list.length >= list[0]!.cpus) limited = true;
+    if (!limited) return undefined;
+    const allowed = new Set<EngineRecord>();
+    for (const r of engines) {
+      const list = hot.get(r.host);
+      if (!list || list.length < r.cpus) allowed.add(r);
+    }
+    for (const list of hot.values()) {
+      if (list.length < list[0]!.cpus) continue;
+      list.sort((x, y) => y.outstanding.size - x.outstanding.size);
+      for (const r of list.slice(0, list[0]!.cpus)) allowed.add(r);
+    }
+    return allowed;
   }
 
   /** Sends as many ready tasks as engines have room for. */
@@ -280,7 +365,9 @@ export class TaskScheduler {
       this.#deferred = true;
       return;
     }
-    let open = this.registry.alive().filter((r) => this.#hasRoom(r));
+    const alive = this.registry.alive();
+    let open = alive.filter((r) => this.#hasRoom(r));
+    let stream = this.#streamEngines(alive);
     const blocked: PendingTask[] = [];
     while (this.#ready.length > 0 && open.length > 0) {
       const task = this.#ready.shift()!;
@@ -302,17 +389,61 @@ export class TaskScheduler {
         blocked.push(task);
         continue;
       }
-      const loads: EngineLoad[] = candidates.map((r) => ({
-        id: r.info.id,
-        outstanding: r.outstanding.size,
-        lastAssigned: r.lastAssigned,
-      }));
-      const rec = this.registry.get(this.strategy(loads))!;
+      const loose = !follow?.size && task.tried.size === 0;
+      const allowed = stream;
+      if (loose && allowed && !task.route.targets) {
+        candidates = candidates.filter((r) => allowed.has(r));
+        if (candidates.length === 0) {
+          // The untargeted tasks behind it would wait for the same engines.
+          blocked.push(task);
+          break;
+        }
+      }
+      const packed = loose ? this.#packed(candidates) : undefined;
+      const rec =
+        packed ??
+        this.registry.get(
+          this.strategy(
+            candidates.map(
+              (r): EngineLoad => ({
+                id: r.info.id,
+                outstanding: r.outstanding.size,
+                lastAssigned: r.lastAssigned,
+              }),
+            ),
+          ),
+        )!;
       rec.lastAssigned = ++this.#assignments;
+      const woken = rec.outstanding.size === 0;
       this.#inflight.set(task.msg.header.msg_id, task);
       this.hooks.dispatch(task, rec);
+      // The tasks behind it that may go where it went follow in one run: one batch, one pick.
+      if (loose) {
+        for (let more = this.#run(rec) - 1; more > 0 && this.#ready.length > 0; more--) {
+          const next = this.#ready[0]!;
+          if (
+            next.route.follow?.length ||
+            next.tried.size ||
+            !sameTargets(next.route.targets, task.route.targets)
+          )
+            break;
+          this.#ready.shift();
+          this.#inflight.set(next.msg.header.msg_id, next);
+          this.hooks.dispatch(next, rec);
+        }
+      }
       if (!this.#hasRoom(rec)) open = open.filter((r) => r !== rec);
+      // An engine set to work on tiny tasks may fill its host's cores.
+      if (woken && this.#tiny(rec)) stream = this.#streamEngines(alive);
     }
     if (blocked.length) this.#ready.unshift(...blocked);
   }
+}
+
+/** True when two tasks may run on the same engines (no targets, or the same ones in order). */
+function sameTargets(a: readonly EngineId[] | undefined, b: readonly EngineId[] | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

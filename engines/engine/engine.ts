@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
+import { availableParallelism, hostname } from "node:os";
 import process from "node:process";
 import { clearTimeout, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
@@ -166,6 +166,7 @@ export class Engine implements EngineParts {
       ...(signals ? { signals: await signals } : {}),
       ...(this.requestedId !== undefined ? { id: this.requestedId } : {}),
       ...(this.store && hostIdentity() ? { host_id: hostIdentity() } : {}),
+      cpus: availableParallelism(),
     });
     this.id = await registered;
     this.runner.id = this.id;

@@ -203,6 +203,8 @@ export interface ContentByType {
     id?: EngineId;
     /** Its host identity for shared memory, when it can map clients' store blocks. */
     host_id?: string;
+    /** How many cores its host lets it use (`os.availableParallelism()`). */
+    cpus?: number;
   };
   registration_reply:
     | { status: "ok"; id: EngineId; hb_interval: number }

@@ -165,9 +165,11 @@ test("one descheduled tiny task does not end an engine's deep queue; two slow re
   scheduler.ranFor(engine, 0.5);
   scheduler.ranFor(engine, 0.7); // confirmed: the tasks really are longer now
   assert.equal(engine.taskMs, 0.5, "the estimate jumps to the shorter of the two");
-  scheduler.ranFor(engine, 40); // a task of 5 ms or more is believed at once
-  assert.equal(engine.taskMs, 40);
+  scheduler.ranFor(engine, 40); // one long run ends the deep queue at once …
   assert.equal(refill(), 2, "long tasks keep the floor of 2");
+  scheduler.ranFor(engine, 60); // … and the next confirms it
+  assert.equal(engine.taskMs, 40);
+  assert.equal(refill(), 2);
 });
 
 test("a large task table evicts in bulk and stays within its limit plus a bounded slack", () => {
@@ -181,4 +183,78 @@ test("a large task table evicts in bulk and stays within its limit plus a bounde
   assert.ok(peak <= 5000 + 1024 + 1, `peak ${peak}`);
   assert.equal(table.wasEvicted("t0"), true);
   assert.equal(table.get("t19999")?.state, "done", "the newest are kept");
+});
+
+test("a flood of tiny tasks keeps to as many engines as their host has cores; long tasks spread", () => {
+  const registry = new EngineRegistry();
+  const engines = Array.from({ length: 8 }, (_, i) =>
+    registry.register({ uuid: `e${i}`, pid: i + 1, hostname: "h", heart: `h${i}`, cpus: 2 }),
+  );
+  let now = 1000;
+  for (const e of engines) {
+    e.taskMs = 0.01; // 10 µs tasks, answering right now
+    e.lastReplyAt = now;
+  }
+  const scheduler = new TaskScheduler(
+    registry,
+    new TaskTable(),
+    {
+      dispatch: (t, e) => {
+        e.outstanding.add(t.msg.header.msg_id);
+      },
+      fail: () => assert.fail("nothing should fail"),
+    },
+    STRATEGIES.leastload,
+    2,
+    true,
+    () => now,
+  );
+  const held = () => engines.map((e) => e.outstanding.size);
+  scheduler.together(() => {
+    for (let i = 0; i < 3000; i++) scheduler.submit(lbTask(`t${i}`));
+  });
+  assert.deepEqual(held(), [500, 500, 0, 0, 0, 0, 0, 0], "two engines for two cores, each ~5 ms of work");
+  assert.equal(scheduler.queued, 2000, "the rest waits for room on them");
+
+  // They answer: the stream goes on where it was.
+  for (const e of engines.slice(0, 2)) e.outstanding.clear();
+  scheduler.pump();
+  assert.deepEqual(held(), [500, 500, 0, 0, 0, 0, 0, 0]);
+
+  // Engine 0 stops answering (a long task among the tiny ones): after 100 ms it no longer counts,
+  // and another engine takes its core.
+  engines[1]!.outstanding.clear();
+  now += 150;
+  engines[1]!.lastReplyAt = now;
+  scheduler.pump();
+  const [stuck, streaming, woken] = held();
+  assert.equal(stuck, 500);
+  assert.equal(streaming, 500);
+  assert.ok(woken! > 0, `an idle engine is woken beside the stuck one (${held()})`);
+
+  // Tasks that take 50 ms go two per engine to every engine with room.
+  const slow = new EngineRegistry();
+  const many = Array.from({ length: 8 }, (_, i) =>
+    slow.register({ uuid: `s${i}`, pid: i + 1, hostname: "h", heart: `s${i}`, cpus: 2 }),
+  );
+  for (const e of many) {
+    e.taskMs = 50;
+    e.lastReplyAt = now;
+  }
+  const spread = new TaskScheduler(
+    slow,
+    new TaskTable(),
+    { dispatch: (t, e) => e.outstanding.add(t.msg.header.msg_id), fail: () => {} },
+    STRATEGIES.leastload,
+    2,
+    true,
+    () => now,
+  );
+  spread.together(() => {
+    for (let i = 0; i < 100; i++) spread.submit(lbTask(`l${i}`));
+  });
+  assert.deepEqual(
+    many.map((e) => e.outstanding.size),
+    [2, 2, 2, 2, 2, 2, 2, 2],
+  );
 });
