@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
 import { processAlive } from "../launchers/process-alive.js";
-import { collectGarbage } from "../store/collect-garbage.js";
+import { collectGarbage, lastFullCollection } from "../store/collect-garbage.js";
 import { hostIdentity, hostTag, sessionHost } from "../store/host-identity.js";
 import { defaultStoreLimit, ObjectStore, STORE_THRESHOLD } from "../store/object-store.js";
 import { StoreMapper } from "../store/store-mapper.js";
@@ -39,6 +39,8 @@ const CLIENT_SWEEP_MS = 5_000;
 /** How long after its last task an engine holding store blocks collects garbage, and how often at most. */
 const IDLE_GC_DELAY_MS = 100;
 const IDLE_GC_EVERY_MS = 200;
+/** … and not within this many ms of a full collection V8 ran by itself. */
+const IDLE_GC_QUIET_MS = 300;
 
 /**
  * An engine process's lifecycle: it connects to the controller, starts its heart (and, on another
@@ -99,6 +101,7 @@ export class Engine implements EngineParts {
       ),
     });
     this.store = this.#storeMapper();
+    if (this.store) lastFullCollection(); // watch collections from now on
     this.replies = this.store
       ? new ObjectStore(loadNativeAddon(), this.uuid, { limit: defaultStoreLimit() })
       : undefined;
@@ -186,6 +189,18 @@ export class Engine implements EngineParts {
     this.#gcTimer = setTimeout(() => {
       this.#gcTimer = undefined;
       if (this.runner.busy) return; // the next idle moment will do
+      // Each large mapping makes V8 collect by itself: while pushes of large arrays keep coming,
+      // those collections free the blocks, and one more per push would double an engine's work.
+      // The collection for the blocks the last task dropped waits for a quiet moment.
+      const since = performance.now() - lastFullCollection();
+      if (since < IDLE_GC_QUIET_MS) {
+        this.#gcTimer = setTimeout(() => {
+          this.#gcTimer = undefined;
+          this.#idle();
+        }, IDLE_GC_QUIET_MS - since);
+        this.#gcTimer.unref();
+        return;
+      }
       this.#lastGc = Date.now();
       collectGarbage();
     }, wait);
