@@ -120,6 +120,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     this.router = new TaskRouter(this.link, this.#engines, lanes, store);
     this.link.on("engineAdded", (e) => {
       this.#engines.set(e.id, e);
+      this.router.openLanes([e.id]);
       this.#sortedIds = undefined;
       for (const w of this.#engineWaiters.splice(0)) w();
       this.emit("engineAdded", e);
@@ -168,6 +169,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       const reply = await client.link.request("connect_request", {}, { timeout, signal: opts.signal });
       for (const e of reply.content.engines) client.#engines.set(e.id, e);
       client.#sortedIds = undefined;
+      client.router.openLanes(client.#engines.keys());
       client.scheme = reply.content.scheme;
     } catch (e) {
       await client.link.close();

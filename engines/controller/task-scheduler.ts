@@ -367,7 +367,10 @@ export class TaskScheduler {
     }
     const alive = this.registry.alive();
     let open = alive.filter((r) => this.#hasRoom(r));
-    let stream = this.#streamEngines(alive);
+    // Packing pays in a flood; a handful of tasks (fewer than the engines' strict limits hold) is
+    // spread, so that a slow one among them holds up none of the others.
+    const flood = this.#ready.length > open.length * Math.max(this.hwm, 1);
+    let stream = flood ? this.#streamEngines(alive) : undefined;
     const blocked: PendingTask[] = [];
     while (this.#ready.length > 0 && open.length > 0) {
       const task = this.#ready.shift()!;
@@ -389,7 +392,7 @@ export class TaskScheduler {
         blocked.push(task);
         continue;
       }
-      const loose = !follow?.size && task.tried.size === 0;
+      const loose = flood && !follow?.size && task.tried.size === 0;
       const allowed = stream;
       if (loose && allowed && !task.route.targets) {
         candidates = candidates.filter((r) => allowed.has(r));

@@ -31,7 +31,8 @@ export function lastFullCollection(): number {
     watching = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
         const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
-        if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) lastFull = Math.max(lastFull, e.startTime + e.duration);
+        if (kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+          lastFull = Math.max(lastFull, e.startTime + e.duration);
       }
     });
     watching.observe({ entryTypes: ["gc"] });

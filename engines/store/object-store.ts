@@ -58,7 +58,8 @@ const PAGE = 4096;
 const COPY_THREADS = Math.min(4, availableParallelism());
 /** A block this large is worth a garbage collection to find reusable memory for (see allocateWarm). */
 const WARM_COLLECT_BYTES = 64 << 20;
-const DEFAULT_SEGMENT_BYTES = 256 << 20;
+/** Four 64 MiB blocks and the header page. */
+const DEFAULT_SEGMENT_BYTES = (256 << 20) + SEGMENT_HEADER_BYTES;
 const DEFAULT_IDLE_MS = 30_000;
 
 const roundUp = (n: number, to: number) => Math.ceil(n / to) * to;
@@ -296,7 +297,10 @@ export class ObjectStore {
     const fd = this.addon.shmCreate("tsparallel-store", size);
     let memory: ArrayBuffer;
     try {
-      memory = this.addon.shmMap(fd, 0, size, true, true);
+      // Not populated: the pages are reserved already, and filling the page tables of a whole
+      // segment costs more (here ~80 ms for 256 MiB) than the faults of the blocks that are used,
+      // which a parallel copy takes on several threads.
+      memory = this.addon.shmMap(fd, 0, size, true, false);
     } catch (e) {
       this.addon.shmClose(fd);
       throw e;
