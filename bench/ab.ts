@@ -167,7 +167,10 @@ async function main(): Promise<number> {
         if (child.status !== 0)
           throw new Error(`${side} round ${r} failed (${child.status ?? child.signal})`);
         const m = JSON.parse(child.stdout.trim().split("\n").pop()!) as Record<string, number>;
-        for (const [k, v] of Object.entries(m)) (results[side][k] ??= []).push(v);
+        for (const [k, v] of Object.entries(m)) {
+          results[side][k] ??= [];
+          results[side][k].push(v);
+        }
         process.stderr.write(`  round ${r + 1}/${rounds} ${side} done\n`);
       }
     }

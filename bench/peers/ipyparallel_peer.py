@@ -39,7 +39,7 @@ def start(n):
     t0 = time.perf_counter()
     cluster = ipp.Cluster(n=n, log_level=40)
     rc = cluster.start_and_connect_sync()
-    rc.wait_for_engines(n, timeout=120)
+    rc.wait_for_engines(n, timeout=600)
     seconds = time.perf_counter() - t0
     # Engines compute single-threaded, like ours.
     rc[:].apply_sync(_set_threads)
@@ -110,6 +110,31 @@ def data_move(op, mib):
         assert b.shape == a.shape and b[-1] == a[-1]
     dv.execute("a = None; b = None", block=True)
     return mib * MiB / seconds / 1e9
+
+
+def move_ms(op, mib):
+    """Milliseconds of one scatter, gather or push to every engine of `mib` MiB of float64."""
+    n = mib * MiB // 8
+    a = np.arange(n, dtype=np.float64)
+    dv = rc[:]
+    if op == "scatter_ms":
+        t0 = time.perf_counter()
+        dv.scatter("x", a, block=True)
+        ms = (time.perf_counter() - t0) * 1000
+        assert sum(_remote(dv, "len(x)")) == n
+    elif op == "gather_ms":
+        dv.scatter("x", a, block=True)
+        t0 = time.perf_counter()
+        b = dv.gather("x", block=True)
+        ms = (time.perf_counter() - t0) * 1000
+        assert b.shape == a.shape and b[-1] == a[-1]
+    else:
+        t0 = time.perf_counter()
+        dv.push({"y": a}, block=True)
+        ms = (time.perf_counter() - t0) * 1000
+        assert all(v == float(n - 1) for v in _remote(dv, "float(y[-1])"))
+    dv.execute("y = None; b = None", block=True)
+    return ms
 
 
 def _remote(view, expr):
@@ -200,6 +225,8 @@ def run(metric, args):
     if metric == "map_items_per_s_auto":
         # ipyparallel has no automatic chunking: its default is one message per item.
         return lb_map(args.get("items", 2000), 1)
+    if metric in ("scatter_ms", "gather_ms", "push_all_ms"):
+        return move_ms(metric, args["mib"])
     if metric in ("push", "pull", "scatter", "gather"):
         return data_move(metric, args["mib"])
     if metric == "gemm":

@@ -2,6 +2,7 @@ import type { BenchContext } from "../bench-context.js";
 import type { MetricResult } from "../metric.js";
 import { kernelSuite } from "./kernel.js";
 import { RUNTIME_METRICS, runtimeSuite } from "./runtime.js";
+import { SCALE_METRICS, scaleSuite } from "./scale.js";
 
 /** A group of metrics that share a setup (a cluster, a kernel install). */
 export interface Suite {
@@ -27,5 +28,9 @@ export const suites: Record<string, Suite> = {
   runtime: {
     metrics: RUNTIME_METRICS,
     run: (ctx, only) => runtimeSuite(ctx, only),
+  },
+  scale: {
+    metrics: SCALE_METRICS,
+    run: (ctx, only) => scaleSuite(ctx, only),
   },
 };

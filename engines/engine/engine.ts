@@ -23,6 +23,7 @@ import type { StorePlacer } from "../wire/values/serialize.js";
 import { controllerHandlers, type EngineParts, laneHandlers } from "./engine-handlers.js";
 import { Heart } from "./heart.js";
 import { LaneServer, laneAddress } from "./lane-server.js";
+import { WARM_UP_SESSION, warmUpLane } from "./lane-warm-up.js";
 import { Namespace } from "./namespace.js";
 import { OutputCapture } from "./output-capture.js";
 import { type SigintKeeper, startSigintKeeper } from "./sigint-keeper.js";
@@ -189,15 +190,20 @@ export class Engine implements EngineParts {
     this.#gcTimer = setTimeout(() => {
       this.#gcTimer = undefined;
       if (this.runner.busy) return; // the next idle moment will do
-      // Each large mapping makes V8 collect by itself: while pushes of large arrays keep coming,
-      // those collections free the blocks, and one more per push would double an engine's work.
-      // The collection for the blocks the last task dropped waits for a quiet moment.
-      const since = performance.now() - lastFullCollection();
-      if (since < IDLE_GC_QUIET_MS) {
+      // Not while tasks keep coming (a flood leaves an engine idle for microseconds at a time),
+      // nor while V8 collects by itself: each large mapping counts as memory pressure, so while
+      // pushes of large arrays keep coming those collections free the blocks, and one more per
+      // push would double an engine's work. The collection waits for a quiet moment.
+      const now = performance.now();
+      const quiet = Math.min(
+        now - this.runner.idleSince - IDLE_GC_DELAY_MS,
+        now - lastFullCollection() - IDLE_GC_QUIET_MS,
+      );
+      if (quiet < 0) {
         this.#gcTimer = setTimeout(() => {
           this.#gcTimer = undefined;
           this.#idle();
-        }, IDLE_GC_QUIET_MS - since);
+        }, -quiet);
         this.#gcTimer.unref();
         return;
       }
@@ -315,12 +321,14 @@ export class Engine implements EngineParts {
     const codec = (): Codec => new MessageCodec(this.#signer, this.uuid, "engine lane");
     this.#lanes = new LaneServer(codec, (msg, lane) => {
       // A client may hear of this engine (and send it work) before the controller's answer to its
-      // registration arrives here: hold such messages until the engine knows its id.
-      if (this.id < 0) this.#early.push([msg, lane]);
+      // registration arrives here: hold such messages until the engine knows its id. The engine's
+      // own warm-up task runs at once.
+      if (this.id < 0 && msg.header.session !== WARM_UP_SESSION) this.#early.push([msg, lane]);
       else this.#fromLane(msg, lane);
     });
     try {
       const port = await this.#lanes.listen(bind);
+      await warmUpLane({ host: advertise, port }, this.#signer);
       return `tcp://${advertise.includes(":") ? `[${advertise}]` : advertise}:${port}`;
     } catch (e) {
       process.stderr.write(

@@ -103,6 +103,9 @@ export class TaskRunner {
     return this.#running;
   }
 
+  /** When the runner last ran dry (`performance.now()` time). */
+  idleSince = 0;
+
   /** Tasks received and not finished, the running one included. */
   get queued(): number {
     return this.#queue.length + (this.#running ? 1 : 0);
@@ -156,6 +159,7 @@ export class TaskRunner {
       }
     } finally {
       this.#running = false;
+      this.idleSince = performance.now();
       this.changed();
       this.idle();
     }
@@ -275,6 +279,8 @@ export class TaskRunner {
     const bytes = frames.reduce((n, f) => n + f.byteLength, 0);
     if (bytes >= LEAVE_BEFORE_NEXT_BYTES) this.#leaving = lane.writeOut(frames, release, tagged);
     else lane.write(frames, release, tagged);
+    // The engine's own warm-up (lane-warm-up.ts) is nobody's task.
+    if ((task.metadata as Partial<TaskMetadata>).warm_up === true) return;
     // Far below LATE_TAGS_MIN: never a trailer being filled. A stored reply's blocks are its client's.
     const keep = bytes <= RECORDED_REPLY_BYTES && !stored;
     this.#records.push({
@@ -347,7 +353,12 @@ export class TaskRunner {
       discard: (ref) => fallback?.discard(ref),
       copy: fallback?.copy,
     };
-    return { placer, done: () => maps.splice(0).forEach((m) => store.unmapWritten(m)) };
+    return {
+      placer,
+      done: () => {
+        for (const m of maps.splice(0)) store.unmapWritten(m);
+      },
+    };
   }
 
   /** Releases the store blocks `task` carries that it has not mapped (it will not run). */

@@ -80,6 +80,8 @@ export interface TaskMetadata {
    * task without decoding it (an abort) releases them.
    */
   store?: number[];
+  /** An engine's task to itself before it registers (engine/lane-warm-up.ts): never recorded. */
+  warm_up?: boolean;
   [extra: string]: unknown;
 }
 
