@@ -11,6 +11,9 @@ import { ControllerError } from "./controller-error.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 import type { TaskRouting } from "./task-routing.js";
 
+/** Signals that end an engine: a paused one is continued after them, or it would not act on them. */
+const STOPPING_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGTERM", "SIGHUP", "SIGQUIT"]);
+
 /** What engine control tells the rest of the controller. */
 export interface EngineEvents {
   added(rec: EngineRecord): void;
@@ -94,6 +97,11 @@ export class EngineControl {
     for (const id of targets) {
       const rec = this.registry.get(id)!;
       if (rec.info.hostname !== hostname()) {
+        if (signal === "SIGSTOP")
+          throw new ControllerError(
+            "SIGNAL_FAILED",
+            `engine ${id} runs on ${rec.info.hostname}, where its signal thread stops with it and could not resume it: pause its process ${rec.info.pid} there (kill -STOP), or interrupt it (SIGINT) instead`,
+          );
         // Another host: the engine's signal thread signals its own process (it answers even
         // while the engine runs a long task; a stopped process cannot, so SIGCONT cannot).
         if (!rec.signals)
@@ -111,8 +119,31 @@ export class EngineControl {
       } catch (e) {
         throw new ControllerError("SIGNAL_FAILED", `could not signal engine ${id}: ${(e as Error).message}`);
       }
+      this.#paused(rec, signal);
     }
     return signalled;
+  }
+
+  /**
+   * Keeps track of engines paused on purpose: a stopped process cannot echo heartbeats, and must
+   * not be declared dead for it (see HeartbeatMonitor), nor be given new load-balanced tasks.
+   */
+  #paused(rec: EngineRecord, signal: NodeJS.Signals): void {
+    if (signal === "SIGSTOP") rec.paused = true;
+    else if (signal === "SIGCONT" && rec.paused) {
+      rec.paused = false;
+      rec.lastPong = Date.now(); // its echoes resume now; the pause was not silence
+      this.tasks.scheduler.pump();
+    } else if (rec.paused && STOPPING_SIGNALS.has(signal)) {
+      // A stopped process acts on these only once continued: let it, so that it stops.
+      try {
+        process.kill(rec.info.pid, "SIGCONT");
+      } catch {
+        // gone already: the launcher reports its exit
+      }
+      rec.paused = false;
+      rec.lastPong = Date.now();
+    }
   }
 
   /** Asks engines to exit (`all`, or the ids given); they leave on their own. */

@@ -295,6 +295,7 @@ export class TaskScheduler {
   }
 
   #hasRoom(rec: EngineRecord): boolean {
+    if (rec.paused) return false; // what it holds waits for SIGCONT; new work goes elsewhere
     return rec.outstanding.size < this.#limit(rec);
   }
 

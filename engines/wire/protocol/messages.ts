@@ -12,8 +12,11 @@ import type { ReplyType, RequestType, TableMessage, TypeOf } from "./message-tab
 /** Numeric engine id, assigned by the controller in registration order (0, 1, 2, …). */
 export type EngineId = number;
 
-/** Lifecycle of an engine as the controller sees it. */
-export type EngineState = "registering" | "idle" | "busy" | "dead";
+/**
+ * Lifecycle of an engine as the controller sees it. `paused`: a client sent it SIGSTOP through the
+ * controller, which then expects no heartbeat and gives it no load-balanced task until SIGCONT.
+ */
+export type EngineState = "registering" | "idle" | "busy" | "paused" | "dead";
 
 /** Load-balancing schemes the controller's task scheduler offers. */
 export type SchedulerScheme = "leastload" | "lru" | "random" | "weighted";
