@@ -233,6 +233,11 @@ export class Cluster {
     return cluster;
   }
 
+  /** True when this process started the controller (false for {@link attach}). */
+  get startedHere(): boolean {
+    return this.#controller !== undefined;
+  }
+
   /** Attaches to a running cluster by name or connection-file path. */
   static async attach(nameOrFile: string): Promise<Cluster> {
     const file =

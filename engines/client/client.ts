@@ -62,6 +62,8 @@ export type Targets =
 
 /** The cluster that started this client's controller, when it was started from here. */
 export interface ClusterControl {
+  /** True when this process started the cluster's controller (not attached to a running one). */
+  readonly startedHere: boolean;
   stop(): Promise<void>;
   scale(n: number): Promise<number>;
   restartEngine(id: EngineId): Promise<void>;
@@ -403,8 +405,14 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     if (reply.content.status === "error") throw refused(reply.content);
   }
 
-  /** Stops engines (`targets`), and with `hub: true` the controller too. */
+  /**
+   * Stops engines (`targets`), and with `hub: true` the controller too. With no options, a client
+   * whose cluster this process started (`Cluster.start`) stops that whole cluster, as
+   * `Cluster.stop` does: a notebook's closing `await rc.shutdown()` leaves no controller behind.
+   */
   async shutdown(opts: { targets?: readonly EngineId[] | "all"; hub?: boolean } = {}): Promise<void> {
+    if (opts.targets === undefined && opts.hub === undefined && this.cluster?.startedHere)
+      return this.cluster.stop();
     const targets = opts.targets === undefined || opts.targets === "all" ? "all" : [...opts.targets];
     await this.link.request("shutdown_request", { targets, hub: opts.hub ?? false });
   }

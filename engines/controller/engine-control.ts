@@ -29,6 +29,8 @@ export class EngineControl {
   /** Engines (host:pid) removed from the registry whose processes have not exited yet. */
   readonly #leaving = new Set<string>();
   readonly #registrationWaiters: (() => void)[] = [];
+  /** Engines a client asked to shut down: their exits are departures, not deaths. */
+  readonly #asked = new Set<EngineRecord>();
   #stopping = false;
   launcher: Launcher | undefined;
 
@@ -55,10 +57,15 @@ export class EngineControl {
     for (const w of this.#registrationWaiters.splice(0)) w();
   }
 
-  /** An engine is gone (heartbeat lost, process exited, unregistered, stopped): forget it and its tasks. */
-  died(rec: EngineRecord, reason: string): void {
+  /**
+   * An engine is gone (heartbeat lost, process exited, unregistered, stopped): forget it and its
+   * tasks. `planned`: it left because it was asked to (scaled down, restarted, shut down) or
+   * exited cleanly, which is no death to report.
+   */
+  died(rec: EngineRecord, reason: string, planned = false): void {
     if (!this.registry.remove(rec.info.id)) return;
-    process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
+    this.#asked.delete(rec);
+    if (!planned) process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
     this.tasks.engineLost(rec, reason);
     this.events.removed(rec, reason);
     try {
@@ -76,7 +83,10 @@ export class EngineControl {
     const rec = this.registry
       .alive()
       .find((r) => r.info.pid === where.pid && r.info.hostname === where.hostname);
-    if (rec && !this.#stopping) this.died(rec, signal ? `killed by ${signal}` : `exited with code ${code}`);
+    if (rec && !this.#stopping) {
+      if (this.#asked.has(rec)) this.died(rec, "shut down", true);
+      else this.died(rec, signal ? `killed by ${signal}` : `exited with code ${code}`, code === 0);
+    }
     this.#leaving.delete(`${where.hostname}:${where.pid}`);
   }
 
@@ -146,13 +156,16 @@ export class EngineControl {
     }
   }
 
-  /** Asks engines to exit (`all`, or the ids given); they leave on their own. */
+  /** Asks engines to exit (`all`, or the ids given); they leave on their own, as planned. */
   shutdown(targets: readonly EngineId[] | "all"): void {
     const recs =
       targets === "all"
         ? this.registry.alive()
         : targets.map((id) => this.registry.get(id)).filter((r) => r !== undefined);
-    for (const r of recs) this.#askToExit(r);
+    for (const r of recs) {
+      this.#asked.add(r);
+      this.#askToExit(r);
+    }
   }
 
   /** Resolves when `n` engines are registered (or rejects after `timeoutMs`). */
@@ -227,7 +240,7 @@ export class EngineControl {
   #stop(rec: EngineRecord, reason: string): void {
     // Signals reach only engines on this host: ask every engine to exit, wherever it runs.
     this.#askToExit(rec);
-    this.died(rec, reason);
+    this.died(rec, reason, true);
   }
 
   #askToExit(rec: EngineRecord): void {
