@@ -65,12 +65,12 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
             launcher,
             ...launcherOptions,
           } as ClusterOptions);
-          parallel.client = cluster.client;
+          const using = parallel.use(cluster.client!);
           const kind = cluster.launcher?.kind ?? "local";
           const label = { local: "a local", ssh: "an SSH", slurm: "a Slurm", mpi: "an MPI" }[kind];
           ctx.stream(
             "stdout",
-            `Started ${label} cluster with ${cluster.client!.ids.length} engines in ${formatDuration((performance.now() - t0) / 1000)} (${cluster.file})\n${kind === "local" ? "" : `Engines: ${cluster.launcher!.description}\n`}`,
+            `Started ${label} cluster with ${cluster.client!.ids.length} engines in ${formatDuration((performance.now() - t0) / 1000)} (${cluster.file})\n${kind === "local" ? "" : `Engines: ${cluster.launcher!.description}\n`}${using}\n`,
           );
           return OK;
         }
