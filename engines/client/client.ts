@@ -362,7 +362,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     const timeout = checkTimeout(opts.timeout) ?? 30_000;
     const deadline = Date.now() + timeout;
     while (this.#engines.size < n) {
-      if (this.lostReason) throw this.lostReason;
+      if (this.lostReason) throw this.lostReason.again();
       const left = deadline - Date.now();
       if (left <= 0)
         throw new ClusterError(
