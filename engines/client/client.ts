@@ -14,7 +14,14 @@ import {
   connectionFilePath,
   readConnectionFile,
 } from "../wire/protocol/connection-file.js";
-import type { EngineId, EngineInfo, EngineQueueStatus, Message, Refusal } from "../wire/protocol/messages.js";
+import type {
+  EngineId,
+  EngineInfo,
+  EngineQueueStatus,
+  Message,
+  Refusal,
+  TaskStreamContent,
+} from "../wire/protocol/messages.js";
 import { SendArena } from "../wire/transport/send-arena.js";
 import { ndarrayMemory, preloadNDArrays } from "../wire/values/ndarray-link.js";
 import { isNDArray } from "../wire/values/serialize.js";
@@ -318,6 +325,22 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     opts: CancelOptions = {},
   ): Promise<{ engines: Record<string, EngineQueueStatus>; unassigned: number }> {
     return (await this.link.request("queue_status_request", {}, opts)).content;
+  }
+
+  /**
+   * What the engines ran over the last `windowMs` (default 60 s): per engine its tasks as spans
+   * (start, end, tasks, name, failed) merged where closer than `resolutionMs` (default: a 600th
+   * of the window, a pixel of a 600 px view), the task it runs now, its memory; and per second
+   * the tasks finished and the tasks waiting. The controller keeps it; a call is one round trip.
+   */
+  async taskStream(
+    opts: CancelOptions & { windowMs?: number; resolutionMs?: number } = {},
+  ): Promise<TaskStreamContent> {
+    const request = {
+      ...(opts.windowMs === undefined ? {} : { window_ms: opts.windowMs }),
+      ...(opts.resolutionMs === undefined ? {} : { resolution_ms: opts.resolutionMs }),
+    };
+    return (await this.link.request("task_stream_request", request, opts)).content;
   }
 
   /**

@@ -102,6 +102,8 @@ export function clientHandlers(c: ControllerParts): ClusterHandlers<"controllerF
         { identities: [engine.identity] },
       );
     },
+    task_stream_request: (m, client) =>
+      reply(client, m, "task_stream_reply", c.stream.summary(m.content ?? {})),
     restart_engine_request: (m, client) =>
       answer(
         client,

@@ -166,6 +166,53 @@ export interface EngineQueueStatus extends EngineStatus {
   state: EngineState;
 }
 
+/**
+ * An engine's recent task spans (`task_spans`, about once a second while it works): what ran,
+ * when, and how it ended, merged where tasks follow each other closely (see
+ * engine/task-spans.ts). Times are milliseconds relative to `now`, the engine's clock when it
+ * sent them, so the controller places them on its own clock whatever the engines' clocks say.
+ */
+export interface TaskSpansContent {
+  /** The engine's epoch milliseconds when it sent this. */
+  now: number;
+  /** The task names the spans use (function names, or "execute", "push", "pull"). */
+  names: string[];
+  /** Per span: start, end (ms before `now`, negative), tasks merged, index in `names`, 1 if they failed. */
+  spans: number[];
+  /** The task running as this was sent: its start (relative, as above) and name index. */
+  running?: [number, number];
+}
+
+/**
+ * A cluster's task stream over a recent window, for a live view (`task_stream_reply`): one row of
+ * spans per engine, merged to the resolution asked for, and per-second series of throughput,
+ * queue length and memory. Times are the controller's epoch milliseconds.
+ */
+export interface TaskStreamContent {
+  /** The controller's clock when it answered: the right edge of the window. */
+  now: number;
+  window_ms: number;
+  /** Task names; spans refer to them by index. */
+  names: string[];
+  engines: {
+    id: EngineId;
+    /** Per span: start, end, tasks, name index, 1 if they failed. */
+    spans: number[];
+    /** The task it runs now (start and name index), when it told. */
+    running?: [number, number];
+    state: EngineState;
+    /** Resident memory now, in bytes, and once a second over the window. */
+    rss: number;
+    rss_series: number[];
+  }[];
+  /** Sample times (once a second) for the series below. */
+  t: number[];
+  /** Tasks finished per second, over all engines. */
+  rate: number[];
+  /** Tasks waiting: held by engines (the running ones included) plus not yet assigned. */
+  queued: number[];
+}
+
 /** What a batch's index says about one of its parts (see batch.ts). */
 export interface PartEntry {
   /** Byte length of the part's JSON, then of each of its buffers. */
@@ -220,6 +267,8 @@ export interface ContentByType {
   unregistration_request: { reason: string };
   /** Tasks engines ran for clients over lanes, batched; small replies ride along as buffers. */
   task_records: { records: LaneTaskRecord[] };
+  /** What an engine ran lately, for the task stream. */
+  task_spans: TaskSpansContent;
 
   // tasks: a client sends them, the controller routes them, an engine runs them
   execute_request: {
@@ -280,6 +329,9 @@ export interface ContentByType {
   scale_reply: { status: "ok"; engines: number } | Refusal;
   restart_engine_request: { id: EngineId };
   restart_engine_reply: { status: "ok" } | Refusal;
+  /** The task stream of the last `window_ms`, spans merged below `resolution_ms` (a pixel). */
+  task_stream_request: { window_ms?: number; resolution_ms?: number };
+  task_stream_reply: TaskStreamContent;
 }
 
 /** Every msg_type of the cluster protocol. */
@@ -330,6 +382,7 @@ export const ACCEPTS = {
     "shutdown_request",
     "scale_request",
     "restart_engine_request",
+    "task_stream_request",
     "store_collect",
     "store_release",
   ],
@@ -339,6 +392,7 @@ export const ACCEPTS = {
     "unregistration_request",
     "engine_status",
     "task_records",
+    "task_spans",
     ...TASK_REPLIES,
     "reply_batch",
     ...OUTPUT_TYPES,
@@ -375,6 +429,7 @@ export const ACCEPTS = {
     "shutdown_reply",
     "scale_reply",
     "restart_engine_reply",
+    "task_stream_reply",
     "store_release",
   ],
   /** A client's lane to an engine. */
