@@ -1,6 +1,7 @@
 import { caretDownIcon, caretRightIcon, closeIcon, codeIcon } from "@jupyterlab/ui-components";
 import * as React from "react";
 import type { ClusterSnapshot, ClusterState } from "./cluster-api";
+import { ClusterName } from "./cluster-name";
 import type { ClustersModel, Notice } from "./clusters-model";
 import { EngineList } from "./engine-list";
 import { formatBytes, formatTime, plural } from "./format";
@@ -29,12 +30,21 @@ const STATE_LABEL: Record<ClusterState, string> = {
   unreadable: "unreadable",
 };
 
+/** What a signal that ends engines does, said before it is sent (they lose their variables). */
+const ENDS_ENGINES: Record<string, string> = {
+  SIGTERM: "asks them to stop",
+  SIGKILL: "kills them at once",
+  SIGHUP: "stops them",
+  SIGQUIT: "stops them",
+  SIGUSR2: "stops them (engines do not handle it)",
+};
+
 /** The signals offered for selected engines, with what they do to an engine. */
 const SIGNALS: [string, string][] = [
   ["SIGINT", "SIGINT (interrupt)"],
   ["SIGTERM", "SIGTERM (stop)"],
   ["SIGKILL", "SIGKILL (kill)"],
-  ["SIGSTOP", "SIGSTOP (pause)"],
+  ["SIGSTOP", "SIGSTOP (pause: tasks wait)"],
   ["SIGCONT", "SIGCONT (resume)"],
   ["SIGHUP", "SIGHUP"],
   ["SIGQUIT", "SIGQUIT"],
@@ -77,6 +87,18 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
     }
     await model.stop(c.name);
   };
+  const send = async () => {
+    const ends = ENDS_ENGINES[signal];
+    if (ends) {
+      const ok = await host.confirm(
+        `Send ${signal} to ${targetText} of "${c.name}"?`,
+        `${signal} ${ends}: their running tasks fail and their variables are lost. The cluster keeps running with the engines that are left.`,
+        `Send ${signal}`,
+      );
+      if (!ok) return;
+    }
+    await model.signal(c.name, targets, signal);
+  };
   const restart = async (id: number) => {
     const ok = await host.confirm(
       `Restart engine ${id} of "${c.name}"?`,
@@ -87,6 +109,7 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
   };
 
   const busyCount = c.engines.filter((e) => e.state === "busy").length;
+  const pausedCount = c.engines.filter((e) => e.state === "paused").length;
   const queued = c.engines.reduce((s, e) => s + e.queued, 0);
   const memory = c.engines.reduce((s, e) => s + e.rss, 0);
   const Caret = expanded ? caretDownIcon : caretRightIcon;
@@ -103,9 +126,7 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
         >
           <Caret.react tag="span" elementSize="small" />
         </button>
-        <span className="tsp-Cluster-name" title={`${c.name} (${c.file})`}>
-          {c.name}
-        </span>
+        <ClusterName name={c.name} />
         <span className="tsp-spacer" />
         {running && (
           <button
@@ -141,7 +162,8 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
         <span className={`tsp-Pill tsp-Pill-${c.state}`}>{STATE_LABEL[c.state]}</span>{" "}
         {running && (
           <>
-            {plural(c.engines.length, "engine")} · {busyCount} busy · {queued} queued
+            {plural(c.engines.length, "engine")} · {busyCount} busy
+            {pausedCount > 0 ? ` · ${pausedCount} paused` : ""} · {queued} queued
             {c.unassigned > 0 ? ` · ${c.unassigned} waiting for an engine` : ""} · {formatBytes(memory)}
           </>
         )}
@@ -213,7 +235,7 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
               className="jp-mod-styled tsp-Button"
               disabled={busy || c.engines.length === 0}
               title={`Send ${signal} to ${targetText}`}
-              onClick={() => void model.signal(c.name, targets, signal)}
+              onClick={() => void send()}
             >
               {sendLabel}
             </button>
@@ -225,6 +247,7 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
             onSelect={setSelected}
             busy={busy}
             onInterrupt={(id) => void model.signal(c.name, [id], "SIGINT")}
+            onPause={(id, pause) => void model.signal(c.name, [id], pause ? "SIGSTOP" : "SIGCONT")}
             onRestart={(id) => void restart(id)}
           />
         </>
