@@ -170,8 +170,14 @@ export class TaskStream {
     };
     // The stored samples, and one taken now: the series reach the right edge.
     const samples = [...this.#samples.filter((s) => s.t >= from - SAMPLE_MS), this.#measure()];
+    const nameTasks: number[] = [];
     const engines = this.registry.alive().map((r) => {
       const row = this.#rows.get(r.info.id);
+      if (row)
+        countByName(row, from, (id, tasks) => {
+          const i = index(id);
+          nameTasks[i] = (nameTasks[i] ?? 0) + tasks;
+        });
       const spans = row ? merged(row, from, res, index) : [];
       return {
         id: r.info.id,
@@ -199,6 +205,7 @@ export class TaskStream {
       now,
       window_ms: windowMs,
       names,
+      name_tasks: names.map((_, i) => nameTasks[i] ?? 0),
       engines,
       t: samples.map((s) => Math.round(s.t)),
       rate,
@@ -213,6 +220,14 @@ export class TaskStream {
       this.#ids.set(name, id);
     }
     return id;
+  }
+}
+
+/** Calls `add` with each span's name and tasks, for the spans of `row` that end after `from`. */
+function countByName(row: SpanRing, from: number, add: (name: number, tasks: number) => void): void {
+  for (let i = 0; i < row.size; i++) {
+    const k = row.at(i);
+    if (row.end[k]! >= from) add(row.name[k]!, row.count[k]!);
   }
 }
 

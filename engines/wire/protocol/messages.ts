@@ -194,6 +194,8 @@ export interface TaskStreamContent {
   window_ms: number;
   /** Task names; spans refer to them by index. */
   names: string[];
+  /** Tasks of each name over the window, all engines (exact: merged spans take one name). */
+  name_tasks: number[];
   engines: {
     id: EngineId;
     /** Per span: start, end, tasks, name index, 1 if they failed. */

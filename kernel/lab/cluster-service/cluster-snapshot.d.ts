@@ -89,6 +89,8 @@ export interface TaskStreamSnapshot {
   window_ms: number;
   /** Task names (function names, or execute, push, pull); spans refer to them by index. */
   names: string[];
+  /** Tasks of each name over the window, all engines (exact: a merged span shows one name). */
+  name_tasks: number[];
   engines: {
     id: number;
     /** Flat, five numbers per span: start, end, tasks, name index, 1 if they failed. */
