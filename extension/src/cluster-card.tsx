@@ -5,6 +5,7 @@ import { ClusterName } from "./cluster-name";
 import type { ClustersModel, Notice } from "./clusters-model";
 import { EngineList } from "./engine-list";
 import { formatBytes, formatTime, plural } from "./format";
+import { taskStreamIcon } from "./task-stream-icon";
 
 /** What the card asks of JupyterLab: confirmations and putting code into a notebook. */
 export interface PanelHost {
@@ -12,6 +13,8 @@ export interface PanelHost {
   confirm(title: string, body: string, accept: string): Promise<boolean>;
   /** Puts the code that connects to `cluster` into the current notebook (or the clipboard); says where. */
   insertConnectCode(cluster: string): Promise<string>;
+  /** Opens (or shows) the task stream of `cluster` in the main area. */
+  openTaskStream(cluster: string): void;
 }
 
 /** Props of {@link ClusterCard}. */
@@ -128,6 +131,17 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
         </button>
         <ClusterName name={c.name} />
         <span className="tsp-spacer" />
+        {running && (
+          <button
+            type="button"
+            className="tsp-IconButton"
+            title="Show what the engines run, live: the task stream of the last minute"
+            aria-label={`Task stream of cluster ${c.name}`}
+            onClick={() => host.openTaskStream(c.name)}
+          >
+            <taskStreamIcon.react tag="span" elementSize="small" />
+          </button>
+        )}
         {running && (
           <button
             type="button"
