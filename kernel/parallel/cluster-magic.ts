@@ -57,6 +57,8 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
             throw new MagicUsageError((e as Error).message, USAGE);
           }
           const t0 = performance.now();
+          // Asked now: the new cluster's client becomes the process's current one as it connects.
+          const before = parallel.currentCluster();
           // Cluster.launch checks the launcher and its options, with messages that say what to do.
           cluster = await Cluster.launch({
             ...(n === undefined ? {} : { n }),
@@ -65,7 +67,7 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
             launcher,
             ...launcherOptions,
           } as ClusterOptions);
-          const using = parallel.use(cluster.client!);
+          const using = parallel.use(cluster.client!, before);
           const kind = cluster.launcher?.kind ?? "local";
           const label = { local: "a local", ssh: "an SSH", slurm: "a Slurm", mpi: "an MPI" }[kind];
           ctx.stream(

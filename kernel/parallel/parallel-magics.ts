@@ -84,17 +84,22 @@ export class ParallelMagics {
 
   /**
    * Makes `client` the one %px runs on (`%cluster start`) and returns what to tell the user: that
-   * %px now runs there, and which cluster it leaves (one it used, or the "default" one it would
-   * have connected to), so that the move is never silent.
+   * %px now runs there, and which cluster it leaves (`before`, what {@link currentCluster} said
+   * before the new cluster's client connected and became the current one), so that the move is
+   * never silent.
    */
-  use(client: Client): string {
-    const before = this.#announced?.name ?? this.#wouldUse();
+  use(client: Client, before: string | undefined): string {
     this.client = client;
     const name = client.info.name;
     this.#announced = { key: clusterKey(client), name };
     return before && before !== name
       ? `%px now runs on this cluster ("${name}"), not on "${before}".`
       : `%px runs on this cluster ("${name}").`;
+  }
+
+  /** The cluster %px runs on now: the one it last said, else the one it would connect to. */
+  currentCluster(): string | undefined {
+    return this.#announced?.name ?? this.#wouldUse();
   }
 
   /** The name of the cluster %px would run on now without connecting anew, if it can tell. */

@@ -56,3 +56,11 @@ test("after a kernel restart %px says which cluster it runs on", async () => {
   assert.match((await run("%px 5")).stdout, /^%px runs on cluster "default" \(1 engine\)\.\n/);
   assert.ok(defaultCluster.client?.ids.length === 1);
 });
+
+test("%cluster start as a kernel's first parallel step says that %px leaves the running default", async () => {
+  await kernel?.stop();
+  kernel = await startKernel({ launcher: "cli" });
+  const started = await run("%cluster start -n 1");
+  assert.match(started.stdout, /%px now runs on this cluster \("[\w.-]+"\), not on "default"\./);
+  await run("%cluster stop");
+});
