@@ -196,8 +196,9 @@ export class TaskStream {
       if (!before) return 0;
       let done = 0;
       for (const [id, [completed]] of s.engines) {
-        const was = before.engines.get(id);
-        if (was && completed >= was[0]) done += completed - was[0];
+        // An engine that registered since `before` did all of its tasks in between.
+        const was = before.engines.get(id)?.[0] ?? 0;
+        if (completed >= was) done += completed - was;
       }
       return Math.round((done * 1000) / Math.max(1, s.t - before.t));
     });

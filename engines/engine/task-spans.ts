@@ -59,6 +59,8 @@ export class TaskSpans {
    * task must wait for (a send queued behind another needs the event loop); otherwise undefined.
    */
   begin(name: string, t: number): Promise<unknown> | undefined {
+    // Before registration only the engine's own warm-up runs (lane-warm-up.ts): nobody's task.
+    if (!this.#live) return undefined;
     this.#runStart = t;
     this.#runName = this.#id(name);
     this.#runReported = false;

@@ -60,7 +60,11 @@ test("a flood of tiny tasks reaches the controller as a few named spans per engi
   for (const id of rc.ids) {
     const spans = spansOf(s!, id);
     assert.ok(spans.length > 0 && spans.length < 200, `engine ${id}: ${spans.length} spans`);
-    for (const x of spans) assert.ok(x.start >= t0 - 1 && x.end <= s!.now + 1 && x.start <= x.end);
+    for (const x of spans)
+      assert.ok(
+        x.start >= t0 - 1 && x.end <= s!.now + 1 && x.start <= x.end,
+        `${t0} ${s!.now} ${JSON.stringify(x)}`,
+      );
     held += spans.reduce((sum, x) => sum + x.tasks, 0);
   }
   assert.equal(held, n + rc.ids.length);
