@@ -296,7 +296,7 @@ export class ClusterService {
     } catch (e) {
       throw new ServiceError(
         504,
-        `the controller of "${name}" did not send its task stream: ${(e as Error).message}`,
+        `the controller of "${name}" did not send its task stream (${(e as Error).message}): it may be busy, or run a tsparallel older than its task stream (stop and start the cluster again)`,
       );
     }
   }
