@@ -65,7 +65,7 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown suite or metric: ${unknown.join(", ")}\n${USAGE}\n`);
     return 2;
   }
-  const python = ensurePythonEnv(["numpy", "ipyparallel", "jupyter_client"], { dev: true });
+  const python = await ensurePythonEnv(["numpy", "ipyparallel", "jupyter_client"], { dev: true });
   const ctx: BenchContext = {
     root,
     python,

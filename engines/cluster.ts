@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdirSync, openSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "./client/client.js";
 import { ClusterError } from "./client/errors.js";
+import { defaultClusterName } from "./cluster-name.js";
 import { LAUNCHER_KINDS, LauncherError, type LauncherKind } from "./launchers/launcher.js";
 import {
   checkLauncherKind,
@@ -40,7 +41,10 @@ const CONTROLLER_NODE_FLAGS = ["--min-semi-space-size=16", "--no-memory-reducer"
 export interface ClusterBaseOptions {
   /** Engines to start (default: 2; with the ssh launcher, the hosts' counts, one per host by default). */
   n?: number;
-  /** Cluster name, the connection file's stem (default: `<time>-<random>`). */
+  /**
+   * Cluster name, the connection file's stem. Default: a free readable name, `nb-<notebook>-N` in
+   * a notebook's kernel, else an adjective and an animal (see defaultClusterName).
+   */
   name?: string;
   /** Connection-file path (default: ~/.tsparallel/clusters/<name>.json or under $TSPARALLEL_DIR). */
   file?: string;
@@ -130,7 +134,7 @@ export class Cluster {
     const spec = launcherSpecOf(opts);
     const n = opts.n ?? defaultEngineCount(spec);
     if (!Number.isInteger(n) || n < 0) throw new TypeError(`n must be a whole number ≥ 0, got ${n}`);
-    const name = opts.name ?? `${Date.now()}-${randomBytes(2).toString("hex")}`;
+    const name = opts.name ?? defaultClusterName((free) => existsSync(connectionFilePath(free)));
     const file = opts.file ?? connectionFilePath(name);
     const cluster = new Cluster(name, file);
     const args = [
@@ -231,6 +235,11 @@ export class Cluster {
       throw e;
     }
     return cluster;
+  }
+
+  /** True when this process started the controller (false for {@link attach}). */
+  get startedHere(): boolean {
+    return this.#controller !== undefined;
   }
 
   /** Attaches to a running cluster by name or connection-file path. */

@@ -55,5 +55,13 @@ export type { SSHLauncherOptions } from "./launchers/ssh-launcher.js";
 export { StoreError, type StoreErrorCode } from "./store/store-error.js";
 export { StoreHandle } from "./store/store-handle.js";
 export { ConnectionFileError, type ConnectionInfo } from "./wire/protocol/connection-file.js";
-export type { EngineId, EngineInfo, RefusalCode, SchedulerScheme } from "./wire/protocol/messages.js";
+export type {
+  EngineId,
+  EngineInfo,
+  EngineQueueStatus,
+  EngineState,
+  RefusalCode,
+  SchedulerScheme,
+  TaskStreamContent,
+} from "./wire/protocol/messages.js";
 export { SerializationError } from "./wire/values/serialize.js";

@@ -5,7 +5,9 @@ import { coreMagics } from "./magics/core/index.js";
 import { MagicsHook } from "./magics/magics-hook.js";
 import { clusterMagic } from "./parallel/cluster-magic.js";
 import { ParallelMagics } from "./parallel/parallel-magics.js";
+import { watchParent } from "./parent-watch.js";
 import { readConnectionFile } from "./protocol/connection-file.js";
+import { kernelLog } from "./protocol/log.js";
 
 /**
  * Loads the TypeScript session after the sockets are bound: the compiler takes a moment to
@@ -48,6 +50,10 @@ export async function runKernel(connectionFile: string): Promise<number> {
     },
     warmUp,
     cellHook: hook,
+  });
+  watchParent(() => {
+    kernelLog("the Jupyter server that started this kernel is gone: shutting down");
+    void kernel.stop();
   });
   return kernel.exited;
 }

@@ -41,7 +41,7 @@ async function provisionVenv() {
   if (process.env.TSPARALLEL_TEST_VENV === "0") return;
   const { ensurePythonEnv } = await import("../dist/kernel/lab/python-env.js");
   try {
-    ensurePythonEnv(PYTHON_MODULES, { dev: true });
+    await ensurePythonEnv(PYTHON_MODULES, { dev: true });
   } catch (e) {
     // The Jupyter tests then skip and say why; the summary names the package to install.
     console.error(`run-tests: no Python environment for the Jupyter tests: ${e.message}`);

@@ -14,7 +14,14 @@ import {
   connectionFilePath,
   readConnectionFile,
 } from "../wire/protocol/connection-file.js";
-import type { EngineId, EngineInfo, EngineQueueStatus, Message, Refusal } from "../wire/protocol/messages.js";
+import type {
+  EngineId,
+  EngineInfo,
+  EngineQueueStatus,
+  Message,
+  Refusal,
+  TaskStreamContent,
+} from "../wire/protocol/messages.js";
 import { SendArena } from "../wire/transport/send-arena.js";
 import { ndarrayMemory, preloadNDArrays } from "../wire/values/ndarray-link.js";
 import { isNDArray } from "../wire/values/serialize.js";
@@ -62,6 +69,8 @@ export type Targets =
 
 /** The cluster that started this client's controller, when it was started from here. */
 export interface ClusterControl {
+  /** True when this process started the cluster's controller (not attached to a running one). */
+  readonly startedHere: boolean;
   stop(): Promise<void>;
   scale(n: number): Promise<number>;
   restartEngine(id: EngineId): Promise<void>;
@@ -319,6 +328,22 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   }
 
   /**
+   * What the engines ran over the last `windowMs` (default 60 s): per engine its tasks as spans
+   * (start, end, tasks, name, failed) merged where closer than `resolutionMs` (default: a 600th
+   * of the window, a pixel of a 600 px view), the task it runs now, its memory; and per second
+   * the tasks finished and the tasks waiting. The controller keeps it; a call is one round trip.
+   */
+  async taskStream(
+    opts: CancelOptions & { windowMs?: number; resolutionMs?: number } = {},
+  ): Promise<TaskStreamContent> {
+    const request = {
+      ...(opts.windowMs === undefined ? {} : { window_ms: opts.windowMs }),
+      ...(opts.resolutionMs === undefined ? {} : { resolution_ms: opts.resolutionMs }),
+    };
+    return (await this.link.request("task_stream_request", request, opts)).content;
+  }
+
+  /**
    * The result of a task by msg_id: this client's own results from memory (the last 1000; one
    * holding over 1 MiB of arrays only while your code still holds it), others' (or forgotten
    * ones) from the controller's bounded task table.
@@ -360,7 +385,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     const timeout = checkTimeout(opts.timeout) ?? 30_000;
     const deadline = Date.now() + timeout;
     while (this.#engines.size < n) {
-      if (this.lostReason) throw this.lostReason;
+      if (this.lostReason) throw this.lostReason.again();
       const left = deadline - Date.now();
       if (left <= 0)
         throw new ClusterError(
@@ -403,8 +428,14 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     if (reply.content.status === "error") throw refused(reply.content);
   }
 
-  /** Stops engines (`targets`), and with `hub: true` the controller too. */
+  /**
+   * Stops engines (`targets`), and with `hub: true` the controller too. With no options, a client
+   * whose cluster this process started (`Cluster.start`) stops that whole cluster, as
+   * `Cluster.stop` does: a notebook's closing `await rc.shutdown()` leaves no controller behind.
+   */
   async shutdown(opts: { targets?: readonly EngineId[] | "all"; hub?: boolean } = {}): Promise<void> {
+    if (opts.targets === undefined && opts.hub === undefined && this.cluster?.startedHere)
+      return this.cluster.stop();
     const targets = opts.targets === undefined || opts.targets === "all" ? "all" : [...opts.targets];
     await this.link.request("shutdown_request", { targets, hub: opts.hub ?? false });
   }

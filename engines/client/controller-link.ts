@@ -169,8 +169,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   }
 
   #check(): void {
-    if (this.#lost) throw this.#lost;
-    if (this.#closed) throw new ClusterError("CONTROLLER_LOST", "this client is closed: connect a new one");
+    if (this.#lost) throw this.#lost.again();
   }
 
   /** Sends a control request and resolves with the controller's answer. */
@@ -256,6 +255,11 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.#outbox.drain();
     this.#fail(new ClusterError("CONTROLLER_LOST", "the client was closed before the task finished"));
     this.#closed = true;
+    // What later calls are told: the client, not a task of theirs, was closed.
+    this.#lost = new ClusterError(
+      "CONTROLLER_LOST",
+      "this client is closed (its cluster was stopped, or close() was called): connect again with Client.connect(name), or start a cluster",
+    );
     clearInterval(this.#keepAlive);
     await this.sock.close();
   }

@@ -97,6 +97,14 @@ export class ClusterError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * This error anew, for a later call that meets the same condition (a lost controller): thrown
+   * from there, its stack shows that call, not where the condition first arose.
+   */
+  again(): ClusterError {
+    return new ClusterError(this.code, this.message);
+  }
 }
 
 /** Builds the right error class for a remote error name. */

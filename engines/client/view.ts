@@ -153,7 +153,7 @@ export abstract class View {
     resolveRoute?: (route: Route) => Route,
   ): AsyncResult<T> {
     const core = this.core;
-    if (core.lostReason) throw core.lostReason;
+    if (core.lostReason) throw core.lostReason.again();
     const router = core.router;
     const ar = new AsyncResult<T>({
       shape,

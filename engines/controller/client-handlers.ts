@@ -58,7 +58,7 @@ export function clientHandlers(c: ControllerParts): ClusterHandlers<"controllerF
           ...r.status,
           outstanding: r.outstanding.size,
           completed: r.completed,
-          state: r.status.busy ? "busy" : "idle",
+          state: r.paused ? "paused" : r.status.busy ? "busy" : "idle",
         };
       reply(client, m, "queue_status_reply", { engines, unassigned: c.tasks.scheduler.queued });
     },
@@ -102,6 +102,8 @@ export function clientHandlers(c: ControllerParts): ClusterHandlers<"controllerF
         { identities: [engine.identity] },
       );
     },
+    task_stream_request: (m, client) =>
+      reply(client, m, "task_stream_reply", c.stream.summary(m.content ?? {})),
     restart_engine_request: (m, client) =>
       answer(
         client,

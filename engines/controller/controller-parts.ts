@@ -4,6 +4,7 @@ import type { EngineControl } from "./engine-control.js";
 import type { EngineRegistry } from "./engine-registry.js";
 import type { OutputRelay } from "./output-relay.js";
 import type { TaskRouting } from "./task-routing.js";
+import type { TaskStream } from "./task-stream.js";
 import type { TaskTable } from "./task-table.js";
 
 /** The parts of a controller its message handlers work with (client-handlers.ts, engine-handlers.ts). */
@@ -15,6 +16,8 @@ export interface ControllerParts {
   readonly tasks: TaskRouting;
   readonly control: EngineControl;
   readonly relay: OutputRelay;
+  /** What engines ran lately, for live views. */
+  readonly stream: TaskStream;
   /** The sockets clients and engines connect to. */
   readonly clients: SignedSocket;
   readonly engines: SignedSocket;

@@ -21,6 +21,7 @@ import { type EngineRecord, EngineRegistry } from "./engine-registry.js";
 import { DEFAULT_HEARTBEAT, HeartbeatMonitor, type HeartbeatOptions } from "./heartbeat-monitor.js";
 import { OutputRelay } from "./output-relay.js";
 import { TaskRouting } from "./task-routing.js";
+import { TaskStream } from "./task-stream.js";
 import { DEFAULT_TABLE_LIMITS, TaskTable, type TaskTableLimits } from "./task-table.js";
 
 /** How to run a controller. */
@@ -56,6 +57,7 @@ export class Controller implements ControllerParts {
   readonly tasks: TaskRouting;
   readonly control: EngineControl;
   readonly relay: OutputRelay;
+  readonly stream: TaskStream;
   readonly clients: SignedSocket;
   readonly engines: SignedSocket;
   readonly #hearts: SignedSocket;
@@ -86,6 +88,7 @@ export class Controller implements ControllerParts {
       removed: (rec, reason) => this.#broadcast("removed", rec, reason),
     });
     this.relay = new OutputRelay(this.clients, this.table);
+    this.stream = new TaskStream(this.registry, () => this.tasks.scheduler.queued);
   }
 
   get name(): string {
@@ -135,6 +138,7 @@ export class Controller implements ControllerParts {
       (rec, why) => this.control.died(rec, why),
       this.opts.heartbeat ?? DEFAULT_HEARTBEAT,
     );
+    this.stream.start();
     const fromClients = clientHandlers(this);
     const fromEngines = engineHandlers(this);
     void this.#serve(this.clients, "a client", (m, from) => {
@@ -201,6 +205,7 @@ export class Controller implements ControllerParts {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#monitor?.stop();
+    this.stream.stop();
     await this.control.stopAll();
     if (this.#info) removeConnectionFile(this.opts.file);
     await Promise.all([

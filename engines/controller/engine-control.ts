@@ -11,6 +11,9 @@ import { ControllerError } from "./controller-error.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 import type { TaskRouting } from "./task-routing.js";
 
+/** Signals that end an engine: a paused one is continued after them, or it would not act on them. */
+const STOPPING_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGTERM", "SIGHUP", "SIGQUIT"]);
+
 /** What engine control tells the rest of the controller. */
 export interface EngineEvents {
   added(rec: EngineRecord): void;
@@ -26,6 +29,8 @@ export class EngineControl {
   /** Engines (host:pid) removed from the registry whose processes have not exited yet. */
   readonly #leaving = new Set<string>();
   readonly #registrationWaiters: (() => void)[] = [];
+  /** Engines a client asked to shut down: their exits are departures, not deaths. */
+  readonly #asked = new Set<EngineRecord>();
   #stopping = false;
   launcher: Launcher | undefined;
 
@@ -52,10 +57,15 @@ export class EngineControl {
     for (const w of this.#registrationWaiters.splice(0)) w();
   }
 
-  /** An engine is gone (heartbeat lost, process exited, unregistered, stopped): forget it and its tasks. */
-  died(rec: EngineRecord, reason: string): void {
+  /**
+   * An engine is gone (heartbeat lost, process exited, unregistered, stopped): forget it and its
+   * tasks. `planned`: it left because it was asked to (scaled down, restarted, shut down) or
+   * exited cleanly, which is no death to report.
+   */
+  died(rec: EngineRecord, reason: string, planned = false): void {
     if (!this.registry.remove(rec.info.id)) return;
-    process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
+    this.#asked.delete(rec);
+    if (!planned) process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
     this.tasks.engineLost(rec, reason);
     this.events.removed(rec, reason);
     try {
@@ -73,7 +83,10 @@ export class EngineControl {
     const rec = this.registry
       .alive()
       .find((r) => r.info.pid === where.pid && r.info.hostname === where.hostname);
-    if (rec && !this.#stopping) this.died(rec, signal ? `killed by ${signal}` : `exited with code ${code}`);
+    if (rec && !this.#stopping) {
+      if (this.#asked.has(rec)) this.died(rec, "shut down", true);
+      else this.died(rec, signal ? `killed by ${signal}` : `exited with code ${code}`, code === 0);
+    }
     this.#leaving.delete(`${where.hostname}:${where.pid}`);
   }
 
@@ -94,6 +107,11 @@ export class EngineControl {
     for (const id of targets) {
       const rec = this.registry.get(id)!;
       if (rec.info.hostname !== hostname()) {
+        if (signal === "SIGSTOP")
+          throw new ControllerError(
+            "SIGNAL_FAILED",
+            `engine ${id} runs on ${rec.info.hostname}, where its signal thread stops with it and could not resume it: pause its process ${rec.info.pid} there (kill -STOP), or interrupt it (SIGINT) instead`,
+          );
         // Another host: the engine's signal thread signals its own process (it answers even
         // while the engine runs a long task; a stopped process cannot, so SIGCONT cannot).
         if (!rec.signals)
@@ -111,17 +129,43 @@ export class EngineControl {
       } catch (e) {
         throw new ControllerError("SIGNAL_FAILED", `could not signal engine ${id}: ${(e as Error).message}`);
       }
+      this.#paused(rec, signal);
     }
     return signalled;
   }
 
-  /** Asks engines to exit (`all`, or the ids given); they leave on their own. */
+  /**
+   * Keeps track of engines paused on purpose: a stopped process cannot echo heartbeats, and must
+   * not be declared dead for it (see HeartbeatMonitor), nor be given new load-balanced tasks.
+   */
+  #paused(rec: EngineRecord, signal: NodeJS.Signals): void {
+    if (signal === "SIGSTOP") rec.paused = true;
+    else if (signal === "SIGCONT" && rec.paused) {
+      rec.paused = false;
+      rec.lastPong = Date.now(); // its echoes resume now; the pause was not silence
+      this.tasks.scheduler.pump();
+    } else if (rec.paused && STOPPING_SIGNALS.has(signal)) {
+      // A stopped process acts on these only once continued: let it, so that it stops.
+      try {
+        process.kill(rec.info.pid, "SIGCONT");
+      } catch {
+        // gone already: the launcher reports its exit
+      }
+      rec.paused = false;
+      rec.lastPong = Date.now();
+    }
+  }
+
+  /** Asks engines to exit (`all`, or the ids given); they leave on their own, as planned. */
   shutdown(targets: readonly EngineId[] | "all"): void {
     const recs =
       targets === "all"
         ? this.registry.alive()
         : targets.map((id) => this.registry.get(id)).filter((r) => r !== undefined);
-    for (const r of recs) this.#askToExit(r);
+    for (const r of recs) {
+      this.#asked.add(r);
+      this.#askToExit(r);
+    }
   }
 
   /** Resolves when `n` engines are registered (or rejects after `timeoutMs`). */
@@ -196,7 +240,7 @@ export class EngineControl {
   #stop(rec: EngineRecord, reason: string): void {
     // Signals reach only engines on this host: ask every engine to exit, wherever it runs.
     this.#askToExit(rec);
-    this.died(rec, reason);
+    this.died(rec, reason, true);
   }
 
   #askToExit(rec: EngineRecord): void {

@@ -36,6 +36,10 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
       if (rec) rec.status = m.content;
     },
     task_records: (m, identity) => c.tasks.lanes.record(m, c.registry.byUuid(identity.toString())),
+    task_spans: (m, identity) => {
+      const rec = c.registry.byUuid(identity.toString());
+      if (rec) c.stream.record(rec.info.id, m.content);
+    },
     execute_reply: reply,
     apply_reply: reply,
     push_reply: reply,

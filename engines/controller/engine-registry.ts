@@ -31,6 +31,8 @@ export interface EngineRecord {
   host: string;
   /** Cores its host lets it use (0: not said). */
   cpus: number;
+  /** Stopped on purpose (SIGSTOP through the controller): silent hearts are expected until SIGCONT. */
+  paused?: boolean;
   status: EngineStatus;
 }
 

@@ -38,7 +38,8 @@ export class HeartbeatMonitor {
     if (gap > 2 * this.opts.interval)
       for (const rec of this.registry.alive()) rec.lastPong += gap - this.opts.interval;
     for (const rec of this.registry.alive())
-      if (now - rec.lastPong > limit) this.onDead(rec, `no heartbeat for ${now - rec.lastPong} ms`);
+      if (!rec.paused && now - rec.lastPong > limit)
+        this.onDead(rec, `no heartbeat for ${now - rec.lastPong} ms`);
     void this.pings.send("heartbeat_ping", { seq: ++this.#seq });
   }
 

@@ -282,7 +282,8 @@ export class TaskScheduler {
 
   /** True while `rec` answers a stream of tasks without a doubtful run time: deep queues apply. */
   #streaming(rec: EngineRecord): boolean {
-    if (!this.adaptive || rec.unconfirmedMs !== 0) return false;
+    // A paused engine answers nothing: it must not hold a host's place among the packed ones.
+    if (!this.adaptive || rec.unconfirmedMs !== 0 || rec.paused) return false;
     const fresh = rec.outstanding.size > 0 ? ADAPTIVE_BUSY_FRESH_MS : ADAPTIVE_FRESH_MS;
     return this.now() - rec.lastReplyAt < fresh;
   }
@@ -295,6 +296,7 @@ export class TaskScheduler {
   }
 
   #hasRoom(rec: EngineRecord): boolean {
+    if (rec.paused) return false; // what it holds waits for SIGCONT; new work goes elsewhere
     return rec.outstanding.size < this.#limit(rec);
   }
 

@@ -30,6 +30,7 @@ import { type SigintKeeper, startSigintKeeper } from "./sigint-keeper.js";
 import type { SignalThreadData } from "./signal-worker.js";
 import { StatusReporter } from "./status-reporter.js";
 import { TaskRunner } from "./task-runner.js";
+import { TaskSpans } from "./task-spans.js";
 
 /** How long an engine waits for its controller to answer registration (env: slow links). */
 const REGISTRATION_TIMEOUT_MS = Number(process.env.TSPARALLEL_REGISTRATION_TIMEOUT_MS) || 15_000;
@@ -63,6 +64,7 @@ export class Engine implements EngineParts {
   readonly #ns: Namespace;
   readonly #signer: Signer;
   readonly #status: StatusReporter;
+  readonly #spans: TaskSpans;
   #lanes: LaneServer | undefined;
   /** Lane messages that arrived before registration finished. */
   readonly #early: [AnyMessage, StreamSocket][] = [];
@@ -117,6 +119,8 @@ export class Engine implements EngineParts {
       (session) => this.#replyPlacer(session),
     );
     this.#status = new StatusReporter(this.runner, (status) => void this.#sock.send("engine_status", status));
+    this.#spans = new TaskSpans((spans) => this.#sock.send("task_spans", spans));
+    this.runner.spans = this.#spans;
   }
 
   /** Connects, starts the heart, registers; resolves with the engine id. */
@@ -175,6 +179,7 @@ export class Engine implements EngineParts {
     this.id = await registered;
     this.runner.id = this.id;
     this.#status.start();
+    this.#spans.start();
     for (const [msg, lane] of this.#early.splice(0)) this.#fromLane(msg, lane);
     return this.id;
   }
@@ -368,6 +373,7 @@ export class Engine implements EngineParts {
     if (this.#exiting) return;
     this.#exiting = true;
     this.#status.stop();
+    this.#spans.stop();
     // The signal thread closes its own socket and ends; exiting under a live zeromq socket in a
     // worker aborts, as it does under a running proxy.
     const signals = this.#signals;

@@ -25,6 +25,7 @@ import type { StorePlacer } from "../wire/values/serialize.js";
 import { decodeValue, encodeValue } from "../wire/values/serialize.js";
 import type { Namespace } from "./namespace.js";
 import type { OutputCapture } from "./output-capture.js";
+import type { TaskSpans } from "./task-spans.js";
 
 type TaskMessage = Message<TaskRequestType>;
 
@@ -67,6 +68,8 @@ export class TaskRunner {
   readonly #replies: TurnBatcher<Batchable & { type: string }>;
   /** The engine's id, for error replies and reply metadata. */
   id: EngineId = -1;
+  /** Where each task's start, end, name and outcome go, for the task stream (set by the engine). */
+  spans: TaskSpans | undefined;
 
   constructor(
     private readonly ns: Namespace,
@@ -169,6 +172,8 @@ export class TaskRunner {
     const { task, origin } = queued;
     const started = Date.now();
     const t0 = performance.now();
+    const told = this.spans?.begin(taskName(task), t0);
+    if (told) await told.catch(() => {});
     const parent = task.header;
     const timeout = (task.metadata as Partial<TaskMetadata>).timeout;
     this.#current = parent;
@@ -241,7 +246,9 @@ export class TaskRunner {
       this.#current = undefined;
       this.#currentOrigin = undefined;
     }
-    this.#reply(queued, status, started, buffers, performance.now() - t0, leases, placed.length > 0);
+    const t1 = performance.now();
+    this.spans?.end(t1, status.status === "error");
+    this.#reply(queued, status, started, buffers, t1 - t0, leases, placed.length > 0);
   }
 
   #reply(
@@ -381,6 +388,12 @@ export class TaskRunner {
     this.#recordFrames = [];
     void this.controller.send("task_records", { records }, { buffers });
   }
+}
+
+/** What the task stream calls a task: its function's name, or what kind of task it is. */
+function taskName(task: TaskMessage): string {
+  if (task.header.msg_type !== "apply_request") return task.header.msg_type.replace("_request", "");
+  return (task as Message<"apply_request">).content.name || "anonymous";
 }
 
 /** Engine-side frames that only show our own plumbing. */

@@ -1,6 +1,10 @@
 import { URLExt } from "@jupyterlab/coreutils";
 import { ServerConnection } from "@jupyterlab/services";
-import type { ClusterList, ClusterSnapshot } from "../../kernel/lab/cluster-service/cluster-snapshot";
+import type {
+  ClusterList,
+  ClusterSnapshot,
+  TaskStreamSnapshot,
+} from "../../kernel/lab/cluster-service/cluster-snapshot";
 
 export type {
   ClusterEvent,
@@ -8,6 +12,7 @@ export type {
   ClusterSnapshot,
   ClusterState,
   EngineSnapshot,
+  TaskStreamSnapshot,
 } from "../../kernel/lab/cluster-service/cluster-snapshot";
 
 /** A request to the cluster API that failed; the message says what went wrong and what to do. */
@@ -30,6 +35,8 @@ export interface ClusterApi {
   stop(name: string): Promise<{ name: string; done: string }>;
   restartEngine(name: string, engine: number): Promise<ClusterSnapshot>;
   signal(name: string, engines: number[] | "all", signal: string): Promise<ClusterSnapshot>;
+  /** The last minute of cluster `name`'s task stream, merged to a pixel of a view `width` px wide. */
+  stream(name: string, width: number): Promise<TaskStreamSnapshot>;
 }
 
 const MISSING_EXTENSION =
@@ -62,6 +69,10 @@ export class RestClusterApi implements ClusterApi {
 
   signal(name: string, engines: number[] | "all", signal: string): Promise<ClusterSnapshot> {
     return this.#request("POST", `${encodeURIComponent(name)}/signal`, { engines, signal });
+  }
+
+  stream(name: string, width: number): Promise<TaskStreamSnapshot> {
+    return this.#request("GET", `${encodeURIComponent(name)}/stream?width=${Math.round(width)}`);
   }
 
   async #request<T>(method: string, path: string, body?: unknown, isListing = false): Promise<T> {

@@ -1,9 +1,11 @@
 import { caretDownIcon, caretRightIcon, closeIcon, codeIcon } from "@jupyterlab/ui-components";
 import * as React from "react";
 import type { ClusterSnapshot, ClusterState } from "./cluster-api";
+import { ClusterName } from "./cluster-name";
 import type { ClustersModel, Notice } from "./clusters-model";
 import { EngineList } from "./engine-list";
 import { formatBytes, formatTime, plural } from "./format";
+import { taskStreamIcon } from "./task-stream-icon";
 
 /** What the card asks of JupyterLab: confirmations and putting code into a notebook. */
 export interface PanelHost {
@@ -11,6 +13,8 @@ export interface PanelHost {
   confirm(title: string, body: string, accept: string): Promise<boolean>;
   /** Puts the code that connects to `cluster` into the current notebook (or the clipboard); says where. */
   insertConnectCode(cluster: string): Promise<string>;
+  /** Opens (or shows) the task stream of `cluster` in the main area. */
+  openTaskStream(cluster: string): void;
 }
 
 /** Props of {@link ClusterCard}. */
@@ -29,12 +33,21 @@ const STATE_LABEL: Record<ClusterState, string> = {
   unreadable: "unreadable",
 };
 
+/** What a signal that ends engines does, said before it is sent (they lose their variables). */
+const ENDS_ENGINES: Record<string, string> = {
+  SIGTERM: "asks them to stop",
+  SIGKILL: "kills them at once",
+  SIGHUP: "stops them",
+  SIGQUIT: "stops them",
+  SIGUSR2: "stops them (engines do not handle it)",
+};
+
 /** The signals offered for selected engines, with what they do to an engine. */
 const SIGNALS: [string, string][] = [
   ["SIGINT", "SIGINT (interrupt)"],
   ["SIGTERM", "SIGTERM (stop)"],
   ["SIGKILL", "SIGKILL (kill)"],
-  ["SIGSTOP", "SIGSTOP (pause)"],
+  ["SIGSTOP", "SIGSTOP (pause: tasks wait)"],
   ["SIGCONT", "SIGCONT (resume)"],
   ["SIGHUP", "SIGHUP"],
   ["SIGQUIT", "SIGQUIT"],
@@ -77,6 +90,18 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
     }
     await model.stop(c.name);
   };
+  const send = async () => {
+    const ends = ENDS_ENGINES[signal];
+    if (ends) {
+      const ok = await host.confirm(
+        `Send ${signal} to ${targetText} of "${c.name}"?`,
+        `${signal} ${ends}: their running tasks fail and their variables are lost. The cluster keeps running with the engines that are left.`,
+        `Send ${signal}`,
+      );
+      if (!ok) return;
+    }
+    await model.signal(c.name, targets, signal);
+  };
   const restart = async (id: number) => {
     const ok = await host.confirm(
       `Restart engine ${id} of "${c.name}"?`,
@@ -87,6 +112,7 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
   };
 
   const busyCount = c.engines.filter((e) => e.state === "busy").length;
+  const pausedCount = c.engines.filter((e) => e.state === "paused").length;
   const queued = c.engines.reduce((s, e) => s + e.queued, 0);
   const memory = c.engines.reduce((s, e) => s + e.rss, 0);
   const Caret = expanded ? caretDownIcon : caretRightIcon;
@@ -103,10 +129,19 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
         >
           <Caret.react tag="span" elementSize="small" />
         </button>
-        <span className="tsp-Cluster-name" title={`${c.name} (${c.file})`}>
-          {c.name}
-        </span>
+        <ClusterName name={c.name} />
         <span className="tsp-spacer" />
+        {running && (
+          <button
+            type="button"
+            className="tsp-IconButton"
+            title="Show what the engines run, live: the task stream of the last minute"
+            aria-label={`Task stream of cluster ${c.name}`}
+            onClick={() => host.openTaskStream(c.name)}
+          >
+            <taskStreamIcon.react tag="span" elementSize="small" />
+          </button>
+        )}
         {running && (
           <button
             type="button"
@@ -141,7 +176,8 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
         <span className={`tsp-Pill tsp-Pill-${c.state}`}>{STATE_LABEL[c.state]}</span>{" "}
         {running && (
           <>
-            {plural(c.engines.length, "engine")} · {busyCount} busy · {queued} queued
+            {plural(c.engines.length, "engine")} · {busyCount} busy
+            {pausedCount > 0 ? ` · ${pausedCount} paused` : ""} · {queued} queued
             {c.unassigned > 0 ? ` · ${c.unassigned} waiting for an engine` : ""} · {formatBytes(memory)}
           </>
         )}
@@ -213,7 +249,7 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
               className="jp-mod-styled tsp-Button"
               disabled={busy || c.engines.length === 0}
               title={`Send ${signal} to ${targetText}`}
-              onClick={() => void model.signal(c.name, targets, signal)}
+              onClick={() => void send()}
             >
               {sendLabel}
             </button>
@@ -225,6 +261,7 @@ export function ClusterCard(props: ClusterCardProps): React.ReactElement {
             onSelect={setSelected}
             busy={busy}
             onInterrupt={(id) => void model.signal(c.name, [id], "SIGINT")}
+            onPause={(id, pause) => void model.signal(c.name, [id], pause ? "SIGSTOP" : "SIGCONT")}
             onRestart={(id) => void restart(id)}
           />
         </>

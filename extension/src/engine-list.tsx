@@ -1,4 +1,4 @@
-import { refreshIcon, stopIcon } from "@jupyterlab/ui-components";
+import { pauseIcon, refreshIcon, runIcon, stopIcon } from "@jupyterlab/ui-components";
 import * as React from "react";
 import type { EngineSnapshot } from "./cluster-api";
 import { formatBytes, plural } from "./format";
@@ -10,6 +10,8 @@ export interface EngineListProps {
   selected: ReadonlySet<number>;
   onSelect(selected: Set<number>): void;
   onInterrupt(engine: number): void;
+  /** Pauses (SIGSTOP) or resumes (SIGCONT) an engine. */
+  onPause(engine: number, pause: boolean): void;
   onRestart(engine: number): void;
   /** True while an action runs on this cluster: the buttons wait. */
   busy: boolean;
@@ -65,6 +67,29 @@ export function EngineList(props: EngineListProps): React.ReactElement {
             >
               <stopIcon.react tag="span" elementSize="small" />
             </button>
+            {e.state === "paused" ? (
+              <button
+                type="button"
+                className="tsp-IconButton"
+                title={`Resume engine ${e.id} (SIGCONT): its waiting tasks run`}
+                aria-label={`Resume engine ${e.id}`}
+                disabled={busy}
+                onClick={() => props.onPause(e.id, false)}
+              >
+                <runIcon.react tag="span" elementSize="small" />
+              </button>
+            ) : (
+              <button
+                type="button"
+                className="tsp-IconButton"
+                title={`Pause engine ${e.id} (SIGSTOP): it keeps its variables, its tasks wait until it resumes`}
+                aria-label={`Pause engine ${e.id}`}
+                disabled={busy}
+                onClick={() => props.onPause(e.id, true)}
+              >
+                <pauseIcon.react tag="span" elementSize="small" />
+              </button>
+            )}
             <button
               type="button"
               className="tsp-IconButton"

@@ -5,25 +5,37 @@ import {
   type JupyterFrontEndPlugin,
 } from "@jupyterlab/application";
 import { Clipboard, Dialog, ICommandPalette, showDialog } from "@jupyterlab/apputils";
-import { RestClusterApi } from "./cluster-api";
+import { type ClusterApi, RestClusterApi } from "./cluster-api";
 import type { PanelHost } from "./cluster-card";
 import { ClustersPanel, PANEL_ID } from "./clusters-panel";
 import { connectCode } from "./format";
+import { TaskStreamView } from "./task-stream-view";
 
 /** Command ids of this extension. */
 export const CommandIds = {
   open: "tsparallel:open-clusters",
   newCluster: "tsparallel:new-cluster",
   refresh: "tsparallel:refresh-clusters",
+  taskStream: "tsparallel:open-task-stream",
 } as const;
 
 /** JupyterLab's own commands used to put the connect code into a notebook. */
 const INSERT_CELL = "notebook:insert-cell-below";
 const REPLACE_SELECTION = "notebook:replace-selection";
 
-/** The confirmations and notebook access the panel needs, from JupyterLab. */
-function labHost(app: JupyterFrontEnd): PanelHost {
+/** The confirmations, notebook access and main-area views the panel needs, from JupyterLab. */
+function labHost(app: JupyterFrontEnd, api: ClusterApi): PanelHost {
+  const streams = new Map<string, TaskStreamView>();
   return {
+    openTaskStream(cluster) {
+      let view = streams.get(cluster);
+      if (!view || view.isDisposed) {
+        view = new TaskStreamView({ api, cluster });
+        streams.set(cluster, view);
+        app.shell.add(view, "main");
+      }
+      app.shell.activateById(view.id);
+    },
     async confirm(title, body, accept) {
       const result = await showDialog({
         title,
@@ -57,7 +69,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
   ): void {
-    const panel = new ClustersPanel({ api: new RestClusterApi(), host: labHost(app) });
+    const api = new RestClusterApi();
+    const host = labHost(app, api);
+    const panel = new ClustersPanel({ api, host });
     app.shell.add(panel, "left", { rank: 210 });
     restorer?.add(panel, PANEL_ID);
 
@@ -78,7 +92,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: "Refresh Parallel Clusters",
       execute: () => panel.model.refresh(),
     });
-    for (const command of Object.values(CommandIds)) {
+    app.commands.addCommand(CommandIds.taskStream, {
+      label: (args) => (args.name ? `Task Stream of Cluster ${args.name}` : "Task Stream of a Cluster"),
+      caption: "What each engine of a cluster runs, live, over the last minute",
+      execute: (args) => {
+        if (typeof args.name === "string") host.openTaskStream(args.name);
+      },
+    });
+    for (const command of [CommandIds.open, CommandIds.newCluster, CommandIds.refresh]) {
       palette?.addItem({ command, category: "Parallel Clusters" });
     }
   },

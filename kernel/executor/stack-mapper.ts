@@ -1,4 +1,5 @@
 import { SourceMap, type SourceMapPayload } from "node:module";
+import { isOwnFrame } from "./own-frames.js";
 
 interface MappedScript {
   label: string;
@@ -37,9 +38,10 @@ export class StackMapper {
 
   /**
    * Maps every cell frame of a stack and drops the frames below the outermost cell frame (the
-   * executor's own calls), which say nothing about the user's code.
+   * executor's own calls) and tsparallel's own frames above it, which say nothing about the
+   * user's code (see own-frames.ts). `full` maps the frames and keeps every one (`%tb`).
    */
-  mapStack(stack: string): string[] {
+  mapStack(stack: string, opts: { full?: boolean } = {}): string[] {
     const lines = stack.split("\n");
     let lastCellFrame = -1;
     const mapped = lines.map((line, i) =>
@@ -53,8 +55,9 @@ export class StackMapper {
         },
       ),
     );
-    if (lastCellFrame < 0) return mapped;
-    const kept = mapped.slice(0, lastCellFrame + 1);
+    if (opts.full) return mapped;
+    if (lastCellFrame < 0) return mapped.filter((line) => !isOwnFrame(line));
+    const kept = mapped.slice(0, lastCellFrame + 1).filter((line) => !isOwnFrame(line));
     // The script's own top-level frame (which calls the cell's wrapper function) repeats the cell.
     const anonymous = /^\s+at (cell \d+):\d+:\d+$/;
     const last = kept.at(-1)?.match(anonymous);

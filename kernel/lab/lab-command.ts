@@ -32,7 +32,7 @@ The cluster stops when JupyterLab does. Options after -- go to jupyter lab, e.g.
     );
     if (o.positional.length)
       throw new UsageError(`unexpected argument ${o.positional[0]} (JupyterLab options go after --)`);
-    const python = ensurePythonEnv(["jupyterlab"]);
+    const python = await ensurePythonEnv(["jupyterlab"]);
     await installKernelspec({ kind: "prefix", dir: venvDir });
     installLabExtension(python, venvDir);
     let cluster: { cluster: Cluster; owned: boolean } | undefined;
@@ -60,8 +60,12 @@ The cluster stops when JupyterLab does. Options after -- go to jupyter lab, e.g.
       },
     );
     const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
-    process.on("SIGINT", forward("SIGINT"));
+    // On a terminal JupyterLab takes SIGINT itself (it asks to confirm). Without one (a
+    // background run) a SIGINT ends it by a KeyboardInterrupt that skips its clean-up, leaving
+    // its kernels (and the clusters their notebooks started) running; SIGTERM shuts them down.
+    process.on("SIGINT", forward(process.stdin.isTTY ? "SIGINT" : "SIGTERM"));
     process.on("SIGTERM", forward("SIGTERM"));
+    process.on("SIGHUP", forward("SIGTERM"));
     const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 0)));
     if (cluster?.owned) await cluster.cluster.stop();
     else await cluster?.cluster.client?.close();

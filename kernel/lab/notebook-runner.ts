@@ -26,7 +26,7 @@ export async function executeNotebooks(
   outDir: string,
   opts: { env?: NodeJS.ProcessEnv; onResult?: (r: NotebookRun) => void } = {},
 ): Promise<NotebookRun[]> {
-  const python = ensurePythonEnv(["nbclient", "nbformat", "jupyter_client"], { dev: true });
+  const python = await ensurePythonEnv(["nbclient", "nbformat", "jupyter_client"], { dev: true });
   const prefix = mkdtempSync(join(tmpdir(), "tsparallel-nb-"));
   try {
     await installKernelspec({ kind: "prefix", dir: prefix });

@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { pipInstall } from "./pip-progress.js";
 
 /** The package's root folder (where package.json and .venv live). */
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
@@ -53,9 +54,13 @@ function markCommonJs(): void {
 
 /**
  * Returns a Python interpreter that can import `modules`: the project's .venv, made (and filled
- * from python/requirements*.txt) when missing. `dev` adds the test and benchmark packages.
+ * from python/requirements*.txt) when missing, with pip's progress on stderr (see pip-progress.ts).
+ * `dev` adds the test and benchmark packages.
  */
-export function ensurePythonEnv(modules: string[], opts: { dev?: boolean; quiet?: boolean } = {}): string {
+export async function ensurePythonEnv(
+  modules: string[],
+  opts: { dev?: boolean; quiet?: boolean } = {},
+): Promise<string> {
   if (existsSync(venvPython) && hasModules(venvPython, modules)) {
     markCommonJs();
     return venvPython;
@@ -81,8 +86,16 @@ export function ensurePythonEnv(modules: string[], opts: { dev?: boolean; quiet?
   }
   markCommonJs();
   const req = join(packageRoot, "python", opts.dev ? "requirements-dev.txt" : "requirements.txt");
-  log(`tsparallel: installing ${req} into ${venvDir} …`);
-  run(venvPython, ["-m", "pip", "install", "-q", "-r", req], "pip install");
+  log(
+    `tsparallel: installing ${opts.dev ? "JupyterLab and the test packages" : "JupyterLab"} (${req}) into ${venvDir}; once only, about half a minute on a fast network`,
+  );
+  try {
+    await pipInstall(venvPython, ["-r", req], opts.quiet ? { write: () => {} } : process.stderr);
+  } catch (e) {
+    throw new PythonEnvError(
+      `${(e as Error).message}\nCheck the network (or a proxy: pip reads HTTPS_PROXY), then run again.`,
+    );
+  }
   if (!hasModules(venvPython, modules)) {
     throw new PythonEnvError(`${venvPython} still cannot import ${modules.join(", ")} after pip install`);
   }

@@ -1,4 +1,6 @@
 import type { CellOutcome, CodeSession } from "../code-session.js";
+import { rememberTraceback } from "../executor/last-traceback.js";
+import { fullTracebacks, isOwnFrame } from "../executor/own-frames.js";
 
 /** A MIME bundle: MIME type → data (strings, or JSON for application/json and Vega-Lite). */
 export type MimeData = Record<string, unknown>;
@@ -54,7 +56,10 @@ export class MagicUsageError extends Error {
 /** The outcome of a magic that shows nothing as its result. */
 export const OK: CellOutcome = { status: "ok" };
 
-/** Turns an exception thrown inside a magic into a cell error (a usage error has no stack). */
+/**
+ * Turns an exception thrown inside a magic into a cell error (a usage error has no stack), with
+ * the user's frames only (the full stack is kept for `%tb`).
+ */
 export function outcomeFromError(err: unknown): CellOutcome {
   if (err instanceof MagicUsageError) {
     return {
@@ -63,12 +68,14 @@ export function outcomeFromError(err: unknown): CellOutcome {
     };
   }
   const e = err instanceof Error ? err : new Error(String(err));
+  const full = (e.stack ?? `${e.name}: ${e.message}`).split("\n");
+  rememberTraceback(full);
   return {
     status: "error",
     error: {
       ename: e.name,
       evalue: e.message,
-      traceback: (e.stack ?? `${e.name}: ${e.message}`).split("\n"),
+      traceback: fullTracebacks() ? full : full.filter((line) => !isOwnFrame(line)),
     },
   };
 }

@@ -57,6 +57,8 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
             throw new MagicUsageError((e as Error).message, USAGE);
           }
           const t0 = performance.now();
+          // Asked now: the new cluster's client becomes the process's current one as it connects.
+          const before = parallel.currentCluster();
           // Cluster.launch checks the launcher and its options, with messages that say what to do.
           cluster = await Cluster.launch({
             ...(n === undefined ? {} : { n }),
@@ -65,12 +67,12 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
             launcher,
             ...launcherOptions,
           } as ClusterOptions);
-          parallel.client = cluster.client;
+          const using = parallel.use(cluster.client!, before);
           const kind = cluster.launcher?.kind ?? "local";
           const label = { local: "a local", ssh: "an SSH", slurm: "a Slurm", mpi: "an MPI" }[kind];
           ctx.stream(
             "stdout",
-            `Started ${label} cluster with ${cluster.client!.ids.length} engines in ${formatDuration((performance.now() - t0) / 1000)} (${cluster.file})\n${kind === "local" ? "" : `Engines: ${cluster.launcher!.description}\n`}`,
+            `Started ${label} cluster with ${cluster.client!.ids.length} engines in ${formatDuration((performance.now() - t0) / 1000)} (${cluster.file})\n${kind === "local" ? "" : `Engines: ${cluster.launcher!.description}\n`}${using}\n`,
           );
           return OK;
         }

@@ -25,6 +25,11 @@ const NO_CLUSTER =
 /** The cluster `npm start` (tsparallel lab) runs for the notebooks; %px connects to it by itself. */
 export const DEFAULT_CLUSTER = "default";
 
+/** Which cluster a client reaches: its name, and its controller (a name can be reused). */
+function clusterKey(client: Client): string {
+  return `${client.info.name}\n${client.info.controller_pid}@${client.info.created}`;
+}
+
 /** One activated set of `%px<suffix>` magics: a fixed view, or "the current client". */
 interface Activation {
   suffix: string;
@@ -47,8 +52,10 @@ export class ParallelMagics {
   readonly #mapper = new StackMapper();
   readonly #counts = new Map<EngineId, number>();
   #cells = 0;
-  /** A client set by `%cluster start`; otherwise the process's current client. */
+  /** A client set by `%cluster start` ({@link use}); otherwise the process's current client. */
   client: Client | undefined;
+  /** The cluster %px last said it runs on, so that each change is said once (see #sayCluster). */
+  #announced: { key: string; name: string } | undefined;
   /** The notebook's session, once it has started (for names sent to the engines). */
   session: CodeSession | undefined;
 
@@ -73,6 +80,53 @@ export class ParallelMagics {
       }
       if (changed) this.session?.augmentModules?.("tsparallel-remote-names", this.#remoteTypes.declaration());
     });
+  }
+
+  /**
+   * Makes `client` the one %px runs on (`%cluster start`) and returns what to tell the user: that
+   * %px now runs there, and which cluster it leaves (`before`, what {@link currentCluster} said
+   * before the new cluster's client connected and became the current one), so that the move is
+   * never silent.
+   */
+  use(client: Client, before: string | undefined): string {
+    this.client = client;
+    const name = client.info.name;
+    this.#announced = { key: clusterKey(client), name };
+    return before && before !== name
+      ? `%px now runs on this cluster ("${name}"), not on "${before}".`
+      : `%px runs on this cluster ("${name}").`;
+  }
+
+  /** The cluster %px runs on now: the one it last said, else the one it would connect to. */
+  currentCluster(): string | undefined {
+    return this.#announced?.name ?? this.#wouldUse();
+  }
+
+  /** The name of the cluster %px would run on now without connecting anew, if it can tell. */
+  #wouldUse(): string | undefined {
+    const c = this.client && !this.client.link.lostReason ? this.client : Client.current;
+    if (c) return c.info.name;
+    return existsSync(connectionFilePath(DEFAULT_CLUSTER)) ? DEFAULT_CLUSTER : undefined;
+  }
+
+  /**
+   * Says which cluster %px runs on, the first time it runs in this kernel (after a restart it may
+   * be another one than before) and whenever that changes: a cell's Cluster.start, a stopped
+   * cluster, a fallback to "default" all move %px to other engines with other state.
+   */
+  #sayCluster(client: Client, ctx: MagicContext): void {
+    const key = clusterKey(client);
+    if (key === this.#announced?.key) return;
+    const was = this.#announced?.name;
+    const name = client.info.name;
+    this.#announced = { key, name };
+    const engines = `${client.ids.length} engine${client.ids.length === 1 ? "" : "s"}`;
+    ctx.stream(
+      "stdout",
+      was && was !== name
+        ? `%px now runs on cluster "${name}" (${engines}), not on "${was}".\n`
+        : `%px runs on cluster "${name}" (${engines}).\n`,
+    );
   }
 
   async #client(): Promise<Client> {
@@ -152,6 +206,7 @@ export class ParallelMagics {
     usage: string,
   ): Promise<CellOutcome> {
     const client = await this.#client();
+    this.#sayCluster(client, ctx);
     const ids = a.view ? a.view.targets : client.ids;
     if (ids.length === 0)
       throw new MagicUsageError("the cluster has no engines yet: wait for them, or %cluster scale N");

@@ -1,14 +1,29 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { processAlive } from "../../engines/launchers/process-alive.js";
 import { packageRoot } from "../../kernel/lab/python-env.js";
 import { freePort } from "../helpers/kernel-process.js";
 import { venvMissing } from "../helpers/system-needs.js";
 
-test("npm start (tsparallel lab) serves JupyterLab with the kernel and a default cluster, and stops both", async (t) => {
+/** Pids of the processes whose command line mentions `text` (e.g. kernels of one runtime dir). */
+function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+test("npm start (tsparallel lab) serves JupyterLab with the kernel and a default cluster; SIGINT without a terminal stops them and its kernels", async (t) => {
   const why = venvMissing(["jupyterlab"]);
   if (why) return t.skip(why);
   const dir = mkdtempSync(join(tmpdir(), "tsparallel-lab-"));
@@ -59,9 +74,25 @@ test("npm start (tsparallel lab) serves JupyterLab with the kernel and a default
   const clusterFile = join(dir, "clusters", "default.json");
   assert.ok(existsSync(clusterFile), `no default cluster:\n${log}`);
   assert.match(log, /started the "default" cluster with 1 engines/);
-  lab.kill("SIGTERM");
+  // Two notebooks' kernels, as the lessons leave them.
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/api/kernels?token=${token}`, {
+      method: "POST",
+      body: JSON.stringify({ name: "tsparallel" }),
+    });
+    assert.equal(res.status, 201, await res.text());
+  }
+  const runtime = join(dir, "runtime");
+  const kernels = processesMentioning(runtime).filter((pid) => pid !== lab.pid);
+  assert.ok(kernels.length >= 2, `no kernel processes found:\n${log}`);
+  // A background `npm start` (no terminal: stdin is not a TTY) stopped with Ctrl-C's signal.
+  lab.kill("SIGINT");
   const code = await exited;
   assert.equal(code, 0, log);
+  // JupyterLab shut its kernels down itself (SIGTERM's clean-up), not left them to notice.
+  assert.match(log, /Shutting down 2 kernels/);
   for (let i = 0; i < 50 && existsSync(clusterFile); i++) await new Promise((res) => setTimeout(res, 100));
   assert.ok(!existsSync(clusterFile), "the default cluster was not stopped with JupyterLab");
+  for (let i = 0; i < 50 && kernels.some(processAlive); i++) await new Promise((res) => setTimeout(res, 100));
+  assert.deepEqual(kernels.filter(processAlive), [], `kernels left running:\n${log}`);
 });

@@ -12,8 +12,11 @@ import type { ReplyType, RequestType, TableMessage, TypeOf } from "./message-tab
 /** Numeric engine id, assigned by the controller in registration order (0, 1, 2, …). */
 export type EngineId = number;
 
-/** Lifecycle of an engine as the controller sees it. */
-export type EngineState = "registering" | "idle" | "busy" | "dead";
+/**
+ * Lifecycle of an engine as the controller sees it. `paused`: a client sent it SIGSTOP through the
+ * controller, which then expects no heartbeat and gives it no load-balanced task until SIGCONT.
+ */
+export type EngineState = "registering" | "idle" | "busy" | "paused" | "dead";
 
 /** Load-balancing schemes the controller's task scheduler offers. */
 export type SchedulerScheme = "leastload" | "lru" | "random" | "weighted";
@@ -163,6 +166,55 @@ export interface EngineQueueStatus extends EngineStatus {
   state: EngineState;
 }
 
+/**
+ * An engine's recent task spans (`task_spans`, about once a second while it works): what ran,
+ * when, and how it ended, merged where tasks follow each other closely (see
+ * engine/task-spans.ts). Times are milliseconds relative to `now`, the engine's clock when it
+ * sent them, so the controller places them on its own clock whatever the engines' clocks say.
+ */
+export interface TaskSpansContent {
+  /** The engine's epoch milliseconds when it sent this. */
+  now: number;
+  /** The task names the spans use (function names, or "execute", "push", "pull"). */
+  names: string[];
+  /** Per span: start, end (ms before `now`, negative), tasks merged, index in `names`, 1 if they failed. */
+  spans: number[];
+  /** The task running as this was sent: its start (relative, as above) and name index. */
+  running?: [number, number];
+}
+
+/**
+ * A cluster's task stream over a recent window, for a live view (`task_stream_reply`): one row of
+ * spans per engine, merged to the resolution asked for, and per-second series of throughput,
+ * queue length and memory. Times are the controller's epoch milliseconds.
+ */
+export interface TaskStreamContent {
+  /** The controller's clock when it answered: the right edge of the window. */
+  now: number;
+  window_ms: number;
+  /** Task names; spans refer to them by index. */
+  names: string[];
+  /** Tasks of each name over the window, all engines (exact: merged spans take one name). */
+  name_tasks: number[];
+  engines: {
+    id: EngineId;
+    /** Per span: start, end, tasks, name index, 1 if they failed. */
+    spans: number[];
+    /** The task it runs now (start and name index), when it told. */
+    running?: [number, number];
+    state: EngineState;
+    /** Resident memory now, in bytes, and once a second over the window. */
+    rss: number;
+    rss_series: number[];
+  }[];
+  /** Sample times (once a second) for the series below. */
+  t: number[];
+  /** Tasks finished per second, over all engines. */
+  rate: number[];
+  /** Tasks waiting: held by engines (the running ones included) plus not yet assigned. */
+  queued: number[];
+}
+
 /** What a batch's index says about one of its parts (see batch.ts). */
 export interface PartEntry {
   /** Byte length of the part's JSON, then of each of its buffers. */
@@ -217,6 +269,8 @@ export interface ContentByType {
   unregistration_request: { reason: string };
   /** Tasks engines ran for clients over lanes, batched; small replies ride along as buffers. */
   task_records: { records: LaneTaskRecord[] };
+  /** What an engine ran lately, for the task stream. */
+  task_spans: TaskSpansContent;
 
   // tasks: a client sends them, the controller routes them, an engine runs them
   execute_request: {
@@ -277,6 +331,9 @@ export interface ContentByType {
   scale_reply: { status: "ok"; engines: number } | Refusal;
   restart_engine_request: { id: EngineId };
   restart_engine_reply: { status: "ok" } | Refusal;
+  /** The task stream of the last `window_ms`, spans merged below `resolution_ms` (a pixel). */
+  task_stream_request: { window_ms?: number; resolution_ms?: number };
+  task_stream_reply: TaskStreamContent;
 }
 
 /** Every msg_type of the cluster protocol. */
@@ -327,6 +384,7 @@ export const ACCEPTS = {
     "shutdown_request",
     "scale_request",
     "restart_engine_request",
+    "task_stream_request",
     "store_collect",
     "store_release",
   ],
@@ -336,6 +394,7 @@ export const ACCEPTS = {
     "unregistration_request",
     "engine_status",
     "task_records",
+    "task_spans",
     ...TASK_REPLIES,
     "reply_batch",
     ...OUTPUT_TYPES,
@@ -372,6 +431,7 @@ export const ACCEPTS = {
     "shutdown_reply",
     "scale_reply",
     "restart_engine_reply",
+    "task_stream_reply",
     "store_release",
   ],
   /** A client's lane to an engine. */

@@ -7,6 +7,7 @@
     DELETE /tsparallel/clusters/NAME                       stop it (or clean up after a dead one)
     POST   /tsparallel/clusters/NAME/engines/ID/restart    replace engine ID by a fresh one
     POST   /tsparallel/clusters/NAME/signal {engines, signal}   signal engines (a list of ids or "all")
+    GET    /tsparallel/clusters/NAME/stream?width=PX       the task stream of the last minute, PX pixels wide
 
 Errors answer {"message": ...} with a 4xx/5xx status; the message says what to do.
 """
@@ -45,9 +46,9 @@ class ClusterApiHandler(APIHandler):
             raise web.HTTPError(400, "the request body must be a JSON object")
         return body
 
-    async def forward(self, op: str, status: int = 200, **args: Any) -> None:
+    async def forward(self, op: str, status: int = 200, timeout: float = 120.0, **args: Any) -> None:
         try:
-            result = await self.service.request(op, **args)
+            result = await self.service.request(op, timeout=timeout, **args)
         except ClusterServiceError as e:
             self.set_status(e.status)
             self.finish(json.dumps({"message": e.message}))
@@ -101,6 +102,19 @@ class SignalHandler(ClusterApiHandler):
         await self.forward("signal", name=name, engines=body.get("engines", "all"), signal=body.get("signal", "SIGINT"))
 
 
+class StreamHandler(ClusterApiHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        width = self.get_argument("width", "600")
+        try:
+            pixels = int(width)
+        except ValueError:
+            raise web.HTTPError(400, f"width must be a whole number of pixels, not {width!r}") from None
+        # Asked once a second while a view is open: a short timeout, the next look tries again.
+        await self.forward("stream", name=name, width=pixels, timeout=10.0)
+
+
 def setup_handlers(web_app: web.Application, service: ClusterServiceProcess) -> None:
     """Adds the routes above to the Jupyter server's web application."""
     web_app.settings[SERVICE_KEY] = service
@@ -112,5 +126,6 @@ def setup_handlers(web_app: web.Application, service: ClusterServiceProcess) -> 
             (url_path_join(root, NAME), ClusterHandler),
             (url_path_join(root, NAME, "engines", r"(?P<engine>\d+)", "restart"), RestartEngineHandler),
             (url_path_join(root, NAME, "signal"), SignalHandler),
+            (url_path_join(root, NAME, "stream"), StreamHandler),
         ],
     )

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { cpus, hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { Client } from "../../../engines/client/client.js";
@@ -19,6 +19,7 @@ import type {
   ClusterSnapshot,
   EngineSnapshot,
   ServiceRequest,
+  TaskStreamSnapshot,
 } from "./cluster-snapshot.js";
 
 /** A request the service refuses or could not carry out; `status` is the HTTP status to answer with. */
@@ -46,6 +47,8 @@ export interface ClusterServiceOptions {
 const MAX_ENGINES = 256;
 /** Events kept per cluster. */
 const MAX_EVENTS = 30;
+/** What a task stream view shows: the last minute. */
+const STREAM_WINDOW_MS = 60_000;
 
 /** A client kept connected to one cluster, so that each look costs one status request. */
 interface Monitor {
@@ -102,6 +105,8 @@ export class ClusterService {
         return this.restartEngine(req.name, req.engine);
       case "signal":
         return this.signal(req.name, req.engines, req.signal);
+      case "stream":
+        return this.stream(req.name, req.width);
       default:
         throw new ServiceError(400, `unknown operation "${(req as { op: unknown }).op}"`);
     }
@@ -122,6 +127,9 @@ export class ClusterService {
       if (!present.has(file) && !m.stopping) this.#forget(file);
     }
     const clusters = await Promise.all(files.map((f) => this.#snapshot(f)));
+    // Newest first, in an order that does not change between looks: a new cluster appears on top.
+    const since = (c: ClusterSnapshot) => Date.parse(c.controller?.created ?? "") || mtime(c.file);
+    clusters.sort((a, b) => since(b) - since(a) || a.name.localeCompare(b.name));
     return { dir: clustersDir(), cores: cpus().length, clusters };
   }
 
@@ -270,6 +278,27 @@ export class ClusterService {
     );
     this.#listing = undefined;
     return this.#snapshot(m.file);
+  }
+
+  /**
+   * The task stream of cluster `name` over the last minute, spans merged to a pixel of a view
+   * `width` pixels wide (default 600): one request to its controller, which keeps it.
+   */
+  async stream(name: string, width = 600): Promise<TaskStreamSnapshot> {
+    if (!Number.isFinite(width) || width < 10 || width > 10_000)
+      throw new ServiceError(400, `width must be a number of pixels from 10 to 10000, not ${width}`);
+    const m = await this.#running(name);
+    try {
+      return await withTimeout(
+        m.client.taskStream({ windowMs: STREAM_WINDOW_MS, resolutionMs: STREAM_WINDOW_MS / width }),
+        this.#probeTimeout,
+      );
+    } catch (e) {
+      throw new ServiceError(
+        504,
+        `the controller of "${name}" did not send its task stream (${(e as Error).message}): it may be busy, or run a tsparallel older than its task stream (stop and start the cluster again)`,
+      );
+    }
   }
 
   /** Disconnects from every cluster (they keep running). */
@@ -425,7 +454,7 @@ export class ClusterService {
           id: Number(id),
           host: e?.hostname ?? "",
           pid: e?.pid ?? 0,
-          state: s.busy ? ("busy" as const) : ("idle" as const),
+          state: s.state === "paused" ? ("paused" as const) : s.busy ? ("busy" as const) : ("idle" as const),
           queued: s.queued,
           outstanding: s.outstanding,
           completed: s.completed,
@@ -450,6 +479,15 @@ export class ClusterService {
     const message = `Its controller (pid ${c.pid} on ${c.host}) ${why}. ${what}`;
     this.#unanswered.set(file, { since: Date.now(), message });
     return { ...known, state: "unresponsive", message };
+  }
+}
+
+/** When a file last changed (epoch ms), 0 when it cannot be read. */
+function mtime(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 

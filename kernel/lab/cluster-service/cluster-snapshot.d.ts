@@ -24,7 +24,8 @@ export interface EngineSnapshot {
   id: number;
   host: string;
   pid: number;
-  state: "idle" | "busy";
+  /** `paused`: stopped with SIGSTOP through the controller; SIGCONT resumes it. */
+  state: "idle" | "busy" | "paused";
   /** Tasks the engine holds, the running one included (its own count). */
   queued: number;
   /** Tasks the controller sent it and has not seen finish. */
@@ -77,6 +78,38 @@ export interface ClusterList {
   clusters: ClusterSnapshot[];
 }
 
+/**
+ * A cluster's task stream over the last minute (`GET …/NAME/stream?width=PX`), from its
+ * controller: per engine the spans of tasks it ran, merged to a pixel of a view `width` pixels
+ * wide, and per-second series. Times are the controller's epoch milliseconds; `now` is the
+ * right edge (draw against it, not the browser's clock).
+ */
+export interface TaskStreamSnapshot {
+  now: number;
+  window_ms: number;
+  /** Task names (function names, or execute, push, pull); spans refer to them by index. */
+  names: string[];
+  /** Tasks of each name over the window, all engines (exact: a merged span shows one name). */
+  name_tasks: number[];
+  engines: {
+    id: number;
+    /** Flat, five numbers per span: start, end, tasks, name index, 1 if they failed. */
+    spans: number[];
+    /** The task it runs now: start and name index. */
+    running?: [number, number];
+    state: "registering" | "idle" | "busy" | "paused" | "dead";
+    /** Resident memory now, and once a second over the window (bytes). */
+    rss: number;
+    rss_series: number[];
+  }[];
+  /** Sample times, once a second. */
+  t: number[];
+  /** Tasks finished per second, all engines. */
+  rate: number[];
+  /** Tasks waiting: in engines' queues (running ones included) plus not yet assigned. */
+  queued: number[];
+}
+
 /** The requests the cluster service understands, one JSON object per line on its stdin. */
 export type ServiceRequest = { id: number } & (
   | { op: "list" }
@@ -86,6 +119,7 @@ export type ServiceRequest = { id: number } & (
   | { op: "stop"; name: string }
   | { op: "restart"; name: string; engine: number }
   | { op: "signal"; name: string; engines: number[] | "all"; signal: string }
+  | { op: "stream"; name: string; width?: number }
 );
 
 /** The service's answer to request `id`, one JSON object per line on its stdout. */
