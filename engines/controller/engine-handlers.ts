@@ -19,13 +19,15 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
         );
         return;
       }
+      // An engine repeats its request until answered: a repeat gets the same answer, and joins once.
+      const repeat = c.registry.byUuid(m.content.uuid) !== undefined;
       const rec = c.control.register(m.content);
       void c.engines.send(
         "registration_reply",
         { status: "ok", id: rec.info.id, hb_interval: c.heartbeatInterval },
         { identities: [identity], parent: m.header },
       );
-      c.control.joined(rec);
+      if (!repeat) c.control.joined(rec);
     },
     unregistration_request: (m, identity) => {
       const rec = c.registry.byUuid(identity.toString());

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { availableParallelism, hostname } from "node:os";
 import process from "node:process";
-import { clearTimeout, setTimeout } from "node:timers";
+import { clearInterval, clearTimeout, setInterval, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
@@ -33,7 +33,9 @@ import { TaskRunner } from "./task-runner.js";
 import { TaskSpans } from "./task-spans.js";
 
 /** How long an engine waits for its controller to answer registration (env: slow links). */
-const REGISTRATION_TIMEOUT_MS = Number(process.env.TSPARALLEL_REGISTRATION_TIMEOUT_MS) || 15_000;
+const REGISTRATION_TIMEOUT_MS = Number(process.env.TSPARALLEL_REGISTRATION_TIMEOUT_MS) || 30_000;
+/** How often the request is repeated while no answer has come. */
+const REGISTRATION_REPEAT_MS = 5_000;
 /** How long an engine outlives a lost controller connection before exiting (no orphans). */
 const ORPHAN_GRACE_MS = 3_000;
 /** How often an engine with replies in its store checks that their clients still run. */
@@ -148,24 +150,15 @@ export class Engine implements EngineParts {
     );
     // The controller signals engines on its own host itself; others need a thread of their own.
     const signals = this.info.controller_host === hostname() ? undefined : this.#startSignalThread();
-    const registered = new Promise<EngineId>((resolve, reject) => {
+    const registered = new Promise<EngineId>((resolve) => {
       this.#registered = resolve;
-      setTimeout(
-        () =>
-          reject(
-            new Error(
-              `no registration reply from ${this.info.engine_url} within ${REGISTRATION_TIMEOUT_MS} ms`,
-            ),
-          ),
-        REGISTRATION_TIMEOUT_MS,
-      ).unref();
     });
     void this.#loop();
     const lane = process.env.TSPARALLEL_LANES === "0" ? undefined : await this.#openLanes();
     // Before registering: from then on a SIGINT must never kill an idle engine.
     const sigint: SigintKeeper = await keeper;
     this.#ns.onAwait = (on) => sigint.awaiting(on);
-    await this.#sock.send("registration_request", {
+    const request = {
       uuid: this.uuid,
       pid: process.pid,
       hostname: hostname(),
@@ -175,8 +168,35 @@ export class Engine implements EngineParts {
       ...(this.requestedId !== undefined ? { id: this.requestedId } : {}),
       ...(this.store && hostIdentity() ? { host_id: hostIdentity() } : {}),
       cpus: availableParallelism(),
-    });
-    this.id = await registered;
+    };
+    // The wait counts from the request, not from the engine's start (hundreds of engines starting
+    // on a few cores take a while to get there). The request is repeated meanwhile: the controller
+    // answers a repeat as the first (registration is by uuid), and one answer is enough.
+    await this.#sock.send("registration_request", request);
+    const repeat = setInterval(
+      () => void this.#sock.send("registration_request", request),
+      REGISTRATION_REPEAT_MS,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      this.id = await Promise.race([
+        registered,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `no registration reply from ${this.info.engine_url} within ${REGISTRATION_TIMEOUT_MS} ms`,
+                ),
+              ),
+            REGISTRATION_TIMEOUT_MS,
+          );
+        }),
+      ]);
+    } finally {
+      clearInterval(repeat);
+      clearTimeout(timer);
+    }
     this.runner.id = this.id;
     this.#status.start();
     this.#spans.start();
