@@ -1,5 +1,6 @@
 import type { SchedulerScheme } from "../wire/protocol/messages.js";
 import type { SignedSocket } from "../wire/transport/signed-socket.js";
+import type { CoreSlots } from "./core-slots.js";
 import type { EngineControl } from "./engine-control.js";
 import type { EngineRegistry } from "./engine-registry.js";
 import type { OutputRelay } from "./output-relay.js";
@@ -12,6 +13,8 @@ export interface ControllerParts {
   readonly name: string;
   readonly scheme: SchedulerScheme;
   readonly registry: EngineRegistry;
+  /** Slots of this host's core board, given to engines here at registration. */
+  readonly cores: CoreSlots;
   readonly table: TaskTable;
   readonly tasks: TaskRouting;
   readonly control: EngineControl;

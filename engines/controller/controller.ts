@@ -15,6 +15,7 @@ import { Signer } from "../wire/protocol/signing.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import { clientHandlers } from "./client-handlers.js";
 import type { ControllerParts } from "./controller-parts.js";
+import { CoreSlots } from "./core-slots.js";
 import { EngineControl } from "./engine-control.js";
 import { engineHandlers } from "./engine-handlers.js";
 import { type EngineRecord, EngineRegistry } from "./engine-registry.js";
@@ -53,6 +54,8 @@ export interface ControllerOptions {
  */
 export class Controller implements ControllerParts {
   readonly registry = new EngineRegistry();
+  /** This host's core board: engines here borrow idle cores for large multiplies. */
+  readonly cores = CoreSlots.open();
   readonly table: TaskTable;
   readonly tasks: TaskRouting;
   readonly control: EngineControl;
@@ -85,7 +88,10 @@ export class Controller implements ControllerParts {
     });
     this.control = new EngineControl(this.registry, this.engines, this.#hearts, this.tasks, {
       added: (rec) => this.#broadcast("added", rec),
-      removed: (rec, reason) => this.#broadcast("removed", rec, reason),
+      removed: (rec, reason) => {
+        this.cores.gone(rec.info.id);
+        this.#broadcast("removed", rec, reason);
+      },
     });
     this.relay = new OutputRelay(this.clients, this.table);
     this.stream = new TaskStream(this.registry, () => this.tasks.scheduler.queued);
@@ -214,5 +220,6 @@ export class Controller implements ControllerParts {
       this.#hearts.close(),
       this.#pings.close(),
     ]);
+    this.cores.close();
   }
 }

@@ -22,9 +22,10 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
       // An engine repeats its request until answered: a repeat gets the same answer, and joins once.
       const repeat = c.registry.byUuid(m.content.uuid) !== undefined;
       const rec = c.control.register(m.content);
+      const board = c.cores.refFor(rec);
       void c.engines.send(
         "registration_reply",
-        { status: "ok", id: rec.info.id, hb_interval: c.heartbeatInterval },
+        { status: "ok", id: rec.info.id, hb_interval: c.heartbeatInterval, ...(board ? { board } : {}) },
         { identities: [identity], parent: m.header },
       );
       if (!repeat) c.control.joined(rec);

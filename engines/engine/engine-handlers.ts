@@ -1,4 +1,5 @@
 import { collectGarbage } from "../store/collect-garbage.js";
+import type { CoreBoardRef } from "../store/core-board.js";
 import type { ObjectStore } from "../store/object-store.js";
 import { unpackBatch } from "../wire/protocol/batch.js";
 import type { MessageSink } from "../wire/protocol/message-codec.js";
@@ -14,8 +15,8 @@ import type { TaskRunner } from "./task-runner.js";
 /** What an engine's handlers act on. */
 export interface EngineParts {
   readonly runner: TaskRunner;
-  /** The controller accepted the registration and gave this id. */
-  registered(id: number): void;
+  /** The controller accepted the registration and gave this id (and, on its host, its core board). */
+  registered(id: number, board?: CoreBoardRef): void;
   /** Ends the engine process. */
   exit(code: number, why: string): void;
   /** Logs a message the engine dropped. */
@@ -40,7 +41,7 @@ export function controllerHandlers(e: EngineParts): ClusterHandlers<"engineFromC
       }
     },
     registration_reply: (m) => {
-      if (m.content.status === "ok") e.registered(m.content.id);
+      if (m.content.status === "ok") e.registered(m.content.id, m.content.board);
       else e.exit(1, `registration refused: ${m.content.evalue}`);
     },
     abort_request: (m) => void e.runner.abort(new Set(m.content.msg_ids)),

@@ -7,6 +7,7 @@ import { Dealer } from "zeromq";
 import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
 import { processAlive } from "../launchers/process-alive.js";
 import { collectGarbage, lastFullCollection } from "../store/collect-garbage.js";
+import type { CoreBoardRef } from "../store/core-board.js";
 import { hostIdentity, hostTag, sessionHost } from "../store/host-identity.js";
 import { defaultStoreLimit, ObjectStore, STORE_THRESHOLD } from "../store/object-store.js";
 import { StoreMapper } from "../store/store-mapper.js";
@@ -20,6 +21,7 @@ import { SignedSocket } from "../wire/transport/signed-socket.js";
 import type { StreamSocket } from "../wire/transport/stream-socket.js";
 import { formatMimeBundle, type MimeBundle, mimeShortcuts } from "../wire/values/mime-bundle.js";
 import type { StorePlacer } from "../wire/values/serialize.js";
+import { CoreShare } from "./core-share.js";
 import { controllerHandlers, type EngineParts, laneHandlers } from "./engine-handlers.js";
 import { Heart } from "./heart.js";
 import { LaneServer, laneAddress } from "./lane-server.js";
@@ -78,6 +80,8 @@ export class Engine implements EngineParts {
   readonly #linksDown = new Set<"tasks" | "heart">();
   #exiting = false;
   #gcTimer: NodeJS.Timeout | undefined;
+  /** This engine's share of its host's cores for large multiplies (engines on the controller's host). */
+  #cores: CoreShare | undefined;
   #lastGc = 0;
   readonly #fromController = controllerHandlers(this);
   readonly #fromLanes = laneHandlers(this);
@@ -115,7 +119,10 @@ export class Engine implements EngineParts {
       new OutputCapture(),
       this.#sock,
       new SendArena(),
-      () => this.#status.changed(),
+      () => {
+        this.#status.changed();
+        this.#cores?.busy(this.runner.busy);
+      },
       this.store,
       () => this.#idle(),
       (session) => this.#replyPlacer(session),
@@ -289,7 +296,11 @@ export class Engine implements EngineParts {
   }
 
   /** {@link EngineParts}: the controller's registration reply gave this id. */
-  registered(id: EngineId): void {
+  registered(id: EngineId, board?: CoreBoardRef): void {
+    if (board && !this.#cores && this.id < 0) {
+      this.#cores = CoreShare.open(loadNativeAddon(), board);
+      this.#cores?.busy(this.runner.busy);
+    }
     this.#registered?.(id);
   }
 
@@ -406,6 +417,7 @@ export class Engine implements EngineParts {
       : Promise.resolve();
     this.runner.flushRecords();
     this.store?.close();
+    this.#cores?.close();
     clearInterval(this.#sweep);
     this.#lanes?.close();
     void Promise.all([signalsDone, this.#heart?.stop()])

@@ -14,6 +14,7 @@ import { nodeHost, preferOptimizedWasm } from "../node/node-host.js";
 import type { BackendName, BlasInfo, FloatArray, GemmArgs, GemmBackend } from "./gemm-backend.js";
 import { configureStrassen, type StrassenSettings, strassenSettings, tsBackend } from "./gemm-ts.js";
 import { wasmAvailable, wasmBackend } from "./gemm-wasm.js";
+import { threadsChosenByUser } from "./thread-advisor.js";
 
 /** All backend names in preference order. */
 export const BACKENDS: readonly BackendName[] = ["native", "wasm", "ts"];
@@ -142,6 +143,7 @@ export function backendInfo(): BackendInfo {
  * the OPENBLAS_NUM_THREADS environment variable says otherwise. No effect without the addon.
  */
 export function setBlasThreads(n: number): void {
+  threadsChosenByUser();
   load("native")?.setThreads?.(n);
 }
 

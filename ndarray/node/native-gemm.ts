@@ -13,7 +13,9 @@
  * importing this file is harmless elsewhere.
  * @module
  */
+
 import type { BlasInfo, GemmArgs, GemmBackend } from "../linalg/gemm-backend.js";
+import { advisedThreads } from "../linalg/thread-advisor.js";
 import {
   bestCoreType,
   type CpuInfo,
@@ -130,10 +132,16 @@ export function loadNativeBackend(host: NodeHost | null = nodeHost()): GemmBacke
   const lib = openLibrary(addon, names, process.env.OPENBLAS_CORETYPE ? undefined : coreType?.value);
   if (!process.env.OPENBLAS_NUM_THREADS) addon.setThreads(1);
   const info = describe(lib, cpu, coreType);
+  let threads = addon.getThreads();
   return {
     name: "native",
     blas: info,
     gemm(g: GemmArgs): void {
+      const advised = advisedThreads(g.m * g.n * g.k);
+      if (advised !== undefined && advised !== threads) {
+        addon.setThreads(advised);
+        threads = advised;
+      }
       addon.gemm(
         g.c.BYTES_PER_ELEMENT === 8,
         g.transA,
@@ -154,7 +162,10 @@ export function loadNativeBackend(host: NodeHost | null = nodeHost()): GemmBacke
         g.ldc,
       );
     },
-    setThreads: (n) => addon.setThreads(n),
+    setThreads: (n) => {
+      addon.setThreads(n);
+      threads = addon.getThreads();
+    },
     getThreads: () => addon.getThreads(),
   };
 }

@@ -1,3 +1,4 @@
+import type { CoreBoardRef } from "../../store/core-board.js";
 import type { MimeBundle } from "../values/mime-bundle.js";
 import type { ReplyType, RequestType, TableMessage, TypeOf } from "./message-table.js";
 
@@ -261,7 +262,13 @@ export interface ContentByType {
     cpus?: number;
   };
   registration_reply:
-    | { status: "ok"; id: EngineId; hb_interval: number }
+    | {
+        status: "ok";
+        id: EngineId;
+        hb_interval: number;
+        /** This host's core board and the engine's slot in it (engines on the controller's host). */
+        board?: CoreBoardRef;
+      }
     | { status: "error"; evalue: string };
   /** Published to every heart, which echoes it back unchanged. */
   heartbeat_ping: { seq: number };
