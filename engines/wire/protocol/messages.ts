@@ -30,7 +30,7 @@ export interface EngineInfo {
   /** Where clients reach the engine directly (`tcp://host:port`), when it offers a lane. */
   lane?: string;
   /**
-   * The engine's host as shared memory sees it (boot id, pid namespace, user; see
+   * The engine's host as shared memory sees it (boot id, pid and user namespaces, uid; see
    * store/host-identity.ts), when it can map clients' store blocks: a client with the same identity
    * places large arrays in its store for it.
    */
