@@ -32,6 +32,7 @@ import { ClusterError } from "./errors.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import { ResultRegistry } from "./result-registry.js";
 import { type StoreSetting, TaskRouter } from "./task-router.js";
+import type { TransferStats } from "./transfer-stats.js";
 import type { ClientCore } from "./view.js";
 
 /** Options of {@link Client.connect}. */
@@ -478,6 +479,14 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       return (layout && nd ? nd.ndarrayFromLayout(data as never, layout) : data) as T;
     };
     return new StoreHandle<T>(ref, read, bytes, array, layout);
+  }
+
+  /**
+   * Where this client's bytes went since it connected: per engine, what it wrote to and read from
+   * lanes (see {@link TransferStats}). For checking what a call costs on the wire.
+   */
+  transferStats(): TransferStats {
+    return this.router.transferStats();
   }
 
   /** How the client's shared-memory store stands (undefined: there is none). */

@@ -98,6 +98,12 @@ export class EngineLane {
     return aborted;
   }
 
+  /** Bytes written to this lane's connection, and read from it. */
+  get bytes(): { sent: number; received: number } {
+    const socket = this.#sock.socket;
+    return { sent: socket.bytesWritten ?? 0, received: socket.bytesRead ?? 0 };
+  }
+
   #route(msg: AnyMessage): void {
     const parent = (msg.parent_header as { msg_id?: string }).msg_id ?? "";
     const request = this.#requests.get(parent);

@@ -24,6 +24,7 @@ import type { ClusterError } from "./errors.js";
 import { type GatherLanding, LandingRegistry } from "./gather-landing.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 import { joinStoredParts } from "./stored-gather.js";
+import type { TransferStats } from "./transfer-stats.js";
 
 /** A load-balanced task whose arrays add up to this much is sent by assignment (see {@link TaskRouter.sendAssigned}). */
 const ASSIGNED_LANE_BYTES = 1 << 20;
@@ -77,6 +78,8 @@ export class TaskRouter {
   /** The byte size of each part of the last scatter or gather of a name, by name and targets. */
   readonly #partSizes = new Map<string, number[]>();
   #lastCollect = 0;
+  /** Bytes of lanes that closed, per engine (see transferStats). */
+  readonly #closedLaneBytes = new Map<EngineId, { sent: number; received: number }>();
 
   constructor(
     private readonly link: ControllerLink,
@@ -234,6 +237,29 @@ export class TaskRouter {
     };
   }
 
+  /** What this client's lanes carried (see Client.transferStats). */
+  transferStats(): TransferStats {
+    const bytes = new Map(this.#closedLaneBytes);
+    for (const [id, lane] of this.#lanes) {
+      const closed = bytes.get(id) ?? { sent: 0, received: 0 };
+      const now = lane.bytes;
+      bytes.set(id, { sent: closed.sent + now.sent, received: closed.received + now.received });
+    }
+    return {
+      lanes: [...bytes]
+        .sort(([a], [b]) => a - b)
+        .map(([engine, b]) => ({ engine, sent: b.sent, received: b.received })),
+    };
+  }
+
+  /** Keeps what a lane carried before it goes. */
+  #retire(id: EngineId, lane: EngineLane | undefined): void {
+    if (!lane) return;
+    const closed = this.#closedLaneBytes.get(id) ?? { sent: 0, received: 0 };
+    const b = lane.bytes;
+    this.#closedLaneBytes.set(id, { sent: closed.sent + b.sent, received: closed.received + b.received });
+  }
+
   /** Asks every engine to collect garbage (at most once a second): the store is short of room. */
   collect(): void {
     const now = Date.now();
@@ -344,6 +370,7 @@ export class TaskRouter {
   /** The controller reports engine `id` gone: its lane's tasks in flight fail, its store holds end. */
   engineGone(id: EngineId, reason: string | undefined): void {
     this.#lanes.get(id)?.engineGone(reason);
+    this.#retire(id, this.#lanes.get(id));
     this.#lanes.delete(id);
     this.#store?.holderGone(id);
   }
@@ -383,7 +410,10 @@ export class TaskRouter {
 
   /** Closes every lane; tasks in flight on them fail with `err` (engines leave with their controller). */
   close(err?: ClusterError): void {
-    for (const l of this.#lanes.values()) l.close(err);
+    for (const [id, l] of this.#lanes) {
+      l.close(err);
+      this.#retire(id, l);
+    }
     this.#lanes.clear();
   }
 
@@ -422,6 +452,7 @@ export class TaskRouter {
     if (existing && existing.state !== "broken") return existing;
     const info = this.engines.get(id);
     if (!info?.lane) return undefined;
+    this.#retire(id, existing);
     const lane = new EngineLane(
       info as EngineInfo & { lane: string },
       new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane"),
