@@ -4,7 +4,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { Cluster } from "../../../engines/index.js";
+import { Client, Cluster } from "../../../engines/index.js";
 import { hostIdentity } from "../../../engines/store/host-identity.js";
 import { useTempClusterDir } from "../cluster-fixture.js";
 import { runCommand, systemCommand, waitFor } from "./daemon-process.js";
@@ -212,6 +212,115 @@ describe("a controller host and two engine hosts", { skip: missing }, () => {
       [],
       "copied connection files are removed",
     );
+  });
+
+  test("a large push to every engine of two hosts goes to each host once, through one engine there", async () => {
+    const cluster = await Cluster.launch({
+      launcher: "ssh",
+      hosts: net!.hosts.slice(0, HOSTS.length).map((h) => `${h.address}=${PER_HOST}`),
+      sshArgs: sshds[0]!.sshArgs,
+      remoteDir: join(scratch, "remote-relay"),
+      // Room for two values of 64 MiB per store: without releases, the third placement fails.
+      env: { TSPARALLEL_STORE_BYTES: "160M" },
+      timeout: 30_000,
+    });
+    const copying = await Client.connect(cluster.file, { relays: false });
+    try {
+      const client = cluster.client!;
+      const n = HOSTS.length * PER_HOST;
+      const where = await whereEnginesRun(cluster);
+      const MiB = 1 << 20;
+      const value = (round: number) => Float64Array.from({ length: 8 * MiB }, (_, i) => (i % 1000) + round);
+      const expected = (round: number) => {
+        let s = 0;
+        for (let i = 0; i < 8 * MiB; i++) s += (i % 1000) + round;
+        return s;
+      };
+      const sums = (c: Client) =>
+        c.view().apply(() => {
+          const a = (globalThis as unknown as { pushed: Float64Array }).pushed;
+          let s = 0;
+          for (let i = 0; i < a.length; i++) s += a[i]!;
+          return s;
+        }) as unknown as Promise<number[]>;
+      /** Bytes written to each engine's lanes during `work`. */
+      const written = async (c: Client, work: () => PromiseLike<unknown>) => {
+        const before = new Map(c.transferStats().lanes.map((l) => [l.engine, l.sent]));
+        const t0 = performance.now();
+        await work();
+        const ms = performance.now() - t0;
+        const sent = c.ids.map(
+          (id) => (c.transferStats().lanes.find((l) => l.engine === id)?.sent ?? 0) - (before.get(id) ?? 0),
+        );
+        return { ms, sent };
+      };
+
+      const relayed: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        const pushed = value(round);
+        const { ms, sent } = await written(client, () => client.view().push({ pushed }));
+        relayed.push(ms);
+        // One engine per host got the value; the others a message naming its blocks.
+        const large = sent.filter((b) => b >= 64 * MiB);
+        assert.equal(large.length, HOSTS.length, `one copy per host (bytes per lane: ${sent})`);
+        assert.ok(large.every((b) => b < 65 * MiB));
+        assert.ok(
+          sent.filter((b) => b < 64 * MiB).every((b) => b < 64 << 10),
+          `the others get small messages (bytes per lane: ${sent})`,
+        );
+        assert.deepEqual(await sums(client), Array(n).fill(expected(round)));
+        // Each engine drops the last value when the next comes; its idle collection releases the
+        // blocks to their relay, through the controller, within a few hundred ms.
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      assert.deepEqual(client.transferStats().relays, {
+        values: 4 * HOSTS.length,
+        engines: 4 * n,
+        failed: 0,
+      });
+
+      const copied: number[] = [];
+      for (let round = 0; round < 2; round++) {
+        const pushed = value(10 + round);
+        const { ms, sent } = await written(copying, () => copying.view().push({ pushed }));
+        copied.push(ms);
+        assert.ok(
+          sent.every((b) => b >= 64 * MiB),
+          `without relays every engine gets a copy (${sent})`,
+        );
+        assert.deepEqual(await sums(copying), Array(n).fill(expected(10 + round)));
+      }
+
+      // apply with a large argument goes the same way, and its result is per engine as ever: values,
+      // outputs, and the error of the one engine that throws.
+      const [badPid, badHost] = where[n - 1]!;
+      const ar = client.view().apply(
+        (a: Float64Array, pid: number, host: string) => {
+          console.log(`got ${a.length}`);
+          if (process.pid === pid && require("node:os").hostname() === host)
+            throw new RangeError("this one fails");
+          return a[a.length - 1];
+        },
+        value(20),
+        badPid,
+        badHost,
+      );
+      await assert.rejects(ar.get(), (e: Error) => /this one fails/.test(e.message));
+      const info = ar.metadata;
+      assert.deepEqual(
+        info.map((m) => m.status),
+        [...Array(n - 1).fill("ok"), "error"],
+      );
+      assert.deepEqual(ar.stdout, Array(n).fill(`got ${8 * MiB}\n`));
+      assert.equal(client.transferStats().relays.values, 5 * HOSTS.length);
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      process.stderr.write(
+        `(push of 64 MiB to ${n} engines on ${HOSTS.length} hosts: ${relayed.map((x) => x.toFixed(0)).join(", ")} ms relayed, ${copied.map((x) => x.toFixed(0)).join(", ")} ms with a copy each; median ${median(relayed).toFixed(0)} vs ${median(copied).toFixed(0)} ms)\n`,
+      );
+    } finally {
+      await copying.close();
+      await cluster.stop();
+    }
   });
 
   test("when the link goes dead without closing, the controller drops the engine and the engine exits", async () => {
