@@ -40,6 +40,7 @@ export type {
   RemoteName,
   RemoteNames,
 } from "./client/remote-names.js";
+export type { LaneBytes, TransferStats } from "./client/transfer-stats.js";
 export {
   Cluster,
   type ClusterBaseOptions,

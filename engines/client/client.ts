@@ -32,6 +32,7 @@ import { ClusterError } from "./errors.js";
 import { LoadBalancedView } from "./load-balanced-view.js";
 import { ResultRegistry } from "./result-registry.js";
 import { type StoreSetting, TaskRouter } from "./task-router.js";
+import type { TransferStats } from "./transfer-stats.js";
 import type { ClientCore } from "./view.js";
 
 /** Options of {@link Client.connect}. */
@@ -51,6 +52,12 @@ export interface ConnectOptions extends CancelOptions {
   store?: boolean;
   /** The store's size limit in bytes (default: `TSPARALLEL_STORE_BYTES`, else a quarter of memory). */
   storeBytes?: number;
+  /**
+   * Send a value for several engines of another host (push, set, apply's arguments with 256 KiB or
+   * more of arrays) to that host once, to one of them, which places it in its store for the others
+   * (default: true, or false when `TSPARALLEL_RELAYS=0`); false sends each engine a copy.
+   */
+  relays?: boolean;
 }
 
 /** Events of a {@link Client}. */
@@ -173,6 +180,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       enabled: opts.store ?? process.env.TSPARALLEL_STORE !== "0",
       limit: opts.storeBytes === undefined ? undefined : checkCount(opts.storeBytes, "storeBytes", 1),
     });
+    if (opts.relays !== undefined) client.router.useRelays = opts.relays;
     try {
       const timeout = checkTimeout(opts.timeout) ?? 5000;
       const reply = await client.link.request("connect_request", {}, { timeout, signal: opts.signal });
@@ -478,6 +486,15 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       return (layout && nd ? nd.ndarrayFromLayout(data as never, layout) : data) as T;
     };
     return new StoreHandle<T>(ref, read, bytes, array, layout);
+  }
+
+  /**
+   * Where this client's bytes went since it connected: per engine, what it wrote to and read from
+   * lanes, and how many values reached other hosts once through a relay engine (see
+   * {@link TransferStats}). For checking what a call costs on the wire.
+   */
+  transferStats(): TransferStats {
+    return this.router.transferStats();
   }
 
   /** How the client's shared-memory store stands (undefined: there is none). */

@@ -1,14 +1,14 @@
 import { readFile } from "node:fs/promises";
 import type { Sendable } from "../store/store-handle.js";
-import type { StoreRef } from "../store/store-ref.js";
 import type { EngineId } from "../wire/protocol/messages.js";
 import { encodeValueNow, isNDArray } from "../wire/values/serialize.js";
 import type { AsyncResult } from "./async-result.js";
+import { broadcastJobs } from "./broadcast.js";
 import { shipFunction } from "./function-source.js";
 import type { GatherLanding } from "./gather-landing.js";
 import { blockBounds, concatParts, loadNDArrayConcat, mapLength, partition, sliceOf } from "./partition.js";
 import { announceRemoteNames, type GatheredValue, type PulledValue } from "./remote-names.js";
-import { type ClientCore, type Job, once, View } from "./view.js";
+import { type ClientCore, type Job, View } from "./view.js";
 
 /** Per-target result: a scalar for a one-engine view (`client.at(i)`), else one per engine. */
 export type PerTarget<S extends boolean, R> = S extends true ? R : R[];
@@ -48,31 +48,10 @@ export class DirectView<S extends boolean = false> extends View {
     return [...this.spec];
   }
 
-  #jobs(buffers: Job["buffers"], targets = this.targets, placed?: StoreRef[]): Job[] {
+  #jobs(buffers: Job["buffers"], targets = this.targets): Job[] {
     // One target: its buffers are its own (see Job.exclusive).
     const exclusive = targets.length === 1;
-    return targets.map((t) => ({
-      route: { kind: "direct", target: t },
-      engineId: t,
-      buffers,
-      exclusive,
-      ...(placed ? { placed } : {}),
-    }));
-  }
-
-  /**
-   * Jobs that send one value to every target: encoded once for all of them (its large arrays placed
-   * once in the client's store when every target shares this host), or, for one target, as its own.
-   */
-  #sameValueJobs(value: unknown, name: string, targets: EngineId[]): Job[] {
-    if (targets.length === 1) return this.#jobs((into) => encodeValueNow(value, { name, ...into }), targets);
-    const placed: StoreRef[] = [];
-    const store = this.core.router.placer({ kind: "direct", target: targets[0]! }, targets);
-    return this.#jobs(
-      once(() => encodeValueNow(value, { name, store, placed })),
-      targets,
-      placed,
-    );
+    return targets.map((t) => ({ route: { kind: "direct", target: t }, engineId: t, buffers, exclusive }));
   }
 
   #shape() {
@@ -89,7 +68,7 @@ export class DirectView<S extends boolean = false> extends View {
     return this.submit(
       "apply_request",
       { fn: f.source, name: f.name, mode: "call" },
-      this.#sameValueJobs(args, "args", targets),
+      broadcastJobs(this.core.router, args, "args", targets),
       this.#shape(),
     );
   }
@@ -158,7 +137,7 @@ export class DirectView<S extends boolean = false> extends View {
     return this.submit(
       "push_request",
       {},
-      this.#sameValueJobs(namespace, "namespace", targets),
+      broadcastJobs(this.core.router, namespace, "namespace", targets),
       this.#shape(),
     );
   }

@@ -1,5 +1,5 @@
 import type { MessageCodec } from "../wire/protocol/message-codec.js";
-import type { AnyMessage, EngineInfo, Message } from "../wire/protocol/messages.js";
+import type { AnyMessage, ContentByType, EngineInfo, Message } from "../wire/protocol/messages.js";
 import { type FramePlace, StreamSocket } from "../wire/transport/stream-socket.js";
 import { EngineError } from "./errors.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
@@ -22,7 +22,8 @@ const REASON_GRACE_MS = 500;
 export class EngineLane {
   readonly #sock: StreamSocket;
   readonly #listeners = new Map<string, TaskListener>();
-  readonly #requests = new Map<string, (m: AnyMessage) => void>();
+  /** Requests that wait for an answer (aborts, placements); undefined when the lane failed. */
+  readonly #requests = new Map<string, (m: AnyMessage | undefined) => void>();
   /** Tasks written before the connection opened (resent another way if it never does). */
   #unconfirmed: OutgoingTask[] | undefined = [];
   #state: "connecting" | "open" | "refused" | "broken" = "connecting";
@@ -88,7 +89,7 @@ export class EngineLane {
       }, 5000);
       this.#requests.set(header.msg_id, (m) => {
         clearTimeout(timer);
-        resolve((m as Message<"abort_reply">).content.aborted);
+        resolve((m as Message<"abort_reply"> | undefined)?.content.aborted ?? []);
       });
     });
     this.#sock.socket.ref();
@@ -96,6 +97,39 @@ export class EngineLane {
     const aborted = await answer;
     this.#idle();
     return aborted;
+  }
+
+  /**
+   * Asks the engine to place a value (its encoded `buffers`) in its store for `holders`, engines
+   * of its host (see TaskRouter.placeOnHost). Resolves with the answer, or undefined when the lane
+   * fails first. No time limit: the engine answers once its event loop gets to it, as it would
+   * run a task.
+   */
+  place(
+    buffers: readonly Uint8Array[],
+    holders: ContentByType["store_place_request"]["holders"],
+  ): Promise<Message<"store_place_reply"> | undefined> {
+    const header = this.#sock.codec.header("store_place_request");
+    const answer = new Promise<Message<"store_place_reply"> | undefined>((resolve) => {
+      this.#requests.set(header.msg_id, (m) => {
+        this.#idle();
+        resolve(m as Message<"store_place_reply"> | undefined);
+      });
+    });
+    this.#sock.socket.ref();
+    this.#sock.send("store_place_request", { holders }, { header, buffers });
+    return answer;
+  }
+
+  /** Tasks sent over this lane and not answered yet. */
+  get inFlight(): number {
+    return this.#listeners.size;
+  }
+
+  /** Bytes written to this lane's connection, and read from it. */
+  get bytes(): { sent: number; received: number } {
+    const socket = this.#sock.socket;
+    return { sent: socket.bytesWritten ?? 0, received: socket.bytesRead ?? 0 };
   }
 
   #route(msg: AnyMessage): void {
@@ -155,7 +189,7 @@ export class EngineLane {
   #fail(err: Error | undefined): void {
     if (err) for (const l of this.#listeners.values()) l.lost(err);
     this.#listeners.clear();
-    for (const r of this.#requests.values()) r({ content: { aborted: [] } } as unknown as AnyMessage);
+    for (const r of this.#requests.values()) r(undefined);
     this.#requests.clear();
   }
 

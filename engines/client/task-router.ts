@@ -3,7 +3,7 @@ import { hostIdentity } from "../store/host-identity.js";
 import { defaultStoreLimit, type Holder, ObjectStore, STORE_THRESHOLD } from "../store/object-store.js";
 import { StoreError } from "../store/store-error.js";
 import { StoreMapper } from "../store/store-mapper.js";
-import type { StoreRef } from "../store/store-ref.js";
+import type { StoreBlock, StoreRef } from "../store/store-ref.js";
 import type { Header } from "../wire/protocol/frames.js";
 import { MessageCodec } from "../wire/protocol/message-codec.js";
 import type {
@@ -21,12 +21,16 @@ import { arrayBytes, encodeValueNow, isNDArray } from "../wire/values/serialize.
 import type { ControllerLink } from "./controller-link.js";
 import { EngineLane } from "./engine-lane.js";
 import type { ClusterError } from "./errors.js";
+import { type FanOut, type HostGroup, planFanOut } from "./fan-out.js";
 import { type GatherLanding, LandingRegistry } from "./gather-landing.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 import { joinStoredParts } from "./stored-gather.js";
+import type { TransferStats } from "./transfer-stats.js";
 
 /** A load-balanced task whose arrays add up to this much is sent by assignment (see {@link TaskRouter.sendAssigned}). */
 const ASSIGNED_LANE_BYTES = 1 << 20;
+/** Arrays of this many bytes or more in a value sent to several engines of another host go there once. */
+const RELAY_BYTES = STORE_THRESHOLD;
 /** How many lane task ids the router remembers (for load-balanced tasks that depend on them). */
 const REMEMBERED_LANE_TASKS = 10_000;
 
@@ -77,6 +81,9 @@ export class TaskRouter {
   /** The byte size of each part of the last scatter or gather of a name, by name and targets. */
   readonly #partSizes = new Map<string, number[]>();
   #lastCollect = 0;
+  /** Bytes of lanes that closed, per engine (see transferStats). */
+  readonly #closedLaneBytes = new Map<EngineId, { sent: number; received: number }>();
+  readonly #relays = { values: 0, engines: 0, failed: 0 };
 
   constructor(
     private readonly link: ControllerLink,
@@ -85,7 +92,14 @@ export class TaskRouter {
     public useLanes: boolean,
     /** How the store is set up; read when it is first made. */
     private readonly storeSetting: StoreSetting = { enabled: process.env.TSPARALLEL_STORE !== "0" },
+    /** Large values for several engines of another host go there once (see placeOnHost). */
+    public useRelays = process.env.TSPARALLEL_RELAYS !== "0",
   ) {}
+
+  /** Whose store blocks this client's are: its session. */
+  get storeOwner(): string {
+    return this.link.sock.session;
+  }
 
   /** The store, made on first use; undefined when there can be none (no addon, not Linux, turned off). */
   get store(): ObjectStore | undefined {
@@ -234,6 +248,76 @@ export class TaskRouter {
     };
   }
 
+  /**
+   * How a value with `bytes` of arrays reaches `targets`: through this client's store for engines
+   * of its host, through one engine per other host for two or more engines there (when the value
+   * is large, lanes and relays are on, and those engines have a store), else a copy each.
+   */
+  fanOut(targets: readonly EngineId[], bytes: number): FanOut {
+    return planFanOut(
+      targets,
+      {
+        sharesMemory: (id) => this.sharesMemoryWith(id),
+        relayHost: (id) => {
+          const host = this.engines.get(id)?.host_id;
+          return host !== undefined && this.#laneTo(id) ? host : undefined;
+        },
+        load: (id) => this.#lanes.get(id)?.inFlight ?? 0,
+      },
+      this.useRelays && this.useLanes && bytes >= RELAY_BYTES,
+    );
+  }
+
+  /**
+   * Sends a value (its encoded `frames`) once to `group.relay`, which places its arrays in its own
+   * store for every engine of the group (`store_place_request`) and answers with the value's
+   * frames naming the blocks: what each engine of the group is then sent, a few hundred bytes.
+   * Undefined when the placement failed (no lane, no room there): then each gets a copy.
+   */
+  async placeOnHost(
+    group: HostGroup,
+    frames: readonly Uint8Array[],
+  ): Promise<{ frames: Buffer[]; blocks: StoreBlock[] } | undefined> {
+    const lane = this.#laneTo(group.relay);
+    const owner = this.engines.get(group.relay)?.uuid;
+    const holders = group.targets.flatMap((id) => {
+      const info = this.engines.get(id);
+      return info ? [{ uuid: info.uuid, pid: info.pid }] : [];
+    });
+    const reply = lane && owner ? await lane.place(frames, holders) : undefined;
+    if (reply?.content.status !== "ok" || !owner) {
+      this.#relays.failed++;
+      return undefined;
+    }
+    this.#relays.values++;
+    this.#relays.engines += holders.length;
+    return { frames: reply.buffers, blocks: reply.content.blocks.map((block) => ({ block, owner })) };
+  }
+
+  /** What this client's lanes carried, and how its values reached other hosts (see Client.transferStats). */
+  transferStats(): TransferStats {
+    const bytes = new Map(this.#closedLaneBytes);
+    for (const [id, lane] of this.#lanes) {
+      const closed = bytes.get(id) ?? { sent: 0, received: 0 };
+      const now = lane.bytes;
+      bytes.set(id, { sent: closed.sent + now.sent, received: closed.received + now.received });
+    }
+    return {
+      lanes: [...bytes]
+        .sort(([a], [b]) => a - b)
+        .map(([engine, b]) => ({ engine, sent: b.sent, received: b.received })),
+      relays: { ...this.#relays },
+    };
+  }
+
+  /** Keeps what a lane carried before it goes. */
+  #retire(id: EngineId, lane: EngineLane | undefined): void {
+    if (!lane) return;
+    const closed = this.#closedLaneBytes.get(id) ?? { sent: 0, received: 0 };
+    const b = lane.bytes;
+    this.#closedLaneBytes.set(id, { sent: closed.sent + b.sent, received: closed.received + b.received });
+  }
+
   /** Asks every engine to collect garbage (at most once a second): the store is short of room. */
   collect(): void {
     const now = Date.now();
@@ -344,6 +428,7 @@ export class TaskRouter {
   /** The controller reports engine `id` gone: its lane's tasks in flight fail, its store holds end. */
   engineGone(id: EngineId, reason: string | undefined): void {
     this.#lanes.get(id)?.engineGone(reason);
+    this.#retire(id, this.#lanes.get(id));
     this.#lanes.delete(id);
     this.#store?.holderGone(id);
   }
@@ -358,7 +443,8 @@ export class TaskRouter {
     const blocks = task.metadata.store!;
     const route = task.metadata.route;
     const holder: Holder = route.kind === "direct" ? route.target : "lb";
-    if (!store) return task;
+    // Blocks an engine placed for its host are that engine's to keep.
+    if (!store || task.metadata.store_owner !== undefined) return task;
     const { listener } = task;
     return {
       ...task,
@@ -383,7 +469,10 @@ export class TaskRouter {
 
   /** Closes every lane; tasks in flight on them fail with `err` (engines leave with their controller). */
   close(err?: ClusterError): void {
-    for (const l of this.#lanes.values()) l.close(err);
+    for (const [id, l] of this.#lanes) {
+      l.close(err);
+      this.#retire(id, l);
+    }
     this.#lanes.clear();
   }
 
@@ -422,6 +511,7 @@ export class TaskRouter {
     if (existing && existing.state !== "broken") return existing;
     const info = this.engines.get(id);
     if (!info?.lane) return undefined;
+    this.#retire(id, existing);
     const lane = new EngineLane(
       info as EngineInfo & { lane: string },
       new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane"),

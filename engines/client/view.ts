@@ -1,6 +1,6 @@
 import type { NDArray } from "../../ndarray/ndarray.js";
 import type { StoreHandle } from "../store/store-handle.js";
-import type { StoreRef } from "../store/store-ref.js";
+import type { StoreBlock, StoreRef } from "../store/store-ref.js";
 import type {
   ContentByType,
   EngineId,
@@ -61,8 +61,11 @@ export interface Job {
   exclusive?: boolean;
   /** Bytes of arrays in the payload, known before encoding (see `arrayBytes`). */
   payloadBytes?: number;
-  /** The store blocks a payload shared by several jobs was placed in (filled as it is encoded). */
-  placed?: StoreRef[];
+  /**
+   * The store blocks a payload shared by several jobs was placed in (filled as it is encoded): in
+   * the client's store, or in the store of an engine that placed it for its host.
+   */
+  placed?: StoreBlock[];
 }
 
 /** Memoises an encoder so one payload serves several targets. */
@@ -169,11 +172,12 @@ export abstract class View {
       // Encoding starts now, so the payload is the arguments as they are at this call (their
       // arrays copied before it returns); it may finish later, and messages leave in call order.
       const leases: Lease[] = [];
-      const placed = job.placed ?? [];
+      const own: StoreRef[] = [];
+      const placed = job.placed ?? own;
       let encoding: Promise<Buffer[]> | Buffer[];
       try {
         encoding = job.buffers(
-          job.exclusive ? { arena: core.arena, leases, store: router.placer(job.route), placed } : {},
+          job.exclusive ? { arena: core.arena, leases, store: router.placer(job.route), placed: own } : {},
         );
       } catch (e) {
         encoding = Promise.reject(e);
@@ -188,23 +192,37 @@ export abstract class View {
     const leave = (i: number) => {
       const { job, header, listener, leases, encoding: buffers, placed } = sends[i]!;
       const route = resolveRoute ? resolveRoute(job.route) : job.route;
-      const metadata: TaskMetadata = timeout ? { route, timeout } : { route };
-      // Its arrays in the store: the engine maps them, and the message itself is small.
-      if (placed.length) metadata.store = placed.map((r) => r.block);
+      // Read once the payload is encoded: a value placed by an engine for its host names its
+      // blocks only then.
+      const metadata = (): TaskMetadata => {
+        const m: TaskMetadata = timeout ? { route, timeout } : { route };
+        // Its arrays in a store: the engine maps them, and the message itself is small.
+        if (placed.length) {
+          m.store = placed.map((r) => r.block);
+          if (placed[0]!.owner !== router.storeOwner) m.store_owner = placed[0]!.owner;
+        }
+        return m;
+      };
       const sent = releaser(leases);
       // Only a task carrying arrays over a socket can be large enough to go by assignment.
       if (
         !placed.length &&
         job.payloadBytes &&
-        router.sendAssigned({ header, content, metadata, listener }, job.payloadBytes, async () => ({
-          buffers: await buffers,
-          sent,
-        }))
+        router.sendAssigned(
+          { header, content, metadata: metadata(), listener },
+          job.payloadBytes,
+          async () => ({
+            buffers: await buffers,
+            sent,
+          }),
+        )
       )
         return;
       if (buffers instanceof Promise)
-        return buffers.then((b) => router.send({ header, content, metadata, listener, buffers: b, sent }));
-      router.send({ header, content, metadata, listener, buffers, sent });
+        return buffers.then((b) =>
+          router.send({ header, content, metadata: metadata(), listener, buffers: b, sent }),
+        );
+      router.send({ header, content, metadata: metadata(), listener, buffers, sent });
     };
     if (core.sendingIdle && sends.every((s) => !(s.encoding instanceof Promise))) {
       // Every payload is ready and nothing is queued ahead: leave now (a flood of small tasks

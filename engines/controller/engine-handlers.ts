@@ -53,7 +53,17 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
       const { owner, blocks } = m.content;
       if (!rec || typeof owner !== "string" || !Array.isArray(blocks) || !blocks.every(Number.isSafeInteger))
         return;
-      // The owner is a client: its routing id is its session.
+      // The owner is another engine of its host, which placed a value for it; or a client, whose
+      // routing id is its session.
+      const owning = c.registry.byUuid(owner);
+      if (owning) {
+        void c.engines.send(
+          "store_release",
+          { owner, sibling: rec.info.uuid, blocks },
+          { identities: [owning.identity] },
+        );
+        return;
+      }
       void c.clients.send(
         "store_release",
         { owner, engine: rec.info.id, blocks },

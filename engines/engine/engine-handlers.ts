@@ -23,6 +23,8 @@ export interface EngineParts {
   log(text: string): void;
   /** The engine's own store, where it places large replies for clients on its host. */
   readonly replies: ObjectStore | undefined;
+  /** Places a value a client sends once for several engines of this host, and answers over `lane`. */
+  placeForHost(m: Message<"store_place_request">, lane: StreamSocket): void;
 }
 
 /** What an engine does with the messages its controller sends (the `origin` of replies is the controller). */
@@ -48,16 +50,21 @@ export function controllerHandlers(e: EngineParts): ClusterHandlers<"engineFromC
     shutdown_request: () => e.exit(0, "shutdown requested"),
     // A client's store is short of room: what user code dropped is finalized, and its blocks released.
     store_collect: () => collectGarbage(),
-    // A client let go of replies it had mapped from this engine's store.
+    // A client let go of replies it had mapped from this engine's store, or an engine of this
+    // host of a value placed for it.
     store_release: (m) => {
-      const { client, blocks } = m.content;
-      if (typeof client !== "string" || !Array.isArray(blocks)) return;
-      for (const b of blocks) e.replies?.release(b, client);
+      const { client, sibling, blocks } = m.content;
+      const holder = client ?? sibling;
+      if (typeof holder !== "string" || !Array.isArray(blocks)) return;
+      for (const b of blocks) e.replies?.release(b, holder);
     },
   };
 }
 
-/** What an engine does with the messages a client sends it over a lane: tasks and aborts, nothing else. */
+/**
+ * What an engine does with the messages a client sends it over a lane: tasks, aborts and values
+ * to place for the engines of its host, nothing else.
+ */
 export function laneHandlers(e: EngineParts): ClusterHandlers<"engineFromLane", StreamSocket> {
   const task = (m: Message<TaskRequestType>, lane: StreamSocket) => e.runner.add(m, lane, lane);
   return {
@@ -65,6 +72,7 @@ export function laneHandlers(e: EngineParts): ClusterHandlers<"engineFromLane", 
     apply_request: task,
     push_request: task,
     pull_request: task,
+    store_place_request: (m, lane) => e.placeForHost(m, lane),
     // A lane client waits for the answer; the controller does not.
     abort_request: (m, lane) =>
       void lane.send(

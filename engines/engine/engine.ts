@@ -14,7 +14,7 @@ import { StoreMapper } from "../store/store-mapper.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import { type MessageCodec as Codec, MessageCodec } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
-import type { AnyMessage, EngineId } from "../wire/protocol/messages.js";
+import type { AnyMessage, ContentByType, EngineId, Message } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
 import { SendArena } from "../wire/transport/send-arena.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
@@ -24,6 +24,7 @@ import type { StorePlacer } from "../wire/values/serialize.js";
 import { CoreShare } from "./core-share.js";
 import { controllerHandlers, type EngineParts, laneHandlers } from "./engine-handlers.js";
 import { Heart } from "./heart.js";
+import { checkHolders, HostPlacement } from "./host-placement.js";
 import { LaneServer, laneAddress } from "./lane-server.js";
 import { WARM_UP_SESSION, warmUpLane } from "./lane-warm-up.js";
 import { Namespace } from "./namespace.js";
@@ -61,8 +62,12 @@ export class Engine implements EngineParts {
   readonly runner: TaskRunner;
   /** Maps clients' store blocks (undefined without the native addon, or with TSPARALLEL_STORE=0). */
   readonly store: StoreMapper | undefined;
-  /** This engine's own store, for large replies to clients on its host. */
+  /**
+   * This engine's own store: large replies to clients on its host, and values a client sends once
+   * for the engines of this host (see host-placement.ts).
+   */
   readonly replies: ObjectStore | undefined;
+  readonly #placement: HostPlacement | undefined;
   #sweep: NodeJS.Timeout | undefined;
   readonly #sock: SignedSocket;
   readonly #ns: Namespace;
@@ -114,6 +119,7 @@ export class Engine implements EngineParts {
     this.replies = this.store
       ? new ObjectStore(loadNativeAddon(), this.uuid, { limit: defaultStoreLimit() })
       : undefined;
+    this.#placement = this.replies ? new HostPlacement(this.replies, () => this.#watchHolders()) : undefined;
     this.runner = new TaskRunner(
       this.#ns,
       new OutputCapture(),
@@ -258,7 +264,7 @@ export class Engine implements EngineParts {
         const block = store.allocate(length);
         if (!block) return undefined;
         store.retain(block, session);
-        this.#sweep ??= setInterval(() => this.#sweepClients(), CLIENT_SWEEP_MS).unref();
+        this.#watchHolders();
         return { bytes: store.bytesOf(block), ref: store.ref(block) };
       },
       hold: () => false,
@@ -269,12 +275,21 @@ export class Engine implements EngineParts {
     };
   }
 
-  /** A client whose process has ended holds nothing (its mappings went with it). */
-  #sweepClients(): void {
+  /** Checks now and then that the holders of this engine's blocks still run. */
+  #watchHolders(): void {
+    this.#sweep ??= setInterval(() => this.#sweepHolders(), CLIENT_SWEEP_MS).unref();
+  }
+
+  /** A client or engine whose process has ended holds nothing (its mappings went with it). */
+  #sweepHolders(): void {
     const store = this.replies!;
     for (const holder of store.holders()) {
-      const pid = typeof holder === "string" ? sessionHost(holder)?.pid : undefined;
-      if (pid !== undefined && !processAlive(pid)) store.holderGone(holder);
+      if (typeof holder !== "string") continue;
+      const pid = sessionHost(holder)?.pid ?? this.#placement?.pidOf(holder);
+      if (pid !== undefined && !processAlive(pid)) {
+        store.holderGone(holder);
+        this.#placement?.forget(holder);
+      }
     }
     if (store.blocks === 0) {
       clearInterval(this.#sweep);
@@ -293,6 +308,28 @@ export class Engine implements EngineParts {
     } catch {
       return undefined; // no addon: clients send this engine every array over its lane
     }
+  }
+
+  /**
+   * {@link EngineParts}: a client sends a value once for several engines of this host: placed in
+   * this engine's store, answered with the frames that name its blocks (see host-placement.ts).
+   */
+  placeForHost(m: Message<"store_place_request">, lane: StreamSocket): void {
+    const answer = (content: ContentByType["store_place_reply"], buffers: Buffer[] = []) =>
+      void lane.send("store_place_reply", content, { parent: m.header, buffers });
+    const placement = this.#placement;
+    const holders = checkHolders(m.content.holders);
+    if (!placement || !holders) {
+      answer({
+        status: "error",
+        evalue: placement ? "the request names no engines to hold the value" : "this engine has no store",
+      });
+      return;
+    }
+    placement.place(m.buffers, holders).then(
+      ({ frames, blocks }) => answer({ status: "ok", blocks }, frames),
+      (e: Error) => answer({ status: "error", evalue: e.message }),
+    );
   }
 
   /** {@link EngineParts}: the controller's registration reply gave this id. */

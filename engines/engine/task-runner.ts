@@ -370,10 +370,10 @@ export class TaskRunner {
 
   /** Releases the store blocks `task` carries that it has not mapped (it will not run). */
   #releaseStored(task: TaskMessage, mapped: ReadonlySet<number>): void {
-    const blocks = (task.metadata as Partial<TaskMetadata>).store;
+    const { store: blocks, store_owner: owner } = task.metadata as Partial<TaskMetadata>;
     if (!this.store || !Array.isArray(blocks)) return;
     this.store.release(
-      task.header.session,
+      typeof owner === "string" ? owner : task.header.session,
       blocks.filter((b) => Number.isSafeInteger(b) && !mapped.has(b)),
     );
   }

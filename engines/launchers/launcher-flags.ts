@@ -55,6 +55,7 @@ export const LAUNCHER_FLAGS: readonly LauncherFlag[] = [
     help: 'slurm: more sbatch options, "--qos=debug"',
   },
   { flag: "srun-args", option: "srunArgs", read: "words", help: "slurm: options of the srun inside the job" },
+  { flag: "jobs", option: "jobs", read: "value", help: "slurm: split each start into N jobs (a job array)" },
   { flag: "mpiexec", option: "mpiexec", read: "value", help: "mpi: the mpiexec to run (default mpiexec)" },
   { flag: "mpi-args", option: "mpiArgs", read: "words", help: 'mpi: options after -n N, "--host a:2,b:2"' },
   { flag: "no-oversubscribe", option: "oversubscribe", read: "off", help: "mpi: no more ranks than slots" },

@@ -11,7 +11,7 @@ export type LauncherSpec =
   | ({ kind: "slurm" } & SlurmLauncherOptions)
   | ({ kind: "mpi" } & MPILauncherOptions);
 
-type OptionType = "string" | "string[]" | "boolean" | "hosts" | "env";
+type OptionType = "string" | "string[]" | "boolean" | "count" | "hosts" | "env";
 
 /** Every launcher's options and their types (what the checks below and the Cluster API accept). */
 export const LAUNCHER_OPTIONS: { readonly [K in LauncherKind]: Readonly<Record<string, OptionType>> } = {
@@ -33,6 +33,7 @@ export const LAUNCHER_OPTIONS: { readonly [K in LauncherKind]: Readonly<Record<s
     sbatchArgs: "string[]",
     srunArgs: "string[]",
     node: "string",
+    jobs: "count",
   },
   mpi: { mpiexec: "string", mpiArgs: "string[]", oversubscribe: "boolean", node: "string" },
 };
@@ -87,6 +88,12 @@ function checkOption(kind: LauncherKind, key: string, type: OptionType, value: u
     case "boolean":
       if (typeof value !== "boolean") throw bad("true or false");
       return value;
+    case "count": {
+      // From the command line it comes as text.
+      const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 1) throw bad("a whole number ≥ 1");
+      return n;
+    }
     case "string[]":
       if (!Array.isArray(value) || !value.every((v) => typeof v === "string"))
         throw bad("an array of strings");

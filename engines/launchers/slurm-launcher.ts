@@ -30,16 +30,41 @@ export interface SlurmLauncherOptions {
   srunArgs?: string[];
   /** The node executable on the compute nodes (default: this one's path, i.e. a shared install). */
   node?: string;
+  /**
+   * Splits every start into this many jobs of (nearly) equal size, submitted as a job array
+   * (`sbatch --array`): `n: 256, jobs: 4` runs 4 jobs of 64 engines each. Smaller jobs can start
+   * on nodes, and in backfill windows, that one large job would wait for, and engines of the
+   * jobs that start first register while the others queue. When `jobs` does not divide the
+   * count, a second array takes the jobs with one engine less. Default 1: one job.
+   */
+  jobs?: number;
 }
 
-/** One submitted job. */
+/** One submitted job, or one job array of equal jobs. */
 interface SlurmJob {
+  /** The job id (of a job array: its array id, which scancel and squeue take for all of it). */
   id: string;
+  /** Jobs in the array (1: a plain job). */
+  jobs: number;
   engines: number;
   /** Its engines the controller has let go. */
   released: number;
   script: string;
   log: string;
+}
+
+/**
+ * `n` engines in `jobs` jobs of nearly equal size: one or two groups of equal jobs (those with
+ * one engine more first), each group one submission. Never more jobs than engines.
+ */
+export function slurmJobGroups(n: number, jobs = 1): { jobs: number; tasks: number }[] {
+  const k = Math.max(1, Math.min(jobs, n));
+  const small = Math.floor(n / k);
+  const large = n % k;
+  return [
+    ...(large ? [{ jobs: large, tasks: small + 1 }] : []),
+    ...(k - large ? [{ jobs: k - large, tasks: small }] : []),
+  ];
 }
 
 /** Job states after which nothing of a job runs any more. */
@@ -48,7 +73,8 @@ const FINISHED = /^(COMPLETED|CANCELLED|FAILED|TIMEOUT|NODE_FAIL|PREEMPTED|BOOT_
 /**
  * Starts engines as the tasks of a Slurm batch job: `sbatch` runs a script whose one line is
  * `srun node ranked-engine-main.js <connection file>`, so each engine is one task with its
- * `SLURM_PROCID` as the global `rank`. The job script and log sit next to the connection file,
+ * `SLURM_PROCID` as the global `rank`. With `jobs`, a start is a job array of that many such
+ * jobs, each ranking its own engines. The job script and log sit next to the connection file,
  * which compute nodes must see (a shared home or project folder, as on any Slurm cluster).
  *
  * Adding engines submits another job; stopping is `scancel`. A job's tasks cannot be replaced one
@@ -57,13 +83,15 @@ const FINISHED = /^(COMPLETED|CANCELLED|FAILED|TIMEOUT|NODE_FAIL|PREEMPTED|BOOT_
 export class SlurmLauncher implements Launcher {
   readonly kind = "slurm";
   readonly #jobs: SlurmJob[] = [];
+  /** Submissions so far (names each one's script). */
+  #submitted = 0;
 
   constructor(
     private readonly ctx: LauncherContext,
     private readonly opts: SlurmLauncherOptions = {},
   ) {}
 
-  /** The ids of the jobs this launcher submitted, oldest first. */
+  /** The ids of the jobs (and job arrays) this launcher submitted and still counts, oldest first. */
   get jobIds(): string[] {
     return this.#jobs.map((j) => j.id);
   }
@@ -75,11 +103,18 @@ export class SlurmLauncher implements Launcher {
       throw new LauncherError(
         "sbatch was not found on PATH: the Slurm launcher submits the engines as a batch job. Run this on a Slurm login node, load Slurm (module load slurm), or install the client (Debian/Ubuntu: apt-get install slurm-client)",
       );
+    for (const group of slurmJobGroups(n, this.opts.jobs))
+      await this.#submit(sbatch, group.jobs, group.tasks);
+  }
+
+  /** Submits one job of `tasks` engines, or a job array of `jobs` such jobs. */
+  async #submit(sbatch: string, jobs: number, tasks: number): Promise<void> {
     const dir = dirname(this.ctx.connectionFile);
-    const stem = join(dir, `${this.ctx.clusterName}.slurm-${this.#jobs.length + 1}`);
+    const stem = join(dir, `${this.ctx.clusterName}.slurm-${this.#submitted + 1}`);
     const script = `${stem}.sh`;
-    const log = `${stem}-%j.log`;
-    writeFileSync(script, this.#script(n, log), { mode: 0o700 });
+    // An array's jobs each have their own id (%j); %A_%a is the array's id and the job's index.
+    const log = jobs > 1 ? `${stem}-%A_%a.log` : `${stem}-%j.log`;
+    writeFileSync(script, this.#script(tasks, log, jobs), { mode: 0o700 });
     chmodSync(script, 0o700);
     const args = ["--parsable", ...(this.opts.sbatchArgs ?? []), script];
     let stdout: string;
@@ -91,15 +126,27 @@ export class SlurmLauncher implements Launcher {
         `sbatch refused the job (${typeof err.code === "number" ? `exit code ${err.code}` : err.message}): ${(err.stderr ?? "").trim() || err.message}\nThe script is ${script}; check the partition, account and time limit (--partition, --account, --time) and the extra sbatch arguments.`,
       );
     }
+    this.#submitted++;
     // --parsable prints "jobid" or "jobid;cluster".
     const id = /^(\d+)/.exec(stdout.trim())?.[1];
     if (!id) throw new LauncherError(`sbatch printed no job id (it said: "${stdout.trim()}")`);
-    const job: SlurmJob = { id, engines: n, released: 0, script, log: log.replace("%j", id) };
+    const job: SlurmJob = {
+      id,
+      jobs,
+      engines: jobs * tasks,
+      released: 0,
+      script,
+      log: log.replace("%j", id).replace("%A", id),
+    };
     this.#jobs.push(job);
-    this.ctx.log(`submitted Slurm job ${id} with ${n} engines (script ${script}, log ${job.log})`);
+    this.ctx.log(
+      jobs > 1
+        ? `submitted Slurm job array ${id} of ${jobs} jobs with ${tasks} engines each (script ${script}, logs ${job.log})`
+        : `submitted Slurm job ${id} with ${tasks} engines (script ${script}, log ${job.log})`,
+    );
   }
 
-  #script(n: number, log: string): string {
+  #script(n: number, log: string, jobs: number): string {
     const o = this.opts;
     const directive = (option: string, value: string | undefined) =>
       value === undefined ? [] : [`#SBATCH ${option}=${shellQuote(value)}`];
@@ -114,6 +161,7 @@ export class SlurmLauncher implements Launcher {
       "#!/bin/sh",
       ...directive("--job-name", `tsparallel-${this.ctx.clusterName}`),
       ...directive("--ntasks", String(n)),
+      ...directive("--array", jobs > 1 ? `0-${jobs - 1}` : undefined),
       ...directive("--output", log),
       ...directive("--partition", o.partition),
       ...directive("--time", o.time),
@@ -179,6 +227,11 @@ export class SlurmLauncher implements Launcher {
 
   describe(): string {
     if (this.#jobs.length === 0) return "slurm: no jobs";
-    return `Slurm job${this.#jobs.length > 1 ? "s" : ""} ${this.#jobs.map((j) => `${j.id} (${j.engines - j.released} engines)`).join(", ")}`;
+    const one = (j: SlurmJob) =>
+      j.jobs > 1
+        ? `${j.id}_[0-${j.jobs - 1}] (${j.engines - j.released} engines)`
+        : `${j.id} (${j.engines - j.released} engines)`;
+    const jobs = this.#jobs.reduce((sum, j) => sum + j.jobs, 0);
+    return `Slurm job${jobs > 1 ? "s" : ""} ${this.#jobs.map(one).join(", ")}`;
   }
 }

@@ -5,17 +5,22 @@ import process from "node:process";
 let cached: string | undefined;
 
 /**
- * This process's host as shared memory sees it: the kernel's boot id, the pid namespace and the
- * user. Two processes with the same identity can open each other's shared-memory segments
- * through /proc/<pid>/fd; a host name alone cannot tell two containers, or two machines given the
- * same name, apart. Empty when the system does not say (not Linux): then nothing is shared.
+ * This process's host as shared memory sees it: the kernel's boot id, the pid namespace, and the
+ * user (its user namespace and its uid there). Two processes with the same identity can open each
+ * other's shared-memory segments through /proc/<pid>/fd; a host name alone cannot tell two
+ * containers, or two machines given the same name, apart. The network namespace is not part of
+ * it: processes in other network namespaces of the same pid namespace reach each other's /proc,
+ * so they share memory as well. The user namespace is: a uid means another user in another one
+ * (`unshare --user --map-root-user` makes anyone uid 0), and the kernel refuses such a process
+ * another's descriptors. Empty when the system does not say (not Linux): then nothing is shared.
  */
 export function hostIdentity(): string {
   if (cached !== undefined) return cached;
   try {
     const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
     const pidns = readlinkSync("/proc/self/ns/pid");
-    cached = `${boot}/${pidns}/${process.getuid?.() ?? ""}`;
+    const userns = readlinkSync("/proc/self/ns/user");
+    cached = `${boot}/${pidns}/${userns}/${process.getuid?.() ?? ""}`;
   } catch {
     cached = "";
   }

@@ -24,6 +24,9 @@ export interface StoreRef {
   shared?: boolean;
 }
 
+/** A block as a task's metadata names it: its id, and whose store it is in. */
+export type StoreBlock = Pick<StoreRef, "block" | "owner">;
+
 /** Bytes at the start of every segment: a magic and the token. */
 export const SEGMENT_HEADER_BYTES = 4096;
 

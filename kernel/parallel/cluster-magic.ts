@@ -8,7 +8,7 @@ import type { ParallelMagics } from "./parallel-magics.js";
 const USAGE = [
   "%cluster start [-n N] [--launcher local|ssh|slurm|mpi] [--scheme leastload|lru|random|weighted] [--ip IP] [launcher options] | stop | scale N | status",
   "  ssh:   --hosts node1,alice@node2:2222=4 [--ssh-args '-F cfg'] [--remote-node P] [--remote-dir D] [--shared-file]",
-  "  slurm: [--partition P] [--time T] [--account A] [--sbatch-args '--qos=debug'] [--srun-args '…']",
+  "  slurm: [--partition P] [--time T] [--account A] [--sbatch-args '--qos=debug'] [--srun-args '…'] [--jobs N]",
   "  mpi:   [--mpiexec P] [--mpi-args '--host a:2,b:2'] [--no-oversubscribe]",
 ].join("\n");
 const START_OPTIONS = [

@@ -31,7 +31,7 @@ export interface EngineInfo {
   /** Where clients reach the engine directly (`tcp://host:port`), when it offers a lane. */
   lane?: string;
   /**
-   * The engine's host as shared memory sees it (boot id, pid namespace, user; see
+   * The engine's host as shared memory sees it (boot id, pid and user namespaces, uid; see
    * store/host-identity.ts), when it can map clients' store blocks: a client with the same identity
    * places large arrays in its store for it.
    */
@@ -84,6 +84,11 @@ export interface TaskMetadata {
    * task without decoding it (an abort) releases them.
    */
   store?: number[];
+  /**
+   * Whose store those blocks are in, when not the sender's: the engine (its uuid) that placed a
+   * value once for the engines of its host (`store_place_request`).
+   */
+  store_owner?: string;
   /** An engine's task to itself before it registers (engine/lane-warm-up.ts): never recorded. */
   warm_up?: boolean;
   [extra: string]: unknown;
@@ -310,11 +315,21 @@ export interface ContentByType {
 
   // the same-host object store (engines/store/)
   /**
-   * These blocks of `owner`'s store are held no more: an engine's release to a client, or a
-   * client's to an engine, through the controller, which fills in who held them (`engine`: the
-   * engine's id; `client`: the client's session).
+   * These blocks of `owner`'s store are held no more: an engine's release to a client, a client's
+   * to an engine, or an engine's to another engine of its host that placed a value for it, through
+   * the controller, which fills in who held them (`engine`: the engine's id; `client`: the
+   * client's session; `sibling`: the releasing engine's uuid).
    */
-  store_release: { owner: string; engine?: EngineId; client?: string; blocks: number[] };
+  store_release: { owner: string; engine?: EngineId; client?: string; sibling?: string; blocks: number[] };
+  /**
+   * Over a lane: place this value (the buffers, as a task's) in the engine's store, held for each
+   * of `holders` (engines of its host, by uuid, with their pids), and answer with the value's
+   * frames naming the blocks. A client sends a large value to a host once this way, then each
+   * engine there a small task.
+   */
+  store_place_request: { holders: { uuid: string; pid: number }[] };
+  /** The placed value's frames as buffers; `blocks`: the blocks holding its arrays. */
+  store_place_reply: { status: "ok"; blocks: number[] } | { status: "error"; evalue: string };
   /** A client's store is short of room: engines collect garbage and release what they can. */
   store_collect: Record<string, never>;
 
@@ -420,7 +435,7 @@ export const ACCEPTS = {
     "store_release",
   ],
   /** An engine's lane: what a client may send it directly (never registration or shutdown). */
-  engineFromLane: [...TASK_REQUESTS, "abort_request"],
+  engineFromLane: [...TASK_REQUESTS, "abort_request", "store_place_request"],
   /** The signal thread of an engine on another host than its controller. */
   signalThread: ["signal_request"],
   /** A client's connection to the controller. */
@@ -442,7 +457,7 @@ export const ACCEPTS = {
     "store_release",
   ],
   /** A client's lane to an engine. */
-  clientFromLane: [...TASK_REPLIES, ...OUTPUT_TYPES, "abort_reply"],
+  clientFromLane: [...TASK_REPLIES, ...OUTPUT_TYPES, "abort_reply", "store_place_reply"],
 } as const satisfies Record<string, readonly MsgType[]>;
 
 /** A receiver of the cluster protocol (see {@link ACCEPTS}). */

@@ -89,6 +89,24 @@ test("array replies recorded at the controller stay intact when the next reply r
   }
 });
 
+test("transferStats counts, per engine, the bytes this client wrote to its lanes and read back", async () => {
+  const [a, b] = rc.ids as [number, number];
+  const bytes = (id: number) =>
+    rc.transferStats().lanes.find((l) => l.engine === id) ?? { sent: 0, received: 0 };
+  const [a0, b0] = [bytes(a), bytes(b)];
+  // 128 KiB: out of band, but under the store's threshold, so it takes the lane.
+  const sent = new Float64Array(16 << 10).fill(1);
+  assert.deepEqual(await rc.view([a]).apply((x: Float64Array) => x.length, sent), [16 << 10]);
+  const [a1, b1] = [bytes(a), bytes(b)];
+  assert.ok(
+    a1.sent - a0.sent >= sent.byteLength,
+    `engine ${a} was sent the array (${a1.sent - a0.sent} bytes)`,
+  );
+  assert.ok(a1.sent - a0.sent < sent.byteLength + (4 << 10), "and little more");
+  assert.ok(a1.received > a0.received, "its reply came back");
+  assert.deepEqual(b1, b0, "the other lane carried nothing");
+});
+
 test("outputs and errors come back over the lane like through the controller", async () => {
   const ar = rc.view().apply(() => {
     console.log("hello from", process.pid);

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { test } from "node:test";
+import { LauncherError } from "../../../engines/launchers/launcher.js";
 import { launcherOptionsFromFlags } from "../../../engines/launchers/launcher-flags.js";
 import { checkLauncherSpec, defaultEngineCount } from "../../../engines/launchers/launcher-spec.js";
 import { processRank } from "../../../engines/launchers/process-rank.js";
 import { shellJoin, splitShellWords } from "../../../engines/launchers/shell-words.js";
+import { slurmJobGroups } from "../../../engines/launchers/slurm-launcher.js";
 import { formatSSHHost, parseSSHHost, placeEngines } from "../../../engines/launchers/ssh-host.js";
 
 test("ssh hosts are read as people write them", () => {
@@ -78,4 +80,25 @@ test("the rank comes from MPI before Slurm (an mpiexec inside a batch job inheri
     source: "SLURM_PROCID",
   });
   assert.equal(processRank({}), undefined);
+});
+
+test("Slurm's jobs split a start into one or two job arrays of nearly equal jobs", () => {
+  assert.deepEqual(slurmJobGroups(256, 4), [{ jobs: 4, tasks: 64 }]);
+  assert.deepEqual(slurmJobGroups(10, 4), [
+    { jobs: 2, tasks: 3 },
+    { jobs: 2, tasks: 2 },
+  ]);
+  assert.deepEqual(slurmJobGroups(2, 4), [{ jobs: 2, tasks: 1 }], "never more jobs than engines");
+  assert.deepEqual(slurmJobGroups(5), [{ jobs: 1, tasks: 5 }]);
+  assert.deepEqual(checkLauncherSpec({ kind: "slurm", ...launcherOptionsFromFlags({ jobs: "4" }) }), {
+    kind: "slurm",
+    jobs: 4,
+  });
+  for (const bad of [0, 1.5, "four", -2])
+    assert.throws(
+      () => checkLauncherSpec({ kind: "slurm", jobs: bad }),
+      (e: Error) =>
+        e instanceof LauncherError &&
+        /option jobs of the slurm launcher must be a whole number ≥ 1/.test(e.message),
+    );
 });

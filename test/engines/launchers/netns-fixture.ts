@@ -3,20 +3,28 @@ import { needs } from "../../helpers/system-needs.js";
 import { runCommand, systemCommand } from "./daemon-process.js";
 
 /**
- * A second "host" on this machine: a network namespace joined to this one by a veth pair, each
- * end with its own address on a private /24. Processes started in it (through `nsenter --net`)
- * reach this host only over that link, as a remote node would.
+ * Other "hosts" on this machine: network namespaces on one private /24, each joined by a veth
+ * pair to a bridge in this (the root) namespace, which holds the subnet's first address. The
+ * root namespace is the controller's host; processes started in a namespace (through
+ * `nsenter --net`) reach it, and each other, only over the bridge, as the nodes of a cluster do.
  */
-export interface TestNetns {
-  name: string;
-  /** This (the root namespace's) end of the link. */
+export interface TestNetwork {
+  /** This (the root namespace's) address on the bridge. */
   hostAddress: string;
-  /** The namespace's end. */
-  nsAddress: string;
-  /** Takes the link down (`false`) or up again (`true`), as a pulled cable would. */
-  link(up: boolean): void;
-  /** Deletes the namespace (and with it the veth pair). Processes in it must be stopped first. */
+  /** The namespaces, in order. */
+  hosts: TestNetnsHost[];
+  /** Deletes the namespaces and the bridge. Processes in the namespaces must be stopped first. */
   remove(): void;
+}
+
+/** One namespace of a {@link TestNetwork}. */
+export interface TestNetnsHost {
+  /** The namespace's name (`/run/netns/<name>`). */
+  name: string;
+  /** Its address on the bridge. */
+  address: string;
+  /** Takes its link down (`false`) or up again (`true`), as a pulled cable would. */
+  link(up: boolean): void;
 }
 
 /** Why a network namespace cannot be made here, or undefined when it can (root and iproute2). */
@@ -28,12 +36,14 @@ export function netnsMissing(): string | undefined {
   return undefined;
 }
 
-/** Creates the namespace and link; names come from this process's pid, so runs don't collide. */
-export function createNetns(): TestNetns {
+/**
+ * Creates `count` namespaces on one bridge; names come from this process's pid, so runs don't
+ * collide. Each namespace's default route goes through the bridge's address.
+ */
+export function createNetwork(count: number): TestNetwork {
   const ip = systemCommand("ip")!;
-  const id = process.pid;
-  const name = `tsp-ns-${id}`;
-  const [hostIf, nsIf] = [`tsp${id % 100000}h`, `tsp${id % 100000}n`];
+  const id = process.pid % 100000;
+  const bridge = `tsp${id}b`;
   // A /24 no interface here uses yet (another test run may hold one), starting from our pid's.
   const used = new Set(
     Object.values(networkInterfaces())
@@ -43,32 +53,55 @@ export function createNetns(): TestNetns {
   let third = id % 250;
   while (used.has(String(third))) third = (third + 1) % 250;
   const subnet = `10.231.${third}`;
-  const net = { name, hostAddress: `${subnet}.1`, nsAddress: `${subnet}.2` };
+  const hostAddress = `${subnet}.1`;
+  const hosts: TestNetnsHost[] = [];
+  const names = Array.from({ length: count }, (_, i) => `tsp-ns-${id}-${i + 1}`);
   const remove = () => {
+    for (const [i, name] of names.entries()) {
+      try {
+        runCommand(ip, ["netns", "del", name]);
+      } catch {
+        // not there
+      }
+      // A namespace lives on while sockets of its dead processes still retransmit (a cut link);
+      // its veth pair, and the link to this namespace, go now.
+      try {
+        runCommand(ip, ["link", "del", `tsp${id}h${i + 1}`]);
+      } catch {
+        // went with the namespace
+      }
+    }
     try {
-      runCommand(ip, ["netns", "del", name]);
+      runCommand(ip, ["link", "del", bridge]);
     } catch {
       // not there
     }
-    try {
-      runCommand(ip, ["link", "del", hostIf]);
-    } catch {
-      // went with the namespace
-    }
   };
   try {
-    runCommand(ip, ["netns", "add", name]);
-    runCommand(ip, ["link", "add", hostIf, "type", "veth", "peer", "name", nsIf]);
-    runCommand(ip, ["link", "set", nsIf, "netns", name]);
-    runCommand(ip, ["addr", "add", `${net.hostAddress}/24`, "dev", hostIf]);
-    runCommand(ip, ["link", "set", hostIf, "up"]);
-    runCommand(ip, ["-n", name, "addr", "add", `${net.nsAddress}/24`, "dev", nsIf]);
-    runCommand(ip, ["-n", name, "link", "set", nsIf, "up"]);
-    runCommand(ip, ["-n", name, "link", "set", "lo", "up"]);
+    runCommand(ip, ["link", "add", bridge, "type", "bridge"]);
+    runCommand(ip, ["addr", "add", `${hostAddress}/24`, "dev", bridge]);
+    runCommand(ip, ["link", "set", bridge, "up"]);
+    names.forEach((name, i) => {
+      const [outer, inner] = [`tsp${id}h${i + 1}`, `tsp${id}n${i + 1}`];
+      const address = `${subnet}.${i + 2}`;
+      runCommand(ip, ["netns", "add", name]);
+      runCommand(ip, ["link", "add", outer, "type", "veth", "peer", "name", inner]);
+      runCommand(ip, ["link", "set", inner, "netns", name]);
+      runCommand(ip, ["link", "set", outer, "master", bridge]);
+      runCommand(ip, ["link", "set", outer, "up"]);
+      runCommand(ip, ["-n", name, "addr", "add", `${address}/24`, "dev", inner]);
+      runCommand(ip, ["-n", name, "link", "set", inner, "up"]);
+      runCommand(ip, ["-n", name, "link", "set", "lo", "up"]);
+      runCommand(ip, ["-n", name, "route", "add", "default", "via", hostAddress]);
+      hosts.push({
+        name,
+        address,
+        link: (up) => runCommand(ip, ["link", "set", outer, up ? "up" : "down"]),
+      });
+    });
   } catch (e) {
     remove();
     throw e;
   }
-  const link = (up: boolean) => runCommand(ip, ["link", "set", hostIf, up ? "up" : "down"]);
-  return { ...net, link, remove };
+  return { hostAddress, hosts, remove };
 }

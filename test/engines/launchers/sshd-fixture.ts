@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { userInfo } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,11 @@ import { type DaemonProcess, runCommand, startDaemon, systemCommand, waitFor } f
 export interface TestSshd extends DaemonProcess {
   address: string;
   port: number;
+  /**
+   * The sshd process itself, as this namespace numbers it: `pid`, or the child of the `unshare`
+   * that made its pid namespace.
+   */
+  sshdPid: number;
   /** ssh options that reach it: `["-F", <client config>]`. */
   sshArgs: string[];
 }
@@ -27,11 +32,14 @@ export function sshdMissing(): string | undefined {
  * Starts `sshd -D` with its own config in `dir`: key authentication only, a host key and a client
  * key generated here (once per dir), listening on `address:port`. With `netns`, it runs in that
  * network namespace (and `hostname`, if given, in a UTS namespace of its own, so sessions there
- * see another host name).
+ * see another host name). With `ownPids` too, it runs as the first process of a pid namespace of
+ * its own with its own /proc, as on another machine: its sessions' processes cannot see this
+ * host's, and the shared-memory store takes them for another host (store/host-identity.ts).
+ * Stopping it then ends every process in that namespace.
  */
 export async function startSshd(
   dir: string,
-  opts: { address: string; port: number; netns?: string; hostname?: string },
+  opts: { address: string; port: number; netns?: string; hostname?: string; ownPids?: boolean },
 ): Promise<TestSshd> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const keygen = systemCommand("ssh-keygen")!;
@@ -81,13 +89,18 @@ export async function startSshd(
   const argv = [sshd, "-D", "-e", "-f", config];
   let command = argv;
   if (opts.netns) {
-    const inner = opts.hostname
+    const unshare = [
+      ...(opts.hostname ? ["--uts"] : []),
+      // --kill-child: should unshare die, its child (sshd) goes too, and with it the namespace.
+      ...(opts.ownPids ? ["--pid", "--mount-proc", "--kill-child"] : []),
+    ];
+    const inner = unshare.length
       ? [
           systemCommand("unshare")!,
-          "--uts",
+          ...unshare,
           "sh",
           "-c",
-          `hostname ${opts.hostname} && exec "$@"`,
+          `${opts.hostname ? `hostname ${opts.hostname} && ` : ""}exec "$@"`,
           "sh",
           ...argv,
         ]
@@ -96,7 +109,28 @@ export async function startSshd(
   }
   const daemon = startDaemon(`sshd ${tag}`, command[0]!, command.slice(1), join(dir, `sshd-${tag}.log`));
   await waitFor(`sshd on ${opts.address}:${opts.port}`, () => canConnect(opts.address, opts.port), 10_000);
-  return { ...daemon, stop: daemon.stop, address: opts.address, port: opts.port, sshArgs: ["-F", client] };
+  const sshdPid = opts.ownPids ? childOf(daemon.pid) : daemon.pid;
+  const stop = async (graceMs?: number) => {
+    // unshare blocks SIGTERM while it waits for its child: sshd is the one to stop. As the first
+    // process of its pid namespace it takes only signals it handles, which SIGTERM is.
+    if (sshdPid !== daemon.pid) {
+      try {
+        process.kill(sshdPid, "SIGTERM");
+      } catch {
+        // gone already
+      }
+    }
+    await daemon.stop(graceMs);
+  };
+  return { ...daemon, stop, sshdPid, address: opts.address, port: opts.port, sshArgs: ["-F", client] };
+}
+
+/** The one child of process `pid`. */
+function childOf(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/);
+  if (children.length !== 1 || !children[0])
+    throw new Error(`process ${pid} has no single child: ${children}`);
+  return Number(children[0]);
 }
 
 function canConnect(host: string, port: number): Promise<boolean> {

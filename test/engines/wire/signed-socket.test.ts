@@ -41,6 +41,7 @@ test("handler maps dispatch by msg_type; a receiver refuses what it does not acc
     push_reply: () => {},
     pull_reply: () => {},
     abort_reply: () => {},
+    store_place_reply: () => {},
   };
   const msg = (type: string) =>
     ({ header: { msg_type: type }, content: { name: "stdout", text: "hi" } }) as never;
