@@ -85,6 +85,8 @@ export class Engine implements EngineParts {
   readonly #linksDown = new Set<"tasks" | "heart">();
   #exiting = false;
   #gcTimer: NodeJS.Timeout | undefined;
+  /** The runner's `mayHaveDropped` at the last idle collection: none is needed until it moves. */
+  #collectedAfter = 0;
   /** This engine's share of its host's cores for large multiplies (engines on the controller's host). */
   #cores: CoreShare | undefined;
   #lastGc = 0;
@@ -223,7 +225,7 @@ export class Engine implements EngineParts {
    * to their stores now rather than whenever memory pressure would collect them.
    */
   #idle(): void {
-    if (!this.store?.live || this.#gcTimer) return;
+    if (!this.store?.live || this.#gcTimer || this.runner.mayHaveDropped === this.#collectedAfter) return;
     const wait = Math.max(IDLE_GC_DELAY_MS, this.#lastGc + IDLE_GC_EVERY_MS - Date.now());
     this.#gcTimer = setTimeout(() => {
       this.#gcTimer = undefined;
@@ -246,6 +248,7 @@ export class Engine implements EngineParts {
         return;
       }
       this.#lastGc = Date.now();
+      this.#collectedAfter = this.runner.mayHaveDropped;
       collectGarbage();
     }, wait);
   }

@@ -109,6 +109,14 @@ export class TaskRunner {
   /** When the runner last ran dry (`performance.now()` time). */
   idleSince = 0;
 
+  /**
+   * Tasks run that may have dropped the last reference to a mapped store block: every direct
+   * task, and load-balanced ones whose arguments were mapped. A load-balanced function without
+   * mapped arguments can drop one too (one that clears a global), but floods of those are what
+   * engines run most, and a client short of room asks every engine to collect anyway.
+   */
+  mayHaveDropped = 0;
+
   /** Tasks received and not finished, the running one included. */
   get queued(): number {
     return this.#queue.length + (this.#running ? 1 : 0);
@@ -170,6 +178,8 @@ export class TaskRunner {
 
   async #run(queued: QueuedTask): Promise<void> {
     const { task, origin } = queued;
+    const meta = task.metadata as Partial<TaskMetadata>;
+    if (meta.route?.kind !== "lb" || meta.store?.length) this.mayHaveDropped++;
     const started = Date.now();
     const t0 = performance.now();
     const told = this.spans?.begin(taskName(task), t0);
