@@ -27,7 +27,6 @@ import { KernelChannels, type RequestChannel, type SendChannel } from "./protoco
 import { kernelInfo } from "./protocol/kernel-info.js";
 import { kernelLog } from "./protocol/log.js";
 import {
-  CONTROL_REQUESTS,
   type ContentByType,
   type ControlRequestType,
   dispatch,
@@ -37,7 +36,6 @@ import {
   type MsgType,
   type Payload,
   replyTypeFor,
-  SHELL_REQUESTS,
   type ShellRequestType,
 } from "./protocol/messages.js";
 import { INPUT_DECLARATION, StdinBroker } from "./stdin.js";

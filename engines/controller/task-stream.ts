@@ -1,4 +1,5 @@
 import { performance } from "node:perf_hooks";
+import { CompactNames } from "../wire/protocol/compact-names.js";
 import type { EngineId, TaskSpansContent, TaskStreamContent } from "../wire/protocol/messages.js";
 import type { EngineRegistry } from "./engine-registry.js";
 
@@ -158,16 +159,9 @@ export class TaskStream {
     const res = clamp(opts.resolution_ms, 0.1, windowMs, windowMs / DEFAULT_PIXELS);
     const now = clock();
     const from = now - windowMs;
-    const names: string[] = [];
-    const local = new Map<number, number>();
-    const index = (id: number) => {
-      let i = local.get(id);
-      if (i === undefined) {
-        i = names.push(this.#names[id]!) - 1;
-        local.set(id, i);
-      }
-      return i;
-    };
+    const compact = new CompactNames(this.#names);
+    const { names } = compact;
+    const index = (id: number) => compact.index(id);
     // The stored samples, and one taken now: the series reach the right edge.
     const samples = [...this.#samples.filter((s) => s.t >= from - SAMPLE_MS), this.#measure()];
     const nameTasks: number[] = [];

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { clearTimeout, setTimeout } from "node:timers";
+import { CompactNames } from "../wire/protocol/compact-names.js";
 import type { TaskSpansContent } from "../wire/protocol/messages.js";
 
 /** How often an engine at work tells the controller what it ran. */
@@ -115,16 +116,9 @@ export class TaskSpans {
 
   #send(running: boolean): Promise<unknown> {
     const now = performance.now();
-    const names: string[] = [];
-    const local = new Map<number, number>();
-    const index = (id: number) => {
-      let i = local.get(id);
-      if (i === undefined) {
-        i = names.push(this.#names[id]!) - 1;
-        local.set(id, i);
-      }
-      return i;
-    };
+    const compact = new CompactNames(this.#names);
+    const { names } = compact;
+    const index = (id: number) => compact.index(id);
     const spans: number[] = new Array(this.#n * 5);
     for (let i = 0; i < this.#n; i++) {
       spans[i * 5] = round(this.#start[i]! - now);

@@ -3,7 +3,6 @@
  * the kernel sends or receives to its content. Everything else (message types, handler maps,
  * which socket a request arrives on) is derived from it, so a new message is one entry here.
  */
-import type { Header, WireMessage } from "../../engines/wire/protocol/frames.js";
 import {
   dispatch,
   type Handlers,

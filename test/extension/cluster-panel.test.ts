@@ -5,8 +5,9 @@
  * a flood (its pixels), the clusters a notebook starts and stops, names, confirmations, errors,
  * and a background `tsparallel lab` stopped by SIGINT.
  */
+
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -14,6 +15,7 @@ import { type Browser, chromium, type Locator, type Page } from "playwright-core
 import { Client } from "../../engines/client/client.js";
 import { processAlive } from "../../engines/launchers/process-alive.js";
 import { countColour, decodePng } from "../helpers/png-pixels.js";
+import { processesMentioning } from "../helpers/processes.js";
 import { needs } from "../helpers/system-needs.js";
 import { type LabServer, labUnavailable, startLabServer } from "./lab-server.js";
 
@@ -103,20 +105,6 @@ async function runCell(page: Page, code: string, timeout = 60_000): Promise<stri
     `the cell ${code}`,
   );
   return (await cell.locator(".jp-OutputArea-output").allTextContents()).join("\n");
-}
-
-/** Pids of the processes whose command line mentions `text`. */
-function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 /** A CSS colour ("rgb(78, 121, 167)") as numbers. */

@@ -1,27 +1,14 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { processAlive } from "../../engines/launchers/process-alive.js";
 import { packageRoot } from "../../kernel/lab/python-env.js";
 import { freePort } from "../helpers/kernel-process.js";
+import { processesMentioning } from "../helpers/processes.js";
 import { venvMissing } from "../helpers/system-needs.js";
-
-/** Pids of the processes whose command line mentions `text` (e.g. kernels of one runtime dir). */
-function processesMentioning(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(text)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
 
 test("npm start (tsparallel lab) serves JupyterLab with the kernel and a default cluster; SIGINT without a terminal stops them and its kernels", async (t) => {
   const why = venvMissing(["jupyterlab"]);
