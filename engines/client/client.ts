@@ -82,6 +82,41 @@ function canShareMemory(): boolean {
   }
 }
 
+/** What a value passed as targets is, for messages (plain JavaScript may pass anything). */
+function describe(value: unknown): string {
+  if (typeof value === "string") return `the string "${value}"`;
+  if (typeof value !== "object" || value === null) return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * A slice of engine positions, checked: an object whose `start`, `stop` and `step` are whole
+ * numbers when given (`step` not 0). Anything else (a string such as "0" in plain JavaScript)
+ * would read as an empty slice, every engine, and is refused with INVALID_TARGET.
+ */
+function checkSlice(targets: unknown): { start?: number; stop?: number; step?: number } {
+  const whole = (v: unknown) => v === undefined || (typeof v === "number" && Number.isInteger(v));
+  const slice = targets as { start?: unknown; stop?: unknown; step?: unknown } | null;
+  if (
+    typeof slice !== "object" ||
+    slice === null ||
+    Object.getPrototypeOf(slice) !== Object.prototype ||
+    !whole(slice.start) ||
+    !whole(slice.stop) ||
+    !whole(slice.step) ||
+    slice.step === 0
+  )
+    throw new ClusterError(
+      "INVALID_TARGET",
+      `targets are an engine id, a list of ids, a slice { start, stop, step } of whole numbers (step not 0) or "all" (got ${describe(targets)})`,
+    );
+  return slice as { start?: number; stop?: number; step?: number };
+}
+
 /** A refusal from the controller as the error the client throws. */
 function refused(r: Refusal): ClusterError {
   return new ClusterError(r.code, r.evalue);
@@ -255,9 +290,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     if (targets === "all") return new DirectView(this, "all", false);
     if (typeof targets === "number") return new DirectView(this, [targets], false);
     if (Array.isArray(targets)) return new DirectView(this, [...(targets as EngineId[])], false);
-    const { start = 0, stop, step = 1 } = targets as { start?: number; stop?: number; step?: number };
-    if (step === 0 || !Number.isInteger(step))
-      throw new TypeError("the slice step must be a non-zero whole number");
+    const { start = 0, stop, step = 1 } = checkSlice(targets);
     const ids = this.ids;
     const norm = (x: number) => (x < 0 ? Math.max(0, ids.length + x) : Math.min(x, ids.length));
     const out: EngineId[] = [];
@@ -274,6 +307,11 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
 
   /** A LoadBalancedView over all engines or a subset. */
   loadBalancedView(targets?: readonly EngineId[]): LoadBalancedView {
+    if (targets !== undefined && (!Array.isArray(targets) || targets.length === 0))
+      throw new ClusterError(
+        "INVALID_TARGET",
+        `a load-balanced view's targets are a non-empty list of engine ids, or left out for any engine (got ${describe(targets)})`,
+      );
     return new LoadBalancedView(this, targets ? [...targets] : undefined);
   }
 
