@@ -3,15 +3,16 @@ import { Dealer } from "zeromq";
 import { sessionName } from "../store/host-identity.js";
 import { type Batchable, batchable, sendBatched, unpackBatch } from "../wire/protocol/batch.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
-import type {
-  AnyMessage,
-  ContentByType,
-  ControlReply,
-  ControlRequestType,
-  EngineId,
-  EngineInfo,
-  Message,
-  TaskRequestType,
+import {
+  type AnyMessage,
+  accepts,
+  type ContentByType,
+  type ControlReply,
+  type ControlRequestType,
+  type EngineId,
+  type EngineInfo,
+  type Message,
+  type TaskRequestType,
 } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
@@ -133,6 +134,10 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   }
 
   #route(msg: AnyMessage): void {
+    if (!accepts("clientFromController", msg.header.msg_type)) {
+      this.sock.codec.log(`ignoring ${msg.header.msg_type} from the controller`);
+      return;
+    }
     if (msg.header.msg_type === "reply_batch") {
       for (const part of unpackBatch(msg)) this.#route(part);
       return;

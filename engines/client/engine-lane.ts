@@ -1,5 +1,5 @@
 import type { MessageCodec } from "../wire/protocol/message-codec.js";
-import type { AnyMessage, EngineInfo, Message } from "../wire/protocol/messages.js";
+import { type AnyMessage, accepts, type EngineInfo, type Message } from "../wire/protocol/messages.js";
 import { type FramePlace, StreamSocket } from "../wire/transport/stream-socket.js";
 import { EngineError } from "./errors.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
@@ -99,6 +99,11 @@ export class EngineLane {
   }
 
   #route(msg: AnyMessage): void {
+    // Only what an engine sends a client over a lane may answer anything here.
+    if (!accepts("clientFromLane", msg.header.msg_type)) {
+      this.#sock.codec.log(`ignoring ${msg.header.msg_type} from engine ${this.engine.id}'s lane`);
+      return;
+    }
     const parent = (msg.parent_header as { msg_id?: string }).msg_id ?? "";
     const request = this.#requests.get(parent);
     if (request) {
