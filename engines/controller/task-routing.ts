@@ -107,8 +107,10 @@ export class TaskRouting {
   /** A batch of task requests from `client`: scheduled together, one pass over the engines. */
   submitBatch(batch: AnyMessage, client: Buffer): void {
     this.scheduler.together(() => {
+      // A part is scheduled under its index's msg_id, which the engine checks the part against.
       for (const part of relayedParts(batch))
-        if (isTaskRequest(part)) this.submit(part as Message<TaskRequestType>, client);
+        if (isTaskRequest(part) && typeof part.sealed.entry.msg_id === "string" && part.header.msg_id)
+          this.submit(part as Message<TaskRequestType>, client);
     });
   }
 

@@ -269,9 +269,21 @@ export class Engine implements EngineParts {
       );
   }
 
+  /**
+   * Receives from the controller for the engine's life. Should the loop ever end or fail while the
+   * engine is not exiting, the engine exits (code 1, saying why): an engine that still answers
+   * heartbeats and lanes but no longer hears its controller would hold its tasks for ever, while
+   * an exit is seen by the launcher and the controller fails those tasks with EngineError.
+   */
   async #loop(): Promise<void> {
-    for await (const msg of this.#sock.messages())
-      this.#handle(msg, this.#sock, this.#fromController, "the controller");
+    let why = "the connection to the controller closed";
+    try {
+      for await (const msg of this.#sock.messages())
+        this.#handle(msg, this.#sock, this.#fromController, "the controller");
+    } catch (e) {
+      why = `receiving from the controller failed: ${(e as Error).message}`;
+    }
+    if (!this.#exiting) this.exit(1, why);
   }
 
   #fromLane(msg: AnyMessage, lane: StreamSocket): void {

@@ -130,6 +130,33 @@ export class TaskRunner {
     return aborted.reverse();
   }
 
+  /**
+   * Answers task `msgId` from the controller with a `ProtocolError` without running anything: what
+   * arrived under that id was not a task this engine may run (see engine-handlers.ts).
+   */
+  refuse(msgId: string, why: string): void {
+    const now = Date.now();
+    // No duration: a refusal is not a run, and must not move the scheduler's estimate.
+    const metadata: ReplyMetadata = { engine_id: this.id, started: now, completed: now };
+    const content: ReplyStatus = {
+      status: "error",
+      ename: "ProtocolError",
+      evalue: why,
+      traceback: [],
+      engine_id: this.id,
+    };
+    const parent = { msg_id: msgId, msg_type: "execute_request" } as Header;
+    const header = this.controller.header("execute_reply");
+    this.#replies.add({
+      type: "execute_reply",
+      header,
+      parent_header: parent,
+      metadata,
+      content,
+      buffers: [],
+    });
+  }
+
   /** Shows a MIME bundle as output of the running task (`display(...)` on the engine). */
   display(data: MimeBundle, metadata: Record<string, unknown>): void {
     const parent = this.#current;
