@@ -374,7 +374,12 @@ export class TaskRunner {
       discard: (ref) => fallback?.discard(ref),
       copy: fallback?.copy,
     };
-    return { placer, done: () => maps.splice(0).forEach((m) => store.unmapWritten(m)) };
+    return {
+      placer,
+      done: () => {
+        for (const m of maps.splice(0)) store.unmapWritten(m);
+      },
+    };
   }
 
   /** Releases the store blocks `task` carries that it has not mapped (it will not run). */
