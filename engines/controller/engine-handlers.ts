@@ -11,10 +11,11 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
   const output = (m: Message<"stream" | "display_data" | "execute_result">) => c.relay.relay(m);
   return {
     registration_request: (m, identity) => {
-      if (identity.toString() !== m.content.uuid) {
+      const refused = c.control.refusal(m.content, identity);
+      if (refused) {
         void c.engines.send(
           "registration_reply",
-          { status: "error", evalue: "routing id and uuid differ" },
+          { status: "error", evalue: refused },
           { identities: [identity], parent: m.header },
         );
         return;

@@ -66,6 +66,10 @@ export class LocalLauncher implements Launcher {
     return undefined;
   }
 
+  startedHere(engine: EngineLocation): boolean {
+    return engine.hostname === this.#host && this.#children.has(engine.pid);
+  }
+
   release(engine: EngineLocation): void {
     if (engine.hostname === this.#host) this.#children.get(engine.pid)?.child.kill("SIGTERM");
   }

@@ -169,6 +169,11 @@ export class MPILauncher implements Launcher {
     return `engines started by mpiexec live and end together (stopping one rank makes mpiexec stop them all), so one cannot be ${action === "remove" ? "stopped" : "restarted"} alone. Stop the cluster and start it again with the -n you need`;
   }
 
+  startedHere(engine: EngineLocation): boolean {
+    // mpiexec's ranks print their pid and host when they start (see ranked-engine-main.ts).
+    return engine.hostname === hostname() && this.#ranks.has(key(engine)) && !this.#released.has(key(engine));
+  }
+
   release(engine: EngineLocation): void {
     if (this.#ranks.has(key(engine))) this.#released.add(key(engine));
   }
