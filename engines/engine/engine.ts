@@ -5,6 +5,7 @@ import { clearTimeout, setTimeout } from "node:timers";
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
+import { SIGNALLED_BY_PID } from "../launchers/local-launcher.js";
 import { processAlive } from "../launchers/process-alive.js";
 import { collectGarbage } from "../store/collect-garbage.js";
 import { hostIdentity, hostTag, sessionHost } from "../store/host-identity.js";
@@ -138,8 +139,10 @@ export class Engine implements EngineParts {
     this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId, (up) =>
       this.#link("heart", up),
     );
-    // The controller signals engines on its own host itself; others need a thread of their own.
-    const signals = this.info.controller_host === hostname() ? undefined : this.#startSignalThread();
+    // The controller signals by pid only the engines its launcher started on its own host;
+    // others (on another host, or started by hand) need a thread of their own.
+    const byPid = this.info.controller_host === hostname() && process.env[SIGNALLED_BY_PID] === "1";
+    const signals = byPid ? undefined : this.#startSignalThread();
     const registered = new Promise<EngineId>((resolve, reject) => {
       this.#registered = resolve;
       setTimeout(

@@ -9,7 +9,7 @@ import {
   type LauncherContext,
   LauncherError,
 } from "./launcher.js";
-import { engineEnv, RANKED_ENGINE_MAIN } from "./local-launcher.js";
+import { engineEnv, RANKED_ENGINE_MAIN, SIGNALLED_BY_PID } from "./local-launcher.js";
 import { parseStartedLine } from "./process-rank.js";
 import { shellJoin } from "./shell-words.js";
 
@@ -71,6 +71,8 @@ export class MPILauncher implements Launcher {
       this.ctx.connectionFile,
     ];
     const env = engineEnv({
+      // Ranks on this host are signalled by pid; the others run signal threads anyway.
+      [SIGNALLED_BY_PID]: "1",
       // Each rank's stdout is a pty under Open MPI: keep Node from colouring what engines print.
       NO_COLOR: "1",
       ...(this.opts.oversubscribe === false ? {} : { OMPI_MCA_rmaps_base_oversubscribe: "1" }),

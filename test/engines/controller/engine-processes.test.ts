@@ -6,10 +6,13 @@ import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js
 import { FakeEngine } from "../fake-engine.js";
 
 let rc: Client;
+let file: string;
 let real: number;
 const victims: ChildProcess[] = [];
 before(async () => {
-  rc = (await startTestCluster({ n: 1 })).client!;
+  const cluster = await startTestCluster({ n: 1 });
+  rc = cluster.client!;
+  file = cluster.file;
   real = rc.ids[0]!;
 });
 after(async () => {
@@ -61,4 +64,22 @@ test("the cluster's own engines are still signalled by pid", async () => {
   await new Promise((r) => setTimeout(r, 200));
   await rc.signal(real, "SIGINT");
   await assert.rejects(async () => await ar, /Interrupted/);
+});
+
+test("an engine started by hand on the controller's host is interrupted through its signal thread", async () => {
+  const { ENGINE_MAIN } = await import("../../../engines/launchers/local-launcher.js");
+  const before = new Set(rc.ids);
+  const env = { ...process.env };
+  delete env.TSPARALLEL_KEY;
+  const byHand = spawn(process.execPath, [ENGINE_MAIN, file], { stdio: "ignore", env });
+  victims.push(byHand);
+  assert.ok(await until(() => rc.ids.some((id) => !before.has(id)), 10_000), "it registered");
+  const id = rc.ids.find((i) => !before.has(i))!;
+  const ar = rc.view([id]).apply(() => {
+    for (;;) {}
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  await rc.signal(id, "SIGINT");
+  await assert.rejects(async () => await ar, /Interrupted/);
+  byHand.kill("SIGTERM");
 });
