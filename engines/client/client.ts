@@ -366,21 +366,28 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     const t = ar.track(-1);
     t.bind(msgId);
     ar.seal();
-    this.link.listen(msgId, t.listener);
+    let replied = false;
+    this.link.listen(msgId, {
+      output: (m) => t.listener.output(m),
+      reply: (m) => {
+        replied = true;
+        t.listener.reply(m);
+      },
+      lost: (e) => t.listener.lost(e),
+    });
     void this.link.request("result_request", { msg_id: msgId }).then(
       (m) => {
-        if (m.header.msg_type !== "result_reply") {
-          t.listener.reply(m);
-          return;
-        }
+        const status = m.content.status;
+        if (status === "sent" && replied) return; // the reply came to the listener just before
         const why = {
+          sent: "was sent by the controller but did not arrive intact (see this process's log)",
           pending: "is still running (only the client that submitted it receives its result)",
           evicted: "has been evicted from the controller's task table (it keeps a bounded number of results)",
           not_kept:
             "went straight to its client over an engine lane and its reply was too large for the controller to keep a copy",
           unknown:
             "is unknown to the controller (tasks sent straight to an engine are known once they finish)",
-        }[(m as Message<"result_reply">).content.status];
+        }[status];
         ar.failSlot(0, new ClusterError("RESULT_UNAVAILABLE", `task ${msgId} ${why}`));
       },
       (e) => ar.failSlot(0, e as Error),

@@ -106,6 +106,11 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     void this.#loop();
   }
 
+  /** @internal Control requests waiting for their answers. */
+  get pendingRequests(): number {
+    return this.#requests.size;
+  }
+
   /** The reason the link is unusable, if it is. */
   get lostReason(): ClusterError | undefined {
     return this.#lost;

@@ -9,10 +9,11 @@ export type Relayed = Batchable & { raw: readonly Buffer[] };
 /**
  * Sends a message that came inside a batch on its own, signed anew (it has no frames of its own
  * to forward): its sealed part is opened first, for the header, parent and content in full.
+ * False when the part cannot be opened (nothing is sent).
  */
-export function resign(sock: SignedSocket, identity: Buffer, msg: Relayed): void {
+export function resign(sock: SignedSocket, identity: Buffer, msg: Relayed): boolean {
   const m = msg.sealed ? openPart(msg.sealed, []) : msg;
-  if (!m) return;
+  if (!m) return false;
   void sock.send(m.header.msg_type as MsgType, m.content as never, {
     identities: [identity],
     header: m.header,
@@ -20,6 +21,7 @@ export function resign(sock: SignedSocket, identity: Buffer, msg: Relayed): void
     metadata: m.metadata,
     buffers: m.buffers,
   });
+  return true;
 }
 
 /**

@@ -219,13 +219,18 @@ export class TaskRouting {
       setTimeout(() => this.answerResult(wanted, client, parent, false), 100);
       return;
     }
+    // The task's reply goes to the task's listener; the request itself is answered `sent` after it.
+    const sent = () =>
+      void this.clients.send("result_reply", { status: "sent" }, { identities: [client], parent });
     if (rec?.state === "done" && rec.reply) {
       void this.clients.queue.send([client, ...rec.reply]);
+      sent();
       return;
     }
     const kept = rec?.state === "done" ? rec.replyMessage : undefined;
-    if (kept) {
-      resign(this.clients, client, kept); // a reply that came in a batch: signed on its own now
+    // A reply that came in a batch is signed on its own now.
+    if (kept && resign(this.clients, client, kept)) {
+      sent();
       return;
     }
     const status = rec

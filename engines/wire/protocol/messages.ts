@@ -266,7 +266,8 @@ export interface ContentByType {
   queue_status_request: Record<string, never>;
   queue_status_reply: { engines: Record<string, EngineQueueStatus>; unassigned: number };
   result_request: { msg_id: string };
-  result_reply: { status: "pending" | "unknown" | "evicted" | "not_kept" };
+  /** `sent`: the task's reply went to the client just before this answer. */
+  result_reply: { status: "sent" | "pending" | "unknown" | "evicted" | "not_kept" };
   shutdown_request: { targets: EngineId[] | "all"; hub: boolean };
   shutdown_reply: { status: "ok" };
   scale_request: { n: number };
@@ -423,7 +424,5 @@ export type ControlRequestType = Exclude<
   TaskRequestType
 >;
 
-/** The reply a control request gets (`result_request`: the task's own reply when the controller kept it). */
-export type ControlReply<T extends ControlRequestType> =
-  | Message<ReplyType<ContentByType, T>>
-  | (T extends "result_request" ? Message<TaskReplyType> : never);
+/** The reply a control request gets. */
+export type ControlReply<T extends ControlRequestType> = Message<ReplyType<ContentByType, T>>;
