@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
+import { interruption } from "../cancellation.js";
 import { sessionName } from "../store/host-identity.js";
 import { type Batchable, batchable, sendBatched, unpackBatch } from "../wire/protocol/batch.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
@@ -190,7 +191,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     opts: RequestOptions = {},
   ): Promise<ControlReply<T>> {
     this.#check();
-    opts.signal?.throwIfAborted();
+    if (opts.signal?.aborted) throw interruption(opts.signal);
     this.#outbox.drain(); // a control request (abort…) must not overtake the tasks it is about
     const header = this.sock.header(type);
     const timeoutMs = opts.timeout ?? 10_000;
@@ -203,7 +204,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       };
       const cancel = () => {
         settle();
-        reject(opts.signal!.reason);
+        reject(interruption(opts.signal!));
       };
       const timer = setTimeout(() => {
         settle();

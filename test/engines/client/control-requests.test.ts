@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Client } from "../../../engines/index.js";
+import { Client, InterruptedError } from "../../../engines/index.js";
 import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js";
 
 let rc: Client;
@@ -20,4 +20,23 @@ test("getResult of a reply the controller kept settles its request at once", asy
   } finally {
     await other.close();
   }
+});
+
+test("a control request whose signal aborts rejects with InterruptedError, not the signal's reason", async () => {
+  await assert.rejects(rc.queueStatus({ signal: AbortSignal.abort() }), (e: unknown) => {
+    assert.ok(e instanceof InterruptedError, String(e));
+    assert.equal(e.code, "INTERRUPTED");
+    return true;
+  });
+  const ac = new AbortController();
+  const pending = rc.queueStatus({ signal: ac.signal });
+  ac.abort();
+  await assert.rejects(pending, (e: unknown) => e instanceof InterruptedError && e.code === "INTERRUPTED");
+  // A signal aborted with a TimeoutError keeps it, as every wait of the API does.
+  const timedOut = AbortSignal.abort(new DOMException("the time is up", "TimeoutError"));
+  await assert.rejects(rc.queueStatus({ signal: timedOut }), (e: unknown) => {
+    assert.equal((e as Error).name, "TimeoutError");
+    return true;
+  });
+  assert.ok((await rc.queueStatus()).engines, "the link still works");
 });
