@@ -14,7 +14,7 @@ import {
   connectionFilePath,
   readConnectionFile,
 } from "../wire/protocol/connection-file.js";
-import type { EngineId, EngineInfo, EngineQueueStatus, Message, Refusal } from "../wire/protocol/messages.js";
+import type { EngineId, EngineInfo, EngineQueueStatus, Refusal } from "../wire/protocol/messages.js";
 import { SendArena } from "../wire/transport/send-arena.js";
 import { ndarrayMemory, preloadNDArrays } from "../wire/values/ndarray-link.js";
 import { isNDArray } from "../wire/values/serialize.js";
