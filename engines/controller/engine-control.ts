@@ -79,15 +79,18 @@ export class EngineControl {
     for (const w of this.#registrationWaiters.splice(0)) w();
   }
 
-  /** An engine is gone (heartbeat lost, process exited, unregistered, stopped): forget it and its tasks. */
-  died(rec: EngineRecord, reason: string): void {
+  /**
+   * An engine is gone (heartbeat lost, process exited, unregistered, stopped): forget it and its
+   * tasks. A hung process the launcher started here is killed, unless it is `leaving` on its own.
+   */
+  died(rec: EngineRecord, reason: string, opts: { leaving?: boolean } = {}): void {
     if (!this.registry.remove(rec.info.id)) return;
     process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
     this.tasks.engineLost(rec, reason);
     this.events.removed(rec, reason);
     // A hung engine (stopped, or its heart gone) ignores SIGTERM: only a process the launcher
     // started here is killed; others are the launcher's to stop (release), or not ours at all.
-    if (this.#ownProcess(rec)) {
+    if (!opts.leaving && this.#ownProcess(rec)) {
       try {
         process.kill(rec.info.pid, "SIGKILL");
       } catch {

@@ -28,9 +28,10 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
       );
       c.control.joined(rec);
     },
+    // An engine that exits on its own says so; it is leaving, not to be killed.
     unregistration_request: (m, identity) => {
       const rec = c.registry.byUuid(identity.toString());
-      if (rec) c.control.died(rec, m.content.reason);
+      if (rec) c.control.died(rec, `it left: ${String(m.content.reason)}`, { leaving: true });
     },
     engine_status: (m, identity) => {
       const rec = c.registry.byUuid(identity.toString());

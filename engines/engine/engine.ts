@@ -358,6 +358,9 @@ export class Engine implements EngineParts {
     if (why && code !== 0) process.stderr.write(`[tsparallel engine ${this.id}] exiting: ${why}\n`);
     if (this.#exiting) return;
     this.#exiting = true;
+    // The controller hears at once (not after its heartbeat limit), and fails what it sent here.
+    if (this.id >= 0 && this.#linksDown.size === 0)
+      void this.#sock.send("unregistration_request", { reason: why || `exit code ${code}` });
     this.#status.stop();
     // The signal thread closes its own socket and ends; exiting under a live zeromq socket in a
     // worker aborts, as it does under a running proxy.

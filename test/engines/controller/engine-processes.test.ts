@@ -83,3 +83,24 @@ test("an engine started by hand on the controller's host is interrupted through 
   await assert.rejects(async () => await ar, /Interrupted/);
   byHand.kill("SIGTERM");
 });
+
+test("an engine that stops on its own says so: clients hear at once, not after the heartbeat limit", async () => {
+  const { ENGINE_MAIN } = await import("../../../engines/launchers/local-launcher.js");
+  const before = new Set(rc.ids);
+  const env = { ...process.env };
+  delete env.TSPARALLEL_KEY;
+  const byHand = spawn(process.execPath, [ENGINE_MAIN, file], { stdio: "ignore", env });
+  victims.push(byHand);
+  assert.ok(await until(() => rc.ids.some((id) => !before.has(id)), 10_000), "it registered");
+  const id = rc.ids.find((i) => !before.has(i))!;
+  const removed = new Promise<[number, string | undefined, number]>((resolve) =>
+    rc.on("engineRemoved", (e, why) => {
+      if (e.id === id) resolve([e.id, why, Date.now()]);
+    }),
+  );
+  const stopped = Date.now();
+  byHand.kill("SIGTERM");
+  const [, why, at] = await removed;
+  assert.match(why ?? "", /SIGTERM/);
+  assert.ok(at - stopped < 1500, `heard after ${at - stopped} ms (the heartbeat limit is 3 s)`);
+});
