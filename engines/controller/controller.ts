@@ -9,6 +9,7 @@ import {
   removeConnectionFile,
   writeConnectionFile,
 } from "../wire/protocol/connection-file.js";
+import type { CodecOptions } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, ContentByType, SchedulerScheme } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
@@ -70,11 +71,12 @@ export class Controller implements ControllerParts {
   constructor(readonly opts: ControllerOptions) {
     const signer = new Signer(opts.key);
     // The controller relays payloads: it checks signatures over the JSON frames, never hashes buffers.
-    const relay = (linger: number, label: string) =>
-      new SignedSocket(new Router({ linger }), signer, this.session, label, "relay");
+    const relay = (linger: number, label: string, opts: CodecOptions = {}) =>
+      new SignedSocket(new Router({ linger }), signer, this.session, label, "relay", opts);
     this.clients = relay(500, "controller/clients");
     this.engines = relay(500, "controller/engines");
-    this.#hearts = relay(0, "controller/hearts");
+    // Every heart echoes the same ping: repeats are the rule here (the monitor checks its seq).
+    this.#hearts = relay(0, "controller/hearts", { replays: "accept" });
     this.#pings = new SignedSocket(new Publisher({ linger: 0 }), signer, this.session, "controller/pings");
     this.table = new TaskTable(opts.limits ?? DEFAULT_TABLE_LIMITS);
     this.tasks = new TaskRouting(this.registry, this.table, this.clients, this.engines, {
@@ -144,7 +146,7 @@ export class Controller implements ControllerParts {
     void this.#serve(this.engines, "an engine", (m, from) => dispatch(fromEngines, m, from) !== UNHANDLED);
     void this.#serve(this.#hearts, "a heart", (m, from) => {
       if (m.header.msg_type !== "heartbeat_ping") return false;
-      this.#monitor?.echo(from.toString());
+      this.#monitor?.echo(from.toString(), (m.content as { seq?: unknown }).seq);
       return true;
     });
     this.control.launcher = createLauncher(this.opts.launcher, {

@@ -1,5 +1,6 @@
 import { relayedParts } from "../wire/protocol/batch.js";
-import type { Header } from "../wire/protocol/frames.js";
+import { decodeMessage, type Header } from "../wire/protocol/frames.js";
+import { CLUSTER_FRAMING } from "../wire/protocol/message-codec.js";
 import {
   type AnyMessage,
   isTaskRequest,
@@ -11,7 +12,7 @@ import {
   type TaskRequestType,
 } from "../wire/protocol/messages.js";
 import type { SignedSocket } from "../wire/transport/signed-socket.js";
-import { BatchingRelay, resign } from "./batching-relay.js";
+import { BatchingRelay, type Relayed, resign } from "./batching-relay.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 import { LaneLedger } from "./lane-ledger.js";
 import { strategyFor } from "./strategies/index.js";
@@ -36,6 +37,7 @@ export interface RoutingOptions {
 export class TaskRouting {
   readonly scheduler: TaskScheduler;
   readonly lanes: LaneLedger;
+  readonly #engines: SignedSocket;
   readonly #toEngines: BatchingRelay;
   readonly #toClients: BatchingRelay;
 
@@ -58,6 +60,7 @@ export class TaskRouting {
       opts.hwm === undefined,
     );
     this.lanes = new LaneLedger(registry, table, this.scheduler);
+    this.#engines = engines;
     this.#toEngines = new BatchingRelay(engines, "task_batch");
     this.#toClients = new BatchingRelay(clients, "reply_batch");
   }
@@ -130,7 +133,12 @@ export class TaskRouting {
       );
       return;
     }
-    this.#toEngines.send(rec.identity, task.msg);
+    // A retry on an engine that already had it: the same frames would be dropped there as a replay.
+    if (task.tried.has(rec.info.id) && task.msg.raw.length)
+      resign(this.#engines, rec.identity, task.msg, {
+        attempt: (task.route.retries ?? 0) - task.retriesLeft + 1,
+      });
+    else this.#toEngines.send(rec.identity, task.msg);
   }
 
   /** Answers a task with an error the controller produced (dead engine, bad target…). */
@@ -219,18 +227,12 @@ export class TaskRouting {
       setTimeout(() => this.answerResult(wanted, client, parent, false), 100);
       return;
     }
-    // The task's reply goes to the task's listener; the request itself is answered `sent` after it.
-    const sent = () =>
+    // The task's reply goes to the task's listener, signed anew and marked with this request (a
+    // client that had it before, or asks twice, would drop the same frames as a replay); the
+    // request itself is answered `sent` after it.
+    const kept = rec?.state !== "done" ? undefined : rec.reply ? this.#opened(rec.reply) : rec.replyMessage;
+    if (kept && resign(this.clients, client, kept, { resent_for: parent.msg_id })) {
       void this.clients.send("result_reply", { status: "sent" }, { identities: [client], parent });
-    if (rec?.state === "done" && rec.reply) {
-      void this.clients.queue.send([client, ...rec.reply]);
-      sent();
-      return;
-    }
-    const kept = rec?.state === "done" ? rec.replyMessage : undefined;
-    // A reply that came in a batch is signed on its own now.
-    if (kept && resign(this.clients, client, kept)) {
-      sent();
       return;
     }
     const status = rec
@@ -243,6 +245,15 @@ export class TaskRouting {
         ? "evicted"
         : "unknown";
     void this.clients.send("result_reply", { status }, { identities: [client], parent });
+  }
+
+  /** A kept reply's frames as a message to sign anew (they were verified when they came in). */
+  #opened(frames: Buffer[]): Relayed | undefined {
+    try {
+      return { ...decodeMessage(frames, this.clients.signer, CLUSTER_FRAMING), raw: [] };
+    } catch {
+      return undefined;
+    }
   }
 
   /** An engine is gone: its tasks are retried elsewhere or fail with EngineError. */

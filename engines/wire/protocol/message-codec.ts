@@ -4,6 +4,7 @@ import { announcesTrailer, BUFFER_MACS, checkMacCount, isNonce, SIGNED_BUFFER_LI
 import { WireError } from "./errors.js";
 import { decodeMessage, encodeMessage, type Header, makeHeader } from "./frames.js";
 import { type AnyMessage, type ContentByType, isMsgType, type MsgType } from "./messages.js";
+import { ReplayGuard } from "./replay-guard.js";
 import type { Signer } from "./signing.js";
 
 /** `TSPARALLEL_TRACE=1` logs every message carrying over 1 MiB (where time goes in bulk transfers). */
@@ -57,6 +58,16 @@ export interface FrameWatcher {
   end(): void;
 }
 
+/** How a codec receives. */
+export interface CodecOptions {
+  /**
+   * `drop` (the default): signed frames that come again lately are dropped as a replay
+   * (`REPLAYED`). `accept` for a receiver that gets the same message from several peers by design
+   * (the controller's heart socket: every heart echoes the same ping).
+   */
+  replays?: "drop" | "accept";
+}
+
 /** Anything that sends typed cluster messages (a zeromq socket, a lane, …). */
 export interface MessageSink {
   send<T extends MsgType>(type: T, content: ContentByType[T], opts?: SendOptions): unknown;
@@ -71,12 +82,18 @@ export class MessageCodec {
   readonly dropped: DropCounts = {};
   #logged = 0;
 
+  /** Signatures accepted lately (undefined: repeats are accepted, see {@link CodecOptions}). */
+  readonly #replays: ReplayGuard | undefined;
+
   constructor(
     readonly signer: Signer,
     readonly session: string,
     readonly label: string,
     readonly role: SocketRole = "receiver",
-  ) {}
+    opts: CodecOptions = {},
+  ) {
+    this.#replays = opts.replays === "accept" || !signer.enabled ? undefined : new ReplayGuard();
+  }
 
   /** Builds a header for `type` in this codec's session. */
   header<T extends MsgType>(type: T): Header<T> {
@@ -157,6 +174,9 @@ export class MessageCodec {
         return undefined;
       }
       const at = msg.identities.length;
+      // Only a message that passed every check counts as seen: nobody can fill this with forgeries.
+      if (this.#replays?.seen(frames[at + 1]!))
+        throw new WireError("REPLAYED", `the same signed ${msg.header.msg_type} came again (a replay)`);
       return Object.assign(msg, { raw: frames.slice(at) }) as unknown as AnyMessage;
     } catch (e) {
       if (!(e instanceof WireError)) throw e;

@@ -2,6 +2,7 @@ import { setTimeout } from "node:timers";
 import type { Dealer, Publisher, Router } from "zeromq";
 import type { Header } from "../protocol/frames.js";
 import {
+  type CodecOptions,
   type DropCounts,
   MessageCodec,
   type MessageSink,
@@ -35,8 +36,9 @@ export class SignedSocket implements MessageSink {
     readonly session: string,
     label: string,
     role: SocketRole = "receiver",
+    opts: CodecOptions = {},
   ) {
-    this.codec = new MessageCodec(signer, session, label, role);
+    this.codec = new MessageCodec(signer, session, label, role, opts);
     this.queue = new SendQueue({ send: (f) => socket.send(f as Uint8Array[]) }, (err) =>
       this.codec.log(`send failed: ${(err as Error).message}`),
     );

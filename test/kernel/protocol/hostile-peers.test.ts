@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { encodeMessage, makeHeader } from "../../../engines/wire/protocol/frames.js";
 import { type StartedKernel, startKernel } from "../../helpers/kernel-process.js";
 
 /** Writes `bytes` to 127.0.0.1:`port` on a fresh connection, then drops it (however the peer answers). */
@@ -31,6 +32,33 @@ describe("a kernel facing peers that do not hold its key", () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(await k.client.heartbeat("after"), "after");
     assert.doesNotMatch(k.stderr(), /heartbeat stopped/);
+  });
+
+  test("the same signed execute_request sent three times runs once", async () => {
+    const header = makeHeader("execute_request", k.client.session, "test");
+    const frames = encodeMessage(
+      {
+        header,
+        content: {
+          code: "globalThis.replays = (globalThis.replays ?? 0) + 1",
+          silent: false,
+          store_history: false,
+          user_expressions: {},
+          allow_stdin: false,
+          stop_on_error: true,
+        },
+      },
+      k.client.signer,
+      { signBuffersBelow: 0 },
+    );
+    for (let i = 0; i < 3; i++) await k.client.sendRaw("shell", frames);
+    await k.client.reply("shell", header.msg_id);
+    await assert.rejects(k.client.reply("shell", header.msg_id, 1000), /timed out/, "no second reply");
+    const { outputs } = await k.client.execute("globalThis.replays");
+    const result = outputs.find((m) => m.header.msg_type === "execute_result");
+    assert.ok(result, "the value came back");
+    assert.equal((result.content as { data: Record<string, string> }).data["text/plain"], "1");
+    assert.match(k.stderr(), /replay/);
   });
 
   test("the heartbeat survives random bytes and a connection closed mid-frame", async () => {
