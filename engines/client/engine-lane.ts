@@ -4,7 +4,7 @@ import { type FramePlace, StreamSocket } from "../wire/transport/stream-socket.j
 import { EngineError } from "./errors.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 
-/** How long a lane may take to connect before its tasks go through the controller instead. */
+/** How long a lane may take to connect (and shake hands) before its tasks go through the controller instead. */
 const CONNECT_TIMEOUT_MS = 3000;
 /** How long a broken lane's tasks wait for the controller to say why the engine went. */
 const REASON_GRACE_MS = 500;
@@ -44,11 +44,12 @@ export class EngineLane {
     const socket = this.#sock.socket;
     socket.unref();
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("connect timed out")));
-    socket.once("connect", () => {
+    // Open once the handshake proved the engine holds the key: until then nothing was sent.
+    this.#sock.onReady = () => {
       socket.setTimeout(0);
       this.#unconfirmed = undefined;
       this.#state = "open";
-    });
+    };
     socket.on("close", () => this.#closed());
   }
 

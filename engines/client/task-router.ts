@@ -15,6 +15,7 @@ import type {
   TaskMetadata,
   TaskRequestType,
 } from "../wire/protocol/messages.js";
+import { ReplayGuard } from "../wire/protocol/replay-guard.js";
 import { ndarrayMemory } from "../wire/values/ndarray-link.js";
 import type { DecodeOptions, StorePlacer } from "../wire/values/serialize.js";
 import { arrayBytes, encodeValueNow, isNDArray } from "../wire/values/serialize.js";
@@ -59,6 +60,8 @@ export type AssignedTask<T extends TaskRequestType = TaskRequestType> = Omit<
 export class TaskRouter {
   readonly #lanes = new Map<EngineId, EngineLane>();
   readonly #laneTasks = new Map<string, EngineId>();
+  /** Signatures accepted lately on any of this client's lanes (one bounded history for all). */
+  readonly #laneReplays = new ReplayGuard();
   /** Gathers whose parts land in their joined result (see gather-landing.ts). */
   readonly landings = new LandingRegistry();
   /** The same-host object store: made on first use; null when there can be none here. */
@@ -415,7 +418,9 @@ export class TaskRouter {
     if (!info?.lane) return undefined;
     const lane = new EngineLane(
       info as EngineInfo & { lane: string },
-      new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane"),
+      new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane", "receiver", {
+        replays: this.#laneReplays,
+      }),
       (t) => this.link.submit(t),
       this.landings.place,
     );

@@ -11,6 +11,7 @@ import {
   type TaskMetadata,
   type TaskRequestType,
 } from "../wire/protocol/messages.js";
+import { Signer } from "../wire/protocol/signing.js";
 import type { SignedSocket } from "../wire/transport/signed-socket.js";
 import { BatchingRelay, type Relayed, resign } from "./batching-relay.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
@@ -18,6 +19,9 @@ import { LaneLedger } from "./lane-ledger.js";
 import { strategyFor } from "./strategies/index.js";
 import { type PendingTask, TaskScheduler } from "./task-scheduler.js";
 import type { TaskTable } from "./task-table.js";
+
+/** Reads frames without checking their signature (see TaskRouting's #opened). */
+const UNVERIFIED = new Signer("");
 
 /** How the load balancer is set up. */
 export interface RoutingOptions {
@@ -247,10 +251,14 @@ export class TaskRouting {
     void this.clients.send("result_reply", { status }, { identities: [client], parent });
   }
 
-  /** A kept reply's frames as a message to sign anew (they were verified when they came in). */
+  /**
+   * A kept reply's frames as a message to sign anew. They were verified when they came in, alone
+   * or inside a signed `task_records` (a lane reply, signed with its lane's own key), so they are
+   * read here, not verified again.
+   */
   #opened(frames: Buffer[]): Relayed | undefined {
     try {
-      return { ...decodeMessage(frames, this.clients.signer, CLUSTER_FRAMING), raw: [] };
+      return { ...decodeMessage(frames, UNVERIFIED, CLUSTER_FRAMING), raw: [] };
     } catch {
       return undefined;
     }

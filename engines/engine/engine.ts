@@ -15,6 +15,7 @@ import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import { type MessageCodec as Codec, MessageCodec } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, EngineId } from "../wire/protocol/messages.js";
+import { ReplayGuard } from "../wire/protocol/replay-guard.js";
 import { Signer } from "../wire/protocol/signing.js";
 import { SendArena } from "../wire/transport/send-arena.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
@@ -311,7 +312,10 @@ export class Engine implements EngineParts {
   /** Starts the lane server; resolves with its URL (undefined when it cannot listen). */
   async #openLanes(): Promise<string | undefined> {
     const { bind, advertise } = laneAddress(this.info.engine_url);
-    const codec = (): Codec => new MessageCodec(this.#signer, this.uuid, "engine lane");
+    // One bounded history of accepted signatures for every lane of this engine.
+    const replays = new ReplayGuard();
+    const codec = (): Codec =>
+      new MessageCodec(this.#signer, this.uuid, "engine lane", "receiver", { replays });
     this.#lanes = new LaneServer(codec, (msg, lane) => {
       // A client may hear of this engine (and send it work) before the controller's answer to its
       // registration arrives here: hold such messages until the engine knows its id.
