@@ -299,17 +299,16 @@ export class TaskRouter {
           route: { kind: "direct", target: engine },
         };
         this.link.forget(task.header.msg_id);
-        encode().then(
-          ({ buffers, sent }) => {
+        encode()
+          .then(({ buffers, sent }) => {
             const lane = this.#laneTo(engine);
             const assigned: OutgoingTask = { ...task, metadata, buffers, sent };
             if (lane) {
               lane.submit(assigned);
               this.#remember(task.header.msg_id, engine);
             } else this.link.submit(assigned);
-          },
-          (e) => listener.lost(e as Error),
-        );
+          })
+          .catch((e: unknown) => listener.lost(e as Error));
       },
       reply: (msg) => listener.reply(msg),
       lost: (err) => listener.lost(err),

@@ -1,3 +1,4 @@
+import { constants } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Publisher, Router } from "zeromq";
@@ -13,6 +14,7 @@ import type { CodecOptions } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, ContentByType, SchedulerScheme } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
+import { CONTROLLER_SECURITY } from "../wire/transport/controller-auth.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import { clientHandlers } from "./client-handlers.js";
 import type { ControllerParts } from "./controller-parts.js";
@@ -23,6 +25,7 @@ import { DEFAULT_HEARTBEAT, HeartbeatMonitor, type HeartbeatOptions } from "./he
 import { OutputRelay } from "./output-relay.js";
 import { TaskRouting } from "./task-routing.js";
 import { DEFAULT_TABLE_LIMITS, TaskTable, type TaskTableLimits } from "./task-table.js";
+import { ZapHandler } from "./zap-handler.js";
 
 /** How to run a controller. */
 export interface ControllerOptions {
@@ -42,7 +45,19 @@ export interface ControllerOptions {
   launcher?: LauncherSpec;
   heartbeat?: HeartbeatOptions;
   limits?: TaskTableLimits;
+  /**
+   * The largest frame a client or engine may send the controller, in bytes (ZMQ_MAXMSGSIZE; a
+   * peer that sends a larger one is disconnected). Clients and engines read it from the connection
+   * file and refuse to send more. Default: the largest buffer Node.js can hold, at most 4 GiB.
+   */
+  maxMessageBytes?: number;
 }
+
+/** See {@link ControllerOptions.maxMessageBytes}. */
+export const DEFAULT_MAX_MESSAGE_BYTES = Math.min(constants.MAX_LENGTH, 2 ** 32);
+
+/** The largest frame a heart or subscriber sends (echoed pings, subscriptions): they are tiny. */
+const SMALL_MESSAGE_BYTES = 64 * 1024;
 
 /**
  * The controller: it binds the sockets clients, engines and hearts connect to, writes the
@@ -63,6 +78,7 @@ export class Controller implements ControllerParts {
   readonly #pings: SignedSocket;
   /** Clients that have sent anything (routing id hex → id): they hear of engines coming and going. */
   readonly #known = new Map<string, Buffer>();
+  readonly #zap: ZapHandler;
   #monitor: HeartbeatMonitor | undefined;
   #info: ConnectionInfo | undefined;
   #stopping = false;
@@ -70,14 +86,29 @@ export class Controller implements ControllerParts {
 
   constructor(readonly opts: ControllerOptions) {
     const signer = new Signer(opts.key);
+    this.#zap = new ZapHandler(signer);
+    const limit = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     // The controller relays payloads: it checks signatures over the JSON frames, never hashes buffers.
-    const relay = (linger: number, label: string, opts: CodecOptions = {}) =>
-      new SignedSocket(new Router({ linger }), signer, this.session, label, "relay", opts);
-    this.clients = relay(500, "controller/clients");
-    this.engines = relay(500, "controller/engines");
+    // Every socket admits only peers with the cluster's password (see controller-auth.ts).
+    const relay = (linger: number, maxMessageSize: number, label: string, opts: CodecOptions = {}) =>
+      new SignedSocket(
+        new Router({ linger, maxMessageSize, ...CONTROLLER_SECURITY }),
+        signer,
+        this.session,
+        label,
+        "relay",
+        opts,
+      );
+    this.clients = relay(500, limit, "controller/clients");
+    this.engines = relay(500, limit, "controller/engines");
     // Every heart echoes the same ping: repeats are the rule here (the monitor checks its seq).
-    this.#hearts = relay(0, "controller/hearts", { replays: "accept" });
-    this.#pings = new SignedSocket(new Publisher({ linger: 0 }), signer, this.session, "controller/pings");
+    this.#hearts = relay(0, SMALL_MESSAGE_BYTES, "controller/hearts", { replays: "accept" });
+    this.#pings = new SignedSocket(
+      new Publisher({ linger: 0, maxMessageSize: SMALL_MESSAGE_BYTES, ...CONTROLLER_SECURITY }),
+      signer,
+      this.session,
+      "controller/pings",
+    );
     this.table = new TaskTable(opts.limits ?? DEFAULT_TABLE_LIMITS);
     this.tasks = new TaskRouting(this.registry, this.table, this.clients, this.engines, {
       scheme: this.scheme,
@@ -110,6 +141,7 @@ export class Controller implements ControllerParts {
   /** Binds, writes the connection file, starts `engines` engines with the launcher. */
   async start(engines = 0): Promise<ConnectionInfo> {
     const ip = this.opts.ip ?? "127.0.0.1";
+    await this.#zap.start(); // before any socket is bound: without it, libzmq admits anyone
     const bind = async (s: SignedSocket) => {
       const sock = s.socket;
       if (sock instanceof Router) sock.mandatory = false;
@@ -128,6 +160,7 @@ export class Controller implements ControllerParts {
       controller_host: hostname(),
       created: new Date().toISOString(),
       scheme: this.scheme,
+      max_message_bytes: this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     };
     this.#info = info;
     writeConnectionFile(this.opts.file, info);
@@ -211,5 +244,6 @@ export class Controller implements ControllerParts {
       this.#hearts.close(),
       this.#pings.close(),
     ]);
+    this.#zap.close();
   }
 }

@@ -17,6 +17,7 @@ import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, EngineId } from "../wire/protocol/messages.js";
 import { ReplayGuard } from "../wire/protocol/replay-guard.js";
 import { Signer } from "../wire/protocol/signing.js";
+import { controllerCredentials } from "../wire/transport/controller-auth.js";
 import { SendArena } from "../wire/transport/send-arena.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import type { StreamSocket } from "../wire/transport/stream-socket.js";
@@ -82,8 +83,8 @@ export class Engine implements EngineParts {
     readonly info: ConnectionInfo,
     private readonly requestedId?: EngineId,
   ) {
-    const dealer = new Dealer({ routingId: this.uuid, linger: 1000 });
     this.#signer = new Signer(info.key);
+    const dealer = new Dealer({ routingId: this.uuid, linger: 1000, ...controllerCredentials(this.#signer) });
     this.#sock = new SignedSocket(dealer, this.#signer, this.uuid, "engine");
     const display = (data: MimeBundle, metadata: Record<string, unknown>) =>
       this.runner.display(data, metadata);
@@ -114,6 +115,7 @@ export class Engine implements EngineParts {
       () => this.#idle(),
       (session) => this.#replyPlacer(session),
     );
+    this.runner.maxMessageBytes = info.max_message_bytes;
     this.#status = new StatusReporter(this.runner, (status) => void this.#sock.send("engine_status", status));
   }
 
@@ -137,7 +139,7 @@ export class Engine implements EngineParts {
     const keeper = startSigintKeeper(() => this.#ns.interrupt());
     dealer.connect(this.info.engine_url);
     const heartId = `heart-${this.uuid}`;
-    this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId, (up) =>
+    this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId, this.#signer, (up) =>
       this.#link("heart", up),
     );
     // The controller signals by pid only the engines its launcher started on its own host;
@@ -161,7 +163,7 @@ export class Engine implements EngineParts {
     // Before registering: from then on a SIGINT must never kill an idle engine.
     const sigint: SigintKeeper = await keeper;
     this.#ns.onAwait = (on) => sigint.awaiting(on);
-    await this.#sock.send("registration_request", {
+    const request = {
       uuid: this.uuid,
       pid: process.pid,
       hostname: hostname(),
@@ -170,8 +172,13 @@ export class Engine implements EngineParts {
       ...(signals ? { signals: await signals } : {}),
       ...(this.requestedId !== undefined ? { id: this.requestedId } : {}),
       ...(this.store && hostIdentity() ? { host_id: hostIdentity() } : {}),
-    });
-    this.id = await registered;
+    };
+    // The send waits for a connection that may never come (a controller that refuses the key):
+    // the registration timeout bounds both.
+    this.id = await Promise.race([
+      this.#sock.send("registration_request", request).then(() => registered),
+      registered,
+    ]);
     this.runner.id = this.id;
     this.#status.start();
     for (const [msg, lane] of this.#early.splice(0)) this.#fromLane(msg, lane);

@@ -67,6 +67,8 @@ export class TaskRunner {
   readonly #replies: TurnBatcher<Batchable & { type: string }>;
   /** The engine's id, for error replies and reply metadata. */
   id: EngineId = -1;
+  /** The largest frame the controller takes (see ConnectionInfo.max_message_bytes). */
+  maxMessageBytes: number | undefined;
 
   constructor(
     private readonly ns: Namespace,
@@ -277,6 +279,23 @@ export class TaskRunner {
     stored = false,
   ): void {
     const { task, lane } = queued;
+    if (
+      !lane &&
+      this.maxMessageBytes !== undefined &&
+      buffers.some((b) => b.byteLength > this.maxMessageBytes!)
+    ) {
+      // The controller would drop this engine's connection for it: the client hears why instead.
+      const bytes = Math.max(...buffers.map((b) => b.byteLength));
+      for (const l of leases.splice(0)) l.release();
+      buffers = [];
+      status = {
+        status: "error",
+        ename: "MessageTooLarge",
+        evalue: `the reply holds ${bytes} bytes in one frame, more than the controller takes (${this.maxMessageBytes}, its maxMessageBytes): return it over a lane (a direct view) or the same-host store, or start the cluster with a larger maxMessageBytes`,
+        traceback: [],
+        engine_id: this.id,
+      };
+    }
     const metadata: ReplyMetadata = { engine_id: this.id, started, completed: Date.now(), duration };
     if (stored) metadata.stored = true;
     const type = replyTypeOf(task.header.msg_type);

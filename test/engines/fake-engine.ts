@@ -11,6 +11,7 @@ import { Heart } from "../../engines/engine/heart.js";
 import type { ConnectionInfo } from "../../engines/wire/protocol/connection-file.js";
 import type { AnyMessage, ContentByType, EngineId, Message } from "../../engines/wire/protocol/messages.js";
 import { Signer } from "../../engines/wire/protocol/signing.js";
+import { controllerCredentials } from "../../engines/wire/transport/controller-auth.js";
 import { SignedSocket } from "../../engines/wire/transport/signed-socket.js";
 
 /** What the fake engine claims at registration. */
@@ -33,9 +34,10 @@ export class FakeEngine {
   #waiters: (() => void)[] = [];
 
   private constructor(readonly info: ConnectionInfo) {
+    const signer = new Signer(info.key);
     this.sock = new SignedSocket(
-      new Dealer({ routingId: this.uuid, linger: 0 }),
-      new Signer(info.key),
+      new Dealer({ routingId: this.uuid, linger: 0, ...controllerCredentials(signer) }),
+      signer,
       this.uuid,
       "fake engine",
     );
@@ -45,7 +47,8 @@ export class FakeEngine {
   static async register(info: ConnectionInfo, opts: FakeEngineOptions = {}): Promise<FakeEngine> {
     const e = new FakeEngine(info);
     const heartId = `heart-${e.uuid}`;
-    if (opts.heart !== false) e.#heart = new Heart(info.ping_url!, info.heartbeat_url, heartId, () => {});
+    if (opts.heart !== false)
+      e.#heart = new Heart(info.ping_url!, info.heartbeat_url, heartId, e.sock.signer, () => {});
     (e.sock.socket as Dealer).connect(info.engine_url);
     void e.#loop();
     await e.sock.send("registration_request", {

@@ -30,6 +30,11 @@ export interface ConnectionInfo {
   controller_host: string;
   created: string;
   scheme: string;
+  /**
+   * The largest frame the controller takes from a client or engine, in bytes: they refuse to send
+   * more (absent in files of older versions: no limit known).
+   */
+  max_message_bytes?: number;
 }
 
 /** Why a connection file could not be used. */
