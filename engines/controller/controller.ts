@@ -51,6 +51,8 @@ export interface ControllerOptions {
    * file and refuse to send more. Default: the largest buffer Node.js can hold, at most 4 GiB.
    */
   maxMessageBytes?: number;
+  /** How long an assigned task's payload may take to reach its engine, in ms (default 60,000). */
+  assignmentTimeout?: number;
 }
 
 /** See {@link ControllerOptions.maxMessageBytes}. */
@@ -113,6 +115,7 @@ export class Controller implements ControllerParts {
     this.tasks = new TaskRouting(this.registry, this.table, this.clients, this.engines, {
       scheme: this.scheme,
       hwm: opts.hwm,
+      assignmentTimeout: opts.assignmentTimeout,
     });
     this.control = new EngineControl(this.registry, this.engines, this.#hearts, this.tasks, {
       added: (rec) => this.#broadcast("added", rec),
@@ -142,6 +145,11 @@ export class Controller implements ControllerParts {
   async start(engines = 0): Promise<ConnectionInfo> {
     const ip = this.opts.ip ?? "127.0.0.1";
     await this.#zap.start(); // before any socket is bound: without it, libzmq admits anyone
+    // A client whose connection ends hears of engines no more, and its assignments end.
+    this.clients.watchPeers((client) => {
+      this.#known.delete(client.toString("hex"));
+      this.tasks.clientGone(client);
+    });
     const bind = async (s: SignedSocket) => {
       const sock = s.socket;
       if (sock instanceof Router) sock.mandatory = false;

@@ -38,6 +38,9 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
       if (rec) rec.status = m.content;
     },
     task_records: (m, identity) => c.tasks.lanes.record(m, c.registry.byUuid(identity.toString())),
+    assignment_received: (m) => {
+      if (Array.isArray(m.content.msg_ids)) c.tasks.assignmentsReceived(m.content.msg_ids);
+    },
     execute_reply: reply,
     apply_reply: reply,
     push_reply: reply,

@@ -75,6 +75,10 @@ const controller = new Controller({
   scheme: values.scheme as SchedulerScheme,
   ...(values.hwm === "auto" ? {} : { hwm: Number(values.hwm) }),
   ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
+  // How long an assigned task's payload may take to reach its engine (tests make it short).
+  ...(Number(process.env.TSPARALLEL_ASSIGNMENT_TIMEOUT_MS) > 0
+    ? { assignmentTimeout: Number(process.env.TSPARALLEL_ASSIGNMENT_TIMEOUT_MS) }
+    : {}),
   launcher,
 });
 const stop = () => void controller.stop().then(() => process.exit(0));

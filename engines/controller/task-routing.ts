@@ -3,6 +3,7 @@ import { decodeMessage, type Header } from "../wire/protocol/frames.js";
 import { CLUSTER_FRAMING } from "../wire/protocol/message-codec.js";
 import {
   type AnyMessage,
+  type EngineId,
   isTaskRequest,
   type Message,
   type ReplyMetadata,
@@ -28,6 +29,18 @@ export interface RoutingOptions {
   scheme: SchedulerScheme;
   /** Load-balanced tasks in flight per engine (0 = unlimited); undefined: 2, adaptive. */
   hwm: number | undefined;
+  /** How long an assigned task's payload may take to reach its engine, in ms (default 60,000). */
+  assignmentTimeout?: number;
+}
+
+/** See {@link RoutingOptions.assignmentTimeout}. */
+export const DEFAULT_ASSIGNMENT_TIMEOUT_MS = 60_000;
+
+/** An assigned task whose payload has not reached its engine yet. */
+interface Assignment {
+  task: PendingTask;
+  engine: EngineId;
+  deadline: number;
 }
 
 /**
@@ -42,6 +55,10 @@ export class TaskRouting {
   readonly scheduler: TaskScheduler;
   readonly lanes: LaneLedger;
   readonly #engines: SignedSocket;
+  /** Assigned tasks waiting for their payloads, by msg_id; swept while there are any. */
+  readonly #assignments = new Map<string, Assignment>();
+  #assignmentSweep: NodeJS.Timeout | undefined;
+  readonly #assignmentTimeout: number;
   readonly #toEngines: BatchingRelay;
   readonly #toClients: BatchingRelay;
 
@@ -65,6 +82,7 @@ export class TaskRouting {
     );
     this.lanes = new LaneLedger(registry, table, this.scheduler);
     this.#engines = engines;
+    this.#assignmentTimeout = opts.assignmentTimeout ?? DEFAULT_ASSIGNMENT_TIMEOUT_MS;
     this.#toEngines = new BatchingRelay(engines, "task_batch");
     this.#toClients = new BatchingRelay(clients, "reply_batch");
   }
@@ -72,6 +90,9 @@ export class TaskRouting {
   /** A task request from `client`. */
   submit(msg: Message<TaskRequestType>, client: Buffer): void {
     const route = (msg.metadata as Partial<TaskMetadata>).route;
+    // An assigned task's payload that comes this way (its client has no lane) has come.
+    if ((msg.metadata as Partial<TaskMetadata>).assigned !== undefined)
+      this.#assignments.delete(msg.header.msg_id);
     this.table.add({ msgId: msg.header.msg_id, type: msg.header.msg_type, header: msg.header, client });
     if (route?.kind === "direct") {
       const rec = this.registry.get(route.target);
@@ -129,12 +150,22 @@ export class TaskRouting {
     }
     rec.outstanding.add(task.msg.header.msg_id);
     if ((task.msg.metadata as Partial<TaskMetadata>).assign) {
-      // Its payload is still at the client, which sends it over the engine's lane.
+      // Its payload is still at the client, which sends it over the engine's lane. The engine's
+      // slot is held until the engine says it came, the client goes away, or the time is up.
       void this.clients.send(
         "task_assigned",
         { engine: rec.info.id },
         { identities: [task.client], parent: task.msg.header },
       );
+      this.#assignments.set(task.msg.header.msg_id, {
+        task,
+        engine: rec.info.id,
+        deadline: Date.now() + this.#assignmentTimeout,
+      });
+      this.#assignmentSweep ??= setInterval(
+        () => this.#sweepAssignments(),
+        Math.min(1000, this.#assignmentTimeout / 3),
+      ).unref();
       return;
     }
     // A retry on an engine that already had it: the same frames would be dropped there as a replay.
@@ -143,6 +174,54 @@ export class TaskRouting {
         attempt: (task.route.retries ?? 0) - task.retriesLeft + 1,
       });
     else this.#toEngines.send(rec.identity, task.msg);
+  }
+
+  /** Engines say these assigned tasks' payloads have reached them. */
+  assignmentsReceived(msgIds: readonly unknown[]): void {
+    for (const id of msgIds) if (typeof id === "string") this.#assignments.delete(id);
+  }
+
+  /**
+   * The client with routing id `client` is gone (its connection ended): its assignments end, since
+   * their payloads were still with it, and the engines' slots are free again.
+   */
+  clientGone(client: Buffer): void {
+    for (const [msgId, a] of this.#assignments)
+      if (a.task.client.equals(client))
+        this.#endAssignment(msgId, a, "its client went away before the payload left");
+  }
+
+  #sweepAssignments(): void {
+    const now = Date.now();
+    for (const [msgId, a] of this.#assignments) {
+      if (!this.scheduler.owns(msgId))
+        this.#assignments.delete(msgId); // done or failed meanwhile
+      else if (now >= a.deadline)
+        this.#endAssignment(
+          msgId,
+          a,
+          `it did not reach engine ${a.engine} within ${this.#assignmentTimeout} ms`,
+        );
+    }
+    if (this.#assignments.size === 0) {
+      clearInterval(this.#assignmentSweep);
+      this.#assignmentSweep = undefined;
+    }
+  }
+
+  /** An assigned task whose payload will not come: its slot is freed and it fails. */
+  #endAssignment(msgId: string, a: Assignment, why: string): void {
+    this.#assignments.delete(msgId);
+    if (!this.scheduler.owns(msgId)) return;
+    this.scheduler.finished(msgId, "error", a.engine);
+    this.registry.get(a.engine)?.outstanding.delete(msgId);
+    this.fail(
+      a.task.msg.header,
+      a.task.client,
+      "EngineError",
+      `the payload of this task did not come: ${why}; it did not run`,
+    );
+    this.scheduler.dependenciesChanged();
   }
 
   /** Answers a task with an error the controller produced (dead engine, bad target…). */

@@ -112,6 +112,9 @@ export class TaskRunner {
 
   /** Queues a task that came from `origin` (over `lane`, when a client sent it directly). */
   add(task: TaskMessage, origin: MessageSink, lane?: StreamSocket): void {
+    // The controller holds this engine's slot for an assigned task until its payload is here.
+    if (lane && (task.metadata as Partial<TaskMetadata>).assigned !== undefined)
+      void this.controller.send("assignment_received", { msg_ids: [task.header.msg_id] });
     this.#queue.push({ task, origin, lane });
     this.changed();
     void this.#pump();

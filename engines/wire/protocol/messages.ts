@@ -213,6 +213,8 @@ export interface ContentByType {
   unregistration_request: { reason: string };
   /** Tasks engines ran for clients over lanes, batched; small replies ride along as buffers. */
   task_records: { records: LaneTaskRecord[] };
+  /** Assigned tasks whose payloads reached this engine (the controller stops waiting for them). */
+  assignment_received: { msg_ids: string[] };
 
   // tasks: a client sends them, the controller routes them, an engine runs them
   execute_request: {
@@ -333,6 +335,7 @@ export const ACCEPTS = {
     "unregistration_request",
     "engine_status",
     "task_records",
+    "assignment_received",
     ...TASK_REPLIES,
     "reply_batch",
     ...OUTPUT_TYPES,
