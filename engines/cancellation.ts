@@ -94,8 +94,11 @@ export function withinLimits<T, F>(
   return raceAbort(limited, opts.signal).finally(() => clearTimeout(timer));
 }
 
-/** The error an aborted wait rejects with: `message` when the caller has its own words for it. */
-function interruption(signal: AbortSignal, message: string | undefined): Error {
+/**
+ * The error a wait whose `signal` aborted rejects with: an {@link InterruptedError} (with
+ * `message` when the caller has its own words for it), or the signal's own TimeoutError.
+ */
+export function interruption(signal: AbortSignal, message?: string): Error {
   if (message !== undefined) return new InterruptedError(message);
   const reason: unknown = signal.reason;
   // A signal aborted with an error of its own (AbortSignal.timeout's TimeoutError) keeps it.

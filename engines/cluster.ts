@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { checkCount } from "./cancellation.js";
 import { Client } from "./client/client.js";
 import { ClusterError } from "./client/errors.js";
 import { defaultClusterName } from "./cluster-name.js";
@@ -70,6 +71,12 @@ export interface ClusterBaseOptions {
    */
   store?: boolean;
   storeBytes?: number;
+  /**
+   * The largest frame (one array, say) a client or engine may send through the controller, in
+   * bytes (default: 4 GiB, the most Node.js can hold). Larger ones fail at the call with
+   * `MESSAGE_TOO_LARGE`; lanes and the same-host store do not go through the controller.
+   */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -133,6 +140,7 @@ export class Cluster {
   static async launch(opts: ClusterOptions = {}): Promise<Cluster> {
     const spec = launcherSpecOf(opts);
     const n = opts.n ?? defaultEngineCount(spec);
+    if (opts.maxMessageBytes !== undefined) checkCount(opts.maxMessageBytes, "maxMessageBytes", 64 * 1024);
     if (!Number.isInteger(n) || n < 0) throw new TypeError(`n must be a whole number ≥ 0, got ${n}`);
     const name = opts.name ?? defaultClusterName((free) => existsSync(connectionFilePath(free)));
     const file = opts.file ?? connectionFilePath(name);
@@ -155,6 +163,7 @@ export class Cluster {
       opts.scheme ?? "leastload",
       "--hwm",
       String(opts.hwm ?? "auto"),
+      ...(opts.maxMessageBytes === undefined ? [] : ["--max-message-bytes", String(opts.maxMessageBytes)]),
     ];
     if (!opts.daemonLog) args.push("--watch-parent", String(process.pid));
     if (opts.daemonLog) mkdirSync(dirname(opts.daemonLog), { recursive: true, mode: 0o700 });

@@ -18,7 +18,6 @@ import type {
   EngineId,
   EngineInfo,
   EngineQueueStatus,
-  Message,
   Refusal,
   TaskStreamContent,
 } from "../wire/protocol/messages.js";
@@ -96,6 +95,41 @@ function canShareMemory(): boolean {
   } catch {
     return false;
   }
+}
+
+/** What a value passed as targets is, for messages (plain JavaScript may pass anything). */
+function describe(value: unknown): string {
+  if (typeof value === "string") return `the string "${value}"`;
+  if (typeof value !== "object" || value === null) return String(value);
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/**
+ * A slice of engine positions, checked: an object whose `start`, `stop` and `step` are whole
+ * numbers when given (`step` not 0). Anything else (a string such as "0" in plain JavaScript)
+ * would read as an empty slice, every engine, and is refused with INVALID_TARGET.
+ */
+function checkSlice(targets: unknown): { start?: number; stop?: number; step?: number } {
+  const whole = (v: unknown) => v === undefined || (typeof v === "number" && Number.isInteger(v));
+  const slice = targets as { start?: unknown; stop?: unknown; step?: unknown } | null;
+  if (
+    typeof slice !== "object" ||
+    slice === null ||
+    Object.getPrototypeOf(slice) !== Object.prototype ||
+    !whole(slice.start) ||
+    !whole(slice.stop) ||
+    !whole(slice.step) ||
+    slice.step === 0
+  )
+    throw new ClusterError(
+      "INVALID_TARGET",
+      `targets are an engine id, a list of ids, a slice { start, stop, step } of whole numbers (step not 0) or "all" (got ${describe(targets)})`,
+    );
+  return slice as { start?: number; stop?: number; step?: number };
 }
 
 /** A refusal from the controller as the error the client throws. */
@@ -274,9 +308,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     if (targets === "all") return new DirectView(this, "all", false);
     if (typeof targets === "number") return new DirectView(this, [targets], false);
     if (Array.isArray(targets)) return new DirectView(this, [...(targets as EngineId[])], false);
-    const { start = 0, stop, step = 1 } = targets as { start?: number; stop?: number; step?: number };
-    if (step === 0 || !Number.isInteger(step))
-      throw new TypeError("the slice step must be a non-zero whole number");
+    const { start = 0, stop, step = 1 } = checkSlice(targets);
     const ids = this.ids;
     const norm = (x: number) => (x < 0 ? Math.max(0, ids.length + x) : Math.min(x, ids.length));
     const out: EngineId[] = [];
@@ -293,6 +325,11 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
 
   /** A LoadBalancedView over all engines or a subset. */
   loadBalancedView(targets?: readonly EngineId[]): LoadBalancedView {
+    if (targets !== undefined && (!Array.isArray(targets) || targets.length === 0))
+      throw new ClusterError(
+        "INVALID_TARGET",
+        `a load-balanced view's targets are a non-empty list of engine ids, or left out for any engine (got ${describe(targets)})`,
+      );
     return new LoadBalancedView(this, targets ? [...targets] : undefined);
   }
 
@@ -363,21 +400,28 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     const t = ar.track(-1);
     t.bind(msgId);
     ar.seal();
-    this.link.listen(msgId, t.listener);
+    let replied = false;
+    this.link.listen(msgId, {
+      output: (m) => t.listener.output(m),
+      reply: (m) => {
+        replied = true;
+        t.listener.reply(m);
+      },
+      lost: (e) => t.listener.lost(e),
+    });
     void this.link.request("result_request", { msg_id: msgId }).then(
       (m) => {
-        if (m.header.msg_type !== "result_reply") {
-          t.listener.reply(m);
-          return;
-        }
+        const status = m.content.status;
+        if (status === "sent" && replied) return; // the reply came to the listener just before
         const why = {
+          sent: "was sent by the controller but did not arrive intact (see this process's log)",
           pending: "is still running (only the client that submitted it receives its result)",
           evicted: "has been evicted from the controller's task table (it keeps a bounded number of results)",
           not_kept:
             "went straight to its client over an engine lane and its reply was too large for the controller to keep a copy",
           unknown:
             "is unknown to the controller (tasks sent straight to an engine are known once they finish)",
-        }[(m as Message<"result_reply">).content.status];
+        }[status];
         ar.failSlot(0, new ClusterError("RESULT_UNAVAILABLE", `task ${msgId} ${why}`));
       },
       (e) => ar.failSlot(0, e as Error),

@@ -1,19 +1,22 @@
 import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
+import { interruption } from "../cancellation.js";
 import { sessionName } from "../store/host-identity.js";
 import { type Batchable, batchable, sendBatched, unpackBatch } from "../wire/protocol/batch.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
-import type {
-  AnyMessage,
-  ContentByType,
-  ControlReply,
-  ControlRequestType,
-  EngineId,
-  EngineInfo,
-  Message,
-  TaskRequestType,
+import {
+  type AnyMessage,
+  accepts,
+  type ContentByType,
+  type ControlReply,
+  type ControlRequestType,
+  type EngineId,
+  type EngineInfo,
+  type Message,
+  type TaskRequestType,
 } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
+import { controllerCredentials } from "../wire/transport/controller-auth.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import { TurnBatcher } from "../wire/transport/turn-batcher.js";
 import { ClusterError } from "./errors.js";
@@ -84,16 +87,29 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   ) {
     super();
     const session = sessionName(sharesMemory);
+    const signer = new Signer(info.key);
     const dealer = new Dealer({
       routingId: session,
+      ...controllerCredentials(signer),
       linger: 0,
       heartbeatInterval: 1000,
       heartbeatTimeout: 4000,
       heartbeatTimeToLive: 4000,
     });
-    this.sock = new SignedSocket(dealer, new Signer(info.key), session, "client");
-    dealer.events.on("disconnect", () => {
+    this.sock = new SignedSocket(dealer, signer, session, "client");
+    // The controller turns away a client without the cluster's key in the handshake (see
+    // controller-auth.ts): say so at once, rather than time out or call it lost.
+    dealer.events.on("handshake:error:auth", () => {
       if (this.#closed) return;
+      this.#fail(
+        new ClusterError(
+          "CONTROLLER_UNREACHABLE",
+          `the controller at ${info.client_url} refused this client: the key in its connection file is not the cluster's (is the file from an older run of the cluster?)`,
+        ),
+      );
+    });
+    dealer.events.on("disconnect", () => {
+      if (this.#closed || this.#lost) return;
       this.#fail(
         new ClusterError(
           "CONTROLLER_LOST",
@@ -103,6 +119,11 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     });
     dealer.connect(info.client_url);
     void this.#loop();
+  }
+
+  /** @internal Control requests waiting for their answers. */
+  get pendingRequests(): number {
+    return this.#requests.size;
   }
 
   /** The reason the link is unusable, if it is. */
@@ -133,6 +154,10 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   }
 
   #route(msg: AnyMessage): void {
+    if (!accepts("clientFromController", msg.header.msg_type)) {
+      this.sock.codec.log(`ignoring ${msg.header.msg_type} from the controller`);
+      return;
+    }
     if (msg.header.msg_type === "reply_batch") {
       for (const part of unpackBatch(msg)) this.#route(part);
       return;
@@ -179,7 +204,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     opts: RequestOptions = {},
   ): Promise<ControlReply<T>> {
     this.#check();
-    opts.signal?.throwIfAborted();
+    if (opts.signal?.aborted) throw interruption(opts.signal);
     this.#outbox.drain(); // a control request (abort…) must not overtake the tasks it is about
     const header = this.sock.header(type);
     const timeoutMs = opts.timeout ?? 10_000;
@@ -192,7 +217,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       };
       const cancel = () => {
         settle();
-        reject(opts.signal!.reason);
+        reject(interruption(opts.signal!));
       };
       const timer = setTimeout(() => {
         settle();
@@ -220,10 +245,21 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     return answer as Promise<ControlReply<T>>;
   }
 
-  /** Sends a task through the controller; its listener receives its outputs and reply. */
+  /**
+   * Sends a task through the controller; its listener receives its outputs and reply. Throws
+   * `MESSAGE_TOO_LARGE` for a buffer larger than the controller takes (it would drop the link).
+   */
   submit(task: OutgoingTask): void {
     this.#check();
     const { header, metadata, buffers, content } = task;
+    const limit = this.info.max_message_bytes;
+    if (limit !== undefined)
+      for (const b of buffers)
+        if (b.byteLength > limit)
+          throw new ClusterError(
+            "MESSAGE_TOO_LARGE",
+            `this task carries ${b.byteLength} bytes in one frame through the controller, which takes at most ${limit} (maxMessageBytes): send it over a lane (no retries, lanes on) or the same-host store, or start the cluster with a larger maxMessageBytes`,
+          );
     this.#listeners.set(header.msg_id, task.listener);
     this.#updateKeepAlive();
     if (batchable(buffers)) this.#outbox.add({ type: header.msg_type, header, metadata, content, buffers });

@@ -1,10 +1,16 @@
 import type { MessageCodec } from "../wire/protocol/message-codec.js";
-import type { AnyMessage, ContentByType, EngineInfo, Message } from "../wire/protocol/messages.js";
+import {
+  type AnyMessage,
+  accepts,
+  type ContentByType,
+  type EngineInfo,
+  type Message,
+} from "../wire/protocol/messages.js";
 import { type FramePlace, StreamSocket } from "../wire/transport/stream-socket.js";
 import { EngineError } from "./errors.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 
-/** How long a lane may take to connect before its tasks go through the controller instead. */
+/** How long a lane may take to connect (and shake hands) before its tasks go through the controller instead. */
 const CONNECT_TIMEOUT_MS = 3000;
 /** How long a broken lane's tasks wait for the controller to say why the engine went. */
 const REASON_GRACE_MS = 500;
@@ -45,11 +51,12 @@ export class EngineLane {
     const socket = this.#sock.socket;
     socket.unref();
     socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("connect timed out")));
-    socket.once("connect", () => {
+    // Open once the handshake proved the engine holds the key: until then nothing was sent.
+    this.#sock.onReady = () => {
       socket.setTimeout(0);
       this.#unconfirmed = undefined;
       this.#state = "open";
-    });
+    };
     socket.on("close", () => this.#closed());
   }
 
@@ -133,6 +140,11 @@ export class EngineLane {
   }
 
   #route(msg: AnyMessage): void {
+    // Only what an engine sends a client over a lane may answer anything here.
+    if (!accepts("clientFromLane", msg.header.msg_type)) {
+      this.#sock.codec.log(`ignoring ${msg.header.msg_type} from engine ${this.engine.id}'s lane`);
+      return;
+    }
     const parent = (msg.parent_header as { msg_id?: string }).msg_id ?? "";
     const request = this.#requests.get(parent);
     if (request) {

@@ -14,7 +14,9 @@ export type ClusterErrorCode =
   | "CONTROLLER_LOST"
   | "UNSHIPPABLE_FUNCTION"
   | "RESULT_UNAVAILABLE"
-  | "WAIT_TIMEOUT";
+  | "WAIT_TIMEOUT"
+  /** A message with a frame larger than the controller takes (its `maxMessageBytes`). */
+  | "MESSAGE_TOO_LARGE";
 
 /** An exception raised by user code on an engine. */
 export class RemoteError extends Error {

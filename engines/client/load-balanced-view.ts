@@ -1,3 +1,4 @@
+import { checkCount, checkTimeout, InvalidOptionError } from "../cancellation.js";
 import type { Sendable } from "../store/store-handle.js";
 import type { EngineId, Route } from "../wire/protocol/messages.js";
 import { isArrowTable } from "../wire/values/arrow-frames.js";
@@ -49,6 +50,16 @@ function isOptions(x: unknown): x is LoadBalancedFlags {
   );
 }
 
+/** Checks a `chunksize`: a whole number ≥ 1, or "auto" (0 would make `map` loop for ever). */
+function checkChunksize(chunksize: unknown): number | "auto" {
+  if (
+    chunksize === "auto" ||
+    (typeof chunksize === "number" && Number.isInteger(chunksize) && chunksize >= 1)
+  )
+    return chunksize;
+  throw new InvalidOptionError(`chunksize must be a whole number ≥ 1 or "auto" (got ${String(chunksize)})`);
+}
+
 /**
  * Tasks placed by the controller's scheduler on whichever engine has room (ipyparallel's
  * LoadBalancedView), with retries, real timeouts and after/follow dependencies.
@@ -76,8 +87,9 @@ export class LoadBalancedView extends View {
       }
       (this as Record<string, unknown>)[k] = v;
     }
-    if (this.chunksize !== "auto" && (!Number.isInteger(this.chunksize) || this.chunksize < 1))
-      throw new TypeError(`chunksize must be a whole number ≥ 1 or "auto", got ${this.chunksize}`);
+    checkCount(this.retries, "retries", 0);
+    checkTimeout(this.timeout);
+    checkChunksize(this.chunksize);
     return this;
   }
 
@@ -96,9 +108,11 @@ export class LoadBalancedView extends View {
   }
 
   #route(): Route {
+    // The fields are public: checked when used, not only in setFlags.
+    const retries = checkCount(this.retries, "retries", 0);
     if (this.targets) this.checkTargets(this.targets);
     else this.requireEngines();
-    return { kind: "lb", ...(this.targets ? { targets: this.targets } : {}), retries: this.retries };
+    return { kind: "lb", ...(this.targets ? { targets: this.targets } : {}), retries };
   }
 
   /** Dependencies are resolved when the message leaves, so `after: ar` works right after `ar` is made. */
@@ -173,7 +187,10 @@ export class LoadBalancedView extends View {
     const n = mapLength(seqs);
     const route = this.#route();
     const engines = Math.max(1, (this.targets ?? this.core.ids).length);
-    const chunk = this.chunksize === "auto" ? Math.max(1, Math.ceil(n / (4 * engines))) : this.chunksize;
+    const chunk =
+      this.chunksize === "auto"
+        ? Math.max(1, Math.ceil(n / (4 * engines)))
+        : (checkChunksize(this.chunksize) as number);
     const jobs: Job[] = [];
     for (let a = 0; a < n; a += chunk) {
       const bounds: [number, number] = [a, Math.min(n, a + chunk)];

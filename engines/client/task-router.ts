@@ -15,6 +15,7 @@ import type {
   TaskMetadata,
   TaskRequestType,
 } from "../wire/protocol/messages.js";
+import { ReplayGuard } from "../wire/protocol/replay-guard.js";
 import { ndarrayMemory } from "../wire/values/ndarray-link.js";
 import type { DecodeOptions, StorePlacer } from "../wire/values/serialize.js";
 import { arrayBytes, encodeValueNow, isNDArray } from "../wire/values/serialize.js";
@@ -63,6 +64,8 @@ export type AssignedTask<T extends TaskRequestType = TaskRequestType> = Omit<
 export class TaskRouter {
   readonly #lanes = new Map<EngineId, EngineLane>();
   readonly #laneTasks = new Map<string, EngineId>();
+  /** Signatures accepted lately on any of this client's lanes (one bounded history for all). */
+  readonly #laneReplays = new ReplayGuard();
   /** Gathers whose parts land in their joined result (see gather-landing.ts). */
   readonly landings = new LandingRegistry();
   /** The same-host object store: made on first use; null when there can be none here. */
@@ -380,17 +383,16 @@ export class TaskRouter {
           route: { kind: "direct", target: engine },
         };
         this.link.forget(task.header.msg_id);
-        encode().then(
-          ({ buffers, sent }) => {
+        encode()
+          .then(({ buffers, sent }) => {
             const lane = this.#laneTo(engine);
             const assigned: OutgoingTask = { ...task, metadata, buffers, sent };
             if (lane) {
               lane.submit(assigned);
               this.#remember(task.header.msg_id, engine);
             } else this.link.submit(assigned);
-          },
-          (e) => listener.lost(e as Error),
-        );
+          })
+          .catch((e: unknown) => listener.lost(e as Error));
       },
       reply: (msg) => listener.reply(msg),
       lost: (err) => listener.lost(err),
@@ -514,7 +516,9 @@ export class TaskRouter {
     this.#retire(id, existing);
     const lane = new EngineLane(
       info as EngineInfo & { lane: string },
-      new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane"),
+      new MessageCodec(this.link.sock.signer, this.link.sock.session, "client lane", "receiver", {
+        replays: this.#laneReplays,
+      }),
       (t) => this.link.submit(t),
       this.landings.place,
     );

@@ -1,4 +1,5 @@
 import type { NDArray } from "../../ndarray/ndarray.js";
+import { checkTimeout } from "../cancellation.js";
 import type { StoreHandle } from "../store/store-handle.js";
 import type { StoreBlock, StoreRef } from "../store/store-ref.js";
 import type {
@@ -157,6 +158,7 @@ export abstract class View {
   ): AsyncResult<T> {
     const core = this.core;
     if (core.lostReason) throw core.lostReason.again();
+    const timeout = checkTimeout(this.timeout, "the view's timeout");
     const router = core.router;
     const ar = new AsyncResult<T>({
       shape,
@@ -188,7 +190,6 @@ export abstract class View {
     });
     ar.seal();
     this.core.track(ar as AsyncResult);
-    const timeout = this.timeout;
     const leave = (i: number) => {
       const { job, header, listener, leases, encoding: buffers, placed } = sends[i]!;
       const route = resolveRoute ? resolveRoute(job.route) : job.route;

@@ -7,19 +7,28 @@ import type { SignedSocket } from "../wire/transport/signed-socket.js";
 export type Relayed = Batchable & { raw: readonly Buffer[] };
 
 /**
- * Sends a message that came inside a batch on its own, signed anew (it has no frames of its own
- * to forward): its sealed part is opened first, for the header, parent and content in full.
+ * Sends a message signed anew: one that came inside a batch (it has no frames of its own to
+ * forward; its sealed part is opened first, for the header, parent and content in full), or one
+ * its receiver may have had before. `mark` goes into its metadata; a receiver drops the same
+ * signed frames when they come again (a replay), so a message sent to the same peer again must
+ * carry a mark of its own. False when the part cannot be opened (nothing is sent).
  */
-export function resign(sock: SignedSocket, identity: Buffer, msg: Relayed): void {
+export function resign(
+  sock: SignedSocket,
+  identity: Buffer,
+  msg: Relayed,
+  mark?: Record<string, unknown>,
+): boolean {
   const m = msg.sealed ? openPart(msg.sealed, []) : msg;
-  if (!m) return;
+  if (!m) return false;
   void sock.send(m.header.msg_type as MsgType, m.content as never, {
     identities: [identity],
     header: m.header,
     parent: m.parent_header,
-    metadata: m.metadata,
+    metadata: mark ? { ...m.metadata, ...mark } : m.metadata,
     buffers: m.buffers,
   });
+  return true;
 }
 
 /**

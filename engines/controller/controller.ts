@@ -1,3 +1,4 @@
+import { constants } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Publisher, Router } from "zeromq";
@@ -9,9 +10,11 @@ import {
   removeConnectionFile,
   writeConnectionFile,
 } from "../wire/protocol/connection-file.js";
+import type { CodecOptions } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, ContentByType, SchedulerScheme } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
+import { CONTROLLER_SECURITY } from "../wire/transport/controller-auth.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import { clientHandlers } from "./client-handlers.js";
 import type { ControllerParts } from "./controller-parts.js";
@@ -24,6 +27,7 @@ import { OutputRelay } from "./output-relay.js";
 import { TaskRouting } from "./task-routing.js";
 import { TaskStream } from "./task-stream.js";
 import { DEFAULT_TABLE_LIMITS, TaskTable, type TaskTableLimits } from "./task-table.js";
+import { ZapHandler } from "./zap-handler.js";
 
 /** How to run a controller. */
 export interface ControllerOptions {
@@ -43,7 +47,21 @@ export interface ControllerOptions {
   launcher?: LauncherSpec;
   heartbeat?: HeartbeatOptions;
   limits?: TaskTableLimits;
+  /**
+   * The largest frame a client or engine may send the controller, in bytes (ZMQ_MAXMSGSIZE; a
+   * peer that sends a larger one is disconnected). Clients and engines read it from the connection
+   * file and refuse to send more. Default: the largest buffer Node.js can hold, at most 4 GiB.
+   */
+  maxMessageBytes?: number;
+  /** How long an assigned task's payload may take to reach its engine, in ms (default 60,000). */
+  assignmentTimeout?: number;
 }
+
+/** See {@link ControllerOptions.maxMessageBytes}. */
+export const DEFAULT_MAX_MESSAGE_BYTES = Math.min(constants.MAX_LENGTH, 2 ** 32);
+
+/** The largest frame a heart or subscriber sends (echoed pings, subscriptions): they are tiny. */
+const SMALL_MESSAGE_BYTES = 64 * 1024;
 
 /**
  * The controller: it binds the sockets clients, engines and hearts connect to, writes the
@@ -67,6 +85,7 @@ export class Controller implements ControllerParts {
   readonly #pings: SignedSocket;
   /** Clients that have sent anything (routing id hex → id): they hear of engines coming and going. */
   readonly #known = new Map<string, Buffer>();
+  readonly #zap: ZapHandler;
   #monitor: HeartbeatMonitor | undefined;
   #info: ConnectionInfo | undefined;
   #stopping = false;
@@ -74,17 +93,34 @@ export class Controller implements ControllerParts {
 
   constructor(readonly opts: ControllerOptions) {
     const signer = new Signer(opts.key);
+    this.#zap = new ZapHandler(signer);
+    const limit = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     // The controller relays payloads: it checks signatures over the JSON frames, never hashes buffers.
-    const relay = (linger: number, label: string) =>
-      new SignedSocket(new Router({ linger }), signer, this.session, label, "relay");
-    this.clients = relay(500, "controller/clients");
-    this.engines = relay(500, "controller/engines");
-    this.#hearts = relay(0, "controller/hearts");
-    this.#pings = new SignedSocket(new Publisher({ linger: 0 }), signer, this.session, "controller/pings");
+    // Every socket admits only peers with the cluster's password (see controller-auth.ts).
+    const relay = (linger: number, maxMessageSize: number, label: string, opts: CodecOptions = {}) =>
+      new SignedSocket(
+        new Router({ linger, maxMessageSize, ...CONTROLLER_SECURITY }),
+        signer,
+        this.session,
+        label,
+        "relay",
+        opts,
+      );
+    this.clients = relay(500, limit, "controller/clients");
+    this.engines = relay(500, limit, "controller/engines");
+    // Every heart echoes the same ping: repeats are the rule here (the monitor checks its seq).
+    this.#hearts = relay(0, SMALL_MESSAGE_BYTES, "controller/hearts", { replays: "accept" });
+    this.#pings = new SignedSocket(
+      new Publisher({ linger: 0, maxMessageSize: SMALL_MESSAGE_BYTES, ...CONTROLLER_SECURITY }),
+      signer,
+      this.session,
+      "controller/pings",
+    );
     this.table = new TaskTable(opts.limits ?? DEFAULT_TABLE_LIMITS);
     this.tasks = new TaskRouting(this.registry, this.table, this.clients, this.engines, {
       scheme: this.scheme,
       hwm: opts.hwm,
+      assignmentTimeout: opts.assignmentTimeout,
     });
     this.control = new EngineControl(this.registry, this.engines, this.#hearts, this.tasks, {
       added: (rec) => this.#broadcast("added", rec),
@@ -117,6 +153,12 @@ export class Controller implements ControllerParts {
   /** Binds, writes the connection file, starts `engines` engines with the launcher. */
   async start(engines = 0): Promise<ConnectionInfo> {
     const ip = this.opts.ip ?? "127.0.0.1";
+    await this.#zap.start(); // before any socket is bound: without it, libzmq admits anyone
+    // A client whose connection ends hears of engines no more, and its assignments end.
+    this.clients.watchPeers((client) => {
+      this.#known.delete(client.toString("hex"));
+      this.tasks.clientGone(client);
+    });
     const bind = async (s: SignedSocket) => {
       const sock = s.socket;
       if (sock instanceof Router) sock.mandatory = false;
@@ -135,6 +177,7 @@ export class Controller implements ControllerParts {
       controller_host: hostname(),
       created: new Date().toISOString(),
       scheme: this.scheme,
+      max_message_bytes: this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
     };
     this.#info = info;
     writeConnectionFile(this.opts.file, info);
@@ -154,7 +197,7 @@ export class Controller implements ControllerParts {
     void this.#serve(this.engines, "an engine", (m, from) => dispatch(fromEngines, m, from) !== UNHANDLED);
     void this.#serve(this.#hearts, "a heart", (m, from) => {
       if (m.header.msg_type !== "heartbeat_ping") return false;
-      this.#monitor?.echo(from.toString());
+      this.#monitor?.echo(from.toString(), (m.content as { seq?: unknown }).seq);
       return true;
     });
     this.control.launcher = createLauncher(this.opts.launcher, {
@@ -221,5 +264,6 @@ export class Controller implements ControllerParts {
       this.#pings.close(),
     ]);
     this.cores.close();
+    this.#zap.close();
   }
 }

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import type { Launcher } from "../launchers/launcher.js";
+import { hostIdentity } from "../store/host-identity.js";
 import {
   type ContentByType,
   ENGINE_SIGNALS,
@@ -50,6 +51,32 @@ export class EngineControl {
     return this.registry.register(req);
   }
 
+  /**
+   * Why a registration from routing id `identity` is refused, or undefined to accept it. A pid and
+   * host that a live engine has already registered are refused: whatever sent it cannot be that
+   * process, and must not make the controller take it for that process later.
+   */
+  refusal(req: ContentByType["registration_request"], identity: Buffer): string | undefined {
+    if (identity.toString() !== req.uuid) return "routing id and uuid differ";
+    if (!Number.isSafeInteger(req.pid) || typeof req.hostname !== "string")
+      return "the registration names no pid and host";
+    const claimed = this.registry.byPid(req.pid);
+    if (claimed && claimed.info.hostname === req.hostname && claimed.info.uuid !== req.uuid)
+      return `pid ${req.pid} on ${req.hostname} is engine ${claimed.info.id}'s`;
+    return undefined;
+  }
+
+  /**
+   * True when the controller may signal `rec`'s process by pid: its launcher started that process
+   * on this host, and the engine's host identity, when it sent one, is this host's. Never any
+   * other process, whatever pid an engine claims.
+   */
+  #ownProcess(rec: EngineRecord): boolean {
+    if (!this.launcher?.startedHere(rec.info)) return false;
+    const here = hostIdentity();
+    return !rec.info.host_id || !here || rec.info.host_id === here;
+  }
+
   /** A registered engine knows its id: clients hear of it, and the scheduler may use it. */
   joined(rec: EngineRecord): void {
     this.events.added(rec);
@@ -60,22 +87,39 @@ export class EngineControl {
   /**
    * An engine is gone (heartbeat lost, process exited, unregistered, stopped): forget it and its
    * tasks. `planned`: it left because it was asked to (scaled down, restarted, shut down) or
-   * exited cleanly, which is no death to report.
+   * exited cleanly, which is no death to report. `leaving`: it said it is exiting on its own, so it
+   * is not killed; a hung process the launcher started here is.
    */
-  died(rec: EngineRecord, reason: string, planned = false): void {
+  died(rec: EngineRecord, reason: string, opts: { planned?: boolean; leaving?: boolean } = {}): void {
     if (!this.registry.remove(rec.info.id)) return;
     this.#asked.delete(rec);
-    if (!planned) process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
+    if (!opts.planned)
+      process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
     this.tasks.engineLost(rec, reason);
     this.events.removed(rec, reason);
-    try {
-      process.kill(rec.info.pid, 0);
-      if (rec.info.hostname === hostname()) process.kill(rec.info.pid, "SIGKILL");
-    } catch {
-      // already gone
+    // A hung engine (stopped, or its heart gone) ignores SIGTERM: only a process the launcher
+    // started here is killed; others are the launcher's to stop (release), or not ours at all.
+    if (!opts.leaving && this.#ownProcess(rec)) {
+      try {
+        process.kill(rec.info.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
     this.launcher?.release(rec.info);
     this.#leaving.add(`${rec.info.hostname}:${rec.info.pid}`);
+  }
+
+  /**
+   * A registered engine said it is exiting (`unregistration_request`): a departure, not a death,
+   * when a client asked for it or the engine exits cleanly (`code` 0).
+   */
+  left(rec: EngineRecord, reason: string, code: number): void {
+    const asked = this.#asked.has(rec);
+    this.died(rec, asked ? "shut down" : `it left: ${reason}`, {
+      planned: asked || code === 0,
+      leaving: true,
+    });
   }
 
   /** The launcher saw an engine process exit. */
@@ -84,8 +128,9 @@ export class EngineControl {
       .alive()
       .find((r) => r.info.pid === where.pid && r.info.hostname === where.hostname);
     if (rec && !this.#stopping) {
-      if (this.#asked.has(rec)) this.died(rec, "shut down", true);
-      else this.died(rec, signal ? `killed by ${signal}` : `exited with code ${code}`, code === 0);
+      if (this.#asked.has(rec)) this.died(rec, "shut down", { planned: true });
+      else
+        this.died(rec, signal ? `killed by ${signal}` : `exited with code ${code}`, { planned: code === 0 });
     }
     this.#leaving.delete(`${where.hostname}:${where.pid}`);
   }
@@ -106,18 +151,21 @@ export class EngineControl {
     const signalled: EngineId[] = [];
     for (const id of targets) {
       const rec = this.registry.get(id)!;
-      if (rec.info.hostname !== hostname()) {
+      if (!this.#ownProcess(rec)) {
         if (signal === "SIGSTOP")
           throw new ControllerError(
             "SIGNAL_FAILED",
-            `engine ${id} runs on ${rec.info.hostname}, where its signal thread stops with it and could not resume it: pause its process ${rec.info.pid} there (kill -STOP), or interrupt it (SIGINT) instead`,
+            `engine ${id} (pid ${rec.info.pid} on ${rec.info.hostname}) is signalled by its own signal thread, which stops with it and could not resume it: pause the process there (kill -STOP), or interrupt it (SIGINT) instead`,
           );
-        // Another host: the engine's signal thread signals its own process (it answers even
-        // while the engine runs a long task; a stopped process cannot, so SIGCONT cannot).
+        // Another host (or a process this cluster did not start here): the engine's signal
+        // thread signals its own process. It answers even while the engine runs a long task; a
+        // stopped process cannot, so SIGCONT cannot.
         if (!rec.signals)
           throw new ControllerError(
             "SIGNAL_FAILED",
-            `engine ${id} runs on ${rec.info.hostname} without a signal thread; signal its process ${rec.info.pid} there`,
+            rec.info.hostname === hostname()
+              ? `engine ${id} (pid ${rec.info.pid}) was not started by this cluster's launcher on this host, and the controller signals no process it did not start: signal it yourself if it is yours`
+              : `engine ${id} runs on ${rec.info.hostname} without a signal thread; signal its process ${rec.info.pid} there`,
           );
         void this.hearts.send("signal_request", { targets: [id], signal }, { identities: [rec.signals] });
         signalled.push(id);
@@ -240,7 +288,7 @@ export class EngineControl {
   #stop(rec: EngineRecord, reason: string): void {
     // Signals reach only engines on this host: ask every engine to exit, wherever it runs.
     this.#askToExit(rec);
-    this.died(rec, reason, true);
+    this.died(rec, reason, { planned: true });
   }
 
   #askToExit(rec: EngineRecord): void {

@@ -11,10 +11,11 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
   const output = (m: Message<"stream" | "display_data" | "execute_result">) => c.relay.relay(m);
   return {
     registration_request: (m, identity) => {
-      if (identity.toString() !== m.content.uuid) {
+      const refused = c.control.refusal(m.content, identity);
+      if (refused) {
         void c.engines.send(
           "registration_reply",
-          { status: "error", evalue: "routing id and uuid differ" },
+          { status: "error", evalue: refused },
           { identities: [identity], parent: m.header },
         );
         return;
@@ -30,9 +31,10 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
       );
       if (!repeat) c.control.joined(rec);
     },
+    // An engine that exits on its own says so; it is leaving, not to be killed.
     unregistration_request: (m, identity) => {
       const rec = c.registry.byUuid(identity.toString());
-      if (rec) c.control.died(rec, m.content.reason);
+      if (rec) c.control.left(rec, String(m.content.reason), Number(m.content.code ?? 1));
     },
     engine_status: (m, identity) => {
       const rec = c.registry.byUuid(identity.toString());
@@ -42,6 +44,9 @@ export function engineHandlers(c: ControllerParts): ClusterHandlers<"controllerF
     task_spans: (m, identity) => {
       const rec = c.registry.byUuid(identity.toString());
       if (rec) c.stream.record(rec.info.id, m.content);
+    },
+    assignment_received: (m) => {
+      if (Array.isArray(m.content.msg_ids)) c.tasks.assignmentsReceived(m.content.msg_ids);
     },
     execute_reply: reply,
     apply_reply: reply,

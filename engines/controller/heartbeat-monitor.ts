@@ -43,8 +43,13 @@ export class HeartbeatMonitor {
     void this.pings.send("heartbeat_ping", { seq: ++this.#seq });
   }
 
-  /** Records an echo from the heart with routing id `heart`. */
-  echo(heart: string): void {
+  /**
+   * Records an echo of ping `seq` from the heart with routing id `heart`. Only an echo of one of
+   * the last pings counts: an old echo sent again (anyone may resend what they saw) must not keep
+   * a silent engine alive.
+   */
+  echo(heart: string, seq: unknown): void {
+    if (typeof seq !== "number" || seq > this.#seq || seq <= this.#seq - this.opts.maxMissed) return;
     const rec = this.registry.byHeart(heart);
     if (rec) rec.lastPong = Date.now();
   }

@@ -1,7 +1,7 @@
 /**
  * Controller entry point, spawned by `Cluster.start` and `tsparallel cluster start`:
  *   node dist/engines/controller/main.js --name N --file F [--engines N] [--ip IP] [--scheme S] [--hwm N]
- *     [--launcher local|ssh|slurm|mpi] [--launcher-options JSON]
+ *     [--launcher local|ssh|slurm|mpi] [--launcher-options JSON] [--max-message-bytes N]
  * The key comes from $TSPARALLEL_KEY (never argv: other users can read argv). When ready it
  * prints one JSON line `{"ready":true,...}` on stdout; when it cannot start (a launcher failed)
  * `{"ready":false,"error":"…"}`, then exits with code 1.
@@ -25,6 +25,7 @@ const { values } = parseArgs({
     hwm: { type: "string", default: "auto" },
     "watch-parent": { type: "string" },
     launcher: { type: "string", default: "local" },
+    "max-message-bytes": { type: "string" },
     "launcher-options": { type: "string", default: "{}" },
   },
 });
@@ -36,6 +37,17 @@ if (!values.name || !values.file) {
 }
 if (values.hwm !== "auto" && !(Number.isInteger(Number(values.hwm)) && Number(values.hwm) >= 0)) {
   process.stderr.write(`--hwm "${values.hwm}" is not a whole number ≥ 0 (0 = unlimited) or "auto"\n`);
+  process.exit(2);
+}
+const maxMessageBytes =
+  values["max-message-bytes"] === undefined ? undefined : Number(values["max-message-bytes"]);
+if (
+  maxMessageBytes !== undefined &&
+  !(Number.isSafeInteger(maxMessageBytes) && maxMessageBytes >= 64 * 1024)
+) {
+  process.stderr.write(
+    `--max-message-bytes "${values["max-message-bytes"]}" is not a whole number of bytes ≥ 65536\n`,
+  );
   process.exit(2);
 }
 if (!(values.scheme! in STRATEGIES)) {
@@ -62,6 +74,11 @@ const controller = new Controller({
   ip: values.ip ?? (await controllerAddress(launcher)),
   scheme: values.scheme as SchedulerScheme,
   ...(values.hwm === "auto" ? {} : { hwm: Number(values.hwm) }),
+  ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
+  // How long an assigned task's payload may take to reach its engine (tests make it short).
+  ...(Number(process.env.TSPARALLEL_ASSIGNMENT_TIMEOUT_MS) > 0
+    ? { assignmentTimeout: Number(process.env.TSPARALLEL_ASSIGNMENT_TIMEOUT_MS) }
+    : {}),
   launcher,
 });
 const stop = () => void controller.stop().then(() => process.exit(0));

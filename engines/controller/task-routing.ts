@@ -1,7 +1,9 @@
 import { relayedParts } from "../wire/protocol/batch.js";
-import type { Header } from "../wire/protocol/frames.js";
+import { decodeMessage, type Header } from "../wire/protocol/frames.js";
+import { CLUSTER_FRAMING } from "../wire/protocol/message-codec.js";
 import {
   type AnyMessage,
+  type EngineId,
   isTaskRequest,
   type Message,
   type ReplyMetadata,
@@ -10,19 +12,35 @@ import {
   type TaskMetadata,
   type TaskRequestType,
 } from "../wire/protocol/messages.js";
+import { Signer } from "../wire/protocol/signing.js";
 import type { SignedSocket } from "../wire/transport/signed-socket.js";
-import { BatchingRelay, resign } from "./batching-relay.js";
+import { BatchingRelay, type Relayed, resign } from "./batching-relay.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 import { LaneLedger } from "./lane-ledger.js";
 import { strategyFor } from "./strategies/index.js";
 import { type PendingTask, TaskScheduler } from "./task-scheduler.js";
 import type { TaskTable } from "./task-table.js";
 
+/** Reads frames without checking their signature (see TaskRouting's #opened). */
+const UNVERIFIED = new Signer("");
+
 /** How the load balancer is set up. */
 export interface RoutingOptions {
   scheme: SchedulerScheme;
   /** Load-balanced tasks in flight per engine (0 = unlimited); undefined: 2, adaptive. */
   hwm: number | undefined;
+  /** How long an assigned task's payload may take to reach its engine, in ms (default 60,000). */
+  assignmentTimeout?: number;
+}
+
+/** See {@link RoutingOptions.assignmentTimeout}. */
+export const DEFAULT_ASSIGNMENT_TIMEOUT_MS = 60_000;
+
+/** An assigned task whose payload has not reached its engine yet. */
+interface Assignment {
+  task: PendingTask;
+  engine: EngineId;
+  deadline: number;
 }
 
 /**
@@ -36,6 +54,11 @@ export interface RoutingOptions {
 export class TaskRouting {
   readonly scheduler: TaskScheduler;
   readonly lanes: LaneLedger;
+  readonly #engines: SignedSocket;
+  /** Assigned tasks waiting for their payloads, by msg_id; swept while there are any. */
+  readonly #assignments = new Map<string, Assignment>();
+  #assignmentSweep: NodeJS.Timeout | undefined;
+  readonly #assignmentTimeout: number;
   readonly #toEngines: BatchingRelay;
   readonly #toClients: BatchingRelay;
 
@@ -58,6 +81,8 @@ export class TaskRouting {
       opts.hwm === undefined,
     );
     this.lanes = new LaneLedger(registry, table, this.scheduler);
+    this.#engines = engines;
+    this.#assignmentTimeout = opts.assignmentTimeout ?? DEFAULT_ASSIGNMENT_TIMEOUT_MS;
     this.#toEngines = new BatchingRelay(engines, "task_batch");
     this.#toClients = new BatchingRelay(clients, "reply_batch");
   }
@@ -65,6 +90,9 @@ export class TaskRouting {
   /** A task request from `client`. */
   submit(msg: Message<TaskRequestType>, client: Buffer): void {
     const route = (msg.metadata as Partial<TaskMetadata>).route;
+    // An assigned task's payload that comes this way (its client has no lane) has come.
+    if ((msg.metadata as Partial<TaskMetadata>).assigned !== undefined)
+      this.#assignments.delete(msg.header.msg_id);
     this.table.add({ msgId: msg.header.msg_id, type: msg.header.msg_type, header: msg.header, client });
     if (route?.kind === "direct") {
       const rec = this.registry.get(route.target);
@@ -107,8 +135,10 @@ export class TaskRouting {
   /** A batch of task requests from `client`: scheduled together, one pass over the engines. */
   submitBatch(batch: AnyMessage, client: Buffer): void {
     this.scheduler.together(() => {
+      // A part is scheduled under its index's msg_id, which the engine checks the part against.
       for (const part of relayedParts(batch))
-        if (isTaskRequest(part)) this.submit(part as Message<TaskRequestType>, client);
+        if (isTaskRequest(part) && typeof part.sealed.entry.msg_id === "string" && part.header.msg_id)
+          this.submit(part as Message<TaskRequestType>, client);
     });
   }
 
@@ -120,15 +150,78 @@ export class TaskRouting {
     }
     rec.outstanding.add(task.msg.header.msg_id);
     if ((task.msg.metadata as Partial<TaskMetadata>).assign) {
-      // Its payload is still at the client, which sends it over the engine's lane.
+      // Its payload is still at the client, which sends it over the engine's lane. The engine's
+      // slot is held until the engine says it came, the client goes away, or the time is up.
       void this.clients.send(
         "task_assigned",
         { engine: rec.info.id },
         { identities: [task.client], parent: task.msg.header },
       );
+      this.#assignments.set(task.msg.header.msg_id, {
+        task,
+        engine: rec.info.id,
+        deadline: Date.now() + this.#assignmentTimeout,
+      });
+      this.#assignmentSweep ??= setInterval(
+        () => this.#sweepAssignments(),
+        Math.min(1000, this.#assignmentTimeout / 3),
+      ).unref();
       return;
     }
-    this.#toEngines.send(rec.identity, task.msg);
+    // A retry on an engine that already had it: the same frames would be dropped there as a replay.
+    if (task.tried.has(rec.info.id) && task.msg.raw.length)
+      resign(this.#engines, rec.identity, task.msg, {
+        attempt: (task.route.retries ?? 0) - task.retriesLeft + 1,
+      });
+    else this.#toEngines.send(rec.identity, task.msg);
+  }
+
+  /** Engines say these assigned tasks' payloads have reached them. */
+  assignmentsReceived(msgIds: readonly unknown[]): void {
+    for (const id of msgIds) if (typeof id === "string") this.#assignments.delete(id);
+  }
+
+  /**
+   * The client with routing id `client` is gone (its connection ended): its assignments end, since
+   * their payloads were still with it, and the engines' slots are free again.
+   */
+  clientGone(client: Buffer): void {
+    for (const [msgId, a] of this.#assignments)
+      if (a.task.client.equals(client))
+        this.#endAssignment(msgId, a, "its client went away before the payload left");
+  }
+
+  #sweepAssignments(): void {
+    const now = Date.now();
+    for (const [msgId, a] of this.#assignments) {
+      if (!this.scheduler.owns(msgId))
+        this.#assignments.delete(msgId); // done or failed meanwhile
+      else if (now >= a.deadline)
+        this.#endAssignment(
+          msgId,
+          a,
+          `it did not reach engine ${a.engine} within ${this.#assignmentTimeout} ms`,
+        );
+    }
+    if (this.#assignments.size === 0) {
+      clearInterval(this.#assignmentSweep);
+      this.#assignmentSweep = undefined;
+    }
+  }
+
+  /** An assigned task whose payload will not come: its slot is freed and it fails. */
+  #endAssignment(msgId: string, a: Assignment, why: string): void {
+    this.#assignments.delete(msgId);
+    if (!this.scheduler.owns(msgId)) return;
+    this.scheduler.finished(msgId, "error", a.engine);
+    this.registry.get(a.engine)?.outstanding.delete(msgId);
+    this.fail(
+      a.task.msg.header,
+      a.task.client,
+      "EngineError",
+      `the payload of this task did not come: ${why}; it did not run`,
+    );
+    this.scheduler.dependenciesChanged();
   }
 
   /** Answers a task with an error the controller produced (dead engine, bad target…). */
@@ -217,13 +310,12 @@ export class TaskRouting {
       setTimeout(() => this.answerResult(wanted, client, parent, false), 100);
       return;
     }
-    if (rec?.state === "done" && rec.reply) {
-      void this.clients.queue.send([client, ...rec.reply]);
-      return;
-    }
-    const kept = rec?.state === "done" ? rec.replyMessage : undefined;
-    if (kept) {
-      resign(this.clients, client, kept); // a reply that came in a batch: signed on its own now
+    // The task's reply goes to the task's listener, signed anew and marked with this request (a
+    // client that had it before, or asks twice, would drop the same frames as a replay); the
+    // request itself is answered `sent` after it.
+    const kept = rec?.state !== "done" ? undefined : rec.reply ? this.#opened(rec.reply) : rec.replyMessage;
+    if (kept && resign(this.clients, client, kept, { resent_for: parent.msg_id })) {
+      void this.clients.send("result_reply", { status: "sent" }, { identities: [client], parent });
       return;
     }
     const status = rec
@@ -236,6 +328,19 @@ export class TaskRouting {
         ? "evicted"
         : "unknown";
     void this.clients.send("result_reply", { status }, { identities: [client], parent });
+  }
+
+  /**
+   * A kept reply's frames as a message to sign anew. They were verified when they came in, alone
+   * or inside a signed `task_records` (a lane reply, signed with its lane's own key), so they are
+   * read here, not verified again.
+   */
+  #opened(frames: Buffer[]): Relayed | undefined {
+    try {
+      return { ...decodeMessage(frames, UNVERIFIED, CLUSTER_FRAMING), raw: [] };
+    } catch {
+      return undefined;
+    }
   }
 
   /** An engine is gone: its tasks are retried elsewhere or fail with EngineError. */

@@ -1,7 +1,7 @@
 import { collectGarbage } from "../store/collect-garbage.js";
 import type { CoreBoardRef } from "../store/core-board.js";
 import type { ObjectStore } from "../store/object-store.js";
-import { unpackBatch } from "../wire/protocol/batch.js";
+import { type UnpackedPart, unpackParts } from "../wire/protocol/batch.js";
 import type { MessageSink } from "../wire/protocol/message-codec.js";
 import {
   type ClusterHandlers,
@@ -36,10 +36,14 @@ export function controllerHandlers(e: EngineParts): ClusterHandlers<"engineFromC
     push_request: task,
     pull_request: task,
     task_batch: (m, origin) => {
-      // The controller batches task requests only; a part of another type is refused, not obeyed.
-      for (const part of unpackBatch(m)) {
-        if (isTaskRequest(part)) e.runner.add(part, origin);
-        else e.log(`ignoring a ${part.header.msg_type} inside a task batch`);
+      // The controller batches task requests only, each under the msg_id its index names (the
+      // id it holds this engine's slot by). A part that is not that is refused, never obeyed, and
+      // answered under the index's id, so the controller frees the slot and its client hears why.
+      for (const part of unpackParts(m)) {
+        const why = refusal(part);
+        if (!why) e.runner.add(part.message as Message<TaskRequestType>, origin);
+        else if (typeof part.entry.msg_id === "string") e.runner.refuse(part.entry.msg_id, why);
+        else e.log(`ignoring a part of a task batch that names no msg_id (${why})`);
       }
     },
     registration_reply: (m) => {
@@ -59,6 +63,16 @@ export function controllerHandlers(e: EngineParts): ClusterHandlers<"engineFromC
       for (const b of blocks) e.replies?.release(b, holder);
     },
   };
+}
+
+/** Why a task batch's part must not run (undefined: it is the task request its index names). */
+function refusal({ entry, message }: UnpackedPart): string | undefined {
+  if (!message) return "the part of the task batch is malformed (not a message its index describes)";
+  if (!isTaskRequest(message))
+    return `the task batch's part is a ${message.header.msg_type}, not a task request: refused`;
+  if (message.header.msg_id !== entry.msg_id)
+    return `the task batch's index names msg_id ${String(entry.msg_id)} but its part is ${message.header.msg_id}: refused`;
+  return undefined;
 }
 
 /**

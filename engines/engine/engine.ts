@@ -5,6 +5,7 @@ import { clearInterval, clearTimeout, setInterval, setTimeout } from "node:timer
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
+import { SIGNALLED_BY_PID } from "../launchers/local-launcher.js";
 import { processAlive } from "../launchers/process-alive.js";
 import { collectGarbage, lastFullCollection } from "../store/collect-garbage.js";
 import type { CoreBoardRef } from "../store/core-board.js";
@@ -15,7 +16,9 @@ import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import { type MessageCodec as Codec, MessageCodec } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, ContentByType, EngineId, Message } from "../wire/protocol/messages.js";
+import { ReplayGuard } from "../wire/protocol/replay-guard.js";
 import { Signer } from "../wire/protocol/signing.js";
+import { controllerCredentials } from "../wire/transport/controller-auth.js";
 import { SendArena } from "../wire/transport/send-arena.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import type { StreamSocket } from "../wire/transport/stream-socket.js";
@@ -98,8 +101,8 @@ export class Engine implements EngineParts {
     readonly info: ConnectionInfo,
     private readonly requestedId?: EngineId,
   ) {
-    const dealer = new Dealer({ routingId: this.uuid, linger: 1000 });
     this.#signer = new Signer(info.key);
+    const dealer = new Dealer({ routingId: this.uuid, linger: 1000, ...controllerCredentials(this.#signer) });
     this.#sock = new SignedSocket(dealer, this.#signer, this.uuid, "engine");
     const display = (data: MimeBundle, metadata: Record<string, unknown>) =>
       this.runner.display(data, metadata);
@@ -135,6 +138,7 @@ export class Engine implements EngineParts {
       () => this.#idle(),
       (session) => this.#replyPlacer(session),
     );
+    this.runner.maxMessageBytes = info.max_message_bytes;
     this.#status = new StatusReporter(this.runner, (status) => void this.#sock.send("engine_status", status));
     this.#spans = new TaskSpans((spans) => this.#sock.send("task_spans", spans));
     this.runner.spans = this.#spans;
@@ -160,11 +164,13 @@ export class Engine implements EngineParts {
     const keeper = startSigintKeeper(() => this.#ns.interrupt());
     dealer.connect(this.info.engine_url);
     const heartId = `heart-${this.uuid}`;
-    this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId, (up) =>
+    this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId, this.#signer, (up) =>
       this.#link("heart", up),
     );
-    // The controller signals engines on its own host itself; others need a thread of their own.
-    const signals = this.info.controller_host === hostname() ? undefined : this.#startSignalThread();
+    // The controller signals by pid only the engines its launcher started on its own host;
+    // others (on another host, or started by hand) need a thread of their own.
+    const byPid = this.info.controller_host === hostname() && process.env[SIGNALLED_BY_PID] === "1";
+    const signals = byPid ? undefined : this.#startSignalThread();
     const registered = new Promise<EngineId>((resolve) => {
       this.#registered = resolve;
     });
@@ -187,7 +193,9 @@ export class Engine implements EngineParts {
     // The wait counts from the request, not from the engine's start (hundreds of engines starting
     // on a few cores take a while to get there). The request is repeated meanwhile: the controller
     // answers a repeat as the first (registration is by uuid), and one answer is enough.
-    await this.#sock.send("registration_request", request);
+    // The first send waits for a connection that may never come (a controller that refuses the
+    // key): the registration timeout bounds it too.
+    void this.#sock.send("registration_request", request);
     const repeat = setInterval(
       () => void this.#sock.send("registration_request", request),
       REGISTRATION_REPEAT_MS,
@@ -367,9 +375,21 @@ export class Engine implements EngineParts {
       );
   }
 
+  /**
+   * Receives from the controller for the engine's life. Should the loop ever end or fail while the
+   * engine is not exiting, the engine exits (code 1, saying why): an engine that still answers
+   * heartbeats and lanes but no longer hears its controller would hold its tasks for ever, while
+   * an exit is seen by the launcher and the controller fails those tasks with EngineError.
+   */
   async #loop(): Promise<void> {
-    for await (const msg of this.#sock.messages())
-      this.#handle(msg, this.#sock, this.#fromController, "the controller");
+    let why = "the connection to the controller closed";
+    try {
+      for await (const msg of this.#sock.messages())
+        this.#handle(msg, this.#sock, this.#fromController, "the controller");
+    } catch (e) {
+      why = `receiving from the controller failed: ${(e as Error).message}`;
+    }
+    if (!this.#exiting) this.exit(1, why);
   }
 
   #fromLane(msg: AnyMessage, lane: StreamSocket): void {
@@ -394,7 +414,10 @@ export class Engine implements EngineParts {
   /** Starts the lane server; resolves with its URL (undefined when it cannot listen). */
   async #openLanes(): Promise<string | undefined> {
     const { bind, advertise } = laneAddress(this.info.engine_url);
-    const codec = (): Codec => new MessageCodec(this.#signer, this.uuid, "engine lane");
+    // One bounded history of accepted signatures for every lane of this engine.
+    const replays = new ReplayGuard();
+    const codec = (): Codec =>
+      new MessageCodec(this.#signer, this.uuid, "engine lane", "receiver", { replays });
     this.#lanes = new LaneServer(codec, (msg, lane) => {
       // A client may hear of this engine (and send it work) before the controller's answer to its
       // registration arrives here: hold such messages until the engine knows its id. The engine's
@@ -443,6 +466,9 @@ export class Engine implements EngineParts {
     if (why && code !== 0) process.stderr.write(`[tsparallel engine ${this.id}] exiting: ${why}\n`);
     if (this.#exiting) return;
     this.#exiting = true;
+    // The controller hears at once (not after its heartbeat limit), and fails what it sent here.
+    if (this.id >= 0 && this.#linksDown.size === 0)
+      void this.#sock.send("unregistration_request", { reason: why || `exit code ${code}`, code });
     this.#status.stop();
     this.#spans.stop();
     // The signal thread closes its own socket and ends; exiting under a live zeromq socket in a

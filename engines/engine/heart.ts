@@ -7,6 +7,8 @@
  */
 import process from "node:process";
 import { Dealer, Subscriber, Proxy as ZmqProxy } from "zeromq";
+import type { Signer } from "../wire/protocol/signing.js";
+import { controllerCredentials } from "../wire/transport/controller-auth.js";
 
 /** How often the heart's link to the controller is probed, and how long it may stay silent. */
 const LINK_PING_MS = 1_000;
@@ -24,12 +26,20 @@ export class Heart {
    * disconnect. They belong here and not on the task socket: a heartbeat times out when no whole
    * frame arrives in time, which a large task frame on a slow link would cause; echoes are tiny.
    */
-  constructor(pingUrl: string, echoUrl: string, identity: string, onLink: (up: boolean) => void) {
-    const pings = new Subscriber({ linger: 0 });
+  constructor(
+    pingUrl: string,
+    echoUrl: string,
+    identity: string,
+    signer: Signer,
+    onLink: (up: boolean) => void,
+  ) {
+    const credentials = controllerCredentials(signer);
+    const pings = new Subscriber({ linger: 0, ...credentials });
     pings.subscribe();
     pings.connect(pingUrl);
     const echoes = new Dealer({
       routingId: identity,
+      ...credentials,
       linger: 0,
       heartbeatInterval: LINK_PING_MS,
       heartbeatTimeout: LINK_TIMEOUT_MS,

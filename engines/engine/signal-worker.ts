@@ -8,6 +8,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { ENGINE_SIGNALS, type Message } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
+import { controllerCredentials } from "../wire/transport/controller-auth.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 
 /** What the engine passes to its signal thread. */
@@ -18,12 +19,13 @@ export interface SignalThreadData {
 }
 
 async function listen(data: SignalThreadData): Promise<void> {
-  const dealer = new Dealer({ routingId: data.identity, linger: 0 });
-  // The engine registers once this is connected: the controller's ROUTER drops what it sends to
-  // a routing id it does not know yet.
-  dealer.events.on("connect", () => parentPort?.postMessage("connected"));
+  const signer = new Signer(data.key);
+  const dealer = new Dealer({ routingId: data.identity, linger: 0, ...controllerCredentials(signer) });
+  // The engine registers once this is connected (its handshake done): the controller's ROUTER
+  // drops what it sends to a routing id it does not know yet.
+  dealer.events.on("handshake", () => parentPort?.postMessage("connected"));
   dealer.connect(data.url);
-  const sock = new SignedSocket(dealer, new Signer(data.key), data.identity, "engine signals");
+  const sock = new SignedSocket(dealer, signer, data.identity, "engine signals");
   parentPort?.on("message", (m) => {
     if (m !== "stop") return;
     dealer.close();

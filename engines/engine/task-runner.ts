@@ -70,6 +70,8 @@ export class TaskRunner {
   id: EngineId = -1;
   /** Where each task's start, end, name and outcome go, for the task stream (set by the engine). */
   spans: TaskSpans | undefined;
+  /** The largest frame the controller takes (see ConnectionInfo.max_message_bytes). */
+  maxMessageBytes: number | undefined;
 
   constructor(
     private readonly ns: Namespace,
@@ -124,6 +126,9 @@ export class TaskRunner {
 
   /** Queues a task that came from `origin` (over `lane`, when a client sent it directly). */
   add(task: TaskMessage, origin: MessageSink, lane?: StreamSocket): void {
+    // The controller holds this engine's slot for an assigned task until its payload is here.
+    if (lane && (task.metadata as Partial<TaskMetadata>).assigned !== undefined)
+      void this.controller.send("assignment_received", { msg_ids: [task.header.msg_id] });
     this.#queue.push({ task, origin, lane });
     this.changed();
     void this.#pump();
@@ -142,6 +147,33 @@ export class TaskRunner {
     }
     this.changed();
     return aborted.reverse();
+  }
+
+  /**
+   * Answers task `msgId` from the controller with a `ProtocolError` without running anything: what
+   * arrived under that id was not a task this engine may run (see engine-handlers.ts).
+   */
+  refuse(msgId: string, why: string): void {
+    const now = Date.now();
+    // No duration: a refusal is not a run, and must not move the scheduler's estimate.
+    const metadata: ReplyMetadata = { engine_id: this.id, started: now, completed: now };
+    const content: ReplyStatus = {
+      status: "error",
+      ename: "ProtocolError",
+      evalue: why,
+      traceback: [],
+      engine_id: this.id,
+    };
+    const parent = { msg_id: msgId, msg_type: "execute_request" } as Header;
+    const header = this.controller.header("execute_reply");
+    this.#replies.add({
+      type: "execute_reply",
+      header,
+      parent_header: parent,
+      metadata,
+      content,
+      buffers: [],
+    });
   }
 
   /** Shows a MIME bundle as output of the running task (`display(...)` on the engine). */
@@ -271,6 +303,23 @@ export class TaskRunner {
     stored = false,
   ): void {
     const { task, lane } = queued;
+    if (
+      !lane &&
+      this.maxMessageBytes !== undefined &&
+      buffers.some((b) => b.byteLength > this.maxMessageBytes!)
+    ) {
+      // The controller would drop this engine's connection for it: the client hears why instead.
+      const bytes = Math.max(...buffers.map((b) => b.byteLength));
+      for (const l of leases.splice(0)) l.release();
+      buffers = [];
+      status = {
+        status: "error",
+        ename: "MessageTooLarge",
+        evalue: `the reply holds ${bytes} bytes in one frame, more than the controller takes (${this.maxMessageBytes}, its maxMessageBytes): return it over a lane (a direct view) or the same-host store, or start the cluster with a larger maxMessageBytes`,
+        traceback: [],
+        engine_id: this.id,
+      };
+    }
     const metadata: ReplyMetadata = { engine_id: this.id, started, completed: Date.now(), duration };
     if (stored) metadata.stored = true;
     const type = replyTypeOf(task.header.msg_type);

@@ -46,6 +46,13 @@ export interface Launcher {
   /** Why this launcher cannot make `action` on a running cluster, or undefined when it can. */
   refusal(action: LauncherAction): string | undefined;
   /**
+   * True when this launcher started the engine process at `engine` on the controller's own host
+   * and has not seen it exit. Only such a process is signalled by its pid: the pid an engine
+   * reports at registration is its word, and a process the cluster did not start is never the
+   * cluster's to signal.
+   */
+  startedHere(engine: EngineLocation): boolean;
+  /**
    * The controller let this engine go (scaled down, restarted, or found dead): stop it if it
    * still runs and stop counting it.
    */

@@ -18,6 +18,13 @@ export const RANKED_ENGINE_MAIN = fileURLToPath(new URL("./ranked-engine-main.js
 export const ENGINE_THREADPOOL_SIZE = "5";
 
 /**
+ * Set in the environment of engines a launcher starts on the controller's host, whose processes
+ * the controller signals by pid itself (see Launcher.startedHere); any other engine starts a
+ * signal thread of its own.
+ */
+export const SIGNALLED_BY_PID = "TSPARALLEL_SIGNALLED_BY_PID";
+
+/**
  * The environment an engine gets: this one without the cluster key (engines read it from the
  * file), with {@link ENGINE_THREADPOOL_SIZE} unless the user set a pool size, and huge pages for
  * large arrays ({@link withHugePages}).
@@ -43,7 +50,7 @@ export class LocalLauncher implements Launcher {
     for (let i = 0; i < n; i++) {
       const child = spawn(process.execPath, [ENGINE_MAIN, this.ctx.connectionFile], {
         stdio: ["ignore", "inherit", "inherit"],
-        env: engineEnv(),
+        env: engineEnv({ [SIGNALLED_BY_PID]: "1" }),
       });
       const pid = child.pid;
       if (pid === undefined) throw new Error(`could not start an engine with ${process.execPath}`);
@@ -64,6 +71,10 @@ export class LocalLauncher implements Launcher {
 
   refusal(_action: LauncherAction): string | undefined {
     return undefined;
+  }
+
+  startedHere(engine: EngineLocation): boolean {
+    return engine.hostname === this.#host && this.#children.has(engine.pid);
   }
 
   release(engine: EngineLocation): void {

@@ -9,7 +9,7 @@ import {
   type LauncherContext,
   LauncherError,
 } from "./launcher.js";
-import { engineEnv, RANKED_ENGINE_MAIN } from "./local-launcher.js";
+import { engineEnv, RANKED_ENGINE_MAIN, SIGNALLED_BY_PID } from "./local-launcher.js";
 import { parseStartedLine } from "./process-rank.js";
 import { shellJoin } from "./shell-words.js";
 
@@ -71,6 +71,8 @@ export class MPILauncher implements Launcher {
       this.ctx.connectionFile,
     ];
     const env = engineEnv({
+      // Ranks on this host are signalled by pid; the others run signal threads anyway.
+      [SIGNALLED_BY_PID]: "1",
       // Each rank's stdout is a pty under Open MPI: keep Node from colouring what engines print.
       NO_COLOR: "1",
       ...(this.opts.oversubscribe === false ? {} : { OMPI_MCA_rmaps_base_oversubscribe: "1" }),
@@ -167,6 +169,11 @@ export class MPILauncher implements Launcher {
         ? `an MPI world has a fixed size: these ${this.#size} engines were started by one mpiexec and it cannot grow. Stop the cluster and start it again with a larger -n`
         : undefined;
     return `engines started by mpiexec live and end together (stopping one rank makes mpiexec stop them all), so one cannot be ${action === "remove" ? "stopped" : "restarted"} alone. Stop the cluster and start it again with the -n you need`;
+  }
+
+  startedHere(engine: EngineLocation): boolean {
+    // mpiexec's ranks print their pid and host when they start (see ranked-engine-main.ts).
+    return engine.hostname === hostname() && this.#ranks.has(key(engine)) && !this.#released.has(key(engine));
   }
 
   release(engine: EngineLocation): void {

@@ -181,6 +181,10 @@ export class SlurmLauncher implements Launcher {
     return `engines started by Slurm are the tasks of job ${this.jobIds.join(", ") || "(none)"}, and a job's tasks cannot be restarted one by one. Use scale(n) to add engines (in a new job) or remove some, or restart the whole cluster`;
   }
 
+  startedHere(_engine: EngineLocation): boolean {
+    return false; // srun's tasks run on the job's nodes and report nothing per task
+  }
+
   release(_engine: EngineLocation): void {
     // Which job an engine belongs to is not known here (engines report pid and host only): the
     // count is what matters. Scaling down lets the newest engines go, so count it against the

@@ -284,6 +284,10 @@ export class SSHLauncher implements Launcher {
     return undefined;
   }
 
+  startedHere(_engine: EngineLocation): boolean {
+    return false; // on other hosts: signalled through their signal threads, stopped over ssh
+  }
+
   release(engine: EngineLocation): void {
     const e = this.#engines.find((x) => x.pid === engine.pid && x.hostname === engine.hostname);
     if (!e || e.released) return;

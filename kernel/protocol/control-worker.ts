@@ -8,11 +8,13 @@
  * main thread, which answers through {@link ToWorker} "send".
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { Reply, Router } from "zeromq";
+import { Router } from "zeromq";
 import { WireError } from "../../engines/wire/protocol/errors.js";
 import { decodeMessage, encodeMessage, makeHeader } from "../../engines/wire/protocol/frames.js";
+import { ReplayGuard } from "../../engines/wire/protocol/replay-guard.js";
 import { Signer } from "../../engines/wire/protocol/signing.js";
 import { SendQueue } from "../../engines/wire/transport/send-queue.js";
+import { Heartbeat } from "./heartbeat.js";
 import { kernelLog } from "./log.js";
 
 /** What the main thread hands the worker at start. */
@@ -64,11 +66,12 @@ async function main(): Promise<void> {
   const data = workerData as ControlWorkerData;
   const post = (m: FromWorker) => port.postMessage(m);
   const signer = new Signer(data.key);
+  const replays = new ReplayGuard();
   const control = new Router({ linger: 0 });
-  const hb = new Reply({ linger: 0 });
+  const hb = new Heartbeat(data.hbAddress);
   try {
     await control.bind(data.controlAddress);
-    await hb.bind(data.hbAddress);
+    await hb.bind();
   } catch (e) {
     post({ kind: "bind-error", message: (e as Error).message });
     control.close();
@@ -92,13 +95,7 @@ async function main(): Promise<void> {
     }
   });
 
-  void (async () => {
-    try {
-      for await (const frames of hb) await hb.send(frames);
-    } catch (e) {
-      if (!hb.closed) kernelLog(`heartbeat stopped: ${String(e)}`);
-    }
-  })();
+  void hb.run();
 
   post({ kind: "ready" });
   try {
@@ -109,6 +106,10 @@ async function main(): Promise<void> {
       } catch (e) {
         const why = e instanceof WireError ? `${e.code}: ${e.message}` : String(e);
         kernelLog(`dropped a control message (${why})`);
+        continue;
+      }
+      if (signer.enabled && replays.seen(frames[msg.identities.length + 1]!)) {
+        kernelLog(`dropped a control ${msg.header.msg_type}: the same signed message came again (a replay)`);
         continue;
       }
       if (msg.header.msg_type === "interrupt_request") {

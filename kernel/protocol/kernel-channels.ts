@@ -7,6 +7,7 @@ import {
   type OutgoingMessage,
   type WireMessage,
 } from "../../engines/wire/protocol/frames.js";
+import { ReplayGuard } from "../../engines/wire/protocol/replay-guard.js";
 import { Signer } from "../../engines/wire/protocol/signing.js";
 import { type FrameSink, SendQueue } from "../../engines/wire/transport/send-queue.js";
 import { type ConnectionInfo, channelAddress } from "./connection-file.js";
@@ -36,6 +37,8 @@ export function frameSink(socket: { send(frames: Uint8Array[]): Promise<void> })
  */
 export class KernelChannels {
   readonly #signer: Signer;
+  /** Signatures of messages accepted lately, on every channel of this thread (control has its own). */
+  readonly #replays = new ReplayGuard();
   readonly #shell = new Router({ linger: 1000 });
   readonly #stdin = new Router({ linger: 0 });
   readonly #iopub = new Publisher({ linger: 1000 });
@@ -120,6 +123,11 @@ export class KernelChannels {
     } catch (e) {
       const why = e instanceof WireError ? `${e.code}: ${e.message}` : String(e);
       kernelLog(`dropped a ${channel} message (${why})`);
+      return;
+    }
+    // The same signed frames again (jupyter_client keeps such a digest history too): not run twice.
+    if (this.#signer.enabled && this.#replays.seen(frames[msg.identities.length + 1]!)) {
+      kernelLog(`dropped a ${channel} ${msg.header.msg_type}: the same signed message came again (a replay)`);
       return;
     }
     try {

@@ -141,7 +141,12 @@ export function packBatch<T extends Batchable>(items: readonly T[]): Outgoing<T>
       if (own) buffers.push(m.sealed.buffers);
     } else for (const b of m.buffers ?? []) buffers.push(b);
     bufferBytes += own;
-    parts.push(m.sealed ? { sizes } : entryOf(m, sizes));
+    // A forwarded request keeps its msg_id: the engine checks that the part is what the
+    // controller scheduled under that id (see unpackParts).
+    const forwarded = m.sealed?.entry.msg_id;
+    parts.push(
+      m.sealed ? (forwarded === undefined ? { sizes } : { sizes, msg_id: forwarded }) : entryOf(m, sizes),
+    );
   }
   flush();
   return out;
@@ -262,12 +267,45 @@ export function openPart(part: SealedPart, identities: Buffer[]): AnyMessage | u
 /**
  * The messages inside a received batch, as if each had arrived alone (from the same peer, with
  * the same identities); each group's JSON is parsed at once. They have no `raw` frames of their
- * own: forwarding means re-batching.
+ * own: forwarding means re-batching. Malformed parts are left out.
  */
 export function unpackBatch(batch: AnyMessage): AnyMessage[] {
-  const located: [PartEntry, number, number][] = [];
-  if (!walkParts(batch, (entry, g, _json, [c]) => located.push([entry, g, c]))) return [];
   const out: AnyMessage[] = [];
+  eachPart(batch, (_entry, m) => {
+    if (m) out.push(m);
+  });
+  return out;
+}
+
+/** A part of a received batch: its index entry and its message (undefined when malformed). */
+export interface UnpackedPart {
+  entry: PartEntry;
+  message: AnyMessage | undefined;
+}
+
+/**
+ * Every part of a received batch with its index entry, so a receiver can check that the part is
+ * what the index says and answer for one that is not. A batch malformed as a whole (see
+ * walkParts) gives every entry of its index with no message.
+ */
+export function unpackParts(batch: AnyMessage): UnpackedPart[] {
+  const out: UnpackedPart[] = [];
+  if (eachPart(batch, (entry, message) => out.push({ entry, message }))) return out;
+  const entries = (batch.content as { parts?: unknown }).parts;
+  if (!Array.isArray(entries)) return [];
+  return entries.map((entry: unknown) => ({
+    entry: (typeof entry === "object" && entry !== null ? entry : { sizes: [] }) as PartEntry,
+    message: undefined,
+  }));
+}
+
+/** Calls `visit` for each part of a batch in order; false (visiting none) when it is malformed as a whole. */
+function eachPart(
+  batch: AnyMessage,
+  visit: (entry: PartEntry, message: AnyMessage | undefined) => void,
+): boolean {
+  const located: [PartEntry, number, number][] = [];
+  if (!walkParts(batch, (entry, g, _json, [c]) => located.push([entry, g, c]))) return false;
   let bodies: unknown[] = [];
   let k = 0;
   let group = -1;
@@ -282,10 +320,9 @@ export function unpackBatch(batch: AnyMessage): AnyMessage[] {
         bodies = [];
       }
     }
-    const m = messageOf(bodies[k++], entry.sizes, batch.buffers[g + 1]!, from, batch.identities);
-    if (m) out.push(m);
+    visit(entry, messageOf(bodies[k++], entry.sizes, batch.buffers[g + 1]!, from, batch.identities));
   }
-  return out;
+  return true;
 }
 
 /**

@@ -1,6 +1,15 @@
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 
 /** Everything a client or engine needs to join a cluster. Written with mode 0600: it holds the key. */
@@ -21,13 +30,20 @@ export interface ConnectionInfo {
   controller_host: string;
   created: string;
   scheme: string;
+  /**
+   * The largest frame the controller takes from a client or engine, in bytes: they refuse to send
+   * more (absent in files of older versions: no limit known).
+   */
+  max_message_bytes?: number;
 }
 
 /** Why a connection file could not be used. */
 export type ConnectionFileErrorCode =
   | "CONNECTION_FILE_MISSING"
   | "CONNECTION_FILE_UNREADABLE"
-  | "CONNECTION_FILE_INVALID";
+  | "CONNECTION_FILE_INVALID"
+  /** The clusters folder belongs to another user, who could read the keys written there. */
+  | "CONNECTION_FILE_UNSAFE";
 
 /** A missing, unreadable or malformed connection file; the message says what to do. */
 export class ConnectionFileError extends Error {
@@ -53,13 +69,34 @@ export function connectionFilePath(name: string): string {
   return join(clustersDir(), `${name}.json`);
 }
 
-/** Writes `info` atomically with mode 0600 (the folder 0700). */
+/**
+ * Writes `info` atomically with mode 0600. Folders it creates are 0700, and so is the clusters
+ * folder even when it already existed with a looser mode (it holds every cluster's key); a folder
+ * the user chose for a file of their own keeps its mode.
+ */
 export function writeConnectionFile(path: string, info: ConnectionInfo): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  privateFolder(dirname(path));
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  // Created afresh ("wx"): a file or symlink someone left at that name is not written through.
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600, flag: "wx" });
   chmodSync(tmp, 0o600);
   renameSync(tmp, path);
+}
+
+/** Makes `dir` (see {@link writeConnectionFile}); refuses a clusters folder another user owns. */
+function privateFolder(dir: string): void {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (created === undefined && resolve(dir) !== resolve(clustersDir())) return;
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid)
+    throw new ConnectionFileError(
+      "CONNECTION_FILE_UNSAFE",
+      dir,
+      `the clusters folder ${dir} is owned by user ${st.uid}, not by you (${uid}), who could read the cluster keys written there: remove it, or set TSPARALLEL_DIR to a folder of your own`,
+    );
+  if (st.mode & 0o077) chmodSync(dir, 0o700);
 }
 
 /** Reads and checks a connection file. Throws {@link ConnectionFileError} with a hint. */

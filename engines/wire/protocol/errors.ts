@@ -7,7 +7,9 @@ export type WireErrorCode =
   | "MALFORMED_JSON"
   | "MALFORMED_HEADER"
   /** A buffer does not match the MAC its signed metadata lists (cluster protocol). */
-  | "BAD_BUFFER_MAC";
+  | "BAD_BUFFER_MAC"
+  /** The same signed frames came again lately: a replay (see replay-guard.ts). */
+  | "REPLAYED";
 
 /** A message that failed framing, signature or JSON checks. It is never executed. */
 export class WireError extends Error {

@@ -4,6 +4,7 @@ import { announcesTrailer, BUFFER_MACS, checkMacCount, isNonce, SIGNED_BUFFER_LI
 import { WireError } from "./errors.js";
 import { decodeMessage, encodeMessage, type Header, makeHeader } from "./frames.js";
 import { type AnyMessage, type ContentByType, isMsgType, type MsgType } from "./messages.js";
+import { ReplayGuard } from "./replay-guard.js";
 import type { Signer } from "./signing.js";
 
 /** `TSPARALLEL_TRACE=1` logs every message carrying over 1 MiB (where time goes in bulk transfers). */
@@ -49,12 +50,25 @@ export interface Encoded<T extends MsgType = MsgType> {
 }
 
 /** Counts of dropped messages, by reason. */
-export type DropCounts = Partial<Record<WireError["code"] | "UNKNOWN_TYPE" | "BAD_FRAMING", number>>;
+export type DropCounts = Partial<
+  Record<WireError["code"] | "UNKNOWN_TYPE" | "BAD_FRAMING" | "BAD_HANDSHAKE", number>
+>;
 
 /** Sees a large frame's bytes in order as they arrive (see {@link MessageCodec.watchFrame}). */
 export interface FrameWatcher {
   update(chunk: Uint8Array): void;
   end(): void;
+}
+
+/** How a codec receives. */
+export interface CodecOptions {
+  /**
+   * `drop` (the default): signed frames that come again lately are dropped as a replay
+   * (`REPLAYED`). `accept` for a receiver that gets the same message from several peers by design
+   * (the controller's heart socket: every heart echoes the same ping). A guard of its own shared
+   * by several codecs (the lanes of one engine, or of one client) bounds their memory together.
+   */
+  replays?: "drop" | "accept" | ReplayGuard;
 }
 
 /** Anything that sends typed cluster messages (a zeromq socket, a lane, …). */
@@ -71,12 +85,32 @@ export class MessageCodec {
   readonly dropped: DropCounts = {};
   #logged = 0;
 
+  /** Signatures accepted lately (undefined: repeats are accepted, see {@link CodecOptions}). */
+  readonly #replays: ReplayGuard | undefined;
+  /** What signs and verifies: the cluster's key, or a lane connection's own (see {@link bindConnection}). */
+  #signer: Signer;
+
   constructor(
+    /** The cluster's key. */
     readonly signer: Signer,
     readonly session: string,
     readonly label: string,
     readonly role: SocketRole = "receiver",
-  ) {}
+    opts: CodecOptions = {},
+  ) {
+    this.#signer = signer;
+    const replays = opts.replays ?? "drop";
+    this.#replays =
+      replays === "accept" || !signer.enabled ? undefined : replays === "drop" ? new ReplayGuard() : replays;
+  }
+
+  /**
+   * From now on, signs and verifies with `signer`, a lane connection's own key (see
+   * lane-handshake.ts): messages are bound to their connection.
+   */
+  bindConnection(signer: Signer): void {
+    this.#signer = signer;
+  }
 
   /** Builds a header for `type` in this codec's session. */
   header<T extends MsgType>(type: T): Header<T> {
@@ -99,7 +133,7 @@ export class MessageCodec {
     const buffers = opts.buffers ?? [];
     let large = 0;
     for (const b of buffers) if (b.byteLength >= SIGNED_BUFFER_LIMIT) large += b.byteLength;
-    const auth = large ? this.signer.buffers : undefined;
+    const auth = large ? this.#signer.buffers : undefined;
     const late = auth && lateTags && large >= LATE_TAGS_MIN ? auth.signLater(buffers) : undefined;
     const macs = late?.macs ?? auth?.sign(buffers);
     const metadata = macs ? { ...opts.metadata, [BUFFER_MACS]: macs } : (opts.metadata ?? {});
@@ -113,7 +147,7 @@ export class MessageCodec {
         buffers,
         trailer: late?.trailer,
       },
-      this.signer,
+      this.#signer,
       CLUSTER_FRAMING,
     );
     if (TRACE) this.trace("queued", type, frames, 0);
@@ -127,7 +161,7 @@ export class MessageCodec {
    */
   watchFrame(before: readonly Buffer[], frame: Buffer): FrameWatcher | undefined {
     const index = before.length - 6; // delimiter, signature, header, parent, metadata, content
-    const auth = this.signer.buffers;
+    const auth = this.#signer.buffers;
     if (index < 0 || !auth || this.role !== "receiver" || frame.byteLength < SIGNED_BUFFER_LIMIT) return;
     try {
       const nonce = (JSON.parse(before[4]!.toString("utf8")) as Record<string, { nonce?: unknown }>)[
@@ -143,11 +177,11 @@ export class MessageCodec {
   decode(frames: Buffer[]): AnyMessage | undefined {
     try {
       const t0 = TRACE ? performance.now() : 0;
-      const msg = decodeMessage(frames, this.signer, CLUSTER_FRAMING);
-      if (this.signer.buffers) {
+      const msg = decodeMessage(frames, this.#signer, CLUSTER_FRAMING);
+      if (this.#signer.buffers) {
         if (this.role === "relay") checkMacCount(msg.metadata, msg.buffers, msg.trailer);
         else {
-          this.signer.buffers.verify(msg.metadata, msg.buffers, msg.trailer);
+          this.#signer.buffers.verify(msg.metadata, msg.buffers, msg.trailer);
           delete msg.metadata[BUFFER_MACS];
         }
       }
@@ -157,6 +191,9 @@ export class MessageCodec {
         return undefined;
       }
       const at = msg.identities.length;
+      // Only a message that passed every check counts as seen: nobody can fill this with forgeries.
+      if (this.#replays?.seen(frames[at + 1]!))
+        throw new WireError("REPLAYED", `the same signed ${msg.header.msg_type} came again (a replay)`);
       return Object.assign(msg, { raw: frames.slice(at) }) as unknown as AnyMessage;
     } catch (e) {
       if (!(e instanceof WireError)) throw e;

@@ -278,11 +278,13 @@ export interface ContentByType {
   /** Published to every heart, which echoes it back unchanged. */
   heartbeat_ping: { seq: number };
   engine_status: EngineStatus;
-  unregistration_request: { reason: string };
+  unregistration_request: { reason: string; code?: number };
   /** Tasks engines ran for clients over lanes, batched; small replies ride along as buffers. */
   task_records: { records: LaneTaskRecord[] };
   /** What an engine ran lately, for the task stream. */
   task_spans: TaskSpansContent;
+  /** Assigned tasks whose payloads reached this engine (the controller stops waiting for them). */
+  assignment_received: { msg_ids: string[] };
 
   // tasks: a client sends them, the controller routes them, an engine runs them
   execute_request: {
@@ -346,7 +348,8 @@ export interface ContentByType {
   queue_status_request: Record<string, never>;
   queue_status_reply: { engines: Record<string, EngineQueueStatus>; unassigned: number };
   result_request: { msg_id: string };
-  result_reply: { status: "pending" | "unknown" | "evicted" | "not_kept" };
+  /** `sent`: the task's reply went to the client just before this answer. */
+  result_reply: { status: "sent" | "pending" | "unknown" | "evicted" | "not_kept" };
   shutdown_request: { targets: EngineId[] | "all"; hub: boolean };
   shutdown_reply: { status: "ok" };
   scale_request: { n: number };
@@ -417,6 +420,7 @@ export const ACCEPTS = {
     "engine_status",
     "task_records",
     "task_spans",
+    "assignment_received",
     ...TASK_REPLIES,
     "reply_batch",
     ...OUTPUT_TYPES,
@@ -483,9 +487,14 @@ export function isMsgType(type: string): type is MsgType {
   return ALL_TYPES.has(type);
 }
 
+/** ACCEPTS as sets: a receiver checks every message it gets, in O(1). */
+const ACCEPTED = {} as Record<Receiver, ReadonlySet<string>>;
+for (const receiver of Object.keys(ACCEPTS) as Receiver[])
+  ACCEPTED[receiver] = new Set<string>(ACCEPTS[receiver]);
+
 /** True when `type` is one receiver `R` accepts. */
 export function accepts<R extends Receiver>(receiver: R, type: string): type is Accepted<R> {
-  return (ACCEPTS[receiver] as readonly string[]).includes(type);
+  return ACCEPTED[receiver].has(type);
 }
 
 /** True when `msg` is a task request. */
@@ -504,7 +513,5 @@ export type ControlRequestType = Exclude<
   TaskRequestType
 >;
 
-/** The reply a control request gets (`result_request`: the task's own reply when the controller kept it). */
-export type ControlReply<T extends ControlRequestType> =
-  | Message<ReplyType<ContentByType, T>>
-  | (T extends "result_request" ? Message<TaskReplyType> : never);
+/** The reply a control request gets. */
+export type ControlReply<T extends ControlRequestType> = Message<ReplyType<ContentByType, T>>;

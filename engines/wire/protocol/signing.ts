@@ -38,6 +38,16 @@ export class Signer {
     return h.digest("hex");
   }
 
+  /**
+   * The raw HMAC-SHA256 of `parts` under this key, for what is derived from it (a lane's
+   * handshake proofs and connection key); with no key, under the empty key.
+   */
+  mac(parts: readonly (string | Uint8Array)[]): Buffer {
+    const h = createHmac("sha256", this.#key);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  }
+
   /** Constant-time check of a received signature. */
   verify(signature: Uint8Array | string, frames: readonly Uint8Array[]): boolean {
     if (!this.enabled) return true;

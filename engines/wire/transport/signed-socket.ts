@@ -2,6 +2,7 @@ import { setTimeout } from "node:timers";
 import type { Dealer, Publisher, Router } from "zeromq";
 import type { Header } from "../protocol/frames.js";
 import {
+  type CodecOptions,
   type DropCounts,
   MessageCodec,
   type MessageSink,
@@ -35,8 +36,9 @@ export class SignedSocket implements MessageSink {
     readonly session: string,
     label: string,
     role: SocketRole = "receiver",
+    opts: CodecOptions = {},
   ) {
-    this.codec = new MessageCodec(signer, session, label, role);
+    this.codec = new MessageCodec(signer, session, label, role, opts);
     this.queue = new SendQueue({ send: (f) => socket.send(f as Uint8Array[]) }, (err) =>
       this.codec.log(`send failed: ${(err as Error).message}`),
     );
@@ -78,9 +80,30 @@ export class SignedSocket implements MessageSink {
     return this.codec.decode(frames);
   }
 
+  /**
+   * Has a ROUTER tell `gone` the routing id of each peer whose connection ends (libzmq's
+   * ZMQ_ROUTER_NOTIFY, a draft option: the peer's id and an empty frame, which no peer can send
+   * for another). Call before binding.
+   */
+  watchPeers(gone: (identity: Buffer) => void): void {
+    const ROUTER_NOTIFY = 97;
+    const NOTIFY_DISCONNECT = 2;
+    (this.socket as unknown as { setInt32Option(o: number, v: number): void }).setInt32Option(
+      ROUTER_NOTIFY,
+      NOTIFY_DISCONNECT,
+    );
+    this.#peerGone = gone;
+  }
+
+  #peerGone: ((identity: Buffer) => void) | undefined;
+
   /** Receives, verifies and yields messages until the socket is closed. */
   async *messages(): AsyncGenerator<AnyMessage> {
     for await (const frames of this.socket as Router | Dealer) {
+      if (this.#peerGone && frames.length === 2 && frames[1]!.length === 0) {
+        this.#peerGone(frames[0]!);
+        continue;
+      }
       const msg = this.codec.decode(frames);
       if (msg) yield msg;
     }

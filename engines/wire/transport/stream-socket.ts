@@ -1,9 +1,10 @@
-import type { Buffer } from "node:buffer";
+import { Buffer } from "node:buffer";
 import { connect, Socket, type SocketConstructorOpts } from "node:net";
 import { setImmediate } from "node:timers";
 import type { Header } from "../protocol/frames.js";
 import type { MessageCodec, MessageSink, SendOptions } from "../protocol/message-codec.js";
 import { FrameParser, type FramePlace, frameStream, watchWith } from "./frame-parser.js";
+import { HANDSHAKE_TIMEOUT_MS, LaneHandshake } from "./lane-handshake.js";
 
 export type { FramePlace };
 
@@ -23,6 +24,10 @@ import type { AnyMessage, ContentByType, MsgType } from "../protocol/messages.js
  * A stream cannot skip a bad message the way a zeromq socket can, so a framing violation (wrong
  * magic, absurd counts) closes the connection; a message that is well framed but badly signed is
  * dropped and counted by the codec like any other.
+ *
+ * Before any message, both ends prove they hold the cluster key and agree on a key of the
+ * connection's own (lane-handshake.ts): a peer without the key is closed after at most 48 bytes,
+ * and messages sent before the handshake completes wait for it.
  */
 export class StreamSocket implements MessageSink {
   #parser: FrameParser;
@@ -31,30 +36,77 @@ export class StreamSocket implements MessageSink {
   #held: (() => void)[] | undefined;
   /** `close` was called while writes were held: no new ones are taken. */
   #ending = false;
+  /** Until the handshake completes: the handshake, and the sends and writes waiting for it. */
+  #handshake: LaneHandshake | undefined;
+  #early: (() => void)[] | undefined = [];
+  #handshakeTimer: NodeJS.Timeout | undefined;
+
+  /** Called once the handshake is complete and messages flow. */
+  onReady: (() => void) | undefined;
 
   /**
-   * Wraps a connected socket (an accepted one: data arrives as `data` events). `parser` is given
-   * when the socket was made by {@link StreamSocket.connect}, which reads straight into it.
+   * Wraps a connected socket (an accepted one: data arrives as `data` events) at its `role`'s end
+   * of a lane. `parser` is given when the socket was made by {@link StreamSocket.connect}, which
+   * reads straight into it.
    */
   constructor(
     readonly socket: Socket,
     readonly codec: MessageCodec,
     private readonly onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+    role: "engine" | "client",
     parser?: FrameParser,
   ) {
     socket.setNoDelay?.(true);
     this.#parser = parser ?? new FrameParser(watchWith(codec));
     this.#parser.onWake = () => setImmediate(() => this.#resume());
+    this.#handshake = new LaneHandshake(role, codec.signer);
+    const hello = this.#handshake.start();
+    if (hello) socket.write(hello);
+    this.#handshakeTimer = setTimeout(
+      () => this.#refuse(`the lane handshake took longer than ${HANDSHAKE_TIMEOUT_MS} ms`),
+      HANDSHAKE_TIMEOUT_MS,
+    ).unref();
     if (!parser)
       socket.on("data", (chunk: Buffer) => {
-        this.#received(() => this.#parser.push(chunk));
+        if (this.#handshake) this.#handshaking(chunk);
+        else this.#received(() => this.#parser.push(chunk));
         if (this.#parser.waiting) socket.pause();
       });
     socket.on("close", () => {
       this.#closed = true;
+      clearTimeout(this.#handshakeTimer);
     });
     // Errors surface as "close"; without a listener Node would throw them.
     socket.on("error", () => {});
+  }
+
+  /** Bytes received while the handshake runs (copied: they may lie in reused memory). */
+  #handshaking(chunk: Uint8Array): void {
+    let step: ReturnType<LaneHandshake["feed"]>;
+    try {
+      step = this.#handshake!.feed(Buffer.from(chunk));
+    } catch (e) {
+      this.#refuse((e as Error).message);
+      return;
+    }
+    if (step.write) this.socket.write(step.write);
+    if (!step.done) return;
+    clearTimeout(this.#handshakeTimer);
+    this.#handshake = undefined;
+    this.codec.bindConnection(step.done.signer);
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const next of early) next();
+    this.onReady?.();
+    const rest = step.done.rest;
+    if (rest.length && !this.closed) this.#received(() => this.#parser.push(rest));
+  }
+
+  /** Closes a connection whose peer failed (or never finished) the handshake. */
+  #refuse(why: string): void {
+    if (this.closed || !this.#handshake) return;
+    this.codec.drop("BAD_HANDSHAKE", `closing a lane connection: ${why}`);
+    this.socket.destroy();
   }
 
   /**
@@ -74,7 +126,7 @@ export class StreamSocket implements MessageSink {
       ...to,
       onread: StreamSocket.#readInto(parser, () => stream),
     });
-    stream = new StreamSocket(socket, codec, onMessage, parser);
+    stream = new StreamSocket(socket, codec, onMessage, "client", parser);
     return stream;
   }
 
@@ -93,7 +145,7 @@ export class StreamSocket implements MessageSink {
     const handle = inner._handle;
     if (!handle || typeof handle !== "object") {
       accepted.resume();
-      return new StreamSocket(accepted, codec, onMessage);
+      return new StreamSocket(accepted, codec, onMessage, "engine");
     }
     inner._handle = null;
     const parser = new FrameParser(watchWith(codec));
@@ -104,7 +156,7 @@ export class StreamSocket implements MessageSink {
       writable: true,
       onread: StreamSocket.#readInto(parser, () => stream),
     } as SocketConstructorOpts);
-    stream = new StreamSocket(socket, codec, onMessage, parser);
+    stream = new StreamSocket(socket, codec, onMessage, "engine", parser);
     socket.resume();
     return stream;
   }
@@ -114,7 +166,9 @@ export class StreamSocket implements MessageSink {
       buffer: () => parser.readBuffer(),
       callback: (n: number, buf: Uint8Array) => {
         const s = stream();
-        if (s) s.#received(() => parser.consumed(n, buf));
+        if (!s) return true;
+        if (s.#handshake) s.#handshaking(buf.subarray(0, n));
+        else s.#received(() => parser.consumed(n, buf));
         return !parser.waiting; // false pauses the socket until #resume
       },
     };
@@ -154,6 +208,15 @@ export class StreamSocket implements MessageSink {
     opts: SendOptions = {},
     flushed?: () => void,
   ): Header<T> {
+    if (this.#early && !this.closed && !this.#ending) {
+      // Signed once the handshake has given the connection's key.
+      const header = (opts.header as Header<T> | undefined) ?? this.codec.header(type);
+      this.#early.push(() => {
+        const { frames, tagged } = this.codec.encode(type, content, { ...opts, header }, true);
+        this.#write(frames, flushed, tagged);
+      });
+      return header;
+    }
     const { header, frames, tagged } = this.codec.encode(type, content, opts, true);
     this.write(frames, flushed, tagged);
     return header;
@@ -169,7 +232,8 @@ export class StreamSocket implements MessageSink {
    */
   write(frames: readonly Uint8Array[], flushed?: () => void, tagged?: Promise<void>): boolean {
     if (this.closed || this.#ending) return false;
-    this.#write(frames, flushed, tagged);
+    if (this.#early) this.#early.push(() => this.#write(frames, flushed, tagged));
+    else this.#write(frames, flushed, tagged);
     return true;
   }
 
@@ -231,6 +295,14 @@ export class StreamSocket implements MessageSink {
 
   /** Ends the connection once queued writes are out (held ones included). */
   close(): void {
+    if (this.#early) {
+      this.#ending = true;
+      this.#early.push(() => {
+        this.#ending = false;
+        this.close();
+      });
+      return;
+    }
     if (this.#held) {
       this.#ending = true;
       this.#held.push(() => this.close());

@@ -31,6 +31,7 @@ function laneOf(id: number): { host: string; port: number } {
 function sendRaw(id: number, bytes: readonly Uint8Array[]): Promise<"closed" | "open"> {
   return new Promise((resolve) => {
     const s = connect(laneOf(id));
+    s.resume(); // read what the engine sends (its lane hello), and the end
     s.on("connect", () => {
       for (const b of bytes) s.write(b);
     });
@@ -175,7 +176,7 @@ test("garbage on a lane closes that connection; the engine carries on", async ()
   assert.equal(await rc.at(0).apply(() => "still here"), "still here");
 });
 
-test("a well-framed message with a wrong key is dropped, never run", async () => {
+test("a well-framed message with a wrong key is refused at the handshake, never run", async () => {
   await rc.at(0).execute("globalThis.laneMark = 'untouched'");
   const codec = new MessageCodec(new Signer("not-the-cluster-key"), "intruder", "test");
   const { frames } = codec.encode(
@@ -185,8 +186,8 @@ test("a well-framed message with a wrong key is dropped, never run", async () =>
   );
   assert.equal(
     await sendRaw(rc.ids[0]!, frameStream(frames)),
-    "open",
-    "a bad signature is dropped, not fatal",
+    "closed",
+    "a peer that does not prove it holds the key is closed before its frames are read",
   );
   assert.equal(await rc.at(0).apply(() => laneMark), "untouched");
 });
