@@ -165,6 +165,18 @@ export function promoteWithScalar(a: DType, x: number): DType {
   return a === "bool" ? "int32" : a;
 }
 
+// numpy's kind order for "same_kind" casting: bool < unsigned < signed < float.
+const KIND: Readonly<Record<DType, number>> = { bool: 0, uint8: 1, int32: 2, float32: 3, float64: 3 };
+
+/**
+ * Whether a result of dtype `from` may be stored into an array of dtype `to` under numpy's
+ * "same_kind" rule (what its `out=` arguments use): any cast to the same or a later kind in
+ * bool < uint8 < int32 < float, so float64 into float32 is allowed and float into an integer is not.
+ */
+export function canCastSameKind(from: DType, to: DType): boolean {
+  return KIND[from] <= KIND[to];
+}
+
 /** The dtype to compute a float result in (sqrt, exp, divide, mean): float32 stays, everything else is float64. */
 export function floatResultType(d: DType): FloatDType {
   return d === "float32" ? "float32" : "float64";

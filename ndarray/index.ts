@@ -64,6 +64,7 @@ export {
   multiply,
   negative,
   notEqual,
+  type OutOptions,
   power,
   sign,
   sin,

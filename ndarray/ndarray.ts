@@ -391,15 +391,17 @@ export class NDArray {
 
   /**
    * A copy converted to `dtype` (float to int truncates toward zero; int8-style wrap-around on
-   * overflow). With `{ copy: false }` the array itself is returned when nothing needs to change.
+   * overflow). With `{ copy: false }` the array itself is returned when nothing needs to change:
+   * the dtype is the same and the layout is what `order` asks for. Order `K` (the default) asks
+   * for none, so a strided view comes back as it is, as in numpy.
    */
   astype(dtype: DTypeLike, options: { order?: CopyOrder; copy?: boolean } = {}): NDArray {
     const dt = toDType(dtype);
     const want = options.order ?? "K";
     const f = this.flags;
     const order: Order = want === "C" || want === "F" ? want : f.f_contiguous && !f.c_contiguous ? "F" : "C";
-    if (options.copy === false && dt === this.dtype && (order === "C" ? f.c_contiguous : f.f_contiguous))
-      return this;
+    const laidOut = want === "K" || (order === "C" ? f.c_contiguous : f.f_contiguous);
+    if (options.copy === false && dt === this.dtype && laidOut) return this;
     const out = new NDArray(allocate(dt, this.size), this.shape, stridesFor(this.shape, order), 0, dt);
     copyInto(out, this);
     return out;

@@ -105,6 +105,21 @@ test("array copies, asarray does not when it need not", () => {
   assert.equal(nd.array(b).data === b.data, false);
 });
 
+test("asarray and astype without copy return a strided view as it is, unless an order is asked for", () => {
+  const m = nd.arange(12, undefined, 1, "float64").reshape(3, 4);
+  const inner = m.slice("1:3", "1:3"); // neither C- nor F-contiguous
+  assert.equal(nd.asarray(inner), inner);
+  assert.equal(inner.astype("float64", { copy: false }), inner);
+  const packed = inner.astype("float64", { copy: false, order: "C" });
+  assert.notEqual(packed, inner);
+  assert.deepEqual(packed.strides, [2, 1]);
+  // elementwise steps read the view in place: no hidden copy, and the result is right
+  assert.deepEqual(nd.add(inner, inner.T).toArray(), [
+    [10, 15],
+    [15, 20],
+  ]);
+});
+
 test("frombuffer views raw bytes", () => {
   const buf = new ArrayBuffer(32);
   new Float64Array(buf).set([1, 2, 3, 4]);

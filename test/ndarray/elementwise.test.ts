@@ -117,3 +117,102 @@ test("mismatched shapes name both shapes", () => {
   });
   assert.throws(() => nd.zeros([3]).multiply(nd.zeros([2, 2])), /\(3,\) \(2, 2\)/);
 });
+
+test("with { out } the result goes into the given array, which is returned", () => {
+  const a = nd.array([
+    [1, 2],
+    [3, 4],
+  ]);
+  const out = nd.empty([2, 2]);
+  const r = nd.add(a, 10, { out });
+  assert.equal(r, out);
+  assert.deepEqual(out.toArray(), [
+    [11, 12],
+    [13, 14],
+  ]);
+  // operands broadcast to out's shape, even when out is bigger than their own broadcast
+  nd.multiply(nd.array([1, 2]), 3, { out });
+  assert.deepEqual(out.toArray(), [
+    [3, 6],
+    [3, 6],
+  ]);
+});
+
+test("out may be an operand itself, which updates it in place", () => {
+  const acc = nd.array([1, 2, 3], { dtype: "float64" });
+  const data = acc.data;
+  nd.add(acc, nd.array([10, 20, 30]), { out: acc });
+  nd.multiply(2, acc, { out: acc });
+  nd.sqrt(nd.square(acc, { out: acc }), { out: acc });
+  assert.equal(acc.data, data);
+  assert.deepEqual(acc.toArray(), [22, 44, 66]);
+});
+
+test("out may be a strided view: a block of a larger array is written and nothing else", () => {
+  const big = nd.zeros([3, 4]);
+  nd.add(nd.ones([2, 2]), nd.array([[1], [2]]), { out: big.slice("1:3", "::2") });
+  assert.deepEqual(big.toArray(), [
+    [0, 0, 0, 0],
+    [2, 0, 2, 0],
+    [3, 0, 3, 0],
+  ]);
+});
+
+test("an operand that overlaps out in another layout gives the same result as without out", () => {
+  // out is the operand shifted by one: a one-pass loop would read values it already overwrote
+  const a = nd.arange(6);
+  const expected = nd.add(a.slice(":5"), 1).toArray();
+  nd.add(a.slice(":5"), 1, { out: a.slice("1:") });
+  assert.deepEqual(a.slice("1:").toArray(), expected);
+  // a transposed view of out itself
+  const m = nd.arange(4).reshape(2, 2);
+  const want = nd.add(m, m.T).toArray();
+  nd.add(m, m.T, { out: m });
+  assert.deepEqual(m.toArray(), want);
+});
+
+test("out must have a shape the operands broadcast to, and a dtype the result casts to", () => {
+  const a = nd.array([1, 2, 3]);
+  assert.throws(() => nd.add(a, 1, { out: nd.empty([2]) }), {
+    code: "ERR_ND_SHAPE",
+    message: /out has shape \(2,\)/,
+  });
+  assert.throws(() => nd.add(nd.ones([2, 3]), 1, { out: nd.empty([3]) }), { code: "ERR_ND_SHAPE" });
+  // numpy's same_kind rule: a float result into int32 is refused, float64 into float32 is fine
+  assert.throws(() => nd.divide(a, 2, { out: nd.empty([3], "int32") }), {
+    code: "ERR_ND_DTYPE",
+    message: /float64 result into out of dtype int32/,
+  });
+  const f32 = nd.empty([3], "float32");
+  nd.divide(a, 3, { out: f32 });
+  assert.deepEqual(f32.toArray(), Array.from(new Float32Array([1 / 3, 2 / 3, 1])));
+  const i32 = nd.empty([3], "int32");
+  nd.add(nd.array([1, 2, 3], { dtype: "uint8" }), 1, { out: i32 });
+  assert.deepEqual(i32.toArray(), [2, 3, 4]);
+});
+
+test("an integer result wraps in its own dtype before it is cast into out, as in numpy", () => {
+  const u = nd.array([200, 100], { dtype: "uint8" });
+  const out = nd.empty([2], "int32");
+  nd.add(u, u, { out });
+  assert.deepEqual(out.toArray(), [144, 200]);
+  const f = nd.empty([2]);
+  nd.multiply(nd.array([65536, 3], { dtype: "int32" }), 65536, { out: f });
+  assert.deepEqual(f.toArray(), [0, 196608]);
+});
+
+test("comparisons, math functions, where and clip take out too", () => {
+  const a = nd.array([-2, 0.5, 3]);
+  const mask = nd.empty([3], "bool");
+  assert.equal(nd.greater(a, 0, { out: mask }), mask);
+  assert.deepEqual(mask.toArray(), [false, true, true]);
+  const out = nd.empty([3]);
+  nd.abs(a, { out });
+  assert.deepEqual(out.toArray(), [2, 0.5, 3]);
+  nd.where(mask, a, 0, { out });
+  assert.deepEqual(out.toArray(), [0, 0.5, 3]);
+  nd.clip(a, -1, 1, { out });
+  assert.deepEqual(out.toArray(), [-1, 0.5, 1]);
+  nd.clip(out, 0, 0.75, { out });
+  assert.deepEqual(out.toArray(), [0, 0.5, 0.75]);
+});
