@@ -287,6 +287,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
 
   /** A view of the engine at position `i` of `ids` (negative counts from the end); results are scalars. */
   at(i: number): DirectView<true> {
+    if (this.lostReason) throw this.lostReason.again(); // the reason there are no engines
     const ids = this.ids;
     const id = ids[i < 0 ? ids.length + i : i];
     if (id === undefined) {

@@ -125,6 +125,7 @@ export abstract class View {
   }
 
   protected requireEngines(): EngineId[] {
+    if (this.core.lostReason) throw this.core.lostReason.again();
     const ids = this.core.ids;
     if (ids.length === 0) {
       throw new ClusterError(

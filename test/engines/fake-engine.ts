@@ -60,7 +60,10 @@ export class FakeEngine {
       ...(opts.host_id ? { host_id: opts.host_id } : {}),
     });
     const reply = (await e.next("registration_reply")) as Message<"registration_reply">;
-    if (reply.content.status !== "ok") throw new Error(`registration refused: ${reply.content.evalue}`);
+    if (reply.content.status !== "ok") {
+      await e.close(); // its heart's proxy would keep this process alive
+      throw new Error(`registration refused: ${reply.content.evalue}`);
+    }
     e.id = reply.content.id;
     return e;
   }

@@ -55,7 +55,7 @@ test("an interrupted cell and a call after its cluster stopped show the user's f
   const tb = await run("%tb");
   assert.equal(tb.status, "ok");
   assert.match(tb.stdout, /^ClusterError: this client is closed/);
-  assert.match(tb.stdout, /dist\/engines\/client\/view\.js/, "%tb left out our frames");
+  assert.match(tb.stdout, /dist\/engines\/client\/\w[\w-]*\.js/, "%tb left out our frames");
   assert.match(tb.stdout, /at cell \d+:2:\d+/);
 });
 
