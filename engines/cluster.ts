@@ -38,6 +38,9 @@ export const CONTROLLER_MAIN = fileURLToPath(new URL("./controller/main.js", imp
  */
 const CONTROLLER_NODE_FLAGS = ["--min-semi-space-size=16", "--no-memory-reducer"] as const;
 
+/** How long `Cluster.stop` waits for the controller to answer its shutdown request. */
+const STOP_REQUEST_MS = 2000;
+
 /** Options of {@link Cluster.start} that every launcher shares. */
 export interface ClusterBaseOptions {
   /** Engines to start (default: 2; with the ssh launcher, the hosts' counts, one per host by default). */
@@ -282,21 +285,31 @@ export class Cluster {
     return this.#client().signal(id, sig);
   }
 
-  /** Stops the engines and the controller, and removes the connection file. */
+  /**
+   * Stops the engines and the controller, and removes the connection file. A controller that
+   * does not answer (stopped, stalled) is sent SIGCONT and SIGTERM, and SIGKILL 5 s later.
+   */
   async stop(): Promise<void> {
     process.off("exit", this.#onExit);
     const client = this.client;
     this.client = undefined;
+    let asked = false;
     if (client && !client.link.lostReason) {
       try {
-        await client.shutdown({ hub: true });
+        await client.shutdown({ hub: true, timeout: STOP_REQUEST_MS });
+        asked = true;
       } catch {
-        // the controller may already be gone; fall through to signals
+        // the controller does not answer: signals below
       }
     }
     await client?.close();
     const child = this.#controller;
     if (child && child.exitCode === null && child.signalCode === null) {
+      // The child handle was unref'd so the cluster alone keeps nothing alive: while we wait for
+      // its exit, this process must live (else a script ends mid-await, with exit code 13).
+      child.ref();
+      if (!asked) child.kill("SIGTERM");
+      child.kill("SIGCONT"); // a stopped controller acts on SIGTERM only once it runs
       const kill = setTimeout(() => child.kill("SIGKILL"), 5000);
       await this.#exited;
       clearTimeout(kill);

@@ -183,12 +183,28 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       this.emit("engineRemoved", e, why);
     });
     this.link.on("storeRelease", (engine, blocks) => this.router.released(engine, blocks));
+    // Engines may have come or gone while the connection was down: ask again, tell the difference.
+    this.link.on("reconnected", () => void this.#resync());
     this.link.on("controllerLost", (err) => {
       // Engines leave with their controller, so work in flight on lanes cannot finish either.
       this.router.close(err);
       for (const w of this.#engineWaiters.splice(0)) w();
       if (this.listenerCount("controllerLost") > 0) this.emit("controllerLost", err);
     });
+  }
+
+  /** After a reconnection: the engines as the controller has them now, with events for the changes. */
+  async #resync(): Promise<void> {
+    let engines: EngineInfo[];
+    try {
+      engines = (await this.link.request("connect_request", {})).content.engines;
+    } catch {
+      return; // lost again: the link says so
+    }
+    const now = new Map(engines.map((e) => [e.id, e]));
+    for (const [id, e] of this.#engines)
+      if (!now.has(id)) this.link.emit("engineRemoved", e, "gone while the controller was unreachable");
+    for (const e of engines) if (!this.#engines.has(e.id)) this.link.emit("engineAdded", e);
   }
 
   /** Why this client cannot be used any more (its controller went away, or it was closed), if so. */
@@ -485,12 +501,20 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
    * Stops engines (`targets`), and with `hub: true` the controller too. With no options, a client
    * whose cluster this process started (`Cluster.start`) stops that whole cluster, as
    * `Cluster.stop` does: a notebook's closing `await rc.shutdown()` leaves no controller behind.
+   * `timeout` (ms, default 10,000) bounds the wait for the controller's answer
+   * (`CONTROLLER_UNREACHABLE`).
    */
-  async shutdown(opts: { targets?: readonly EngineId[] | "all"; hub?: boolean } = {}): Promise<void> {
+  async shutdown(
+    opts: { targets?: readonly EngineId[] | "all"; hub?: boolean } & CancelOptions = {},
+  ): Promise<void> {
     if (opts.targets === undefined && opts.hub === undefined && this.cluster?.startedHere)
       return this.cluster.stop();
     const targets = opts.targets === undefined || opts.targets === "all" ? "all" : [...opts.targets];
-    await this.link.request("shutdown_request", { targets, hub: opts.hub ?? false });
+    await this.link.request(
+      "shutdown_request",
+      { targets, hub: opts.hub ?? false },
+      { timeout: checkTimeout(opts.timeout), signal: opts.signal },
+    );
   }
 
   /**

@@ -1,7 +1,8 @@
 import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
 import { interruption } from "../cancellation.js";
-import { sessionName } from "../store/host-identity.js";
+import { processAlive } from "../launchers/process-alive.js";
+import { hostIdentity, sessionName } from "../store/host-identity.js";
 import { type Batchable, batchable, sendBatched, unpackBatch } from "../wire/protocol/batch.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import {
@@ -22,6 +23,13 @@ import { TurnBatcher } from "../wire/transport/turn-batcher.js";
 import { ClusterError } from "./errors.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 
+/** How long a client waits for a controller it cannot reach before it gives up on it. */
+const RECONNECT_GRACE_MS = 15_000;
+/** … and for one on its own host whose process still exists (stopped or stalled, not gone). */
+const PAUSED_GRACE_MS = 300_000;
+/** How often a client whose connection is down looks at its controller. */
+const CHECK_EVERY_MS = 250;
+
 /** How long a control request waits for its answer, and what may cancel it. */
 export interface RequestOptions {
   /** In ms (default 10,000). */
@@ -34,6 +42,8 @@ export interface LinkEvents {
   engineAdded: [EngineInfo];
   engineRemoved: [EngineInfo, string | undefined];
   controllerLost: [ClusterError];
+  /** The connection came back after it was down: what was said meanwhile may be missing. */
+  reconnected: [];
   /** An engine released blocks of this client's store. */
   storeRelease: [EngineId, number[]];
 }
@@ -41,7 +51,8 @@ export interface LinkEvents {
 /**
  * A client's connection to the controller: one DEALER socket, requests matched to replies by
  * parent msg_id, task messages handed to their listeners, and detection of a controller that
- * went away (socket disconnect or ZMTP heartbeat timeout) so nothing waits forever.
+ * went away (socket disconnect or ZMTP heartbeat timeout, then no reconnection in time) so
+ * nothing waits forever.
  */
 export class ControllerLink extends EventEmitter<LinkEvents> {
   readonly sock: SignedSocket;
@@ -108,17 +119,85 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
         ),
       );
     });
+    // A silent or closed connection is not yet a lost controller: ZeroMQ reconnects by itself, and
+    // a controller that was stopped or stalled answers again where it left off (see #waitForController).
     dealer.events.on("disconnect", () => {
-      if (this.#closed || this.#lost) return;
-      this.#fail(
-        new ClusterError(
-          "CONTROLLER_LOST",
-          `the controller at ${info.client_url} went away; unfinished tasks cannot complete. Start the cluster again and reconnect.`,
-        ),
-      );
+      if (!this.#closed && !this.#lost) this.#waitForController();
+    });
+    dealer.events.on("handshake", () => {
+      if (this.#down === undefined) return;
+      clearInterval(this.#down.check);
+      this.#down = undefined;
+      this.#resume();
+      this.emit("reconnected");
     });
     dealer.connect(info.client_url);
     void this.#loop();
+  }
+
+  /** While the connection is down: since when, and the check that gives up on the controller. */
+  #down: { since: number; check: NodeJS.Timeout } | undefined;
+
+  /**
+   * The connection to the controller is down. Tasks and requests wait while ZeroMQ reconnects: a
+   * controller that was stopped (SIGSTOP, a VM stall) answers them when it runs again. A controller
+   * on this host whose process has exited is lost at once; one on this host whose process still
+   * exists (stopped, or stalled) is waited for up to {@link PAUSED_GRACE_MS}; any other for
+   * {@link RECONNECT_GRACE_MS}. Then everything fails with `CONTROLLER_LOST`.
+   */
+  #waitForController(): void {
+    if (this.#down) return;
+    const info = this.info;
+    const here = info.controller_host_id !== undefined && info.controller_host_id === hostIdentity();
+    const since = Date.now();
+    const check = setInterval(() => {
+      const gone = here && !processAlive(info.controller_pid);
+      const waited = Date.now() - since;
+      const limit = here && !gone ? PAUSED_GRACE_MS : RECONNECT_GRACE_MS;
+      if (!gone && waited < limit) return;
+      this.#fail(
+        new ClusterError(
+          "CONTROLLER_LOST",
+          gone
+            ? `the controller at ${info.client_url} (pid ${info.controller_pid}) has exited; unfinished tasks cannot complete. Start the cluster again and reconnect.`
+            : `the controller at ${info.client_url} has not answered for ${Math.round(waited / 1000)} s; unfinished tasks are given up. If it runs again, connect a new client.`,
+        ),
+      );
+    }, CHECK_EVERY_MS);
+    check.unref();
+    this.#down = { since, check };
+  }
+
+  /**
+   * After a reconnection: what the controller sent while the connection was down may have gone to
+   * the connection that died, so each task still waited for is asked for again (`result_request`):
+   * a finished one's reply comes again, a running one's comes when it ends, and one the
+   * controller never received fails with `CONTROLLER_LOST` (submit it again).
+   */
+  #resume(): void {
+    for (const msgId of [...this.#listeners.keys()])
+      this.request("result_request", { msg_id: msgId }).then(
+        (m) => {
+          const status = m.content.status;
+          if (status === "sent" || status === "pending") return;
+          const listener = this.#listeners.get(msgId);
+          if (!listener) return; // answered meanwhile
+          this.#listeners.delete(msgId);
+          this.#updateKeepAlive();
+          listener.lost(
+            status === "unknown"
+              ? new ClusterError(
+                  "CONTROLLER_LOST",
+                  `task ${msgId} did not reach the controller before the connection dropped: submit it again`,
+                )
+              : new ClusterError(
+                  "RESULT_UNAVAILABLE",
+                  `the reply to task ${msgId} was lost while the controller was unreachable, and the controller did not keep it (${status})`,
+                ),
+          );
+        },
+        () => {}, // lost again, or no answer: the link's own failure says why
+      );
   }
 
   /** @internal Control requests waiting for their answers. */
@@ -134,6 +213,8 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   #fail(err: ClusterError): void {
     if (this.#lost) return;
     this.#lost = err;
+    clearInterval(this.#down?.check);
+    this.#down = undefined;
     for (const l of this.#listeners.values()) l.lost(err);
     this.#listeners.clear();
     for (const r of this.#requests.values()) r.reject(err);

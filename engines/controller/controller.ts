@@ -5,6 +5,7 @@ import { Publisher, Router } from "zeromq";
 import { createLauncher } from "../launchers/create-launcher.js";
 import type { Launcher } from "../launchers/launcher.js";
 import type { LauncherSpec } from "../launchers/launcher-spec.js";
+import { hostIdentity } from "../store/host-identity.js";
 import {
   type ConnectionInfo,
   removeConnectionFile,
@@ -99,7 +100,9 @@ export class Controller implements ControllerParts {
     // Every socket admits only peers with the cluster's password (see controller-auth.ts).
     const relay = (linger: number, maxMessageSize: number, label: string, opts: CodecOptions = {}) =>
       new SignedSocket(
-        new Router({ linger, maxMessageSize, ...CONTROLLER_SECURITY }),
+        // A peer that reconnects (after a pause, or a link that went silent) keeps its routing id:
+        // its new connection takes over from the stale one (ZMQ_ROUTER_HANDOVER).
+        new Router({ linger, maxMessageSize, handover: true, ...CONTROLLER_SECURITY }),
         signer,
         this.session,
         label,
@@ -175,6 +178,7 @@ export class Controller implements ControllerParts {
       ping_url: await bind(this.#pings),
       controller_pid: process.pid,
       controller_host: hostname(),
+      ...(hostIdentity() ? { controller_host_id: hostIdentity() } : {}),
       created: new Date().toISOString(),
       scheme: this.scheme,
       max_message_bytes: this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,

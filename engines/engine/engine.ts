@@ -44,6 +44,10 @@ const REGISTRATION_TIMEOUT_MS = Number(process.env.TSPARALLEL_REGISTRATION_TIMEO
 const REGISTRATION_REPEAT_MS = 5_000;
 /** How long an engine outlives a lost controller connection before exiting (no orphans). */
 const ORPHAN_GRACE_MS = 3_000;
+/** … and how long it waits for a controller on its own host whose process still exists (paused). */
+const PAUSED_GRACE_MS = 300_000;
+/** How often an engine whose controller connection is down looks at the controller. */
+const ORPHAN_CHECK_MS = 250;
 /** How often an engine with replies in its store checks that their clients still run. */
 const CLIENT_SWEEP_MS = 5_000;
 /** How long after its last task an engine holding store blocks collects garbage, and how often at most. */
@@ -83,7 +87,7 @@ export class Engine implements EngineParts {
   #heart: Heart | undefined;
   #signals: Worker | undefined;
   #registered: ((id: EngineId) => void) | undefined;
-  #orphanTimer: NodeJS.Timeout | undefined;
+  #orphanCheck: NodeJS.Timeout | undefined;
   /** Connections to the controller that are down (see #link). */
   readonly #linksDown = new Set<"tasks" | "heart">();
   #exiting = false;
@@ -221,6 +225,7 @@ export class Engine implements EngineParts {
       clearTimeout(timer);
     }
     this.runner.id = this.id;
+    this.#watchController(); // a connection that went down while registering
     this.#status.start();
     this.#spans.start();
     for (const [msg, lane] of this.#early.splice(0)) this.#fromLane(msg, lane);
@@ -358,21 +363,45 @@ export class Engine implements EngineParts {
   }
 
   /**
-   * A connection to the controller went down or came back. An engine whose controller stays
-   * unreachable for {@link ORPHAN_GRACE_MS} exits: no orphans. The heart's socket notices a link
-   * that went silent without closing (see heart.ts); the task socket, a controller that closed.
+   * A connection to the controller went down or came back. The heart's socket notices a link that
+   * went silent without closing (see heart.ts); the task socket, a controller that closed. Before
+   * registration the registration timeout decides instead, and says why.
    */
   #link(which: "tasks" | "heart", up: boolean): void {
     if (up) this.#linksDown.delete(which);
     else this.#linksDown.add(which);
+    this.#watchController();
+  }
+
+  /**
+   * While a connection to the controller is down: no orphans, but no engine lost to a pause
+   * either. A controller on this host whose process still exists (stopped by SIGSTOP, stalled) is
+   * waited for up to {@link PAUSED_GRACE_MS}, and the engine carries on where it was when it
+   * answers again; any other is given {@link ORPHAN_GRACE_MS}, then the engine exits.
+   */
+  #watchController(): void {
+    if (this.id < 0) return;
     if (this.#linksDown.size === 0) {
-      clearTimeout(this.#orphanTimer);
-      this.#orphanTimer = undefined;
-    } else
-      this.#orphanTimer ??= setTimeout(
-        () => this.exit(0, `lost the controller (${[...this.#linksDown].join(", ")} connection)`),
-        ORPHAN_GRACE_MS,
+      clearInterval(this.#orphanCheck);
+      this.#orphanCheck = undefined;
+      return;
+    }
+    if (this.#orphanCheck) return;
+    const { controller_host_id: hostId, controller_pid: pid } = this.info;
+    const here = hostId !== undefined && hostId === hostIdentity();
+    const since = Date.now();
+    this.#orphanCheck = setInterval(() => {
+      const waited = Date.now() - since;
+      const stalled = here && processAlive(pid);
+      if (waited < (stalled ? PAUSED_GRACE_MS : ORPHAN_GRACE_MS)) return;
+      clearInterval(this.#orphanCheck);
+      this.exit(
+        0,
+        stalled
+          ? `the controller (pid ${pid}) has not answered for ${Math.round(waited / 1000)} s`
+          : `lost the controller (${[...this.#linksDown].join(", ")} connection)`,
       );
+    }, ORPHAN_CHECK_MS);
   }
 
   /**

@@ -28,6 +28,11 @@ export interface ConnectionInfo {
   ping_url?: string;
   controller_pid: number;
   controller_host: string;
+  /**
+   * The controller's host as `hostIdentity()` tells it (boot id, pid namespace, user): a process
+   * with the same identity can tell from `controller_pid` whether the controller still exists.
+   */
+  controller_host_id?: string;
   created: string;
   scheme: string;
   /**
