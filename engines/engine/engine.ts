@@ -473,6 +473,9 @@ export class Engine implements EngineParts {
       url: this.info.heartbeat_url,
       key: this.info.key,
       identity: `signals-${this.uuid}`,
+      ...(this.info.controller_host_id !== undefined && this.info.controller_host_id === hostIdentity()
+        ? { controllerPidHere: this.info.controller_pid }
+        : {}),
     };
     this.#signals = new Worker(new URL("./signal-worker.js", import.meta.url), {
       workerData: data,

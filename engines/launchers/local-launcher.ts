@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { withHugePages } from "./huge-pages.js";
@@ -38,6 +39,19 @@ export function engineEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
+/** util-linux's setpriv, when this host has it (every Debian and Ubuntu does). */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+
+/**
+ * The command that runs `command args` as a process the kernel sends SIGKILL when this process
+ * dies (Linux's parent-death signal, set by setpriv, which then execs the command: same pid). An
+ * engine exits by itself when its controller goes, but not while it is stuck in synchronous code;
+ * the kernel's signal needs no thread in the engine. Without setpriv, the command as it is.
+ */
+function withParentDeathSignal(command: string, args: string[]): [string, string[]] {
+  return SETPRIV ? [SETPRIV, ["--pdeathsig", "SIGKILL", "--", command, ...args]] : [command, args];
+}
+
 /** Starts engines as child processes of this process (`process.execPath dist/engines/engine/main.js <file>`). */
 export class LocalLauncher implements Launcher {
   readonly kind = "local";
@@ -48,7 +62,8 @@ export class LocalLauncher implements Launcher {
 
   async start(n: number): Promise<void> {
     for (let i = 0; i < n; i++) {
-      const child = spawn(process.execPath, [ENGINE_MAIN, this.ctx.connectionFile], {
+      const [command, args] = withParentDeathSignal(process.execPath, [ENGINE_MAIN, this.ctx.connectionFile]);
+      const child = spawn(command, args, {
         stdio: ["ignore", "inherit", "inherit"],
         env: engineEnv({ [SIGNALLED_BY_PID]: "1" }),
       });

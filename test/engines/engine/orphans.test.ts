@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { after, test } from "node:test";
+import { processAlive } from "../../../engines/launchers/process-alive.js";
+import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js";
+
+after(stopTestClusters);
+
+test("an engine stuck in synchronous code dies with its controller (the launcher's engines)", async () => {
+  const cluster = await startTestCluster({ n: 1 });
+  const rc = cluster.client!;
+  const [pid] = await rc.view().apply(() => process.pid);
+  void rc
+    .view()
+    .apply(() => {
+      for (;;) {}
+    })
+    .catch(() => {});
+  await new Promise((r) => setTimeout(r, 300));
+  process.kill(rc.info.controller_pid, "SIGKILL");
+  assert.ok(await until(() => !processAlive(pid!), 3000), "the stuck engine is gone within 3 s");
+});
+
+test("an engine started by hand, stuck in synchronous code, is ended by its signal thread once the controller is gone", async () => {
+  const cluster = await startTestCluster({ n: 0 });
+  const rc = cluster.client!;
+  const { ENGINE_MAIN } = await import("../../../engines/launchers/local-launcher.js");
+  const env = { ...process.env };
+  delete env.TSPARALLEL_KEY;
+  const byHand = spawn(process.execPath, [ENGINE_MAIN, cluster.file], { stdio: "ignore", env });
+  try {
+    assert.ok(await until(() => rc.ids.length === 1, 10_000), "it registered");
+    void rc
+      .view()
+      .apply(() => {
+        for (;;) {}
+      })
+      .catch(() => {});
+    await new Promise((r) => setTimeout(r, 300));
+    const killed = Date.now();
+    process.kill(rc.info.controller_pid, "SIGKILL");
+    const exited = await new Promise<NodeJS.Signals | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), 25_000);
+      byHand.once("exit", (_code, signal) => {
+        clearTimeout(timer);
+        resolve(signal);
+      });
+    });
+    assert.equal(exited, "SIGKILL", "its signal thread killed it");
+    assert.ok(Date.now() - killed >= 9_000, "not before the main thread's own grace had passed");
+  } finally {
+    byHand.kill("SIGKILL");
+  }
+});
