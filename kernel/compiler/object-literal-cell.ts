@@ -38,5 +38,17 @@ export function objectLiteralCell(code: string): ObjectLiteralCell | undefined {
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext },
   });
   if (checked.diagnostics?.length) return undefined;
+  // `{ x = x + 1 }` parses as an object with a shorthand initializer, which only a destructuring
+  // target may have; the checker, not the parser, says so. As a block it is an assignment.
+  const assigns =
+    ts.isBinaryExpression(only.expression.expression) &&
+    only.expression.expression.operatorToken.kind === ts.SyntaxKind.EqualsToken;
+  if (!assigns && hasShorthandInitializer(only.expression)) return undefined;
   return { text, shift: 1 };
+}
+
+/** True when `node` holds a shorthand property with an initializer (`{ a = 1 }`). */
+function hasShorthandInitializer(node: ts.Node): boolean {
+  if (ts.isShorthandPropertyAssignment(node) && node.objectAssignmentInitializer) return true;
+  return ts.forEachChild(node, hasShorthandInitializer) ?? false;
 }

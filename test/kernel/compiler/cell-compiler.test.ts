@@ -109,6 +109,16 @@ test("a cell that is an object literal is that object; a block that is a real bl
   assert.equal(block.hasValue, false);
   assert.equal(runInEngine(block, { log: (v: unknown) => logged.push(v) }), undefined);
   assert.deepEqual(logged, [1]);
+  // A block whose only statement is an assignment also parses as an object with a shorthand
+  // initializer, which no object literal may have: it stays a block (as %px { x = x + 1 } does).
+  kernel.declare("counter", "number");
+  const assignment = compiled(kernel, "{ counter = counter + 1 }");
+  const scope = { counter: 41 };
+  runInEngine(assignment, scope);
+  assert.equal(scope.counter, 42);
+  const destructuring = compiled(kernel, "{ counter = 7 } = {} as { counter?: number }");
+  runInEngine(destructuring, scope);
+  assert.equal(scope.counter, 7);
 });
 
 test("an object literal cell's type errors and source map point at the cell as written", () => {
