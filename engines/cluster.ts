@@ -80,6 +80,14 @@ export interface ClusterBaseOptions {
    * `MESSAGE_TOO_LARGE`; lanes and the same-host store do not go through the controller.
    */
   maxMessageBytes?: number;
+  /**
+   * How many dead engines the controller replaces over the cluster's life, one fresh engine (a new
+   * id, an empty namespace) for each engine that crashes, is killed or stops answering heartbeats
+   * (default: `n`, as many as were started; 0: none). Stops and restarts you ask for, and clean
+   * exits, are not deaths. Launchers that cannot add engines to a running cluster (MPI) replace
+   * none. Clients hear of each replacement in the removed engine's reason.
+   */
+  respawn?: number;
 }
 
 /**
@@ -144,6 +152,7 @@ export class Cluster {
     const spec = launcherSpecOf(opts);
     const n = opts.n ?? defaultEngineCount(spec);
     if (opts.maxMessageBytes !== undefined) checkCount(opts.maxMessageBytes, "maxMessageBytes", 64 * 1024);
+    if (opts.respawn !== undefined) checkCount(opts.respawn, "respawn", 0);
     if (!Number.isInteger(n) || n < 0) throw new TypeError(`n must be a whole number ≥ 0, got ${n}`);
     const name = opts.name ?? defaultClusterName((free) => existsSync(connectionFilePath(free)));
     const file = opts.file ?? connectionFilePath(name);
@@ -167,6 +176,8 @@ export class Cluster {
       "--hwm",
       String(opts.hwm ?? "auto"),
       ...(opts.maxMessageBytes === undefined ? [] : ["--max-message-bytes", String(opts.maxMessageBytes)]),
+      "--respawn",
+      String(opts.respawn ?? n),
     ];
     if (!opts.daemonLog) args.push("--watch-parent", String(process.pid));
     if (opts.daemonLog) mkdirSync(dirname(opts.daemonLog), { recursive: true, mode: 0o700 });

@@ -16,7 +16,7 @@ import type { SchedulerScheme } from "../wire/protocol/messages.js";
 export const CLUSTER_USAGE = `usage: tsparallel cluster <command> [options]
 
 commands:
-  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N|auto]
+  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N|auto] [--respawn N]
         [--launcher local|ssh|slurm|mpi] [launcher options]
         start a controller with N engines (default 2; with ssh, the hosts' counts).
         Without --daemonize it runs until Ctrl-C; with it, it keeps running in the
@@ -59,6 +59,7 @@ export async function runClusterCommand(argv: string[]): Promise<number> {
         ip: { type: "string" },
         scheme: { type: "string" },
         hwm: { type: "string" },
+        respawn: { type: "string" },
         all: { type: "boolean" },
         launcher: { type: "string" },
         ...Object.fromEntries(
@@ -94,9 +95,9 @@ export async function runClusterCommand(argv: string[]): Promise<number> {
   }
 }
 
-function count(n: string | undefined, fallback: number): number {
+function count(n: string | undefined, fallback: number, flag = "-n"): number {
   const v = n === undefined ? fallback : Number(n);
-  if (!Number.isInteger(v) || v < 0) throw new Error(`-n must be a whole number ≥ 0, got "${n}"`);
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${flag} must be a whole number ≥ 0, got "${n}"`);
   return v;
 }
 
@@ -123,6 +124,7 @@ async function start(name: string, values: Record<string, string | boolean | und
     ip: values.ip as string | undefined,
     scheme: values.scheme as SchedulerScheme | undefined,
     hwm: values.hwm === undefined || values.hwm === "auto" ? undefined : Number(values.hwm),
+    respawn: values.respawn === undefined ? undefined : count(values.respawn as string, 0, "--respawn"),
     daemonLog: values.daemonize ? join(clustersDir(), `${name}.log`) : undefined,
     launcher: values.launcher,
     ...launcherOptionsFromFlags(values),

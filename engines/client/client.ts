@@ -15,6 +15,7 @@ import {
   readConnectionFile,
 } from "../wire/protocol/connection-file.js";
 import type {
+  ContentByType,
   EngineId,
   EngineInfo,
   EngineQueueStatus,
@@ -383,9 +384,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
   }
 
   /** Per-engine queue counts, status and memory, plus tasks not yet assigned. */
-  async queueStatus(
-    opts: CancelOptions = {},
-  ): Promise<{ engines: Record<string, EngineQueueStatus>; unassigned: number }> {
+  async queueStatus(opts: CancelOptions = {}): Promise<ContentByType["queue_status_reply"]> {
     return (await this.link.request("queue_status_request", {}, opts)).content;
   }
 

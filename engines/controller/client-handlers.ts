@@ -60,7 +60,12 @@ export function clientHandlers(c: ControllerParts): ClusterHandlers<"controllerF
           completed: r.completed,
           state: r.paused ? "paused" : r.status.busy ? "busy" : "idle",
         };
-      reply(client, m, "queue_status_reply", { engines, unassigned: c.tasks.scheduler.queued });
+      reply(client, m, "queue_status_reply", {
+        engines,
+        unassigned: c.tasks.scheduler.queued,
+        respawned: c.control.respawned,
+        respawns_left: c.control.respawnsLeft,
+      });
     },
     abort_request: (m, client) =>
       reply(client, m, "abort_reply", { aborted: c.tasks.abort(new Set(m.content.msg_ids), c.engines) }),

@@ -56,6 +56,8 @@ export interface ControllerOptions {
   maxMessageBytes?: number;
   /** How long an assigned task's payload may take to reach its engine, in ms (default 60,000). */
   assignmentTimeout?: number;
+  /** How many dead engines the controller replaces over its life (default 0). */
+  respawn?: number;
 }
 
 /** See {@link ControllerOptions.maxMessageBytes}. */
@@ -210,6 +212,7 @@ export class Controller implements ControllerParts {
       onExit: (where, code, signal) => this.control.exited(where, code, signal),
       log: (line) => process.stderr.write(`[tsparallel controller] ${line}\n`),
     });
+    this.control.respawnsLeft = this.opts.respawn ?? 0;
     if (engines > 0) await this.control.launcher.start(engines);
     return info;
   }

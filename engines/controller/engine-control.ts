@@ -34,6 +34,13 @@ export class EngineControl {
   readonly #asked = new Set<EngineRecord>();
   #stopping = false;
   launcher: Launcher | undefined;
+  /**
+   * How many more dead engines may be replaced (see ControllerOptions.respawn). A death that was
+   * asked for (stop, scale, restart) or a clean exit is no death and uses none of it.
+   */
+  respawnsLeft = 0;
+  /** Dead engines replaced so far. */
+  respawned = 0;
 
   constructor(
     private readonly registry: EngineRegistry,
@@ -93,6 +100,8 @@ export class EngineControl {
   died(rec: EngineRecord, reason: string, opts: { planned?: boolean; leaving?: boolean } = {}): void {
     if (!this.registry.remove(rec.info.id)) return;
     this.#asked.delete(rec);
+    if (!opts.planned && this.#respawn())
+      reason += `; a replacement is starting (${this.respawnsLeft} more allowed)`;
     if (!opts.planned)
       process.stderr.write(`[tsparallel controller] engine ${rec.info.id} is dead: ${reason}\n`);
     this.tasks.engineLost(rec, reason);
@@ -120,6 +129,21 @@ export class EngineControl {
       planned: asked || code === 0,
       leaving: true,
     });
+  }
+
+  /**
+   * Starts a replacement for an engine that died, if the budget and the launcher allow; true when
+   * one is starting. It registers as a new engine (a new id, an empty namespace).
+   */
+  #respawn(): boolean {
+    const launcher = this.launcher;
+    if (this.#stopping || this.respawnsLeft <= 0 || !launcher || launcher.refusal("add")) return false;
+    this.respawnsLeft--;
+    this.respawned++;
+    launcher.start(1).catch((e: Error) => {
+      process.stderr.write(`[tsparallel controller] could not start a replacement engine: ${e.message}\n`);
+    });
+    return true;
   }
 
   /** The launcher saw an engine process exit. */

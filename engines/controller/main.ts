@@ -1,7 +1,7 @@
 /**
  * Controller entry point, spawned by `Cluster.start` and `tsparallel cluster start`:
  *   node dist/engines/controller/main.js --name N --file F [--engines N] [--ip IP] [--scheme S] [--hwm N]
- *     [--launcher local|ssh|slurm|mpi] [--launcher-options JSON] [--max-message-bytes N]
+ *     [--launcher local|ssh|slurm|mpi] [--launcher-options JSON] [--max-message-bytes N] [--respawn N]
  * The key comes from $TSPARALLEL_KEY (never argv: other users can read argv). When ready it
  * prints one JSON line `{"ready":true,...}` on stdout; when it cannot start (a launcher failed)
  * `{"ready":false,"error":"…"}`, then exits with code 1.
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     "watch-parent": { type: "string" },
     launcher: { type: "string", default: "local" },
     "max-message-bytes": { type: "string" },
+    respawn: { type: "string", default: "0" },
     "launcher-options": { type: "string", default: "{}" },
   },
 });
@@ -48,6 +49,11 @@ if (
   process.stderr.write(
     `--max-message-bytes "${values["max-message-bytes"]}" is not a whole number of bytes ≥ 65536\n`,
   );
+  process.exit(2);
+}
+const respawn = Number(values.respawn);
+if (!(Number.isSafeInteger(respawn) && respawn >= 0)) {
+  process.stderr.write(`--respawn "${values.respawn}" is not a whole number ≥ 0 (dead engines to replace)\n`);
   process.exit(2);
 }
 if (!(values.scheme! in STRATEGIES)) {
@@ -75,6 +81,7 @@ const controller = new Controller({
   scheme: values.scheme as SchedulerScheme,
   ...(values.hwm === "auto" ? {} : { hwm: Number(values.hwm) }),
   ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
+  respawn,
   // How long an assigned task's payload may take to reach its engine (tests make it short).
   ...(Number(process.env.TSPARALLEL_ASSIGNMENT_TIMEOUT_MS) > 0
     ? { assignmentTimeout: Number(process.env.TSPARALLEL_ASSIGNMENT_TIMEOUT_MS) }

@@ -6,7 +6,7 @@ import { parseMagicArguments, positiveInt } from "../magics/magic-arguments.js";
 import type { ParallelMagics } from "./parallel-magics.js";
 
 const USAGE = [
-  "%cluster start [-n N] [--launcher local|ssh|slurm|mpi] [--scheme leastload|lru|random|weighted] [--ip IP] [launcher options] | stop | scale N | status",
+  "%cluster start [-n N] [--launcher local|ssh|slurm|mpi] [--scheme leastload|lru|random|weighted] [--ip IP] [--respawn N] [launcher options] | stop | scale N | status",
   "  ssh:   --hosts node1,alice@node2:2222=4 [--ssh-args '-F cfg'] [--remote-node P] [--remote-dir D] [--shared-file]",
   "  slurm: [--partition P] [--time T] [--account A] [--sbatch-args '--qos=debug'] [--srun-args '…'] [--jobs N]",
   "  mpi:   [--mpiexec P] [--mpi-args '--host a:2,b:2'] [--no-oversubscribe]",
@@ -16,6 +16,7 @@ const START_OPTIONS = [
   { name: "launcher", long: "launcher", value: true },
   { name: "scheme", long: "scheme", value: true },
   { name: "ip", long: "ip", value: true },
+  { name: "respawn", long: "respawn", value: true },
   ...LAUNCHER_FLAGS.map((f) => ({ name: f.flag, long: f.flag, value: f.read !== "on" && f.read !== "off" })),
 ];
 const SCHEMES = new Set(["leastload", "lru", "random", "weighted"]);
@@ -45,6 +46,7 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
           const { options, rest: extra } = parseMagicArguments(restText, START_OPTIONS, USAGE);
           if (extra.trim() !== "") throw new MagicUsageError(`unexpected argument "${extra.trim()}"`, USAGE);
           const n = positiveInt(options.n, "-n", USAGE);
+          const respawn = options.respawn === "0" ? 0 : positiveInt(options.respawn, "--respawn", USAGE);
           const launcher = (options.launcher as string | undefined) ?? "local";
           const scheme = options.scheme as string | undefined;
           if (scheme !== undefined && !SCHEMES.has(scheme)) {
@@ -64,6 +66,7 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
             ...(n === undefined ? {} : { n }),
             ...(scheme ? { scheme: scheme as SchedulerScheme } : {}),
             ...(typeof options.ip === "string" ? { ip: options.ip } : {}),
+            ...(respawn === undefined ? {} : { respawn }),
             launcher,
             ...launcherOptions,
           } as ClusterOptions);
@@ -116,6 +119,7 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
               pid: info?.pid ?? "",
             };
           });
+          const replaced = `${q.respawned ?? 0} dead engines replaced, ${q.respawns_left ?? 0} more may be`;
           const header = "engine  state        queued  in flight  completed  RSS MB  pid";
           const lines = rows.map(
             (r) =>
@@ -126,9 +130,11 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
               (r) =>
                 `<tr><td>${r.id}</td><td>${r.state}</td><td>${r.queued}</td><td>${r.outstanding}</td><td>${r.completed}</td><td>${r.rss}</td><td>${r.pid}</td></tr>`,
             )
-            .join("")}</tbody></table><p>${q.unassigned} load-balanced tasks waiting for an engine</p>`;
+            .join(
+              "",
+            )}</tbody></table><p>${q.unassigned} load-balanced tasks waiting for an engine; ${replaced}</p>`;
           ctx.display({
-            "text/plain": `${[header, ...lines].join("\n")}\n${q.unassigned} load-balanced tasks waiting for an engine`,
+            "text/plain": `${[header, ...lines].join("\n")}\n${q.unassigned} load-balanced tasks waiting for an engine; ${replaced}`,
             "text/html": html,
           });
           return OK;

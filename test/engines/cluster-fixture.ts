@@ -16,7 +16,8 @@ export function useTempClusterDir(): { dir: string; cleanup: () => void } {
  */
 export async function startTestCluster(opts: ClusterOptions = {}): Promise<Cluster> {
   if (!process.env.TSPARALLEL_DIR?.includes("tsp-test-")) started.dirs.push(useTempClusterDir());
-  const cluster = await Cluster.launch({ n: 2, timeout: 20_000, ...opts });
+  // No replacements unless a test asks: tests count the engines left after killing some.
+  const cluster = await Cluster.launch({ n: 2, timeout: 20_000, respawn: 0, ...opts });
   started.clusters.push(cluster);
   return cluster;
 }

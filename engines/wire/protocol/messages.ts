@@ -346,7 +346,13 @@ export interface ContentByType {
   signal_request: { targets: EngineId[]; signal: NodeJS.Signals };
   signal_reply: { status: "ok"; signalled: EngineId[] } | Refusal;
   queue_status_request: Record<string, never>;
-  queue_status_reply: { engines: Record<string, EngineQueueStatus>; unassigned: number };
+  /** `respawned`: dead engines replaced so far; `respawns_left`: how many more may be. */
+  queue_status_reply: {
+    engines: Record<string, EngineQueueStatus>;
+    unassigned: number;
+    respawned?: number;
+    respawns_left?: number;
+  };
   result_request: { msg_id: string };
   /** `sent`: the task's reply went to the client just before this answer. */
   result_reply: { status: "sent" | "pending" | "unknown" | "evicted" | "not_kept" };
