@@ -18,7 +18,6 @@ import type {
   ContentByType,
   EngineId,
   EngineInfo,
-  EngineQueueStatus,
   Refusal,
   TaskStreamContent,
 } from "../wire/protocol/messages.js";
