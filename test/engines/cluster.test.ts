@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { Client, Cluster, ClusterError, ConnectionFileError, type EngineInfo } from "../../engines/index.js";
+import { processAlive as isAlive } from "../../engines/launchers/process-alive.js";
 import { startTestCluster, stopTestClusters, until, useTempClusterDir } from "./cluster-fixture.js";
 
 const tmp = useTempClusterDir();
@@ -106,12 +107,3 @@ test("a connection file whose controller is gone times out with a hint instead o
   );
   await assert.rejects(Client.connect(file, { timeout: 500 }), /is the cluster running/);
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { after, before, test } from "node:test";
 import { type Client, ClusterError } from "../../../engines/index.js";
 import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js";
+import { engineByHand } from "../engine-by-hand.js";
 import { FakeEngine } from "../fake-engine.js";
 
 let rc: Client;
@@ -67,14 +68,8 @@ test("the cluster's own engines are still signalled by pid", async () => {
 });
 
 test("an engine started by hand on the controller's host is interrupted through its signal thread", async () => {
-  const { ENGINE_MAIN } = await import("../../../engines/launchers/local-launcher.js");
-  const before = new Set(rc.ids);
-  const env = { ...process.env };
-  delete env.TSPARALLEL_KEY;
-  const byHand = spawn(process.execPath, [ENGINE_MAIN, file], { stdio: "ignore", env });
+  const { child: byHand, id } = await engineByHand(rc, file);
   victims.push(byHand);
-  assert.ok(await until(() => rc.ids.some((id) => !before.has(id)), 10_000), "it registered");
-  const id = rc.ids.find((i) => !before.has(i))!;
   const ar = rc.view([id]).apply(() => {
     for (;;) {}
   });
@@ -85,14 +80,8 @@ test("an engine started by hand on the controller's host is interrupted through 
 });
 
 test("an engine that stops on its own says so: clients hear at once, not after the heartbeat limit", async () => {
-  const { ENGINE_MAIN } = await import("../../../engines/launchers/local-launcher.js");
-  const before = new Set(rc.ids);
-  const env = { ...process.env };
-  delete env.TSPARALLEL_KEY;
-  const byHand = spawn(process.execPath, [ENGINE_MAIN, file], { stdio: "ignore", env });
+  const { child: byHand, id } = await engineByHand(rc, file);
   victims.push(byHand);
-  assert.ok(await until(() => rc.ids.some((id) => !before.has(id)), 10_000), "it registered");
-  const id = rc.ids.find((i) => !before.has(i))!;
   const removed = new Promise<[number, string | undefined, number]>((resolve) =>
     rc.on("engineRemoved", (e, why) => {
       if (e.id === id) resolve([e.id, why, Date.now()]);

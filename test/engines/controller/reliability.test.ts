@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { type Client, ClusterError, EngineError, RemoteError } from "../../../engines/index.js";
+import { processAlive as isAlive } from "../../../engines/launchers/process-alive.js";
 import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js";
 
 let rc: Client;
@@ -8,15 +9,6 @@ before(async () => {
   rc = (await startTestCluster({ n: 3 })).client!;
 });
 after(stopTestClusters);
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test("an interrupted engine stops its task and runs the next one", async () => {
   const e = rc.at(0);

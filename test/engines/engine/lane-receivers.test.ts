@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { LaneServer } from "../../../engines/engine/lane-server.js";
 import type { Client } from "../../../engines/index.js";
+import { processAlive as isAlive } from "../../../engines/launchers/process-alive.js";
 import { MessageCodec } from "../../../engines/wire/protocol/message-codec.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
 import { StreamSocket } from "../../../engines/wire/transport/stream-socket.js";
@@ -14,15 +15,6 @@ before(async () => {
   rc = (await startTestCluster({ n: 1 })).client!;
 });
 after(stopTestClusters);
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 /** A lane connection to engine `id` that speaks with the cluster's key. */
 async function laneTo(id: number): Promise<StreamSocket> {

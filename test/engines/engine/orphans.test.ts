@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { after, test } from "node:test";
 import { processAlive } from "../../../engines/launchers/process-alive.js";
 import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js";
+import { engineByHand } from "../engine-by-hand.js";
 
 after(stopTestClusters);
 
@@ -24,12 +24,8 @@ test("an engine stuck in synchronous code dies with its controller (the launcher
 test("an engine started by hand, stuck in synchronous code, is ended by its signal thread once the controller is gone", async () => {
   const cluster = await startTestCluster({ n: 0 });
   const rc = cluster.client!;
-  const { ENGINE_MAIN } = await import("../../../engines/launchers/local-launcher.js");
-  const env = { ...process.env };
-  delete env.TSPARALLEL_KEY;
-  const byHand = spawn(process.execPath, [ENGINE_MAIN, cluster.file], { stdio: "ignore", env });
+  const { child: byHand } = await engineByHand(rc, cluster.file);
   try {
-    assert.ok(await until(() => rc.ids.length === 1, 10_000), "it registered");
     void rc
       .view()
       .apply(() => {
