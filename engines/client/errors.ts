@@ -18,6 +18,11 @@ export type ClusterErrorCode =
   /** A message with a frame larger than the controller takes (its `maxMessageBytes`). */
   | "MESSAGE_TOO_LARGE";
 
+/** Where a remote error came from: `[engine 3]`, or `[controller]` for one the controller made (id −1). */
+function origin(engineId: number): string {
+  return engineId < 0 ? "[controller]" : `[engine ${engineId}]`;
+}
+
 /** An exception raised by user code on an engine. */
 export class RemoteError extends Error {
   override readonly name: string = "RemoteError";
@@ -32,13 +37,13 @@ export class RemoteError extends Error {
     /** The remote stack, with the engine's own frames removed. */
     readonly traceback: string[] = [],
   ) {
-    super(`[engine ${engineId}] ${ename}: ${evalue}`);
+    super(`${origin(engineId)} ${ename}: ${evalue}`);
     if (traceback.length) this.stack = `${this.message}\n${traceback.slice(1).join("\n")}`;
   }
 
   /** The remote traceback as one string. */
   renderTraceback(): string {
-    return this.traceback.length ? [`[engine ${this.engineId}]`, ...this.traceback].join("\n") : this.message;
+    return this.traceback.length ? [origin(this.engineId), ...this.traceback].join("\n") : this.message;
   }
 }
 
