@@ -15,5 +15,6 @@
 /* Each adds its functions to the module's exports; returns 0 on failure. */
 int blas_register(napi_env env, napi_value exports);
 int shm_register(napi_env env, napi_value exports);
+int heap_register(napi_env env, napi_value exports);
 
 #endif

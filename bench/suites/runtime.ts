@@ -11,6 +11,7 @@ import type { BenchContext } from "../bench-context.js";
 import { gemmMetricSpecs } from "../gemm.js";
 import { type MetricResult, type MetricSpec, measure, median } from "../metric.js";
 import { PeerProcess } from "../peer-process.js";
+import { soak } from "../soak.js";
 import { tcpEchoRttMs } from "../tcp-echo.js";
 
 /** Calls before the round trips are timed: V8 has optimized the call path by then. */
@@ -27,6 +28,7 @@ export const RUNTIME_METRICS = [
   "apply_rtt_lb",
   "px_rtt",
   "lb_flood_tasks_per_s",
+  "controller_rss_after_soak_ratio",
   "map_items_per_s_chunk1",
   "map_items_per_s_auto",
   ...[8, 64, 512].flatMap((m) => ["push", "pull", "scatter", "gather"].map((op) => `${op}_${m}MiB_GBps`)),
@@ -267,6 +269,23 @@ export async function runtimeSuite(
           return tasks / s;
         },
         theirs: peerRun("lb_flood_tasks_per_s", { tasks }),
+      },
+      {
+        // One run: a million tasks take ~40 s here, and ipyparallel's hub (which keeps every
+        // task until purged) would take far longer and grow without bound.
+        name: "controller_rss_after_soak_ratio",
+        unit: "×",
+        better: "lower",
+        peer: "—",
+        warmUp: async () => undefined,
+        ours: async () => {
+          const r = await soak(ctx.full ? 1_000_000 : 300_000);
+          ctx.log(
+            `  soak: ${r.tasks} tasks in ${r.seconds.toFixed(1)} s; controller RSS idle ${r.idleMB.toFixed(0)} MB, peak ${r.peakMB.toFixed(0)}, 10 s after ${r.afterMB.toFixed(0)}`,
+          );
+          return r.afterMB / r.idleMB;
+        },
+        theirs: { none: "the controller's resident memory 10 s after the soak, over its idle size" },
       },
       mapSpec("map_items_per_s_chunk1", 1),
       mapSpec("map_items_per_s_auto", "auto"),

@@ -24,6 +24,7 @@ import { EngineControl } from "./engine-control.js";
 import { engineHandlers } from "./engine-handlers.js";
 import { type EngineRecord, EngineRegistry } from "./engine-registry.js";
 import { DEFAULT_HEARTBEAT, HeartbeatMonitor, type HeartbeatOptions } from "./heartbeat-monitor.js";
+import { IdleCollector } from "./idle-collector.js";
 import { OutputRelay } from "./output-relay.js";
 import { TaskRouting } from "./task-routing.js";
 import { TaskStream } from "./task-stream.js";
@@ -92,6 +93,8 @@ export class Controller implements ControllerParts {
   #monitor: HeartbeatMonitor | undefined;
   #info: ConnectionInfo | undefined;
   #stopping = false;
+  /** One full collection after a burst, once quiet (the controller runs without V8's memory reducer). */
+  readonly #collector = new IdleCollector();
   readonly session = randomUUID();
 
   constructor(readonly opts: ControllerOptions) {
@@ -225,6 +228,8 @@ export class Controller implements ControllerParts {
   ): Promise<void> {
     try {
       for await (const msg of sock.messages()) {
+        // Clients drive the bursts; engines' heartbeats, status and spans never stop.
+        if (sock === this.clients) this.#collector.saw();
         const from = msg.identities[0] ?? Buffer.alloc(0);
         try {
           if (!handle(msg, from))
@@ -261,6 +266,7 @@ export class Controller implements ControllerParts {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#monitor?.stop();
+    this.#collector.stop();
     this.stream.stop();
     await this.control.stopAll();
     if (this.#info) removeConnectionFile(this.opts.file);

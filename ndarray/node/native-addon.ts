@@ -56,6 +56,8 @@ export interface NativeAddon {
   shmClose(fd: number): void;
   /** Copies `src` into `dst` (one byte length) with up to `threads` threads (large copies only). */
   shmCopy(dst: Uint8Array, src: Uint8Array, threads: number): void;
+  /** glibc's malloc_trim(0): gives freed C-heap memory back to the system; false elsewhere. */
+  mallocTrim(): boolean;
 }
 
 const ADDON = "native/build/Release/tsparallel_native.node";

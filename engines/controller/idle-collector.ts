@@ -1,0 +1,75 @@
+import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
+import { collectGarbage } from "../store/collect-garbage.js";
+
+/** glibc's malloc_trim through the addon; nothing without it (no compiler at install). */
+function trimCHeap(): void {
+  try {
+    loadNativeAddon().mallocTrim();
+  } catch {
+    // no addon: the C heap keeps what it freed
+  }
+}
+
+/** What counts as a burst, and how long the quiet after it must last. */
+export interface IdleCollectorOptions {
+  /** Messages from clients since the last collection that make one worth it (default 200; a task batch is one). */
+  minMessages?: number;
+  /** How long without a message counts as quiet, in ms (default 2,000). */
+  quietMs?: number;
+  /** What runs once quiet (default: a full V8 collection, then glibc's malloc_trim). */
+  collect?: () => void;
+}
+
+/**
+ * Gives memory back after a burst. The controller runs without V8's memory reducer (a flood
+ * right after an idle spell would otherwise spend its time growing the heap again), so after a
+ * million tasks its heap stayed at its peak for good. Once a burst of messages is followed by a
+ * quiet spell, one full collection runs, and glibc is asked to give back what the C heap freed
+ * (ZeroMQ's message buffers): memory shrinks to what the controller still holds (its bounded task
+ * table), at the cost of one pause when nobody is waiting.
+ */
+export class IdleCollector {
+  readonly #minMessages: number;
+  readonly #quietMs: number;
+  readonly #timer: NodeJS.Timeout;
+  readonly #collect: () => void;
+  #seen = 0;
+  #counted = 0;
+  #sinceCollection = 0;
+  #lastActive = 0;
+
+  constructor(opts: IdleCollectorOptions = {}) {
+    this.#minMessages = opts.minMessages ?? 200;
+    this.#quietMs = opts.quietMs ?? 2000;
+    this.#collect =
+      opts.collect ??
+      (() => {
+        collectGarbage();
+        trimCHeap();
+      });
+    this.#timer = setInterval(() => this.#check(), Math.max(100, this.#quietMs / 4));
+    this.#timer.unref();
+  }
+
+  /** A message arrived. */
+  saw(): void {
+    this.#seen++;
+  }
+
+  #check(): void {
+    const now = performance.now();
+    if (this.#seen !== this.#counted) {
+      this.#sinceCollection += this.#seen - this.#counted;
+      this.#counted = this.#seen;
+      this.#lastActive = now;
+      return;
+    }
+    if (this.#sinceCollection < this.#minMessages || now - this.#lastActive < this.#quietMs) return;
+    this.#sinceCollection = 0;
+    this.#collect();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}

@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { IdleCollector } from "../../../engines/controller/idle-collector.js";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("the idle collector runs once after a burst has gone quiet, and not for a trickle or while busy", async () => {
+  let runs = 0;
+  const c = new IdleCollector({ minMessages: 100, quietMs: 200, collect: () => runs++ });
+  try {
+    for (let i = 0; i < 50; i++) c.saw(); // a trickle: not worth a collection
+    await sleep(500);
+    assert.equal(runs, 0);
+    // A burst that keeps going: no collection while messages still come.
+    for (let k = 0; k < 6; k++) {
+      for (let i = 0; i < 100; i++) c.saw();
+      await sleep(60);
+    }
+    assert.equal(runs, 0, "not while busy");
+    await sleep(500);
+    assert.equal(runs, 1, "once it went quiet");
+    await sleep(500);
+    assert.equal(runs, 1, "and only once");
+  } finally {
+    c.stop();
+  }
+});
