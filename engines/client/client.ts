@@ -508,11 +508,12 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
     if (opts.targets === undefined && opts.hub === undefined && this.cluster?.startedHere)
       return this.cluster.stop();
     const targets = opts.targets === undefined || opts.targets === "all" ? "all" : [...opts.targets];
-    await this.link.request(
+    const reply = await this.link.request(
       "shutdown_request",
       { targets, hub: opts.hub ?? false },
       { timeout: checkTimeout(opts.timeout), signal: opts.signal },
     );
+    if (reply.content.status === "error") throw refused(reply.content);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type {
   ClusterHandlers,
   ContentByType,
+  EngineId,
   EngineQueueStatus,
   Message,
   MsgType,
@@ -79,9 +80,20 @@ export function clientHandlers(c: ControllerParts): ClusterHandlers<"controllerF
       ),
     result_request: (m, client) => c.tasks.answerResult(m.content.msg_id, client, m.header),
     shutdown_request: (m, client) => {
-      if (!m.content.hub) c.control.shutdown(m.content.targets);
+      // Stopping the cluster takes a request that says exactly that: `hub: true`, not any truthy value.
+      const { targets, hub } = m.content as { targets: unknown; hub: unknown };
+      const ids = targets === "all" || (Array.isArray(targets) && targets.every((t) => Number.isInteger(t)));
+      if (!ids || typeof hub !== "boolean") {
+        reply(client, m, "shutdown_reply", {
+          status: "error",
+          code: "MALFORMED_REQUEST",
+          evalue: 'shutdown_request needs targets ("all" or engine ids) and hub (true or false)',
+        });
+        return;
+      }
+      if (!hub) c.control.shutdown(targets as EngineId[] | "all");
       reply(client, m, "shutdown_reply", { status: "ok" });
-      if (m.content.hub) void c.stop().then(() => process.exit(0));
+      if (hub) void c.stop().then(() => process.exit(0));
     },
     scale_request: (m, client) =>
       answer(

@@ -90,16 +90,22 @@ export class CoreBoard {
 
   /** Marks `slot` busy or idle. */
   setBusy(slot: number, busy: boolean): void {
+    if (this.#closed) return; // an engine's last task may end after it closed the board on exit
     const was = Atomics.exchange(this.words, FIRST_SLOT + slot, busy ? 1 : 0);
     if (was !== (busy ? 1 : 0)) Atomics.add(this.words, COUNT, busy ? 1 : -1);
   }
 
   /** Engines of this host running a task now. */
   busy(): number {
+    if (this.#closed) return 0;
     return Atomics.load(this.words, COUNT);
   }
 
+  #closed = false;
+
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.addon.shmUnmap(this.memory);
     this.addon.shmClose(this.fd);
   }

@@ -126,7 +126,7 @@ export interface LaneTaskRecord {
 
 /**
  * Why the controller refused a control request (`signal_request`, `scale_request`,
- * `restart_engine_request`); the client raises a ClusterError with this code.
+ * `restart_engine_request`, `shutdown_request`); the client raises a ClusterError with this code.
  */
 export type RefusalCode =
   /** The request names an engine that is not registered. */
@@ -142,7 +142,9 @@ export type RefusalCode =
   /** The launcher tried and failed (its message says why: sbatch's error, ssh's stderr …). */
   | "LAUNCHER_FAILED"
   /** The launcher started engines that did not register in time. */
-  | "ENGINES_LATE";
+  | "ENGINES_LATE"
+  /** The request's content is not what its type requires (a peer with the key, but a bug or worse). */
+  | "MALFORMED_REQUEST";
 
 /** A refused control request's reply. */
 export interface Refusal {
@@ -357,7 +359,7 @@ export interface ContentByType {
   /** `sent`: the task's reply went to the client just before this answer. */
   result_reply: { status: "sent" | "pending" | "unknown" | "evicted" | "not_kept" };
   shutdown_request: { targets: EngineId[] | "all"; hub: boolean };
-  shutdown_reply: { status: "ok" };
+  shutdown_reply: { status: "ok" } | Refusal;
   scale_request: { n: number };
   scale_reply: { status: "ok"; engines: number } | Refusal;
   restart_engine_request: { id: EngineId };
