@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { encodeMessage, makeHeader } from "../../../engines/wire/protocol/frames.js";
+import { Signer } from "../../../engines/wire/protocol/signing.js";
+import { startKernel } from "../../helpers/kernel-process.js";
+
+/** Messages sent to each of the kernel's shell and control channels. */
+const MESSAGES = 10_000;
+
+function rssMB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+}
+
+test("10,000 hostile messages on the kernel's shell and control: no crash, no unsigned code run, the kernel answers", async (t) => {
+  const k = await startKernel({ launcher: "js", transport: "tcp" });
+  t.after(() => k.stop());
+  const marks = mkdtempSync(join(tmpdir(), "tsp-kfuzz-"));
+  t.after(() => rmSync(marks, { recursive: true, force: true }));
+  const marker = join(marks, "ran");
+  const wrongKey = new Signer("not the kernel's key");
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1664525 + 1013904223) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+  const code = `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran")`;
+  // Types the kernel handles and some it does not; shutdown and interrupt are a key holder's right,
+  // so they go with the wrong key only.
+  const types = [
+    "kernel_info_request",
+    "complete_request",
+    "inspect_request",
+    "is_complete_request",
+    "history_request",
+    "comm_info_request",
+    "no_such_request",
+  ];
+  const junk = () =>
+    pick([
+      null,
+      0,
+      -1,
+      "",
+      "x".repeat(40),
+      [],
+      {},
+      { code: 5 },
+      { cursor_pos: "a" },
+      { code: "{", cursor_pos: -3 },
+    ]);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const message = (i: number): Uint8Array[] => {
+    const kind = i % 3;
+    if (kind === 0)
+      return Array.from({ length: 1 + Math.floor(random() * 6) }, () => bytes(Math.floor(random() * 200)));
+    if (kind === 1) {
+      // Signed with the kernel's key, malformed content.
+      const header = makeHeader(pick(types), k.client.session);
+      return encodeMessage({ header, content: junk() as never }, k.client.signer, { signBuffersBelow: 0 });
+    }
+    // Signed with another key: must never run.
+    const header = makeHeader(
+      pick(["execute_request", "shutdown_request", "interrupt_request"]),
+      k.client.session,
+    );
+    return encodeMessage(
+      {
+        header,
+        content: {
+          code,
+          silent: false,
+          store_history: false,
+          user_expressions: {},
+          allow_stdin: false,
+          restart: false,
+        } as never,
+      },
+      wrongKey,
+      { signBuffersBelow: 0 },
+    );
+  };
+
+  await k.client.execute("1");
+  await new Promise((r) => setTimeout(r, 1000));
+  const pid = k.process.pid!;
+  const idle = rssMB(pid);
+  for (const channel of ["shell", "control"] as const)
+    for (let i = 0; i < MESSAGES; i++) await k.client.sendRaw(channel, message(i));
+  assert.equal(await k.client.heartbeat("after"), "after", "the heartbeat answers");
+  const { outputs } = await k.client.execute("40 + 2");
+  const result = outputs.find((m) => m.header.msg_type === "execute_result");
+  assert.equal((result?.content as { data: Record<string, string> } | undefined)?.data["text/plain"], "42");
+  assert.equal(existsSync(marker), false, "nothing signed with another key ran");
+  t.diagnostic(`kernel RSS before ${idle.toFixed(0)} MB, after ${rssMB(pid).toFixed(0)} MB`);
+});
