@@ -21,6 +21,7 @@ export type SystemNeed =
   | "slurm"
   | "mpi"
   | "netns"
+  | "setpriv"
   | "root";
 
 const LIST = fileURLToPath(new URL("../../../scripts/system-packages.txt", import.meta.url));

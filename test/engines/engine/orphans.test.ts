@@ -1,12 +1,23 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { after, test } from "node:test";
 import { processAlive } from "../../../engines/launchers/process-alive.js";
+import { needs } from "../../helpers/system-needs.js";
 import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js";
 import { engineByHand } from "../engine-by-hand.js";
 
 after(stopTestClusters);
 
-test("an engine stuck in synchronous code dies with its controller (the launcher's engines)", async () => {
+test("an engine stuck in synchronous code dies with its controller (the launcher's engines)", async (t) => {
+  if (!["/usr/bin/setpriv", "/bin/setpriv"].some((p) => existsSync(p))) {
+    t.skip(
+      needs(
+        "setpriv",
+        "setpriv (util-linux) is not installed: local engines are started without a parent-death signal",
+      ),
+    );
+    return;
+  }
   const cluster = await startTestCluster({ n: 1 });
   const rc = cluster.client!;
   const [pid] = await rc.view().apply(() => process.pid);
