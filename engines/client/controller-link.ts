@@ -1,8 +1,13 @@
 import { EventEmitter } from "node:events";
 import { Dealer } from "zeromq";
 import { interruption } from "../cancellation.js";
-import { processAlive } from "../launchers/process-alive.js";
-import { hostIdentity, sessionName } from "../store/host-identity.js";
+import {
+  controllerPidHere,
+  PAUSED_GRACE_MS,
+  PRESENCE_CHECK_MS,
+  silentController,
+} from "../controller-presence.js";
+import { sessionName } from "../store/host-identity.js";
 import { type Batchable, batchable, sendBatched, unpackBatch } from "../wire/protocol/batch.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import {
@@ -25,10 +30,6 @@ import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 
 /** How long a client waits for a controller it cannot reach before it gives up on it. */
 const RECONNECT_GRACE_MS = 15_000;
-/** … and for one on its own host whose process still exists (stopped or stalled, not gone). */
-const PAUSED_GRACE_MS = 300_000;
-/** How often a client whose connection is down looks at its controller. */
-const CHECK_EVERY_MS = 250;
 
 /** How long a control request waits for its answer, and what may cancel it. */
 export interface RequestOptions {
@@ -148,12 +149,13 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
   #waitForController(): void {
     if (this.#down) return;
     const info = this.info;
-    const here = info.controller_host_id !== undefined && info.controller_host_id === hostIdentity();
+    const pidHere = controllerPidHere(info);
     const since = Date.now();
     const check = setInterval(() => {
-      const gone = here && !processAlive(info.controller_pid);
+      const state = silentController(pidHere);
+      const gone = state === "gone";
       const waited = Date.now() - since;
-      const limit = here && !gone ? PAUSED_GRACE_MS : RECONNECT_GRACE_MS;
+      const limit = state === "paused" ? PAUSED_GRACE_MS : RECONNECT_GRACE_MS;
       if (!gone && waited < limit) return;
       this.#fail(
         new ClusterError(
@@ -163,7 +165,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
             : `the controller at ${info.client_url} has not answered for ${Math.round(waited / 1000)} s; unfinished tasks are given up. If it runs again, connect a new client.`,
         ),
       );
-    }, CHECK_EVERY_MS);
+    }, PRESENCE_CHECK_MS);
     check.unref();
     this.#down = { since, check };
   }

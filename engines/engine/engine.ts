@@ -5,6 +5,12 @@ import { clearInterval, clearTimeout, setInterval, setTimeout } from "node:timer
 import { Worker } from "node:worker_threads";
 import { Dealer } from "zeromq";
 import { loadNativeAddon } from "../../ndarray/node/native-addon.js";
+import {
+  controllerPidHere,
+  PAUSED_GRACE_MS,
+  PRESENCE_CHECK_MS,
+  silentController,
+} from "../controller-presence.js";
 import { SIGNALLED_BY_PID } from "../launchers/local-launcher.js";
 import { processAlive } from "../launchers/process-alive.js";
 import { collectGarbage, lastFullCollection } from "../store/collect-garbage.js";
@@ -44,10 +50,6 @@ const REGISTRATION_TIMEOUT_MS = Number(process.env.TSPARALLEL_REGISTRATION_TIMEO
 const REGISTRATION_REPEAT_MS = 5_000;
 /** How long an engine outlives a lost controller connection before exiting (no orphans). */
 const ORPHAN_GRACE_MS = 3_000;
-/** … and how long it waits for a controller on its own host whose process still exists (paused). */
-const PAUSED_GRACE_MS = 300_000;
-/** How often an engine whose controller connection is down looks at the controller. */
-const ORPHAN_CHECK_MS = 250;
 /** How often an engine with replies in its store checks that their clients still run. */
 const CLIENT_SWEEP_MS = 5_000;
 /** How long after its last task an engine holding store blocks collects garbage, and how often at most. */
@@ -387,12 +389,11 @@ export class Engine implements EngineParts {
       return;
     }
     if (this.#orphanCheck) return;
-    const { controller_host_id: hostId, controller_pid: pid } = this.info;
-    const here = hostId !== undefined && hostId === hostIdentity();
+    const pid = controllerPidHere(this.info);
     const since = Date.now();
     this.#orphanCheck = setInterval(() => {
       const waited = Date.now() - since;
-      const stalled = here && processAlive(pid);
+      const stalled = silentController(pid) === "paused";
       if (waited < (stalled ? PAUSED_GRACE_MS : ORPHAN_GRACE_MS)) return;
       clearInterval(this.#orphanCheck);
       this.exit(
@@ -401,7 +402,7 @@ export class Engine implements EngineParts {
           ? `the controller (pid ${pid}) has not answered for ${Math.round(waited / 1000)} s`
           : `lost the controller (${[...this.#linksDown].join(", ")} connection)`,
       );
-    }, ORPHAN_CHECK_MS);
+    }, PRESENCE_CHECK_MS);
   }
 
   /**
@@ -473,9 +474,9 @@ export class Engine implements EngineParts {
       url: this.info.heartbeat_url,
       key: this.info.key,
       identity: `signals-${this.uuid}`,
-      ...(this.info.controller_host_id !== undefined && this.info.controller_host_id === hostIdentity()
-        ? { controllerPidHere: this.info.controller_pid }
-        : {}),
+      ...(controllerPidHere(this.info) === undefined
+        ? {}
+        : { controllerPidHere: controllerPidHere(this.info) }),
     };
     this.#signals = new Worker(new URL("./signal-worker.js", import.meta.url), {
       workerData: data,

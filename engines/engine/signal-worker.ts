@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Dealer } from "zeromq";
-import { processAlive } from "../launchers/process-alive.js";
+import { silentController } from "../controller-presence.js";
 import { ENGINE_SIGNALS, type Message } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
 import { controllerCredentials } from "../wire/transport/controller-auth.js";
@@ -49,7 +49,7 @@ function watchdog(dealer: Dealer, data: SignalThreadData): void {
   });
   setInterval(() => {
     if (downSince === undefined || Date.now() - downSince < WATCHDOG_MS) return;
-    if (data.controllerPidHere !== undefined && processAlive(data.controllerPidHere)) return;
+    if (silentController(data.controllerPidHere) === "paused") return;
     process.kill(process.pid, "SIGKILL");
   }, 1000).unref();
 }
