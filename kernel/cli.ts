@@ -3,7 +3,7 @@
  * object with its name, usage line, help text and `run`.
  */
 import { launcherFlagsUsage } from "../engines/launchers/launcher-flags.js";
-import { type InstallTarget, installKernelspec, KERNEL_NAME } from "./kernelspec.js";
+import { type InstallTarget, installKernelspec, KERNEL_NAME, KERNEL_NODE_FLAGS } from "./kernelspec.js";
 import { labCommand } from "./lab/lab-command.js";
 import { lessonsCommand } from "./lab/lessons-command.js";
 import { ownPackage } from "./protocol/kernel-info.js";
@@ -12,16 +12,18 @@ import { parseOptions, type Subcommand, UsageError } from "./subcommand.js";
 const install: Subcommand = {
   name: "install",
   summary: "install the Jupyter kernelspec (no Python needed)",
-  usage: "tsparallel install [--user | --sys-prefix | --prefix DIR]",
+  usage: "tsparallel install [--user | --sys-prefix | --prefix DIR] [--no-snapshot]",
   help: `Writes the "${KERNEL_NAME}" kernelspec (display name "TypeScript (parallel)").
 
   --user         for this user (default): $JUPYTER_DATA_DIR, else ~/.local/share/jupyter
                  (~/Library/Jupyter on macOS, %APPDATA%\\jupyter on Windows)
   --sys-prefix   into the active Python environment: $VIRTUAL_ENV, $CONDA_PREFIX, or the
                  prefix of the python3 on PATH (PREFIX/share/jupyter/kernels)
-  --prefix DIR   into DIR/share/jupyter/kernels (point JUPYTER_PATH at DIR/share/jupyter)`,
+  --prefix DIR   into DIR/share/jupyter/kernels (point JUPYTER_PATH at DIR/share/jupyter)
+  --no-snapshot  without the kernel's startup snapshot (a ~40 MB file next to kernel.json that
+                 makes a first cell sent at kernel start answer ~0.5 s sooner)`,
   async run(args) {
-    const o = parseOptions(args, { flags: ["user", "sys-prefix"], values: ["prefix"] });
+    const o = parseOptions(args, { flags: ["user", "sys-prefix", "no-snapshot"], values: ["prefix"] });
     if (o.positional.length) throw new UsageError(`unexpected argument ${o.positional[0]}`);
     const chosen = [o.flags.has("user"), o.flags.has("sys-prefix"), o.values.has("prefix")].filter(
       Boolean,
@@ -32,8 +34,16 @@ const install: Subcommand = {
       : o.flags.has("sys-prefix")
         ? { kind: "sys-prefix" }
         : { kind: "user" };
-    const dir = await installKernelspec(target);
+    const { dir, snapshot } = await installKernelspec(target, process.env, {
+      snapshot: !o.flags.has("no-snapshot"),
+    });
     process.stdout.write(`Installed kernelspec ${KERNEL_NAME} in ${dir}\n`);
+    if ("skipped" in snapshot) {
+      process.stdout.write(`No startup snapshot (${snapshot.skipped}): kernels start without one.\n`);
+    } else {
+      const how = snapshot.built ? `built in ${snapshot.seconds.toFixed(1)} s` : "up to date";
+      process.stdout.write(`Startup snapshot ${how}: TypeScript and ${snapshot.files - 2} library files.\n`);
+    }
     return 0;
   },
 };
@@ -49,6 +59,23 @@ transport, ip, the five ports, key, signature_scheme) until a shutdown_request.`
     if (o.positional.length !== 1) throw new UsageError("give exactly one connection file");
     const { runKernel } = await import("./main.js");
     return runKernel(o.positional[0]!);
+  },
+};
+
+const snapshot: Subcommand = {
+  name: "snapshot",
+  summary: "rebuild a kernelspec's startup snapshot (kernels do this themselves when Node changes)",
+  usage: "tsparallel snapshot BLOB",
+  help: `Builds the kernel's V8 startup snapshot into BLOB (and BLOB.stamp) for this node, unless
+the one there still fits. \`tsparallel install\` does this; a kernel whose snapshot no longer fits
+its node binary or libraries runs it in the background.`,
+  async run(args) {
+    const o = parseOptions(args, {});
+    if (o.positional.length !== 1) throw new UsageError("give exactly one blob path");
+    const { ensureStartupSnapshot } = await import("./compiler/snapshot-build.js");
+    const r = await ensureStartupSnapshot(o.positional[0]!, KERNEL_NODE_FLAGS);
+    process.stdout.write(`${r.built ? "built" : "up to date"}: ${o.positional[0]}\n`);
+    return 0;
   },
 };
 
@@ -79,7 +106,7 @@ Examples:
 };
 
 /** Every subcommand, in the order `--help` lists them. Add an entry to add a command. */
-export const SUBCOMMANDS: Subcommand[] = [install, kernel, cluster, labCommand, lessonsCommand];
+export const SUBCOMMANDS: Subcommand[] = [install, kernel, cluster, labCommand, lessonsCommand, snapshot];
 
 /** `tsparallel --help`. */
 export function mainHelp(commands: readonly Subcommand[] = SUBCOMMANDS): string {

@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { withHugePages } from "../engines/launchers/huge-pages.js";
+import { ensureStartupSnapshot, kernelLauncher, SNAPSHOT_BLOB } from "./compiler/snapshot-build.js";
 import { ownPackage } from "./protocol/kernel-info.js";
 
 /** Where `tsparallel install` puts the kernelspec. */
@@ -39,19 +40,29 @@ export interface KernelSpec {
  */
 export const KERNEL_NODE_FLAGS = ["--max-semi-space-size=64"] as const;
 
-/** The kernelspec: absolute paths to this node and this package's launcher. */
-export function kernelSpec(): KernelSpec {
+/**
+ * The kernelspec: absolute paths to this node and this package's launcher. With `snapshotBlob`,
+ * the kernel starts through bin/tsparallel-kernel, which restores it from that startup snapshot
+ * while the snapshot fits this node binary (see compiler/snapshot-build.ts).
+ */
+export function kernelSpec(snapshotBlob?: string): KernelSpec {
   const root = dirname(ownPackage().path);
+  const script = join(root, "bin", "tsparallel.js");
   // Pulled and gathered arrays land in the kernel: huge pages for them, as engines get.
   const tunables = withHugePages(process.env);
+  const args = ["kernel", "{connection_file}"];
   return {
-    argv: [
-      process.execPath,
-      ...KERNEL_NODE_FLAGS,
-      join(root, "bin", "tsparallel.js"),
-      "kernel",
-      "{connection_file}",
-    ],
+    argv: snapshotBlob
+      ? [
+          "/bin/sh",
+          kernelLauncher(),
+          process.execPath,
+          snapshotBlob,
+          script,
+          KERNEL_NODE_FLAGS.join(" "),
+          ...args,
+        ]
+      : [process.execPath, ...KERNEL_NODE_FLAGS, script, ...args],
     display_name: "TypeScript (parallel)",
     language: "typescript",
     interrupt_mode: "message",
@@ -114,14 +125,41 @@ const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"
 </svg>
 `;
 
-/** Writes kernel.json (and a logo) for `target`; returns the kernelspec folder. */
+/** What `installKernelspec` did. */
+export interface KernelspecInstall {
+  dir: string;
+  /** The startup snapshot's blob, or why there is none. */
+  snapshot: { blob: string; files: number; built: boolean; seconds: number } | { skipped: string };
+}
+
+/**
+ * Writes kernel.json (and a logo) for `target`, with a startup snapshot unless `snapshot` is
+ * false or the platform has no POSIX shell for the launcher. A snapshot that cannot be built
+ * leaves a kernelspec that starts the kernel plainly.
+ */
 export async function installKernelspec(
   target: InstallTarget,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<string> {
+  options: { snapshot?: boolean } = {},
+): Promise<KernelspecInstall> {
   const dir = join(kernelsDir(target, env), KERNEL_NAME);
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "kernel.json"), `${JSON.stringify(kernelSpec(), null, 2)}\n`);
+  const blob = join(dir, SNAPSHOT_BLOB);
+  let snapshot: KernelspecInstall["snapshot"];
+  if (options.snapshot === false) snapshot = { skipped: "--no-snapshot" };
+  else if (process.platform === "win32") snapshot = { skipped: "not on Windows" };
+  else {
+    const started = performance.now();
+    try {
+      const { files, built } = await ensureStartupSnapshot(blob, KERNEL_NODE_FLAGS);
+      snapshot = { blob, files, built, seconds: (performance.now() - started) / 1000 };
+    } catch (err) {
+      snapshot = { skipped: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  if ("skipped" in snapshot) await rm(blob, { force: true }).then(() => rm(`${blob}.stamp`, { force: true }));
+  const spec = kernelSpec("blob" in snapshot ? snapshot.blob : undefined);
+  await writeFile(join(dir, "kernel.json"), `${JSON.stringify(spec, null, 2)}\n`);
   await writeFile(join(dir, "logo-svg.svg"), LOGO_SVG);
-  return dir;
+  return { dir, snapshot };
 }

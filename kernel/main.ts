@@ -21,11 +21,16 @@ async function loadTypeScriptSession(cwd: string) {
   return new TypeScriptSession({ cwd });
 }
 
-/** Warms the session's compiler up, then keeps what V8 compiled doing it for the next kernel. */
+/**
+ * Warms the session's compiler up, then keeps what V8 compiled doing it for the next kernel, and
+ * rebuilds the startup snapshot if the one kernel.json names no longer fits.
+ */
 async function warmUp(session: CodeSession): Promise<void> {
   await (session as CodeSession & { warmUp?(): Promise<void> }).warmUp?.();
   const { saveTypeScriptCodeCache } = await import("./compiler/typescript-code-cache.js");
   saveTypeScriptCodeCache();
+  const { rebuildStaleSnapshot } = await import("./compiler/snapshot-build.js");
+  rebuildStaleSnapshot();
 }
 
 /** The kernel's magics: the core ones, and the parallel ones (%px, %cluster …). */

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -17,12 +17,20 @@ interface KernelTiming {
 }
 
 /** Runs one kernel timing repeat (start, first cell, warm cells, first cell after idle) through jupyter_client. */
-function timeKernel(ctx: BenchContext, kernel: string, jupyterPath: string): Promise<KernelTiming> {
+function timeKernel(
+  ctx: BenchContext,
+  kernel: string,
+  jupyterPath: string,
+  notebookDir: string,
+): Promise<KernelTiming> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       ctx.python,
       [join(ctx.root, "bench", "peers", "kernel_timing.py"), kernel, "1", "20"],
       {
+        // Kernels start in an empty notebook folder, as a user's: the repository's tsconfig.json
+        // would otherwise be the cells' configuration.
+        cwd: notebookDir,
         env: { ...process.env, JUPYTER_PATH: jupyterPath },
         stdio: ["ignore", "pipe", "pipe"],
       },
@@ -38,7 +46,7 @@ function timeKernel(ctx: BenchContext, kernel: string, jupyterPath: string): Pro
     child.on("exit", (code) => {
       if (code === 0 && result) resolve(result);
       else
-        reject(new Error(`${kernel} timing failed (${code}): ${err.trim().split("\n").slice(-2).join(" ")}`));
+        reject(new Error(`${kernel} timing failed (${code}): ${err.trim().split("\n").slice(-4).join(" ")}`));
     });
   });
 }
@@ -61,15 +69,23 @@ export async function kernelSuite(ctx: BenchContext): Promise<MetricResult[]> {
   const theirs: KernelTiming[] = [];
   const repeats = ctx.full ? 7 : 3;
   // One retry: a kernel start can time out when the shared machine stalls.
+  const notebookDir = mkdtempSync(join(tmpdir(), "tsparallel-bench-notebook-"));
   const once = (kernel: string) =>
-    timeKernel(ctx, kernel, oursPath).catch(() => timeKernel(ctx, kernel, oursPath));
-  for (let r = -1; r < repeats; r++) {
-    const o = await once("tsparallel");
-    const t = await once(tslab);
-    if (r >= 0) {
-      ours.push(o);
-      theirs.push(t);
+    timeKernel(ctx, kernel, oursPath, notebookDir).catch(() =>
+      timeKernel(ctx, kernel, oursPath, notebookDir),
+    );
+  try {
+    for (let r = -1; r < repeats; r++) {
+      const o = await once("tsparallel");
+      const t = await once(tslab);
+      if (r >= 0) {
+        ours.push(o);
+        theirs.push(t);
+      }
     }
+  } finally {
+    rmSync(notebookDir, { recursive: true, force: true });
+    rmSync(jupyterPath, { recursive: true, force: true });
   }
   // Start-up and a first cell sent at once, as one number: what a notebook run by nbclient waits.
   const atOnce = (t: KernelTiming) => t.kernel_start_s + t.kernel_first_cell_s;

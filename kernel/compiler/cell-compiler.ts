@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import ts from "typescript";
 import type { CompletionResult, InspectionResult } from "../code-session.js";
+import { kernelLog } from "../protocol/log.js";
 import { analyzeCell, topLevelSources } from "./cell-analysis.js";
 import { cellCompilerSettings, packageRoot } from "./compiler-options.js";
 import { completeAt } from "./completion.js";
@@ -11,6 +12,7 @@ import { CellLanguageHost } from "./language-host.js";
 import { type WarmFile, warmLibraries } from "./library-warm-up.js";
 import { objectLiteralCell } from "./object-literal-cell.js";
 import { type RuntimeShape, runtimeTransformer } from "./runtime-transform.js";
+import { type RestoredLibraries, restoredLibraries } from "./snapshot-handoff.js";
 import { shiftSourceColumns } from "./source-map-shift.js";
 
 /** A compile error at a 1-based line and column of the cell. */
@@ -70,6 +72,8 @@ export interface CellCompilerOptions {
 const ignoredDiagnostics = new Set([7016]);
 
 let processRegistry: ts.DocumentRegistry | undefined;
+/** The startup snapshot's libraries, when this process was restored from one that still fits. */
+let restored: RestoredLibraries | undefined;
 
 /** A cell the warm-up compiles: it makes the checker and the emitter do their first work. */
 const WARM_UP_CELL = "const __tsparallel_warm_up__: number = [1, 2].map((x) => x * 2).length;";
@@ -131,7 +135,11 @@ export class CellCompiler {
     this.#host.setFile(this.#defaultsFile, "export {};\n");
     this.#host.setFile(this.#cellFile, "export {};\n");
     this.#renderChain();
-    processRegistry ??= ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames, this.cwd);
+    if (!processRegistry) {
+      restored = restoredLibraries();
+      processRegistry =
+        restored?.registry ?? ts.createDocumentRegistry(ts.sys.useCaseSensitiveFileNames, this.cwd);
+    }
     this.#registry = options.documentRegistry ?? processRegistry;
     this.#service = ts.createLanguageService(this.#host, this.#registry);
   }
@@ -152,7 +160,13 @@ export class CellCompiler {
         if (this.#disposed) return;
       }
       // Resolves the libraries' imports, parses what only they reach, and makes the checker.
-      this.#service.getProgram();
+      const program = this.#service.getProgram();
+      if (restored && program && this.#registry === restored.registry) {
+        const taken = program.getSourceFiles().filter((f) => restored?.sourceFiles.has(f)).length;
+        kernelLog(
+          `started from the startup snapshot: ${taken} of ${restored.count} library files came parsed`,
+        );
+      }
     } finally {
       for (const file of held) file.release();
     }

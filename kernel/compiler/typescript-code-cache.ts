@@ -4,12 +4,15 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { cachedDataVersionTag } from "node:v8";
 import vm from "node:vm";
+import { ownPackage } from "../protocol/kernel-info.js";
+import { restoredTypeScript } from "./snapshot-handoff.js";
 
 /** The script loaded without a usable code cache, until {@link saveTypeScriptCodeCache} writes one. */
 let uncached: { script: vm.Script; cacheFile: string } | undefined;
 
 /**
- * Loads the `typescript` package through V8's code cache.
+ * Loads the `typescript` package through V8's code cache (or takes it from the startup snapshot
+ * this process was restored from, see snapshot-handoff.ts).
  *
  * Compiling TypeScript's 9 MB of JavaScript takes most of a second on every kernel start; with
  * a code cache kept on disk (per TypeScript, Node version and V8 flags) later starts skip that
@@ -25,6 +28,11 @@ export function preloadTypeScript(): void {
     return;
   }
   if (require.cache[file]) return;
+  const restored = restoredTypeScript(file, ownPackage().version);
+  if (restored) {
+    cacheModule(file, restored);
+    return;
+  }
   try {
     const version = (
       JSON.parse(readFileSync(join(dirname(file), "..", "package.json"), "utf8")) as { version: string }
@@ -45,19 +53,26 @@ export function preloadTypeScript(): void {
         ...(cachedData ? { cachedData } : {}),
       },
     );
-    const mod = new Module(file);
-    mod.filename = file;
-    mod.paths = (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(
-      dirname(file),
-    );
+    const mod = { exports: {} };
     const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
     wrapper.call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
-    mod.loaded = true;
-    require.cache[file] = mod;
+    cacheModule(file, mod.exports);
     if (!cachedData || script.cachedDataRejected) uncached = { script, cacheFile };
   } catch {
     // The ordinary `import` still works; it is only slower.
   }
+}
+
+/** Puts `exports` into Node's CommonJS cache as the module `file`, loaded. */
+function cacheModule(file: string, exports: unknown): void {
+  const mod = new Module(file);
+  mod.filename = file;
+  mod.paths = (Module as unknown as { _nodeModulePaths(d: string): string[] })._nodeModulePaths(
+    dirname(file),
+  );
+  mod.exports = exports;
+  mod.loaded = true;
+  createRequire(import.meta.url).cache[file] = mod;
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -94,17 +94,34 @@ process.on("exit", () => {
 
 /** Starts a kernel and waits until it answers and its IOPub reaches the client. */
 export async function startKernel(
-  options: { launcher?: KernelLauncher; transport?: "tcp" | "ipc"; cwd?: string } = {},
+  options: {
+    launcher?: KernelLauncher;
+    transport?: "tcp" | "ipc";
+    cwd?: string;
+    /** A kernel.json whose argv and env start the kernel, as Jupyter would (overrides launcher). */
+    kernelspec?: string;
+  } = {},
 ): Promise<StartedKernel> {
   const dir = mkdtempSync(join(tmpdir(), "tsparallel-kernel-"));
   const info = await makeConnectionInfo(dir, options.transport ?? "ipc", randomBytes(16).toString("hex"));
   const connectionFile = join(dir, "connection.json");
   writeFileSync(connectionFile, JSON.stringify(info));
-  const args =
-    options.launcher === "cli"
-      ? [join(REPO_ROOT, "bin", "tsparallel.js"), "kernel", connectionFile]
-      : [join(REPO_ROOT, "dist", "test", "helpers", "js-kernel-main.js"), connectionFile];
-  const child = spawn(process.execPath, args, { cwd: options.cwd ?? dir, stdio: ["ignore", "pipe", "pipe"] });
+  const spec = options.kernelspec
+    ? (JSON.parse(readFileSync(options.kernelspec, "utf8")) as {
+        argv: string[];
+        env?: Record<string, string>;
+      })
+    : undefined;
+  const argv = spec
+    ? spec.argv.map((a) => (a === "{connection_file}" ? connectionFile : a))
+    : options.launcher === "cli"
+      ? [process.execPath, join(REPO_ROOT, "bin", "tsparallel.js"), "kernel", connectionFile]
+      : [process.execPath, join(REPO_ROOT, "dist", "test", "helpers", "js-kernel-main.js"), connectionFile];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: options.cwd ?? dir,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...spec?.env },
+  });
   live.add(child);
   let stderr = "";
   child.stderr!.setEncoding("utf8").on("data", (d: string) => {

@@ -192,7 +192,8 @@ test("the kernelspec installs into a Jupyter prefix and runs a notebook from ano
   const why = venvMissing(["papermill", "nbclient", "nbformat"]);
   if (why) return t.skip(why);
   const bin = join(dirs.project, "node_modules", ".bin", "tsparallel");
-  run(bin, ["install", "--prefix", dirs.jupyter], dirs.project);
+  const installed = run(bin, ["install", "--prefix", dirs.jupyter], dirs.project);
+  assert.match(installed, /Startup snapshot built/, "the installed package builds its startup snapshot");
   const spec = JSON.parse(
     readFileSync(join(dirs.jupyter, "share", "jupyter", "kernels", "tsparallel", "kernel.json"), "utf8"),
   ) as { argv: string[] };
@@ -205,8 +206,14 @@ test("the kernelspec installs into a Jupyter prefix and runs a notebook from ano
   writeNotebook(input);
   const papermilled = join(dirs.notebooks, "papermill-out.ipynb");
   const papermill = join(venvPython, "..", "papermill");
-  run(papermill, [input, papermilled, "-k", "tsparallel", "--cwd", dirs.notebooks], dirs.notebooks);
+  const log = run(
+    papermill,
+    [input, papermilled, "-k", "tsparallel", "--cwd", dirs.notebooks],
+    dirs.notebooks,
+  );
   checkOutputs(papermilled);
+  // The kernel's own log (its stderr reaches papermill's): restored from the snapshot, not rebuilding it.
+  assert.match(log, /started from the startup snapshot: (\d+) of \1 library files came parsed/);
 
   const viaNbclient = join(dirs.notebooks, "nbclient-out.ipynb");
   run(
