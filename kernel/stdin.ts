@@ -65,14 +65,18 @@ export class StdinBroker {
     return answer;
   }
 
-  /** An input_reply from the frontend; replies to anything but the pending request are ignored. */
+  /**
+   * An input_reply from the frontend. Replies to anything but the pending request are ignored, and
+   * so is one whose value is not text (a malformed reply must not answer the question with "").
+   */
   handleReply(msg: WireMessage): boolean {
     const p = this.#pending;
-    const parentId = (msg.parent_header as { msg_id?: string }).msg_id;
+    const parentId = (msg.parent_header as { msg_id?: unknown } | undefined)?.msg_id;
     if (!p || (parentId !== undefined && parentId !== p.msgId)) return false;
+    const value = (msg.content as { value?: unknown } | null | undefined)?.value;
+    if (typeof value !== "string") return false;
     this.#pending = undefined;
-    const value = (msg.content as { value?: unknown }).value;
-    p.resolve(typeof value === "string" ? value : "");
+    p.resolve(value);
     return true;
   }
 }

@@ -126,7 +126,7 @@ export class JupyterClient {
   }
 
   /** Sends frames as they are (for malformed-message tests). */
-  async sendRaw(channel: "shell" | "control", frames: (string | Uint8Array)[]): Promise<void> {
+  async sendRaw(channel: "shell" | "control" | "stdin", frames: (string | Uint8Array)[]): Promise<void> {
     await this.sockets[channel].send(frames);
   }
 
