@@ -2,6 +2,7 @@ import { constants } from "node:buffer";
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import { Publisher, Router } from "zeromq";
+import { IdleCollector } from "../idle-collector.js";
 import { createLauncher } from "../launchers/create-launcher.js";
 import type { Launcher } from "../launchers/launcher.js";
 import type { LauncherSpec } from "../launchers/launcher-spec.js";
@@ -24,7 +25,6 @@ import { EngineControl } from "./engine-control.js";
 import { engineHandlers } from "./engine-handlers.js";
 import { type EngineRecord, EngineRegistry } from "./engine-registry.js";
 import { DEFAULT_HEARTBEAT, HeartbeatMonitor, type HeartbeatOptions } from "./heartbeat-monitor.js";
-import { IdleCollector } from "./idle-collector.js";
 import { OutputRelay } from "./output-relay.js";
 import { TaskRouting } from "./task-routing.js";
 import { TaskStream } from "./task-stream.js";
@@ -94,7 +94,7 @@ export class Controller implements ControllerParts {
   #info: ConnectionInfo | undefined;
   #stopping = false;
   /** One full collection after a burst, once quiet (the controller runs without V8's memory reducer). */
-  readonly #collector = new IdleCollector();
+  readonly #collector = new IdleCollector({ rssGrowth: 1.25 });
   readonly session = randomUUID();
 
   constructor(readonly opts: ControllerOptions) {

@@ -11,6 +11,7 @@ import {
   PRESENCE_CHECK_MS,
   silentController,
 } from "../controller-presence.js";
+import { IdleCollector } from "../idle-collector.js";
 import { SIGNALLED_BY_PID } from "../launchers/local-launcher.js";
 import { processAlive } from "../launchers/process-alive.js";
 import { collectGarbage, lastFullCollection } from "../store/collect-garbage.js";
@@ -94,6 +95,8 @@ export class Engine implements EngineParts {
   readonly #linksDown = new Set<"tasks" | "heart">();
   #exiting = false;
   #gcTimer: NodeJS.Timeout | undefined;
+  /** Gives memory back once the engine is quiet after a burst of tasks or of refused traffic. */
+  readonly #collector = new IdleCollector({ rssGrowth: 1.25 });
   /** The runner's `mayHaveDropped` at the last idle collection: none is needed until it moves. */
   #collectedAfter = 0;
   /** This engine's share of its host's cores for large multiplies (engines on the controller's host). */
@@ -433,6 +436,7 @@ export class Engine implements EngineParts {
     handlers: { readonly [type: string]: (msg: never, ctx: Ctx) => unknown },
     from: string,
   ): void {
+    this.#collector.saw();
     try {
       if (dispatch(handlers, msg, ctx) === UNHANDLED)
         this.log(`ignoring ${msg.header.msg_type} from ${from}`);
@@ -504,6 +508,7 @@ export class Engine implements EngineParts {
       void this.#sock.send("unregistration_request", { reason: why || `exit code ${code}`, code });
     this.#status.stop();
     this.#spans.stop();
+    this.#collector.stop();
     // The signal thread closes its own socket and ends; exiting under a live zeromq socket in a
     // worker aborts, as it does under a running proxy.
     const signals = this.#signals;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { IdleCollector } from "../../../engines/controller/idle-collector.js";
+import { IdleCollector } from "../../engines/idle-collector.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,6 +21,36 @@ test("the idle collector runs once after a burst has gone quiet, and not for a t
     assert.equal(runs, 1, "once it went quiet");
     await sleep(500);
     assert.equal(runs, 1, "and only once");
+  } finally {
+    c.stop();
+  }
+});
+
+test("with rssGrowth, a quiet process whose memory grew is collected however few messages came, once", async () => {
+  let runs = 0;
+  let rss = 100;
+  const c = new IdleCollector({
+    minMessages: 1000,
+    quietMs: 200,
+    rssGrowth: 1.25,
+    rss: () => rss,
+    collect: () => {
+      runs++;
+      rss = 110; // what the collection gave back: the new baseline
+    },
+  });
+  try {
+    rss = 120; // grown, but less than 1.25×
+    await sleep(500);
+    assert.equal(runs, 0);
+    rss = 160; // past 1.25× with no messages at all (refused connections)
+    await sleep(500);
+    assert.equal(runs, 1, "collected once quiet");
+    await sleep(500);
+    assert.equal(runs, 1, "not again: 110 is the new baseline");
+    rss = 130;
+    await sleep(500);
+    assert.equal(runs, 1, "130 < 1.25 × 110");
   } finally {
     c.stop();
   }
