@@ -13,3 +13,8 @@ export function processesMentioning(text: string): number[] {
   }
   return pids;
 }
+
+/** A process's resident size in MB (Linux: /proc/PID/status). */
+export function rssMB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -9,25 +9,14 @@ import { encodeMessage, makeHeader } from "../../../engines/wire/protocol/frames
 import { ACCEPTS } from "../../../engines/wire/protocol/messages.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
 import { controllerCredentials } from "../../../engines/wire/transport/controller-auth.js";
+import { FuzzSource } from "../../helpers/fuzz-source.js";
+import { rssMB } from "../../helpers/processes.js";
 import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js";
 
 after(stopTestClusters);
 
 /** Messages sent to each of the controller's sockets. */
 const MESSAGES = 10_000;
-
-/** A small deterministic generator, so a failing run can be repeated. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function rssMB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-}
 
 test("10,000 hostile messages on each controller socket: no crash, no unsigned code run, memory comes back", async (t) => {
   const cluster = await startTestCluster({ n: 2 });
@@ -38,9 +27,10 @@ test("10,000 hostile messages on each controller socket: no crash, no unsigned c
   const marker = join(marks, "ran");
   const signer = new Signer(rc.info.key);
   const wrongKey = new Signer("not the cluster's key");
-  const random = rng(20261207);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+  const fuzz = new FuzzSource(20261207);
+  const random = () => fuzz.next();
+  const pick = <T>(xs: readonly T[]): T => fuzz.pick(xs);
+  const bytes = (n: number) => fuzz.bytes(n);
   // A key holder may stop, scale, restart or signal the cluster on purpose: signed junk of those
   // types is sent only in shapes the controller must refuse (checked below), never well-formed.
   const CONTROL = new Set(["shutdown_request", "scale_request", "restart_engine_request", "signal_request"]);
@@ -48,18 +38,8 @@ test("10,000 hostile messages on each controller socket: no crash, no unsigned c
   // the task table keeps them, as it keeps any task. Those go with another key only (kind 3).
   const TASKS = new Set(["execute_request", "apply_request", "push_request", "pull_request", "task_batch"]);
   const types = [...new Set(Object.values(ACCEPTS).flat()), "no_such_type", ""].filter((x) => !TASKS.has(x));
-  /** A JSON value of any shape, to put where content belongs. */
-  const junkValue = (depth = 0): unknown => {
-    const r = random();
-    if (depth > 2 || r < 0.2) return pick([null, 0, -1, 1e308, "", "x".repeat(50), true, [], {}]);
-    if (r < 0.5) return Array.from({ length: Math.floor(random() * 4) }, () => junkValue(depth + 1));
-    return Object.fromEntries(
-      Array.from({ length: Math.floor(random() * 4) }, () => [
-        pick(["code", "fn", "msg_ids", "targets", "names", "n", "id", "signal", "hub", "x"]),
-        junkValue(depth + 1),
-      ]),
-    );
-  };
+  const junkValue = () =>
+    fuzz.junkValue(["code", "fn", "msg_ids", "targets", "names", "n", "id", "signal", "hub", "x"]);
   // Code that leaves a file behind if it ever runs on an engine.
   const code = `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran")`;
   /** One hostile message, of four kinds in turn. */

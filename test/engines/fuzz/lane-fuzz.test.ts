@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,22 +8,11 @@ import { MessageCodec } from "../../../engines/wire/protocol/message-codec.js";
 import { ACCEPTS, type MsgType } from "../../../engines/wire/protocol/messages.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
 import { StreamSocket } from "../../../engines/wire/transport/stream-socket.js";
+import { FuzzSource } from "../../helpers/fuzz-source.js";
+import { rssMB } from "../../helpers/processes.js";
 import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
 
 after(stopTestClusters);
-
-/** A small deterministic generator, so a failing run can be repeated. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function rssMB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-}
 
 const closed = (s: Socket) =>
   new Promise<void>((r) => {
@@ -42,20 +31,12 @@ test("10,000 hostile messages on an engine's lane: no crash, nothing run without
   t.after(() => rmSync(marks, { recursive: true, force: true }));
   const marker = join(marks, "ran");
   const code = `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran")`;
-  const random = rng(20261207);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
-  const junkValue = (depth = 0): unknown => {
-    const r = random();
-    if (depth > 2 || r < 0.2) return pick([null, 0, -1, 1e308, "", "x".repeat(50), true, [], {}]);
-    if (r < 0.5) return Array.from({ length: Math.floor(random() * 4) }, () => junkValue(depth + 1));
-    return Object.fromEntries(
-      Array.from({ length: Math.floor(random() * 4) }, () => [
-        pick(["code", "fn", "msg_ids", "names", "ref", "offset", "length", "pid", "fd", "token", "x"]),
-        junkValue(depth + 1),
-      ]),
-    );
-  };
+  const fuzz = new FuzzSource(20261207);
+  const random = () => fuzz.next();
+  const pick = <T>(xs: readonly T[]): T => fuzz.pick(xs);
+  const bytes = (n: number) => fuzz.bytes(n);
+  const junkValue = () =>
+    fuzz.junkValue(["code", "fn", "msg_ids", "names", "ref", "offset", "length", "pid", "fd", "token", "x"]);
   await new Promise((r) => setTimeout(r, 1000));
   const idle = rssMB(pid!);
   let sent = 0;

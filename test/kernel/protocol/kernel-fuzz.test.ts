@@ -1,18 +1,16 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { encodeMessage, makeHeader } from "../../../engines/wire/protocol/frames.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
+import { FuzzSource } from "../../helpers/fuzz-source.js";
 import { startKernel } from "../../helpers/kernel-process.js";
+import { rssMB } from "../../helpers/processes.js";
 
 /** Messages sent to each of the kernel's shell and control channels. */
 const MESSAGES = 10_000;
-
-function rssMB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-}
 
 test("10,000 hostile messages on the kernel's shell and control: no crash, no unsigned code run, the kernel answers", async (t) => {
   const k = await startKernel({ launcher: "js", transport: "tcp" });
@@ -21,12 +19,9 @@ test("10,000 hostile messages on the kernel's shell and control: no crash, no un
   t.after(() => rmSync(marks, { recursive: true, force: true }));
   const marker = join(marks, "ran");
   const wrongKey = new Signer("not the kernel's key");
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+  const fuzz = new FuzzSource(7);
+  const random = () => fuzz.next();
+  const bytes = (n: number) => fuzz.bytes(n);
   const code = `require("node:fs").writeFileSync(${JSON.stringify(marker)}, "ran")`;
   // Types the kernel handles and some it does not; shutdown and interrupt are a key holder's right,
   // so they go with the wrong key only.
@@ -52,7 +47,7 @@ test("10,000 hostile messages on the kernel's shell and control: no crash, no un
       { cursor_pos: "a" },
       { code: "{", cursor_pos: -3 },
     ]);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => fuzz.pick(xs);
   const message = (i: number): Uint8Array[] => {
     const kind = i % 3;
     if (kind === 0)

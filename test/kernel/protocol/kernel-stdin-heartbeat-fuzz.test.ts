@@ -1,31 +1,25 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { Dealer } from "zeromq";
 import { encodeMessage, makeHeader } from "../../../engines/wire/protocol/frames.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
 import { channelAddress } from "../../../kernel/protocol/connection-file.js";
+import { FuzzSource } from "../../helpers/fuzz-source.js";
 import { startKernel } from "../../helpers/kernel-process.js";
+import { rssMB } from "../../helpers/processes.js";
 
 /** Messages sent to each of the kernel's stdin and heartbeat sockets. */
 const MESSAGES = 10_000;
 
 type C = Record<string, unknown>;
 
-function rssMB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
-}
-
 test("10,000 hostile messages on stdin while a cell waits for input, and 10,000 on the heartbeat: the cell gets only its real answer", async (t) => {
   const k = await startKernel({ launcher: "js", transport: "tcp" });
   t.after(() => k.stop());
-  let seed = 20261207;
-  const random = () => {
-    seed = (seed * 1664525 + 1013904223) >>> 0;
-    return seed / 2 ** 32;
-  };
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-  const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+  const fuzz = new FuzzSource(20261207);
+  const random = () => fuzz.next();
+  const pick = <T>(xs: readonly T[]): T => fuzz.pick(xs);
+  const bytes = (n: number) => fuzz.bytes(n);
   const wrongKey = new Signer("not the kernel's key");
 
   await k.client.execute("1");
