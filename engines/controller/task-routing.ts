@@ -1,4 +1,4 @@
-import { relayedParts } from "../wire/protocol/batch.js";
+import { openPart, relayedParts } from "../wire/protocol/batch.js";
 import { decodeMessage, type Header } from "../wire/protocol/frames.js";
 import { CLUSTER_FRAMING } from "../wire/protocol/message-codec.js";
 import {
@@ -19,7 +19,7 @@ import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 import { LaneLedger } from "./lane-ledger.js";
 import { strategyFor } from "./strategies/index.js";
 import { type PendingTask, TaskScheduler } from "./task-scheduler.js";
-import type { TaskTable } from "./task-table.js";
+import type { TaskRecord, TaskTable } from "./task-table.js";
 
 /** Reads frames without checking their signature (see TaskRouting's #opened). */
 const UNVERIFIED = new Signer("");
@@ -313,7 +313,7 @@ export class TaskRouting {
     // The task's reply goes to the task's listener, signed anew and marked with this request (a
     // client that had it before, or asks twice, would drop the same frames as a replay); the
     // request itself is answered `sent` after it.
-    const kept = rec?.state !== "done" ? undefined : rec.reply ? this.#opened(rec.reply) : rec.replyMessage;
+    const kept = rec?.state === "done" ? this.#storedReply(rec) : undefined;
     if (kept && resign(this.clients, client, kept, { resent_for: parent.msg_id })) {
       void this.clients.send("result_reply", { status: "sent" }, { identities: [client], parent });
       return;
@@ -335,6 +335,13 @@ export class TaskRouting {
    * or inside a signed `task_records` (a lane reply, signed with its lane's own key), so they are
    * read here, not verified again.
    */
+  /** A finished task's kept reply, ready to be signed anew. */
+  #storedReply(rec: TaskRecord): Relayed | undefined {
+    if (rec.reply) return this.#opened(rec.reply);
+    if (rec.replySealed) return openPart(rec.replySealed, []);
+    return rec.replyMessage;
+  }
+
   #opened(frames: Buffer[]): Relayed | undefined {
     try {
       return { ...decodeMessage(frames, UNVERIFIED, CLUSTER_FRAMING), raw: [] };

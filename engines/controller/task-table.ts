@@ -21,10 +21,15 @@ export interface TaskRecord {
   placeholder?: boolean;
   /** Its reply went to the client over a lane and was too large to record. */
   notKept?: boolean;
-  /** The reply as received (from the delimiter on), kept for late `getResult` while it fits. */
+  /**
+   * The reply as received (from the delimiter on), kept for late `getResult` while it fits: views
+   * of one buffer (a receive buffer per frame costs more than the frame for small replies).
+   */
   reply?: Buffer[];
-  /** A reply that arrived inside a batch (no frames of its own; its sealed part), kept while it fits. */
-  replyMessage?: AnyMessage & { sealed?: SealedPart };
+  /** A reply that arrived inside a batch: its sealed bytes only (parsed again if asked for). */
+  replySealed?: SealedPart;
+  /** A reply that arrived inside a batch unsealed (a relay's own), kept as parsed while it fits. */
+  replyMessage?: AnyMessage;
   replyBytes: number;
 }
 
@@ -92,7 +97,8 @@ export class TaskTable {
     rec.outcome = outcome;
     const bytes = reply ? reply.reduce((n, f) => n + f.length, 0) : message ? messageBytes(message) : 0;
     if ((reply || message) && bytes <= this.limits.maxReplyBytes) {
-      if (reply) rec.reply = reply;
+      if (reply) rec.reply = packed(reply);
+      else if (message?.sealed) rec.replySealed = message.sealed;
       else rec.replyMessage = message;
       rec.replyBytes = bytes;
       this.#replyBytes += bytes;
@@ -117,6 +123,7 @@ export class TaskTable {
       }
       this.#replyBytes -= rec.replyBytes;
       rec.reply = undefined;
+      rec.replySealed = undefined;
       rec.replyMessage = undefined;
       rec.replyBytes = 0;
     }
@@ -149,4 +156,19 @@ export class TaskTable {
 function messageBytes(m: AnyMessage & { sealed?: SealedPart }): number {
   if (m.sealed) return m.sealed.json.length + m.sealed.buffers.length;
   return m.buffers.reduce((n, f) => n + f.length, 512);
+}
+
+/**
+ * Frames copied into one buffer, as views of it. ZeroMQ hands each received frame over in a buffer
+ * of its own; 50,000 kept replies of five or six small frames each were a quarter of a million
+ * of them, most of the controller's memory after a long flood.
+ */
+function packed(frames: Buffer[]): Buffer[] {
+  const all = Buffer.concat(frames);
+  let at = 0;
+  return frames.map((f) => {
+    const view = all.subarray(at, at + f.length);
+    at += f.length;
+    return view;
+  });
 }

@@ -22,6 +22,18 @@ test("getResult of a reply the controller kept settles its request at once", asy
   }
 });
 
+test("getResult from another client of a flood's tasks, whose replies came back in batches", async () => {
+  const lb = rc.loadBalancedView();
+  const ars = Array.from({ length: 500 }, (_, i) => lb.apply((x: number) => x * 2, i));
+  await Promise.all(ars);
+  const other = await Client.connect(rc.info);
+  try {
+    for (const i of [0, 137, 499]) assert.equal(await other.getResult(ars[i]!.msgIds[0]!), i * 2);
+  } finally {
+    await other.close();
+  }
+});
+
 test("a control request whose signal aborts rejects with InterruptedError, not the signal's reason", async () => {
   await assert.rejects(rc.queueStatus({ signal: AbortSignal.abort() }), (e: unknown) => {
     assert.ok(e instanceof InterruptedError, String(e));
