@@ -1,5 +1,15 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { setPriority, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -20,6 +30,9 @@ import { snapshotFitted } from "./snapshot-handoff.js";
  * through bin/tsparallel-kernel, which uses the blob only while it fits the node binary. A kernel
  * that finds its snapshot stale (Node or the libraries changed) rebuilds it in the background.
  */
+
+/** How long a rebuild a kernel started keeps others from starting one, in ms. */
+const REBUILD_LOCK_MS = 120_000;
 
 /** The blob's name in the kernelspec folder. */
 export const SNAPSHOT_BLOB = "kernel-snapshot.blob";
@@ -100,6 +113,7 @@ export async function ensureStartupSnapshot(
   nodeFlags: readonly string[],
 ): Promise<{ files: number; built: boolean }> {
   if (existsSync(blob) && snapshotStillFits(blob, nodeFlags)) {
+    rmSync(`${blob}.rebuilding`, { force: true });
     return { files: checkSnapshot(blob, nodeFlags).files, built: false };
   }
   // The cells' options come from the compiler, which loads TypeScript: only when building.
@@ -150,6 +164,7 @@ wrapper.call(module.exports, module.exports, require, module, entry, require("no
   } finally {
     rmSync(partial, { force: true });
     rmSync(cwd, { recursive: true, force: true });
+    rmSync(`${blob}.rebuilding`, { force: true });
   }
 }
 
@@ -161,6 +176,27 @@ wrapper.call(module.exports, module.exports, require, module, entry, require("no
 export function rebuildStaleSnapshot(): void {
   const blob = process.env.TSPARALLEL_SNAPSHOT;
   if (!blob || snapshotFitted()) return;
+  try {
+    accessSync(dirname(blob), constants.W_OK);
+  } catch {
+    kernelLog(
+      `the startup snapshot ${blob} does not fit this Node or these libraries, and its folder is not writable: run \`tsparallel install\` again to rebuild it`,
+    );
+    return;
+  }
+  // One rebuild at a time: kernels started together after a Node upgrade would each start one.
+  const lock = `${blob}.rebuilding`;
+  try {
+    if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs < REBUILD_LOCK_MS) {
+      kernelLog(
+        `the startup snapshot ${blob} does not fit this Node or these libraries; a rebuild is under way`,
+      );
+      return;
+    }
+    writeFileSync(lock, String(process.pid));
+  } catch {
+    return;
+  }
   kernelLog(`the startup snapshot ${blob} does not fit this Node or these libraries: rebuilding it`);
   try {
     const child = spawn(process.execPath, [join(packageRoot(), "bin", "tsparallel.js"), "snapshot", blob], {

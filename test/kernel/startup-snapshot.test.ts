@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
+  existsSync,
   mkdtempSync,
   readFileSync,
   rmSync,
@@ -82,7 +83,11 @@ describe("the kernel's startup snapshot", () => {
       await checksAndRuns(k);
       assert.doesNotMatch(k.stderr(), /started from the startup snapshot/);
       await waitFor(() => /rebuilding it/.test(k.stderr()), 20_000, "the kernel to notice");
-      await waitFor(() => readFileSync(stamp, "utf8") === fingerprint(blob), 60_000, "the rebuilt snapshot");
+      await waitFor(
+        () => readFileSync(stamp, "utf8") === fingerprint(blob) && !existsSync(`${blob}.rebuilding`),
+        60_000,
+        "the rebuilt snapshot",
+      );
     } finally {
       await k.stop();
     }
@@ -92,6 +97,29 @@ describe("the kernel's startup snapshot", () => {
       await waitFor(() => /started from the startup snapshot/.test(again.stderr()), 10_000, "the warm-up");
     } finally {
       await again.stop();
+    }
+  });
+
+  test("kernels that find the snapshot stale together start one rebuild", async () => {
+    const stamp = `${blob}.stamp`;
+    writeFileSync(stamp, "0 0\n0 0\n");
+    const kernels = await Promise.all([startKernel({ kernelspec: spec }), startKernel({ kernelspec: spec })]);
+    try {
+      for (const k of kernels) await checksAndRuns(k);
+      await waitFor(
+        () => kernels.every((k) => /startup snapshot .* does not fit/.test(k.stderr())),
+        20_000,
+        "both kernels to warm up",
+      );
+      const rebuilding = kernels.filter((k) => /: rebuilding it/.test(k.stderr())).length;
+      assert.equal(rebuilding, 1, kernels.map((k) => k.stderr()).join("\n---\n"));
+      await waitFor(
+        () => readFileSync(stamp, "utf8") === fingerprint(blob) && !existsSync(`${blob}.rebuilding`),
+        60_000,
+        "the rebuilt snapshot",
+      );
+    } finally {
+      for (const k of kernels) await k.stop();
     }
   });
 
@@ -109,6 +137,12 @@ describe("the kernel's startup snapshot", () => {
       try {
         await checksAndRuns(k);
         assert.doesNotMatch(k.stderr(), /started from the startup snapshot/);
+        // It rebuilds the blob it could not use; the folder goes once that is done.
+        await waitFor(
+          () => readFileSync(`${cut}.stamp`, "utf8") === fingerprint(cut) && !existsSync(`${cut}.rebuilding`),
+          60_000,
+          "the rebuilt snapshot",
+        );
       } finally {
         await k.stop();
       }
