@@ -1,5 +1,5 @@
 import { loadNativeAddon } from "../ndarray/node/native-addon.js";
-import { collectGarbage } from "./store/collect-garbage.js";
+import { collectGarbage, lastFullCollection } from "./store/collect-garbage.js";
 
 /** glibc's malloc_trim through the addon; nothing without it (no compiler at install). */
 function trimCHeap(): void {
@@ -23,7 +23,10 @@ export interface IdleCollectorOptions {
    * memory behind. Off by default.
    */
   rssGrowth?: number;
-  /** What runs once quiet (default: a full V8 collection, then glibc's malloc_trim). */
+  /**
+   * What runs once quiet (default: a full V8 collection unless one ran during the quiet spell,
+   * then glibc's malloc_trim).
+   */
   collect?: () => void;
   /** The resident size in bytes (default: the process's; tests give their own). */
   rss?: () => number;
@@ -62,10 +65,12 @@ export class IdleCollector {
     this.#rss = opts.rss ?? (() => process.memoryUsage.rss());
     this.#busy = opts.busy ?? (() => false);
     this.#baseline = this.#rssGrowth ? this.#rss() : 0;
+    lastFullCollection(); // starts watching V8's own full collections
     this.#collect =
       opts.collect ??
       (() => {
-        collectGarbage();
+        // One V8 ran itself while quiet (an engine's store collection, memory pressure) will do.
+        if (performance.now() - lastFullCollection() > this.#quietMs) collectGarbage();
         trimCHeap();
       });
     this.#timer = setInterval(() => this.#check(), Math.max(100, this.#quietMs / 4));

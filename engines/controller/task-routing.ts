@@ -330,11 +330,6 @@ export class TaskRouting {
     void this.clients.send("result_reply", { status }, { identities: [client], parent });
   }
 
-  /**
-   * A kept reply's frames as a message to sign anew. They were verified when they came in, alone
-   * or inside a signed `task_records` (a lane reply, signed with its lane's own key), so they are
-   * read here, not verified again.
-   */
   /** A finished task's kept reply, ready to be signed anew. */
   #storedReply(rec: TaskRecord): Relayed | undefined {
     if (rec.reply) return this.#opened(rec.reply);
@@ -342,6 +337,11 @@ export class TaskRouting {
     return rec.replyMessage;
   }
 
+  /**
+   * A kept reply's frames as a message to sign anew. They were verified when they came in, alone
+   * or inside a signed `task_records` (a lane reply, signed with its lane's own key), so they are
+   * read here, not verified again.
+   */
   #opened(frames: Buffer[]): Relayed | undefined {
     try {
       return { ...decodeMessage(frames, UNVERIFIED, CLUSTER_FRAMING), raw: [] };

@@ -90,14 +90,14 @@ function checkSnapshot(blob: string, nodeFlags: readonly string[]): SnapshotRepo
   return JSON.parse(out) as SnapshotReport;
 }
 
-/** True when `blob` fits this node binary, this package and the files it was made from. */
-function snapshotStillFits(blob: string, nodeFlags: readonly string[]): boolean {
+/** What `blob` holds, when it fits this node binary, this package and the files it was made from. */
+function fittingSnapshot(blob: string, nodeFlags: readonly string[]): SnapshotReport | undefined {
   try {
-    if (readFileSync(`${blob}.stamp`, "utf8") !== fingerprint(blob)) return false;
+    if (readFileSync(`${blob}.stamp`, "utf8") !== fingerprint(blob)) return undefined;
     const report = checkSnapshot(blob, nodeFlags);
-    return report.fits && report.packageVersion === ownPackage().version;
+    return report.fits && report.packageVersion === ownPackage().version ? report : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -112,9 +112,10 @@ export async function ensureStartupSnapshot(
   blob: string,
   nodeFlags: readonly string[],
 ): Promise<{ files: number; built: boolean }> {
-  if (existsSync(blob) && snapshotStillFits(blob, nodeFlags)) {
+  const kept = existsSync(blob) ? fittingSnapshot(blob, nodeFlags) : undefined;
+  if (kept) {
     rmSync(`${blob}.rebuilding`, { force: true });
-    return { files: checkSnapshot(blob, nodeFlags).files, built: false };
+    return { files: kept.files, built: false };
   }
   // The cells' options come from the compiler, which loads TypeScript: only when building.
   const { cellCompilerSettings } = await import("./compiler-options.js");

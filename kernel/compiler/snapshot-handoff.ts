@@ -33,7 +33,7 @@ export interface FileStamp {
   mtimeMs: number;
 }
 
-/** What the restored process finds under {@link HANDOFF_KEY} (read by startup-snapshot.ts). */
+/** What the restored process finds under {@link HANDOFF_KEY} (put there by startup-snapshot-entry.cts). */
 export interface SnapshotHandoff {
   packageVersion: string;
   typescriptFile: string;

@@ -1,6 +1,6 @@
 /**
  * The script `node --build-snapshot` runs to make the kernel's V8 startup snapshot (see
- * startup-snapshot.ts, which starts it and says why). It loads TypeScript, parses and binds the
+ * snapshot-build.ts, which starts it and says why). It loads TypeScript, parses and binds the
  * libraries a cell's program reads, and leaves them in a document registry in the heap that V8
  * then writes out. A kernel started from the snapshot gets that heap back in ~0.15 s instead of
  * loading TypeScript and parsing 2.9 MB of declarations (~0.7 s of one core).
@@ -13,8 +13,8 @@ import Module = require("node:module");
 import path = require("node:path");
 import v8 = require("node:v8");
 import vm = require("node:vm");
-// Types only, written inline: an \`import type\` would make TypeScript emit \`exports\` use, and the
-// snapshot builder runs this file without an \`exports\` object.
+// Types only, written inline: an `import type` would make TypeScript emit `exports` use, and the
+// snapshot builder runs this file without an `exports` object.
 type TS = typeof import("typescript");
 type Handoff = import("./snapshot-handoff.js").SnapshotHandoff;
 type Request = import("./snapshot-handoff.js").SnapshotRequest;
@@ -70,12 +70,12 @@ function warmRegistry(ts: TS, request: Request): Handoff {
   const sourceFiles = new Set<import("typescript").SourceFile>();
   for (const file of program.getSourceFiles()) {
     if (file.fileName === cell) continue;
-    // A second hold on each library (acquired as the kernel's warm-up acquires it), so they stay
-    // in the registry when the service lets go of its program below.
     // The language service's key for a file: its absolute path, folded when names ignore case.
     const filePath = (
       ts.sys.useCaseSensitiveFileNames ? file.fileName : file.fileName.toLowerCase()
     ) as import("typescript").Path;
+    // A second hold on each library (acquired as the kernel's warm-up acquires it), so they stay
+    // in the registry when the service lets go of its program below.
     const held = registry.acquireDocumentWithKey(
       file.fileName,
       filePath,
