@@ -68,8 +68,12 @@ export function clientHandlers(c: ControllerParts): ClusterHandlers<"controllerF
         respawns_left: c.control.respawnsLeft,
       });
     },
-    abort_request: (m, client) =>
-      reply(client, m, "abort_reply", { aborted: c.tasks.abort(new Set(m.content.msg_ids), c.engines) }),
+    abort_request: (m, client) => {
+      // Ids are strings; anything else is a malformed request, which aborts nothing.
+      const ids: unknown = m.content.msg_ids;
+      const wanted = Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+      reply(client, m, "abort_reply", { aborted: c.tasks.abort(new Set(wanted), c.engines) });
+    },
     signal_request: (m, client) =>
       answer(
         client,

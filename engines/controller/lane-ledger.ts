@@ -1,5 +1,10 @@
 import type { Header } from "../wire/protocol/frames.js";
-import type { EngineId, Message } from "../wire/protocol/messages.js";
+import {
+  type EngineId,
+  type LaneTaskRecord,
+  type Message,
+  TASK_REQUESTS,
+} from "../wire/protocol/messages.js";
 import type { EngineRecord, EngineRegistry } from "./engine-registry.js";
 import type { TaskScheduler } from "./task-scheduler.js";
 import type { TaskTable } from "./task-table.js";
@@ -32,10 +37,20 @@ export class LaneLedger {
     }
   }
 
-  /** An engine's records of the tasks clients sent it over lanes. */
+  /**
+   * An engine's records of the tasks clients sent it over lanes. A message whose records are not
+   * all well formed (a key holder's junk) is ignored whole, with one line in the log.
+   */
   record(msg: Message<"task_records">, rec: EngineRecord | undefined): void {
+    const records = (msg.content as { records?: unknown }).records;
+    if (!Array.isArray(records) || !records.every(isLaneRecord)) {
+      process.stderr.write(
+        `[tsparallel controller] ignoring a malformed task_records from engine ${rec?.info.id ?? "?"}\n`,
+      );
+      return;
+    }
     let at = 0;
-    for (const r of msg.content.records) {
+    for (const r of records) {
       const frames = msg.buffers.slice(at, at + r.frames);
       at += r.frames;
       if (rec) {
@@ -60,4 +75,18 @@ export class LaneLedger {
     }
     this.scheduler.dependenciesChanged();
   }
+}
+
+/** A lane task record as engines write it (see LaneTaskRecord). */
+function isLaneRecord(r: unknown): r is LaneTaskRecord {
+  if (typeof r !== "object" || r === null) return false;
+  const x = r as Record<string, unknown>;
+  return (
+    typeof x.msg_id === "string" &&
+    (TASK_REQUESTS as readonly unknown[]).includes(x.msg_type) &&
+    typeof x.client === "string" &&
+    (x.outcome === "ok" || x.outcome === "error" || x.outcome === "aborted") &&
+    Number.isInteger(x.frames) &&
+    (x.frames as number) >= 0
+  );
 }

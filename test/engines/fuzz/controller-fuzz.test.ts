@@ -101,3 +101,13 @@ test("a signed shutdown_request whose hub is not a boolean is refused with MALFO
   assert.ok(processAlive(rc.info.controller_pid));
   assert.deepEqual(await rc.view().apply(() => "still here"), ["still here"]);
 });
+
+test("an abort_request whose msg_ids are not a list of ids is answered, aborting nothing", async () => {
+  const cluster = await startTestCluster({ n: 1 });
+  const rc = cluster.client!;
+  for (const msg_ids of [5, "all", null, [1, {}, "no-such-task"]]) {
+    const reply = await rc.link.request("abort_request", { msg_ids: msg_ids as unknown as string[] });
+    assert.deepEqual(reply.content.aborted, [], JSON.stringify(msg_ids));
+  }
+  assert.deepEqual(await rc.view().apply(() => "still here"), ["still here"]);
+});
