@@ -92,6 +92,7 @@ export class IdleCollector {
       return;
     }
     if (now - this.#lastActive < this.#quietMs) return;
+    // The resident size is read only while quiet, at most every quarter of quietMs.
     const grown = this.#rssGrowth !== undefined && this.#rss() > this.#baseline * this.#rssGrowth;
     if (this.#sinceCollection < this.#minMessages && !grown) return;
     this.#sinceCollection = 0;

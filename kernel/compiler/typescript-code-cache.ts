@@ -5,7 +5,7 @@ import { dirname, join } from "node:path";
 import { cachedDataVersionTag } from "node:v8";
 import vm from "node:vm";
 import { ownPackage } from "../protocol/kernel-info.js";
-import { restoredTypeScript } from "./snapshot-handoff.js";
+import { restoredFromSnapshot, restoredTypeScript } from "./snapshot-handoff.js";
 
 /** The script loaded without a usable code cache, until {@link saveTypeScriptCodeCache} writes one. */
 let uncached: { script: vm.Script; cacheFile: string } | undefined;
@@ -28,7 +28,7 @@ export function preloadTypeScript(): void {
     return;
   }
   if (require.cache[file]) return;
-  const restored = restoredTypeScript(file, ownPackage().version);
+  const restored = restoredFromSnapshot() ? restoredTypeScript(file, ownPackage().version) : undefined;
   if (restored) {
     cacheModule(file, restored);
     return;
