@@ -42,7 +42,7 @@ const install: Subcommand = {
       process.stdout.write(`No startup snapshot (${snapshot.skipped}): kernels start without one.\n`);
     } else {
       const how = snapshot.built ? `built in ${snapshot.seconds.toFixed(1)} s` : "up to date";
-      process.stdout.write(`Startup snapshot ${how}: TypeScript and ${snapshot.files - 2} library files.\n`);
+      process.stdout.write(`Startup snapshot ${how}: TypeScript and ${snapshot.libraries} library files.\n`);
     }
     return 0;
   },

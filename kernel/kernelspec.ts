@@ -129,7 +129,7 @@ const LOGO_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"
 export interface KernelspecInstall {
   dir: string;
   /** The startup snapshot's blob, or why there is none. */
-  snapshot: { blob: string; files: number; built: boolean; seconds: number } | { skipped: string };
+  snapshot: { blob: string; libraries: number; built: boolean; seconds: number } | { skipped: string };
 }
 
 /**
@@ -151,8 +151,8 @@ export async function installKernelspec(
   else {
     const started = performance.now();
     try {
-      const { files, built } = await ensureStartupSnapshot(blob, KERNEL_NODE_FLAGS);
-      snapshot = { blob, files, built, seconds: (performance.now() - started) / 1000 };
+      const { libraries, built } = await ensureStartupSnapshot(blob, KERNEL_NODE_FLAGS);
+      snapshot = { blob, libraries, built, seconds: (performance.now() - started) / 1000 };
     } catch (err) {
       snapshot = { skipped: err instanceof Error ? err.message : String(err) };
     }

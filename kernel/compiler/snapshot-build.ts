@@ -61,7 +61,7 @@ function stderrOf(err: unknown): string {
 
 /** What the blob says of itself when restored in check mode. */
 interface SnapshotReport {
-  files: number;
+  libraries: number;
   fits: boolean;
   packageVersion: string;
 }
@@ -111,11 +111,11 @@ function fittingSnapshot(blob: string, nodeFlags: readonly string[]): SnapshotRe
 export async function ensureStartupSnapshot(
   blob: string,
   nodeFlags: readonly string[],
-): Promise<{ files: number; built: boolean }> {
+): Promise<{ libraries: number; built: boolean }> {
   const kept = existsSync(blob) ? fittingSnapshot(blob, nodeFlags) : undefined;
   if (kept) {
     rmSync(`${blob}.rebuilding`, { force: true });
-    return { files: kept.files, built: false };
+    return { libraries: kept.libraries, built: false };
   }
   // The cells' options come from the compiler, which loads TypeScript: only when building.
   const { cellCompilerSettings } = await import("./compiler-options.js");
@@ -161,7 +161,7 @@ wrapper.call(module.exports, module.exports, require, module, entry, require("no
     }
     renameSync(partial, blob);
     writeFileSync(`${blob}.stamp`, fingerprint(blob));
-    return { files: report.files, built: true };
+    return { libraries: report.libraries, built: true };
   } finally {
     rmSync(partial, { force: true });
     rmSync(cwd, { recursive: true, force: true });

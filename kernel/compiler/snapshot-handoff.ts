@@ -1,24 +1,22 @@
-import { statSync } from "node:fs";
-import type * as TS from "typescript";
-
-import type TSCommonJS = require("typescript");
-
 /**
  * What a kernel restored from its startup snapshot (see snapshot-build.ts) takes over from it:
  * the TypeScript instance, and the registry of parsed and bound library files. Each is used only
  * while the files it was made from are unchanged on disk (size and modification time); otherwise
  * the kernel loads and parses them itself, as it does without a snapshot.
  */
+import { statSync } from "node:fs";
+
+import type TS = require("typescript");
 
 /** What the kernel side asks for, as JSON in TSPARALLEL_SNAPSHOT_REQUEST. */
 export interface SnapshotRequest {
   /** TypeScript's main file, resolved as the kernel's `require("typescript")` resolves it. */
   typescriptFile: string;
   /** The cells' compiler options (compiler-options.ts), so the registry's key is the kernel's. */
-  options: TSCommonJS.CompilerOptions;
+  options: TS.CompilerOptions;
   /** An empty folder to stand for the notebook folder while the libraries are read. */
   cwd: string;
-  /** This script as built (its edits change what the handoff holds). */
+  /** The compiled startup-snapshot-entry.cjs (its edits change what the handoff holds). */
   entryFile: string;
   /** The kernel's launcher (bin/tsparallel.js), which the restored process runs. */
   script: string;
@@ -37,12 +35,14 @@ export interface FileStamp {
 export interface SnapshotHandoff {
   packageVersion: string;
   typescriptFile: string;
-  ts: typeof TSCommonJS;
-  registry: TSCommonJS.DocumentRegistry;
-  /** This script, typescript.js and every library file in the registry. */
-  files: FileStamp[];
+  ts: typeof TS;
+  registry: TS.DocumentRegistry;
+  /** The snapshot script and typescript.js: TypeScript is taken over while they are unchanged. */
+  compiler: FileStamp[];
+  /** Every library file in the registry: the registry is taken over while they are unchanged. */
+  libraries: FileStamp[];
   /** Library files held, to count how many a kernel's program took from the snapshot. */
-  sourceFiles: Set<TSCommonJS.SourceFile>;
+  sourceFiles: Set<TS.SourceFile>;
 }
 
 const HANDOFF_KEY = Symbol.for("tsparallel.startupSnapshot");
@@ -85,11 +85,10 @@ export function snapshotFitted(): boolean {
  * The snapshot's TypeScript, when `file` (the kernel's `require.resolve("typescript")`) is the
  * file it was loaded from, unchanged, and this snapshot script and package version made it.
  */
-export function restoredTypeScript(file: string, packageVersion: string): SnapshotHandoff["ts"] | undefined {
+export function restoredTypeScript(file: string, packageVersion: string): typeof TS | undefined {
   const h = handoff();
   if (!h || h.typescriptFile !== file || h.packageVersion !== packageVersion) return undefined;
-  // The first two stamps are the snapshot script and typescript.js.
-  if (!h.files.slice(0, 2).every(unchanged)) return undefined;
+  if (!h.compiler.every(unchanged)) return undefined;
   typescriptTaken = true;
   return h.ts;
 }
@@ -98,7 +97,7 @@ export function restoredTypeScript(file: string, packageVersion: string): Snapsh
 export function restoredLibraries(): RestoredLibraries | undefined {
   const h = handoff();
   if (!h || !typescriptTaken) return undefined;
-  if (!h.files.slice(2).every(unchanged)) return undefined;
+  if (!h.libraries.every(unchanged)) return undefined;
   librariesTaken = true;
   return { registry: h.registry, sourceFiles: h.sourceFiles, count: h.sourceFiles.size };
 }

@@ -93,7 +93,8 @@ function warmRegistry(ts: TS, request: Request): Handoff {
     typescriptFile: request.typescriptFile,
     ts,
     registry,
-    files: [request.entryFile, request.typescriptFile, ...[...sourceFiles].map((f) => f.fileName)].map(stamp),
+    compiler: [request.entryFile, request.typescriptFile].map(stamp),
+    libraries: [...sourceFiles].map((f) => stamp(f.fileName)),
     sourceFiles,
   };
 }
@@ -108,7 +109,7 @@ if (v8.startupSnapshot.isBuildingSnapshot()) {
     if (process.env.TSPARALLEL_SNAPSHOT_CHECK) {
       // The check after a build or before a reuse: the blob loads, says what it holds, and
       // whether the files it was made from are unchanged.
-      const fits = handoff.files.every((f) => {
+      const fits = [...handoff.compiler, ...handoff.libraries].every((f) => {
         try {
           const now = stamp(f.path);
           return now.size === f.size && now.mtimeMs === f.mtimeMs;
@@ -116,7 +117,7 @@ if (v8.startupSnapshot.isBuildingSnapshot()) {
           return false;
         }
       });
-      const report = { files: handoff.files.length, fits, packageVersion: handoff.packageVersion };
+      const report = { libraries: handoff.libraries.length, fits, packageVersion: handoff.packageVersion };
       process.stdout.write(`${JSON.stringify(report)}\n`);
       return;
     }
