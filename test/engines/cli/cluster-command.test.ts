@@ -14,12 +14,16 @@ async function run(...argv: string[]): Promise<{ code: number; out: string }> {
   let out = "";
   const w1 = process.stdout.write;
   const w2 = process.stderr.write;
-  const capture = ((chunk: string) => {
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture;
-  process.stderr.write = capture;
+  // Only text is the command's: the test runner reports to its parent in binary chunks on stdout,
+  // and swallowing those would lose other tests' results.
+  const capture = (original: typeof process.stdout.write) =>
+    ((chunk: string | Uint8Array, ...rest: never[]) => {
+      if (typeof chunk !== "string") return original.call(process.stdout, chunk, ...rest);
+      out += chunk;
+      return true;
+    }) as typeof process.stdout.write;
+  process.stdout.write = capture(w1);
+  process.stderr.write = capture(w2);
   try {
     return { code: await runClusterCommand(argv), out };
   } finally {
