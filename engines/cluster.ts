@@ -57,6 +57,13 @@ export interface ClusterBaseOptions {
    * an address its engines can reach (towards the first ssh host, else the first external IPv4).
    */
   ip?: string;
+  /**
+   * Encrypt the cluster's traffic: CurveZMQ on every connection to the controller and TLS 1.3 on
+   * lanes, with keys derived from the cluster key. Default: on when the controller binds an
+   * address other hosts can reach (`ip` not loopback), off on loopback, where it would only cost
+   * time (lanes carry ~0.85 GB/s encrypted on one core, several GB/s in the clear).
+   */
+  encrypt?: boolean;
   /** Load-balancing scheme (default leastload). */
   scheme?: SchedulerScheme;
   /**
@@ -167,6 +174,7 @@ export class Cluster {
       "--engines",
       String(n),
       ...(opts.ip ? ["--ip", opts.ip] : []),
+      ...(opts.encrypt === undefined ? [] : ["--encrypt", opts.encrypt ? "on" : "off"]),
       "--launcher",
       spec.kind,
       "--launcher-options",

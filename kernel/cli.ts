@@ -84,10 +84,11 @@ const cluster: Subcommand = {
   summary: "start, stop, list and grow engine clusters",
   usage:
     "tsparallel cluster start [-n N] [--daemonize] [--launcher local|ssh|slurm|mpi] | stop | list | engines -n N",
-  help: `  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N]
-        [--launcher local|ssh|slurm|mpi] [launcher options]
+  help: `  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--encrypt | --no-encrypt] [--scheme S]
+        [--hwm N] [--launcher local|ssh|slurm|mpi] [launcher options]
         start a controller with N engines (default 2; with ssh, the hosts' counts); without
-        --daemonize it runs until Ctrl-C. Launcher options:
+        --daemonize it runs until Ctrl-C. Traffic is encrypted unless the controller binds
+        loopback (--encrypt / --no-encrypt decide instead). Launcher options:
 ${launcherFlagsUsage("          ")}
   stop [--name NAME | --all]     stop a cluster (default name: "default")
   list                           list clusters and whether they are running

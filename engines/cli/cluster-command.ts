@@ -16,13 +16,15 @@ import type { SchedulerScheme } from "../wire/protocol/messages.js";
 export const CLUSTER_USAGE = `usage: tsparallel cluster <command> [options]
 
 commands:
-  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--scheme S] [--hwm N|auto] [--respawn N]
-        [--launcher local|ssh|slurm|mpi] [launcher options]
+  start [-n N] [--name NAME] [--daemonize] [--ip IP] [--encrypt | --no-encrypt] [--scheme S]
+        [--hwm N|auto] [--respawn N] [--launcher local|ssh|slurm|mpi] [launcher options]
         start a controller with N engines (default 2; with ssh, the hosts' counts).
         Without --daemonize it runs until Ctrl-C; with it, it keeps running in the
         background (log next to the connection file). local engines run here; ssh,
         slurm and mpi start them elsewhere and bind the controller to an address they
-        can reach (or --ip). Launcher options (values with spaces in quotes):
+        can reach (or --ip). Traffic is encrypted (CurveZMQ, TLS on lanes) unless the
+        controller binds loopback; --encrypt / --no-encrypt decide instead.
+        Launcher options (values with spaces in quotes):
 ${launcherFlagsUsage("          ")}
   stop [--name NAME | --all]     stop a cluster (default name: "default")
   list                           list clusters and whether they are running
@@ -57,6 +59,8 @@ export async function runClusterCommand(argv: string[]): Promise<number> {
         name: { type: "string" },
         daemonize: { type: "boolean" },
         ip: { type: "string" },
+        encrypt: { type: "boolean" },
+        "no-encrypt": { type: "boolean" },
         scheme: { type: "string" },
         hwm: { type: "string" },
         respawn: { type: "string" },
@@ -116,12 +120,14 @@ async function start(name: string, values: Record<string, string | boolean | und
     // no such cluster yet
   }
   const n = values.n === undefined ? undefined : count(values.n as string, 2);
+  if (values.encrypt && values["no-encrypt"]) throw new Error("give --encrypt or --no-encrypt, not both");
   const started = Date.now();
   // Checked by Cluster.launch: an unknown launcher or an option of another launcher is an error.
   const cluster = await Cluster.launch({
     n,
     name,
     ip: values.ip as string | undefined,
+    encrypt: values.encrypt ? true : values["no-encrypt"] ? false : undefined,
     scheme: values.scheme as SchedulerScheme | undefined,
     hwm: values.hwm === undefined || values.hwm === "auto" ? undefined : Number(values.hwm),
     respawn: values.respawn === undefined ? undefined : count(values.respawn as string, 0, "--respawn"),

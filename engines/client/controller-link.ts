@@ -102,7 +102,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     const signer = new Signer(info.key);
     const dealer = new Dealer({
       routingId: session,
-      ...controllerCredentials(signer),
+      ...controllerCredentials(signer, info.encrypted === true),
       linger: 0,
       heartbeatInterval: 1000,
       heartbeatTimeout: 4000,
@@ -111,7 +111,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
     this.sock = new SignedSocket(dealer, signer, session, "client");
     // The controller turns away a client without the cluster's key in the handshake (see
     // controller-auth.ts): say so at once, rather than time out or call it lost.
-    dealer.events.on("handshake:error:auth", () => {
+    const refused = () => {
       if (this.#closed) return;
       this.#fail(
         new ClusterError(
@@ -119,6 +119,16 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
           `the controller at ${info.client_url} refused this client: the key in its connection file is not the cluster's (is the file from an older run of the cluster?)`,
         ),
       );
+    };
+    dealer.events.on("handshake:error:auth", refused);
+    // A client in the clear meets a CURVE controller with a protocol error; a CURVE client of
+    // another key is not answered at all (the controller cannot read its hello), which reaches us
+    // as handshakes that break, again and again, before any has succeeded.
+    dealer.events.on("handshake:error:protocol", refused);
+    let broken = 0;
+    let shookHands = false;
+    dealer.events.on("handshake:error:other", () => {
+      if (info.encrypted && !shookHands && ++broken >= 2) refused();
     });
     // A silent or closed connection is not yet a lost controller: ZeroMQ reconnects by itself, and
     // a controller that was stopped or stalled answers again where it left off (see #waitForController).
@@ -126,6 +136,7 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       if (!this.#closed && !this.#lost) this.#waitForController();
     });
     dealer.events.on("handshake", () => {
+      shookHands = true;
       if (this.#down === undefined) return;
       clearInterval(this.#down.check);
       this.#down = undefined;

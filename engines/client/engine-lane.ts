@@ -39,14 +39,16 @@ export class EngineLane {
     codec: MessageCodec,
     private readonly fallback: (task: OutgoingTask) => void,
     /** Where large incoming frames may land (a gather's parts in their joined result). */
-    place?: FramePlace,
+    place: FramePlace | undefined,
+    /** The lane runs inside TLS (the cluster is encrypted). */
+    encrypted: boolean,
   ) {
     const m = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(engine.lane);
     this.#sock = StreamSocket.connect(
       { host: m?.[1] ?? "127.0.0.1", port: Number(m?.[2] ?? 0) },
       codec,
       (msg) => this.#route(msg),
-      place,
+      { place, encrypted },
     );
     const socket = this.#sock.socket;
     socket.unref();

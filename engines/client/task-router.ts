@@ -521,6 +521,7 @@ export class TaskRouter {
       }),
       (t) => this.link.submit(t),
       this.landings.place,
+      this.link.info.encrypted === true,
     );
     this.#lanes.set(id, lane);
     return lane;

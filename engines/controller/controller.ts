@@ -16,7 +16,7 @@ import type { CodecOptions } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
 import type { AnyMessage, ContentByType, SchedulerScheme } from "../wire/protocol/messages.js";
 import { Signer } from "../wire/protocol/signing.js";
-import { CONTROLLER_SECURITY } from "../wire/transport/controller-auth.js";
+import { controllerSecurity, encryptsByDefault } from "../wire/transport/controller-auth.js";
 import { SignedSocket } from "../wire/transport/signed-socket.js";
 import { clientHandlers } from "./client-handlers.js";
 import type { ControllerParts } from "./controller-parts.js";
@@ -39,6 +39,11 @@ export interface ControllerOptions {
   file: string;
   /** Interface to bind (default 127.0.0.1: loopback only). */
   ip?: string;
+  /**
+   * Encrypt the cluster's traffic: CURVE on ZeroMQ sockets, TLS 1.3 on lanes, keys derived from
+   * `key` (see wire/transport/controller-auth.ts). Default: on unless `ip` is a loopback address.
+   */
+  encrypt?: boolean;
   scheme?: SchedulerScheme;
   /**
    * Load-balanced tasks in flight per engine (0 = unlimited). Without it: 2, raised for engines
@@ -90,6 +95,8 @@ export class Controller implements ControllerParts {
   /** Clients that have sent anything (routing id hex → id): they hear of engines coming and going. */
   readonly #known = new Map<string, Buffer>();
   readonly #zap: ZapHandler;
+  /** Whether traffic is encrypted (see {@link ControllerOptions.encrypt}). */
+  readonly encrypted: boolean;
   #monitor: HeartbeatMonitor | undefined;
   #info: ConnectionInfo | undefined;
   #stopping = false;
@@ -99,15 +106,21 @@ export class Controller implements ControllerParts {
 
   constructor(readonly opts: ControllerOptions) {
     const signer = new Signer(opts.key);
-    this.#zap = new ZapHandler(signer);
+    this.encrypted = opts.encrypt ?? encryptsByDefault(opts.ip ?? "127.0.0.1");
+    if (this.encrypted && !signer.enabled)
+      throw new TypeError(
+        "an encrypted cluster needs a key: give one, or turn encryption off on a network you trust",
+      );
+    this.#zap = new ZapHandler(signer, this.encrypted);
+    const security = controllerSecurity(signer, this.encrypted);
     const limit = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     // The controller relays payloads: it checks signatures over the JSON frames, never hashes buffers.
-    // Every socket admits only peers with the cluster's password (see controller-auth.ts).
+    // Every socket admits only peers that hold the cluster key (see controller-auth.ts).
     const relay = (linger: number, maxMessageSize: number, label: string, opts: CodecOptions = {}) =>
       new SignedSocket(
         // A peer that reconnects (after a pause, or a link that went silent) keeps its routing id:
         // its new connection takes over from the stale one (ZMQ_ROUTER_HANDOVER).
-        new Router({ linger, maxMessageSize, handover: true, ...CONTROLLER_SECURITY }),
+        new Router({ linger, maxMessageSize, handover: true, ...security }),
         signer,
         this.session,
         label,
@@ -119,7 +132,7 @@ export class Controller implements ControllerParts {
     // Every heart echoes the same ping: repeats are the rule here (the monitor checks its seq).
     this.#hearts = relay(0, SMALL_MESSAGE_BYTES, "controller/hearts", { replays: "accept" });
     this.#pings = new SignedSocket(
-      new Publisher({ linger: 0, maxMessageSize: SMALL_MESSAGE_BYTES, ...CONTROLLER_SECURITY }),
+      new Publisher({ linger: 0, maxMessageSize: SMALL_MESSAGE_BYTES, ...security }),
       signer,
       this.session,
       "controller/pings",
@@ -187,6 +200,7 @@ export class Controller implements ControllerParts {
       created: new Date().toISOString(),
       scheme: this.scheme,
       max_message_bytes: this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      ...(this.encrypted ? { encrypted: true } : {}),
     };
     this.#info = info;
     writeConnectionFile(this.opts.file, info);

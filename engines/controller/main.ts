@@ -1,6 +1,7 @@
 /**
  * Controller entry point, spawned by `Cluster.start` and `tsparallel cluster start`:
- *   node dist/engines/controller/main.js --name N --file F [--engines N] [--ip IP] [--scheme S] [--hwm N]
+ *   node dist/engines/controller/main.js --name N --file F [--engines N] [--ip IP] [--encrypt on|off]
+ *     [--scheme S] [--hwm N]
  *     [--launcher local|ssh|slurm|mpi] [--launcher-options JSON] [--max-message-bytes N] [--respawn N]
  * The key comes from $TSPARALLEL_KEY (never argv: other users can read argv). When ready it
  * prints one JSON line `{"ready":true,...}` on stdout; when it cannot start (a launcher failed)
@@ -21,6 +22,8 @@ const { values } = parseArgs({
     engines: { type: "string", default: "0" },
     // Default: loopback for local engines, a reachable address for the other launchers.
     ip: { type: "string" },
+    // Default: on unless the address is loopback (see ControllerOptions.encrypt).
+    encrypt: { type: "string" },
     scheme: { type: "string", default: "leastload" },
     hwm: { type: "string", default: "auto" },
     "watch-parent": { type: "string" },
@@ -32,7 +35,7 @@ const { values } = parseArgs({
 });
 if (!values.name || !values.file) {
   process.stderr.write(
-    "usage: controller/main.js --name NAME --file CONNECTION_FILE [--engines N] [--ip IP] [--scheme leastload|lru|random|weighted] [--hwm N|auto] [--launcher local|ssh|slurm|mpi] [--launcher-options JSON]\n",
+    "usage: controller/main.js --name NAME --file CONNECTION_FILE [--engines N] [--ip IP] [--encrypt on|off] [--scheme leastload|lru|random|weighted] [--hwm N|auto] [--launcher local|ssh|slurm|mpi] [--launcher-options JSON]\n",
   );
   process.exit(2);
 }
@@ -49,6 +52,10 @@ if (
   process.stderr.write(
     `--max-message-bytes "${values["max-message-bytes"]}" is not a whole number of bytes ≥ 65536\n`,
   );
+  process.exit(2);
+}
+if (values.encrypt !== undefined && values.encrypt !== "on" && values.encrypt !== "off") {
+  process.stderr.write(`--encrypt "${values.encrypt}" is neither "on" nor "off"\n`);
   process.exit(2);
 }
 const respawn = Number(values.respawn);
@@ -78,6 +85,7 @@ const controller = new Controller({
   file: values.file,
   key: process.env.TSPARALLEL_KEY || randomUUID(),
   ip: values.ip ?? (await controllerAddress(launcher)),
+  ...(values.encrypt === undefined ? {} : { encrypt: values.encrypt === "on" }),
   scheme: values.scheme as SchedulerScheme,
   ...(values.hwm === "auto" ? {} : { hwm: Number(values.hwm) }),
   ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),

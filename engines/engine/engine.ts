@@ -105,13 +105,22 @@ export class Engine implements EngineParts {
   readonly #fromController = controllerHandlers(this);
   readonly #fromLanes = laneHandlers(this);
 
+  /** The cluster encrypts its traffic (see ConnectionInfo.encrypted). */
+  get encrypted(): boolean {
+    return this.info.encrypted === true;
+  }
+
   /** `requestedId`: the id to ask the controller for (an MPI rank); it may give another. */
   constructor(
     readonly info: ConnectionInfo,
     private readonly requestedId?: EngineId,
   ) {
     this.#signer = new Signer(info.key);
-    const dealer = new Dealer({ routingId: this.uuid, linger: 1000, ...controllerCredentials(this.#signer) });
+    const dealer = new Dealer({
+      routingId: this.uuid,
+      linger: 1000,
+      ...controllerCredentials(this.#signer, this.encrypted),
+    });
     this.#sock = new SignedSocket(dealer, this.#signer, this.uuid, "engine");
     const display = (data: MimeBundle, metadata: Record<string, unknown>) =>
       this.runner.display(data, metadata);
@@ -173,8 +182,13 @@ export class Engine implements EngineParts {
     const keeper = startSigintKeeper(() => this.#ns.interrupt());
     dealer.connect(this.info.engine_url);
     const heartId = `heart-${this.uuid}`;
-    this.#heart = new Heart(this.info.ping_url, this.info.heartbeat_url, heartId, this.#signer, (up) =>
-      this.#link("heart", up),
+    this.#heart = new Heart(
+      this.info.ping_url,
+      this.info.heartbeat_url,
+      heartId,
+      this.#signer,
+      this.encrypted,
+      (up) => this.#link("heart", up),
     );
     // The controller signals by pid only the engines its launcher started on its own host;
     // others (on another host, or started by hand) need a thread of their own.
@@ -452,7 +466,7 @@ export class Engine implements EngineParts {
     const replays = new ReplayGuard();
     const codec = (): Codec =>
       new MessageCodec(this.#signer, this.uuid, "engine lane", "receiver", { replays });
-    this.#lanes = new LaneServer(codec, (msg, lane) => {
+    this.#lanes = new LaneServer(codec, this.encrypted, (msg, lane) => {
       // A client may hear of this engine (and send it work) before the controller's answer to its
       // registration arrives here: hold such messages until the engine knows its id. The engine's
       // own warm-up task runs at once.
@@ -461,7 +475,7 @@ export class Engine implements EngineParts {
     });
     try {
       const port = await this.#lanes.listen(bind);
-      await warmUpLane({ host: advertise, port }, this.#signer);
+      await warmUpLane({ host: advertise, port }, this.#signer, this.encrypted);
       return `tcp://${advertise.includes(":") ? `[${advertise}]` : advertise}:${port}`;
     } catch (e) {
       process.stderr.write(
@@ -477,6 +491,7 @@ export class Engine implements EngineParts {
     const data: SignalThreadData = {
       url: this.info.heartbeat_url,
       key: this.info.key,
+      encrypted: this.encrypted,
       identity: `signals-${this.uuid}`,
       ...(controllerPidHere(this.info) === undefined
         ? {}

@@ -31,9 +31,10 @@ export class Heart {
     echoUrl: string,
     identity: string,
     signer: Signer,
+    encrypted: boolean,
     onLink: (up: boolean) => void,
   ) {
-    const credentials = controllerCredentials(signer);
+    const credentials = controllerCredentials(signer, encrypted);
     const pings = new Subscriber({ linger: 0, ...credentials });
     pings.subscribe();
     pings.connect(pingUrl);

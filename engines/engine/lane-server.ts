@@ -9,16 +9,23 @@ import { StreamSocket } from "../wire/transport/stream-socket.js";
  * The engine's end of the lanes: a TCP server that clients connect to directly, so a direct
  * view's task takes one hop each way instead of two through the controller (see engines/README.md,
  * "Lanes"). Every message is signed with the cluster key and verified like those from the
- * controller; a connection that breaks the framing is closed.
+ * controller; a connection that breaks the framing is closed. On an encrypted cluster every lane
+ * runs inside TLS.
  */
 export class LaneServer {
   readonly #server: Server;
   readonly #lanes = new Set<StreamSocket>();
 
-  constructor(codec: () => MessageCodec, onMessage: (msg: AnyMessage, lane: StreamSocket) => void) {
-    // Paused at connect: StreamSocket.accept moves the connection to a socket that reads in place.
+  /** `encrypted`: every lane runs inside TLS (the cluster is encrypted). */
+  constructor(
+    codec: () => MessageCodec,
+    encrypted: boolean,
+    onMessage: (msg: AnyMessage, lane: StreamSocket) => void,
+  ) {
+    // Paused at connect: StreamSocket.accept moves the connection to a socket that reads in place
+    // (or, encrypted, starts TLS over it).
     this.#server = createServer({ pauseOnConnect: true }, (socket: Socket) => {
-      const lane = StreamSocket.accept(socket, codec(), onMessage);
+      const lane = StreamSocket.accept(socket, codec(), onMessage, { encrypted });
       this.#lanes.add(lane);
       lane.socket.on("close", () => this.#lanes.delete(lane));
     });

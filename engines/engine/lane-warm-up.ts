@@ -20,7 +20,11 @@ const WARM_UP_TIMEOUT_MS = 2000;
  * part of starting. The task is marked `warm_up`, so no record of it reaches the controller.
  * Never fails: a warm-up that does not happen costs the first task its time, nothing more.
  */
-export async function warmUpLane(to: { host: string; port: number }, signer: Signer): Promise<void> {
+export async function warmUpLane(
+  to: { host: string; port: number },
+  signer: Signer,
+  encrypted: boolean,
+): Promise<void> {
   const codec = new MessageCodec(signer, WARM_UP_SESSION, "warm-up lane");
   let sock: StreamSocket | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -28,9 +32,14 @@ export async function warmUpLane(to: { host: string; port: number }, signer: Sig
     const buffers = await encodeValue([new Float64Array(4), "text", { list: [1, 2] }], { name: "args" });
     await new Promise<void>((resolve) => {
       timer = setTimeout(resolve, WARM_UP_TIMEOUT_MS);
-      sock = StreamSocket.connect(to, codec, (msg) => {
-        if (msg.header.msg_type === "apply_reply") resolve();
-      });
+      sock = StreamSocket.connect(
+        to,
+        codec,
+        (msg) => {
+          if (msg.header.msg_type === "apply_reply") resolve();
+        },
+        { encrypted },
+      );
       sock.socket.once("error", () => resolve());
       sock.socket.once("close", () => resolve());
       const metadata: TaskMetadata = { route: { kind: "direct", target: -1 }, warm_up: true };

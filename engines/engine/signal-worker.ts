@@ -19,6 +19,8 @@ import { SignedSocket } from "../wire/transport/signed-socket.js";
 export interface SignalThreadData {
   url: string;
   key: string;
+  /** The cluster encrypts its traffic (ConnectionInfo.encrypted). */
+  encrypted: boolean;
   identity: string;
   /** The controller's pid when it runs on this host (a paused controller is waited for). */
   controllerPidHere?: number;
@@ -61,7 +63,7 @@ async function listen(data: SignalThreadData): Promise<void> {
     linger: 0,
     heartbeatInterval: LINK_PING_MS,
     heartbeatTimeout: LINK_TIMEOUT_MS,
-    ...controllerCredentials(signer),
+    ...controllerCredentials(signer, data.encrypted),
   });
   watchdog(dealer, data);
   // The engine registers once this is connected (its handshake done): the controller's ROUTER

@@ -6,7 +6,7 @@ import { parseMagicArguments, positiveInt } from "../magics/magic-arguments.js";
 import type { ParallelMagics } from "./parallel-magics.js";
 
 const USAGE = [
-  "%cluster start [-n N] [--launcher local|ssh|slurm|mpi] [--scheme leastload|lru|random|weighted] [--ip IP] [--respawn N] [launcher options] | stop | scale N | status",
+  "%cluster start [-n N] [--launcher local|ssh|slurm|mpi] [--scheme leastload|lru|random|weighted] [--ip IP] [--encrypt | --no-encrypt] [--respawn N] [launcher options] | stop | scale N | status",
   "  ssh:   --hosts node1,alice@node2:2222=4 [--ssh-args '-F cfg'] [--remote-node P] [--remote-dir D] [--shared-file]",
   "  slurm: [--partition P] [--time T] [--account A] [--sbatch-args '--qos=debug'] [--srun-args '…'] [--jobs N]",
   "  mpi:   [--mpiexec P] [--mpi-args '--host a:2,b:2'] [--no-oversubscribe]",
@@ -16,6 +16,8 @@ const START_OPTIONS = [
   { name: "launcher", long: "launcher", value: true },
   { name: "scheme", long: "scheme", value: true },
   { name: "ip", long: "ip", value: true },
+  { name: "encrypt", long: "encrypt", value: false },
+  { name: "no-encrypt", long: "no-encrypt", value: false },
   { name: "respawn", long: "respawn", value: true },
   ...LAUNCHER_FLAGS.map((f) => ({ name: f.flag, long: f.flag, value: f.read !== "on" && f.read !== "off" })),
 ];
@@ -49,6 +51,8 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
           const respawn = options.respawn === "0" ? 0 : positiveInt(options.respawn, "--respawn", USAGE);
           const launcher = (options.launcher as string | undefined) ?? "local";
           const scheme = options.scheme as string | undefined;
+          if (options.encrypt && options["no-encrypt"])
+            throw new MagicUsageError("give --encrypt or --no-encrypt, not both", USAGE);
           if (scheme !== undefined && !SCHEMES.has(scheme)) {
             throw new MagicUsageError(`unknown scheme "${scheme}" (leastload, lru, random, weighted)`, USAGE);
           }
@@ -66,6 +70,7 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
             ...(n === undefined ? {} : { n }),
             ...(scheme ? { scheme: scheme as SchedulerScheme } : {}),
             ...(typeof options.ip === "string" ? { ip: options.ip } : {}),
+            ...(options.encrypt ? { encrypt: true } : options["no-encrypt"] ? { encrypt: false } : {}),
             ...(respawn === undefined ? {} : { respawn }),
             launcher,
             ...launcherOptions,
@@ -119,7 +124,10 @@ export function clusterMagic(parallel: ParallelMagics): Magic {
               pid: info?.pid ?? "",
             };
           });
-          const replaced = `${q.respawned ?? 0} dead engines replaced, ${q.respawns_left ?? 0} more may be`;
+          const traffic = client.info.encrypted
+            ? "traffic encrypted (CurveZMQ, TLS 1.3 lanes)"
+            : "traffic not encrypted";
+          const replaced = `${q.respawned ?? 0} dead engines replaced, ${q.respawns_left ?? 0} more may be; ${traffic}`;
           const header = "engine  state        queued  in flight  completed  RSS MB  pid";
           const lines = rows.map(
             (r) =>

@@ -36,7 +36,11 @@ export class FakeEngine {
   private constructor(readonly info: ConnectionInfo) {
     const signer = new Signer(info.key);
     this.sock = new SignedSocket(
-      new Dealer({ routingId: this.uuid, linger: 0, ...controllerCredentials(signer) }),
+      new Dealer({
+        routingId: this.uuid,
+        linger: 0,
+        ...controllerCredentials(signer, info.encrypted === true),
+      }),
       signer,
       this.uuid,
       "fake engine",
@@ -48,7 +52,14 @@ export class FakeEngine {
     const e = new FakeEngine(info);
     const heartId = `heart-${e.uuid}`;
     if (opts.heart !== false)
-      e.#heart = new Heart(info.ping_url!, info.heartbeat_url, heartId, e.sock.signer, () => {});
+      e.#heart = new Heart(
+        info.ping_url!,
+        info.heartbeat_url,
+        heartId,
+        e.sock.signer,
+        info.encrypted === true,
+        () => {},
+      );
     (e.sock.socket as Dealer).connect(info.engine_url);
     void e.#loop();
     await e.sock.send("registration_request", {

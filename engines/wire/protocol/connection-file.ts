@@ -40,6 +40,11 @@ export interface ConnectionInfo {
    * more (absent in files of older versions: no limit known).
    */
   max_message_bytes?: number;
+  /**
+   * True when the cluster's traffic is encrypted: CurveZMQ to the controller, TLS 1.3 on lanes,
+   * keys derived from `key` (wire/transport/controller-auth.ts). Absent: in the clear.
+   */
+  encrypted?: boolean;
 }
 
 /** Why a connection file could not be used. */

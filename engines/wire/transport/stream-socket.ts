@@ -1,14 +1,24 @@
 import { Buffer } from "node:buffer";
 import { connect, Socket, type SocketConstructorOpts } from "node:net";
 import { setImmediate } from "node:timers";
+import type { TLSSocket } from "node:tls";
 import type { Header } from "../protocol/frames.js";
 import type { MessageCodec, MessageSink, SendOptions } from "../protocol/message-codec.js";
 import { FrameParser, type FramePlace, frameStream, watchWith } from "./frame-parser.js";
 import { HANDSHAKE_TIMEOUT_MS, LaneHandshake } from "./lane-handshake.js";
+import { acceptLaneTls, connectLaneTls } from "./lane-tls.js";
 
 export type { FramePlace };
 
 import type { AnyMessage, ContentByType, MsgType } from "../protocol/messages.js";
+
+/** How a lane is opened or accepted. */
+export interface LaneOptions {
+  /** Where large incoming frames may land (see FrameParser). */
+  place?: FramePlace;
+  /** The lane runs inside TLS (the cluster is encrypted). */
+  encrypted?: boolean;
+}
 
 /**
  * Cluster messages over a byte stream (a TCP connection): the transport of the engine lanes,
@@ -28,6 +38,9 @@ import type { AnyMessage, ContentByType, MsgType } from "../protocol/messages.js
  * Before any message, both ends prove they hold the cluster key and agree on a key of the
  * connection's own (lane-handshake.ts): a peer without the key is closed after at most 48 bytes,
  * and messages sent before the handshake completes wait for it.
+ *
+ * On an encrypted cluster the lane runs inside TLS (lane-tls.ts). TLS decrypts into memory of its
+ * own, so such a lane reads by `data` events: one more copy per byte, next to the cipher's cost.
  */
 export class StreamSocket implements MessageSink {
   #parser: FrameParser;
@@ -45,9 +58,9 @@ export class StreamSocket implements MessageSink {
   onReady: (() => void) | undefined;
 
   /**
-   * Wraps a connected socket (an accepted one: data arrives as `data` events) at its `role`'s end
-   * of a lane. `parser` is given when the socket was made by {@link StreamSocket.connect}, which
-   * reads straight into it.
+   * Wraps a connected socket at its `role`'s end of a lane. Data arrives as `data` events, unless
+   * `inPlace`: then the socket was made by {@link StreamSocket.connect} or
+   * {@link StreamSocket.accept} to read straight into `parser`.
    */
   constructor(
     readonly socket: Socket,
@@ -55,6 +68,7 @@ export class StreamSocket implements MessageSink {
     private readonly onMessage: (msg: AnyMessage, from: StreamSocket) => void,
     role: "engine" | "client",
     parser?: FrameParser,
+    inPlace = parser !== undefined,
   ) {
     socket.setNoDelay?.(true);
     this.#parser = parser ?? new FrameParser(watchWith(codec));
@@ -66,7 +80,7 @@ export class StreamSocket implements MessageSink {
       () => this.#refuse(`the lane handshake took longer than ${HANDSHAKE_TIMEOUT_MS} ms`),
       HANDSHAKE_TIMEOUT_MS,
     ).unref();
-    if (!parser)
+    if (!inPlace)
       socket.on("data", (chunk: Buffer) => {
         if (this.#handshake) this.#handshaking(chunk);
         else this.#received(() => this.#parser.push(chunk));
@@ -76,8 +90,11 @@ export class StreamSocket implements MessageSink {
       this.#closed = true;
       clearTimeout(this.#handshakeTimer);
     });
-    // Errors surface as "close"; without a listener Node would throw them.
-    socket.on("error", () => {});
+    // Errors surface as "close"; without a listener Node would throw them. On a TLS lane, an error
+    // before the lane's handshake is a peer without the key (or one that is not a lane).
+    socket.on("error", (e: Error) => {
+      if ((socket as Partial<TLSSocket>).encrypted) this.#refuse(`TLS failed: ${e.message.split("\n")[0]}`);
+    });
   }
 
   /** Bytes received while the handshake runs (copied: they may lie in reused memory). */
@@ -104,7 +121,8 @@ export class StreamSocket implements MessageSink {
 
   /** Closes a connection whose peer failed (or never finished) the handshake. */
   #refuse(why: string): void {
-    if (this.closed || !this.#handshake) return;
+    // Not `closed`: a socket that failed TLS is destroyed already, and is counted all the same.
+    if (this.#closed || !this.#handshake) return;
     this.codec.drop("BAD_HANDSHAKE", `closing a lane connection: ${why}`);
     this.socket.destroy();
   }
@@ -112,15 +130,18 @@ export class StreamSocket implements MessageSink {
   /**
    * Opens a connection whose reads land directly in the memory of the frame being received
    * (Node's `onread`), so a large payload is copied once, by the kernel, instead of into a
-   * read buffer first and then into its frame.
+   * read buffer first and then into its frame. With `encrypted`, a TLS connection (see the class's
+   * doc).
    */
   static connect(
     to: { host: string; port: number },
     codec: MessageCodec,
     onMessage: (msg: AnyMessage, from: StreamSocket) => void,
-    place?: FramePlace,
+    { place, encrypted = false }: LaneOptions = {},
   ): StreamSocket {
     const parser = new FrameParser(watchWith(codec), place);
+    if (encrypted)
+      return new StreamSocket(connectLaneTls(to, codec.signer), codec, onMessage, "client", parser, false);
     let stream: StreamSocket | undefined;
     const socket = connect({
       ...to,
@@ -140,7 +161,9 @@ export class StreamSocket implements MessageSink {
     accepted: Socket,
     codec: MessageCodec,
     onMessage: (msg: AnyMessage, from: StreamSocket) => void,
+    { encrypted = false }: LaneOptions = {},
   ): StreamSocket {
+    if (encrypted) return new StreamSocket(acceptLaneTls(accepted, codec.signer), codec, onMessage, "engine");
     const inner = accepted as unknown as { _handle?: object | null };
     const handle = inner._handle;
     if (!handle || typeof handle !== "object") {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { CLUSTER_USAGE, runClusterCommand } from "../../../engines/cli/cluster-command.js";
+import { connectionFilePath, readConnectionFile } from "../../../engines/wire/protocol/connection-file.js";
 import { useTempClusterDir } from "../cluster-fixture.js";
 
 const tmp = useTempClusterDir();
@@ -41,13 +42,18 @@ test("usage and bad input give a clear message and a non-zero code", async () =>
   const badN = await run("start", "-n", "two", "--name", "x");
   assert.equal(badN.code, 1);
   assert.match(badN.out, /-n must be a whole number/);
+  const both = await run("start", "--encrypt", "--no-encrypt", "--name", "x");
+  assert.equal(both.code, 1);
+  assert.match(both.out, /give --encrypt or --no-encrypt, not both/);
   assert.match((await run("engines", "--name", "nothing-here", "-n", "1")).out, /no connection file/);
 });
 
 test("start --daemonize, list, engines and stop manage a background cluster", async () => {
-  const started = await run("start", "-n", "1", "--daemonize", "--name", "bg");
+  // Encrypted on loopback, where it is off by default: engines added later join it too.
+  const started = await run("start", "-n", "1", "--daemonize", "--name", "bg", "--encrypt");
   assert.equal(started.code, 0, started.out);
   assert.match(started.out, /cluster "bg" running with 1 engines/);
+  assert.equal(readConnectionFile(connectionFilePath("bg")).encrypted, true);
   assert.match((await run("start", "--name", "bg")).out, /already running/);
   assert.match((await run("list")).out, /bg\trunning\t1\t/);
   assert.match((await run("engines", "-n", "1", "--name", "bg")).out, /now has 2 engines/);

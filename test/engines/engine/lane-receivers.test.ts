@@ -44,7 +44,7 @@ test("an engine's lane obeys no registration, shutdown or batch: the engine carr
 test("a client's lane takes only task replies, outputs and abort replies as a task's answer", async () => {
   // A fake engine whose lane answers a task with a reply of another type first, then its real one.
   const codec = () => new MessageCodec(new Signer(rc.info.key), "fake-engine", "fake lane");
-  const server = new LaneServer(codec, (msg, lane) => {
+  const server = new LaneServer(codec, false, (msg, lane) => {
     if (msg.header.msg_type !== "apply_request") return;
     const parent = msg.header;
     lane.send("shutdown_reply", { status: "ok" }, { parent });

@@ -67,7 +67,11 @@ test("10,000 hostile messages on each controller socket: no crash, no unsigned c
   await new Promise((r) => setTimeout(r, 2500));
   const idle = rssMB(pid);
   for (const url of [rc.info.client_url, rc.info.engine_url]) {
-    const peer = new Dealer({ linger: 0, sendHighWaterMark: 100_000, ...controllerCredentials(signer) });
+    const peer = new Dealer({
+      linger: 0,
+      sendHighWaterMark: 100_000,
+      ...controllerCredentials(signer, false),
+    });
     peer.connect(url);
     for (let i = 0; i < MESSAGES; i++) await peer.send(message(i) as Buffer[]);
     await new Promise((r) => setTimeout(r, 300));

@@ -102,6 +102,11 @@ describe("a controller host and two engine hosts", { skip: missing }, () => {
       const client = cluster.client!;
       const started = Date.now() - t0;
       assert.match(client.info.engine_url, new RegExp(`^tcp://${escaped(net!.hostAddress)}:\\d+$`));
+      assert.equal(
+        client.info.encrypted,
+        true,
+        "a controller that binds beyond loopback encrypts by default",
+      );
       const n = HOSTS.length * PER_HOST;
       assert.equal(client.ids.length, n);
 
@@ -321,6 +326,54 @@ describe("a controller host and two engine hosts", { skip: missing }, () => {
       await copying.close();
       await cluster.stop();
     }
+  });
+
+  test("what encryption costs across the hosts: the same calls on an encrypted and a plain cluster", async () => {
+    const MiB = 1 << 20;
+    const big = Float64Array.from({ length: 8 * MiB }, (_, i) => i % 977);
+    const report: string[] = [];
+    for (const encrypt of [true, false]) {
+      const cluster = await Cluster.launch({
+        launcher: "ssh",
+        hosts: net!.hosts.slice(0, HOSTS.length).map((h) => `${h.address}=1`),
+        sshArgs: sshds[0]!.sshArgs,
+        remoteDir: join(scratch, `remote-encrypt-${encrypt}`),
+        encrypt,
+        timeout: 30_000,
+      });
+      try {
+        const client = cluster.client!;
+        assert.equal(client.info.encrypted === true, encrypt);
+        const view = client.view();
+        const times = async (runs: number, work: () => PromiseLike<unknown>) => {
+          const ms: number[] = [];
+          for (let i = 0; i < runs; i++) {
+            const t0 = performance.now();
+            await work();
+            ms.push(performance.now() - t0);
+          }
+          return ms.sort((a, b) => a - b)[Math.floor(runs / 2)]!;
+        };
+        const apply = await times(30, () => view.apply(() => 1));
+        const scatter = await times(3, () => view.scatter("part", big));
+        let gathered: Float64Array | undefined;
+        const gather = await times(3, async () => {
+          gathered = (await view.gather("part")) as Float64Array;
+        });
+        assert.ok(gathered!.every((v, i) => v === big[i]));
+        const push = await times(3, () => view.push({ whole: big }));
+        assert.deepEqual(
+          await view.apply(() => (globalThis as unknown as { whole: Float64Array }).whole[977 * 3 + 5]),
+          [5, 5],
+        );
+        report.push(
+          `${encrypt ? "encrypted" : "plain"}: apply to both ${apply.toFixed(2)} ms, scatter 64 MiB ${scatter.toFixed(0)} ms, gather ${gather.toFixed(0)} ms, push to both ${push.toFixed(0)} ms`,
+        );
+      } finally {
+        await cluster.stop();
+      }
+    }
+    process.stderr.write(`(two engine hosts, medians: ${report.join("; ")})\n`);
   });
 
   test("when the link goes dead without closing, the controller drops the engine and the engine exits", async () => {

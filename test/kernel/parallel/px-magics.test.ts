@@ -59,6 +59,9 @@ describe("%px, %%px and %cluster through the kernel's real messages", () => {
   });
 
   test("%cluster start brings up engines that %px then uses", async () => {
+    const both = await run("%cluster start --encrypt --no-encrypt");
+    assert.equal(both.status, "error");
+    assert.match(String(both.reply.evalue), /give --encrypt or --no-encrypt, not both/);
     const r = await run("%cluster start -n 2");
     assert.equal(r.status, "ok", JSON.stringify(r.reply));
     assert.match(r.out.join(""), /^stdout> Started a local cluster with 2 engines in /);
@@ -318,6 +321,7 @@ describe("%px, %%px and %cluster through the kernel's real messages", () => {
   test("%cluster status, scale and stop", async () => {
     const s = await run("%cluster status");
     assert.match(s.out[0]!, /^display_data> engine\s+state/);
+    assert.match(s.out[0]!, /traffic not encrypted/);
     assert.match((await run("%cluster scale 3")).out[0]!, /The cluster has 3 engines/);
     assert.equal((await run("%px 1")).out.length, 3);
     const bad = await run("%cluster scale many");
