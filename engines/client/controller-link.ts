@@ -121,14 +121,15 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       );
     };
     dealer.events.on("handshake:error:auth", refused);
-    // A client in the clear meets a CURVE controller with a protocol error; a CURVE client of
-    // another key is not answered at all (the controller cannot read its hello), which reaches us
-    // as handshakes that break, again and again, before any has succeeded.
+    // A client in the clear meets a CURVE controller with a protocol error, or a connection the
+    // controller closes mid-handshake; a CURVE client of another key is not answered at all (the
+    // controller cannot read its hello). Handshakes that break again and again before any has
+    // succeeded mean the same: this client cannot be admitted.
     dealer.events.on("handshake:error:protocol", refused);
     let broken = 0;
     let shookHands = false;
     dealer.events.on("handshake:error:other", () => {
-      if (info.encrypted && !shookHands && ++broken >= 2) refused();
+      if (!shookHands && ++broken >= 2) refused();
     });
     // A silent or closed connection is not yet a lost controller: ZeroMQ reconnects by itself, and
     // a controller that was stopped or stalled answers again where it left off (see #waitForController).
