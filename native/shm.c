@@ -7,9 +7,12 @@
  * same host opens a segment through /proc/<pid>/fd/<fd> while its owner lives, and keeps what it
  * mapped after that.
  *
- * A mapping is handed to JavaScript as an external ArrayBuffer whose finalizer unmaps it, so the
- * memory stays valid exactly as long as something can reach it; unmap() detaches the buffer first
- * (views see length 0 rather than freed memory) for callers that know they are done.
+ * A mapping is handed to JavaScript as an ArrayBuffer over it, wrapped with a finalizer that
+ * unmaps it, so the memory stays valid exactly as long as something can reach the buffer; unmap()
+ * detaches the buffer first (views see length 0 rather than freed memory) for callers that know
+ * they are done. V8 counts the buffer's bytes as memory of this process (and collects garbage as
+ * they grow) only when map() is told to: a mapping of another process's block is not this
+ * process's memory (uncounted-buffer.cc says why that matters).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,15 +29,26 @@
 
 #include "addon.h"
 
+/* uncounted-buffer.cc: an ArrayBuffer over `data` that V8 does not count as external memory. */
+napi_value uncounted_arraybuffer(napi_env env, void *data, size_t length);
+
 #ifndef MFD_CLOEXEC
 #define MFD_CLOEXEC 0x0001U
 #endif
 
 typedef struct {
-  void *base;   /* what mmap returned (page aligned) */
-  size_t span;  /* what was mapped */
-  int unmapped; /* unmap() already ran */
+  void *base;      /* what mmap returned (page aligned) */
+  size_t span;     /* what was mapped */
+  int unmapped;    /* unmap() already ran */
+  int64_t counted; /* bytes added to V8's count of external memory (0: not counted) */
 } mapping_t;
+
+/* Takes a mapping's bytes out of V8's count, once. */
+static void uncount(napi_env env, mapping_t *m) {
+  int64_t total;
+  if (m->counted) napi_adjust_external_memory(env, -m->counted, &total);
+  m->counted = 0;
+}
 
 static void throw_errno(napi_env env, const char *code, const char *what) {
   char msg[512];
@@ -135,30 +149,32 @@ static napi_value Identity(napi_env env, napi_callback_info info) {
 }
 
 static void finalize_mapping(napi_env env, void *data, void *hint) {
-  (void)env;
-  (void)data;
-  mapping_t *m = hint;
+  (void)hint;
+  mapping_t *m = data;
+  uncount(env, m);
   if (!m->unmapped) munmap(m->base, m->span);
   free(m);
 }
 
 /*
- * map(fd, offset, length, shared, populate?): an ArrayBuffer over bytes [offset, offset + length)
- * of the segment. shared: writes go to the segment (everyone mapping it shared sees them);
- * otherwise the mapping is private (copy-on-write: this process's writes stay its own). populate:
- * the page tables are filled now, in one call, rather than page by page as the memory is touched
- * (for a mapping that is about to be written through).
+ * map(fd, offset, length, shared, populate?, counted?): an ArrayBuffer over bytes
+ * [offset, offset + length) of the segment. shared: writes go to the segment (everyone mapping it
+ * shared sees them); otherwise the mapping is private (copy-on-write: this process's writes stay
+ * its own). populate: the page tables are filled now, in one call, rather than page by page as the
+ * memory is touched (for a mapping that is about to be written through). counted (default true):
+ * V8 counts the bytes as this process's external memory while the buffer lives.
  */
 static napi_value Map(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
+  size_t argc = 6;
+  napi_value argv[6];
   int64_t fd, offset, length;
-  bool shared, populate = false;
+  bool shared, populate = false, counted = true;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 4 || !get_i64(env, argv[0], &fd) || !get_i64(env, argv[1], &offset) ||
       !get_i64(env, argv[2], &length) || napi_get_value_bool(env, argv[3], &shared) != napi_ok || offset < 0 ||
-      length <= 0 || (argc > 4 && napi_get_value_bool(env, argv[4], &populate) != napi_ok)) {
-    napi_throw_type_error(env, "ERR_SHM_ARGS", "map(fd, offset, length, shared, populate?)");
+      length <= 0 || (argc > 4 && napi_get_value_bool(env, argv[4], &populate) != napi_ok) ||
+      (argc > 5 && napi_get_value_bool(env, argv[5], &counted) != napi_ok)) {
+    napi_throw_type_error(env, "ERR_SHM_ARGS", "map(fd, offset, length, shared, populate?, counted?)");
     return NULL;
   }
   struct stat st;
@@ -188,17 +204,22 @@ static napi_value Map(napi_env env, napi_callback_info info) {
   m->base = base;
   m->span = span;
   m->unmapped = 0;
-  napi_value ab;
-  napi_status s =
-      napi_create_external_arraybuffer(env, (char *)base + (offset - start), (size_t)length, finalize_mapping, m, &ab);
-  if (s != napi_ok) {
+  m->counted = 0;
+  napi_value ab = uncounted_arraybuffer(env, (char *)base + (offset - start), (size_t)length);
+  /* unmap() finds the record through the buffer; once the buffer is collected, the wrap's
+   * finalizer unmaps the memory (if unmap() did not) and frees the record. */
+  if (napi_wrap(env, ab, m, finalize_mapping, NULL, NULL) != napi_ok) {
+    napi_detach_arraybuffer(env, ab);
     munmap(base, span);
     free(m);
     napi_throw_error(env, "ERR_SHM_MAP", "this Node cannot wrap shared memory in an ArrayBuffer");
     return NULL;
   }
-  /* unmap() finds the record through the buffer; the finalizer above frees it. */
-  napi_wrap(env, ab, m, NULL, NULL, NULL);
+  if (counted) {
+    int64_t total;
+    m->counted = length;
+    napi_adjust_external_memory(env, length, &total);
+  }
   return ab;
 }
 
@@ -216,6 +237,7 @@ static napi_value Unmap(napi_env env, napi_callback_info info) {
   CHECK(napi_detach_arraybuffer(env, argv[0]));
   munmap(m->base, m->span);
   m->unmapped = 1;
+  uncount(env, m);
   return NULL;
 }
 

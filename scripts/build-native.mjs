@@ -43,9 +43,11 @@ function findNodeGyp() {
   return candidates.find((c) => c && existsSync(c));
 }
 
+/** C for most of the addon, C++ for the one call N-API lacks (native/uncounted-buffer.cc). */
 function haveCompiler() {
-  const cc = process.env.CC || "cc";
-  return spawnSync(cc, ["--version"], { stdio: "ignore" }).status === 0;
+  return [process.env.CC || "cc", process.env.CXX || "c++"].every(
+    (c) => spawnSync(c, ["--version"], { stdio: "ignore" }).status === 0,
+  );
 }
 
 function main() {
@@ -55,7 +57,7 @@ function main() {
   if (!existsSync(join(nativeDir, "binding.gyp"))) return;
   if (!haveCompiler())
     return say(
-      `no C compiler found, so the native addon was not built and ${fallback}; for OpenBLAS speed install one (Debian: apt-get install build-essential libopenblas0) and run npm rebuild tsparallel.`,
+      `no C and C++ compiler found, so the native addon was not built and ${fallback}; for OpenBLAS speed install one (Debian: apt-get install build-essential libopenblas0) and run npm rebuild tsparallel.`,
     );
   const gyp = findNodeGyp();
   if (!gyp) return say(`node-gyp not found, so the native addon was not built (${fallback}).`);

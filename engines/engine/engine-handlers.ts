@@ -1,4 +1,3 @@
-import { collectGarbage } from "../store/collect-garbage.js";
 import type { CoreBoardRef } from "../store/core-board.js";
 import type { ObjectStore } from "../store/object-store.js";
 import { type UnpackedPart, unpackParts } from "../wire/protocol/batch.js";
@@ -25,6 +24,8 @@ export interface EngineParts {
   readonly replies: ObjectStore | undefined;
   /** Places a value a client sends once for several engines of this host, and answers over `lane`. */
   placeForHost(m: Message<"store_place_request">, lane: StreamSocket): void;
+  /** Runs a full collection now, so that blocks of clients' stores that tasks dropped go back. */
+  collectDropped(): void;
 }
 
 /** What an engine does with the messages its controller sends (the `origin` of replies is the controller). */
@@ -53,7 +54,7 @@ export function controllerHandlers(e: EngineParts): ClusterHandlers<"engineFromC
     abort_request: (m) => void e.runner.abort(new Set(m.content.msg_ids)),
     shutdown_request: () => e.exit(0, "shutdown requested"),
     // A client's store is short of room: what user code dropped is finalized, and its blocks released.
-    store_collect: () => collectGarbage(),
+    store_collect: () => e.collectDropped(),
     // A client let go of replies it had mapped from this engine's store, or an engine of this
     // host of a value placed for it.
     store_release: (m) => {

@@ -18,7 +18,7 @@ import { collectGarbage, lastFullCollection } from "../store/collect-garbage.js"
 import type { CoreBoardRef } from "../store/core-board.js";
 import { hostIdentity, hostTag, sessionHost } from "../store/host-identity.js";
 import { defaultStoreLimit, ObjectStore, STORE_THRESHOLD } from "../store/object-store.js";
-import { StoreMapper } from "../store/store-mapper.js";
+import { MAPPED_BYTES_PER_COLLECTION, StoreMapper } from "../store/store-mapper.js";
 import type { ConnectionInfo } from "../wire/protocol/connection-file.js";
 import { type MessageCodec as Codec, MessageCodec } from "../wire/protocol/message-codec.js";
 import { dispatch, UNHANDLED } from "../wire/protocol/message-table.js";
@@ -254,18 +254,24 @@ export class Engine implements EngineParts {
   /**
    * The engine has run dry. While it maps clients' store blocks, a garbage collection a moment
    * later (at most five times a second) finds the arrays its tasks dropped, so their blocks go back
-   * to their stores now rather than whenever memory pressure would collect them.
+   * to their stores. V8 does not count those mappings as memory (see StoreMapper), so it never
+   * collects for them by itself: after every MAPPED_BYTES_PER_COLLECTION mapped, the engine
+   * collects at once instead of waiting for quiet.
    */
   #idle(): void {
-    if (!this.store?.live || this.#gcTimer || this.runner.mayHaveDropped === this.#collectedAfter) return;
+    if (!this.store?.live || this.runner.mayHaveDropped === this.#collectedAfter) return;
+    if (this.store.mappedSinceCollection >= MAPPED_BYTES_PER_COLLECTION) {
+      this.collectDropped();
+      return;
+    }
+    if (this.#gcTimer) return;
     const wait = Math.max(IDLE_GC_DELAY_MS, this.#lastGc + IDLE_GC_EVERY_MS - Date.now());
     this.#gcTimer = setTimeout(() => {
       this.#gcTimer = undefined;
       if (this.runner.busy) return; // the next idle moment will do
       // Not while tasks keep coming (a flood leaves an engine idle for microseconds at a time),
-      // nor while V8 collects by itself: each large mapping counts as memory pressure, so while
-      // pushes of large arrays keep coming those collections free the blocks, and one more per
-      // push would double an engine's work. The collection waits for a quiet moment.
+      // nor right after a full collection (user code's allocations, or a run of large mappings
+      // above, had V8 or this engine collect). The collection waits for a quiet moment.
       const now = performance.now();
       const quiet = Math.min(
         now - this.runner.idleSince - IDLE_GC_DELAY_MS,
@@ -279,10 +285,18 @@ export class Engine implements EngineParts {
         this.#gcTimer.unref();
         return;
       }
-      this.#lastGc = Date.now();
-      this.#collectedAfter = this.runner.mayHaveDropped;
-      collectGarbage();
+      this.collectDropped();
     }, wait);
+  }
+
+  /** {@link EngineParts}: a full collection for dropped mappings of clients' blocks. */
+  collectDropped(): void {
+    clearTimeout(this.#gcTimer);
+    this.#gcTimer = undefined;
+    this.#lastGc = Date.now();
+    this.#collectedAfter = this.runner.mayHaveDropped;
+    collectGarbage();
+    this.store?.collected();
   }
 
   /**
@@ -339,6 +353,7 @@ export class Engine implements EngineParts {
       return new StoreMapper(
         loadNativeAddon(),
         (owner, blocks) => void this.#sock.send("store_release", { owner, blocks }),
+        false, // the engine collects by itself (see #idle)
       );
     } catch {
       return undefined; // no addon: clients send this engine every array over its lane

@@ -11,6 +11,13 @@ interface OpenSegment {
 
 /** How long an opened segment's descriptor is kept for the next block from it, in ms. */
 const KEEP_OPEN_MS = 30_000;
+/**
+ * How many bytes an engine maps between full collections at most (see {@link StoreMapper}): four
+ * pushes of 64 MiB, so a loop of them costs each engine a collection every fourth push, not every
+ * one, and holds at most five such blocks of its client's store.
+ */
+export const MAPPED_BYTES_PER_COLLECTION = 256 * 2 ** 20;
+
 /** How long releases wait to be sent together, in ms. */
 const RELEASE_FLUSH_MS = 20;
 
@@ -19,6 +26,13 @@ const RELEASE_FLUSH_MS = 20;
  * /proc/<pid>/fd and checking its token first), and tells owners when a block is no longer needed:
  * when the garbage collector has let go of every view of its mapping, or at once for a task dropped
  * before it was decoded. Releases to the same owner are sent together.
+ *
+ * V8 counts a buffer's bytes as this process's memory and runs a full collection each time that
+ * count grows by 64 MiB: every push of 64 MiB made every engine that mapped it collect, all at
+ * once, in the middle of decoding (64 engines on two cores spent most of the push doing so). With
+ * `counted: false` the mappings are not counted (the pages are the owner's), and the process
+ * decides when to collect instead: an engine does after every {@link MAPPED_BYTES_PER_COLLECTION}
+ * mapped, once its task is done, and when quiet (engine.ts).
  */
 export class StoreMapper {
   readonly #open = new Map<string, OpenSegment>();
@@ -33,11 +47,25 @@ export class StoreMapper {
   /** Mappings made and not yet collected. */
   #live = 0;
 
+  #mappedSinceCollection = 0;
+
   constructor(
     private readonly addon: NativeAddon,
     /** Sends an owner the ids of blocks this process holds no more. */
     private readonly send: (owner: string, blocks: number[]) => void,
+    /** Whether V8 counts the mappings as this process's memory (see the class's doc). */
+    private readonly counted = true,
   ) {}
+
+  /** Bytes mapped since {@link collected} was last called. */
+  get mappedSinceCollection(): number {
+    return this.#mappedSinceCollection;
+  }
+
+  /** A full collection ran: mappings dropped before it have been found. */
+  collected(): void {
+    this.#mappedSinceCollection = 0;
+  }
 
   /**
    * Maps the block `ref` names: copy-on-write (this process's writes stay its own), or shared when
@@ -47,7 +75,7 @@ export class StoreMapper {
     const fd = this.#segment(ref);
     let memory: ArrayBuffer;
     try {
-      memory = this.addon.shmMap(fd, ref.offset, ref.length, ref.shared === true);
+      memory = this.addon.shmMap(fd, ref.offset, ref.length, ref.shared === true, false, this.counted);
     } catch (e) {
       throw new StoreError(
         "STORE_UNREACHABLE",
@@ -58,6 +86,7 @@ export class StoreMapper {
     this.#collected.register(memory, held, held);
     this.#mappings.set(memory, held);
     this.#live++;
+    this.#mappedSinceCollection += ref.length;
     return memory;
   }
 
@@ -70,7 +99,7 @@ export class StoreMapper {
     if (at < 0 || length <= 0 || at + length > ref.length)
       throw new StoreError("STORE_UNREACHABLE", "a gather names bytes outside its destination block");
     const fd = this.#segment(ref);
-    return this.addon.shmMap(fd, ref.offset + at, length, true, true);
+    return this.addon.shmMap(fd, ref.offset + at, length, true, true, this.counted);
   }
 
   /** Unmaps a mapping made by {@link mapForWriting}. */

@@ -48,9 +48,18 @@ export interface NativeAddon {
   shmIdentity(fd: number): string;
   /**
    * An ArrayBuffer over bytes [offset, offset + length) of a segment, shared or copy-on-write;
-   * `populate` fills its page tables at once (for memory about to be written).
+   * `populate` fills its page tables at once (for memory about to be written). `counted` (default
+   * true): V8 counts its bytes as this process's memory, and collects garbage as they grow; false
+   * for another process's block, which is not.
    */
-  shmMap(fd: number, offset: number, length: number, shared: boolean, populate?: boolean): ArrayBuffer;
+  shmMap(
+    fd: number,
+    offset: number,
+    length: number,
+    shared: boolean,
+    populate?: boolean,
+    counted?: boolean,
+  ): ArrayBuffer;
   /** Detaches a buffer made by shmMap and unmaps it now. */
   shmUnmap(buffer: ArrayBuffer): void;
   shmClose(fd: number): void;

@@ -103,7 +103,7 @@ test("npm install of the tarball runs its install script, builds the addon or sa
   const out = run(npm, ["install", "--prefer-offline", "--foreground-scripts", tarball], dirs.project);
   assert.match(
     out,
-    /tsparallel: (built the native addon|no C compiler found|node-gyp not found|could not build)/,
+    /tsparallel: (built the native addon|no C and C\+\+ compiler found|node-gyp not found|could not build)/,
   );
   const addon = join(
     dirs.project,
@@ -114,13 +114,13 @@ test("npm install of the tarball runs its install script, builds the addon or sa
     "Release",
     "tsparallel_native.node",
   );
-  if (spawnSync("cc", ["--version"]).status === 0) assert.ok(existsSync(addon), out);
+  if (["cc", "c++"].every((c) => spawnSync(c, ["--version"]).status === 0)) assert.ok(existsSync(addon), out);
   // Without a compiler the script says what to install, and the install still succeeds.
   const script = join(dirs.project, "node_modules", "tsparallel", "scripts", "build-native.mjs");
   const noCompiler = run(process.execPath, [script], dirs.project, userEnv({ CC: "/nonexistent/cc" }));
   assert.match(
     noCompiler,
-    /no C compiler found, so the native addon was not built and matmul will use WebAssembly/,
+    /no C and C\+\+ compiler found, so the native addon was not built and matmul will use WebAssembly/,
   );
 });
 

@@ -60,6 +60,58 @@ test("engines give blocks back once they drop what they were sent", { skip: noAd
   assert.ok(await until(() => blocks() === 0, 10_000), `still ${blocks()} blocks in use`);
 });
 
+test("engines map pushed blocks without V8 counting them, so large pushes make no engine collect mid-task", {
+  skip: noAddon,
+}, async () => {
+  await cluster();
+  // V8 runs a full collection, flagged as for external memory, each time the external memory it
+  // counts grows by 64 MiB: before, every push of 64 MiB made every engine collect while decoding.
+  await rc.view().apply(() => {
+    const { PerformanceObserver, constants } = require("node:perf_hooks");
+    const seen = { pressure: 0 };
+    (globalThis as unknown as { seen: typeof seen }).seen = seen;
+    new PerformanceObserver((list: { getEntries(): { detail?: { kind?: number; flags?: number } }[] }) => {
+      for (const { detail } of list.getEntries())
+        if (
+          detail &&
+          detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR &&
+          (detail.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_ALL_EXTERNAL_MEMORY
+        )
+          seen.pressure++;
+    }).observe({ entryTypes: ["gc"] });
+  });
+  const external = () =>
+    rc
+      .view()
+      .apply(() => require("node:v8").getHeapStatistics().external_memory as number) as unknown as Promise<
+      number[]
+    >;
+  const before = await external();
+  const big = new Float64Array(8 * MiB); // 64 MiB
+  for (let round = 0; round < 5; round++) {
+    big[0] = round;
+    await rc.view().push({ big });
+  }
+  const grown = (await external()).map((bytes, i) => bytes - before[i]!);
+  assert.ok(
+    grown.every((b) => b < 16 * MiB),
+    `engines' external memory grew by ${grown.map((b) => (b / MiB).toFixed(0))} MiB`,
+  );
+  assert.deepEqual(
+    await rc
+      .view()
+      .apply(() => [big[0], (globalThis as unknown as { seen: { pressure: number } }).seen.pressure]),
+    [
+      [4, 0],
+      [4, 0],
+    ],
+  );
+  // The engines still give the blocks back: after every 256 MiB they map, and when quiet.
+  assert.ok(await until(() => blocks() === 1, 10_000), `still ${blocks()} blocks in use`);
+  await rc.view().execute("big = undefined");
+  assert.ok(await until(() => blocks() === 0, 10_000), `still ${blocks()} blocks in use`);
+});
+
 test("put places an array once for many tasks, and engines get it copy-on-write", {
   skip: noAddon,
 }, async () => {
