@@ -240,6 +240,9 @@ export class TaskRouter {
           this.collect();
           return undefined;
         }
+        // Engines collect by themselves only every few hundred MiB they map (see StoreMapper): a
+        // store past half full asks them now, before a call finds no room and takes the lanes.
+        if (store.used > store.options.limit / 2) this.collect();
         retain(block.id);
         return { bytes: store.bytesOf(block), ref: store.ref(block) };
       },
