@@ -336,7 +336,10 @@ export class ControllerLink extends EventEmitter<LinkEvents> {
       });
     });
     this.#updateKeepAlive();
-    await this.sock.send(type, content, { header });
+    // The answer can fail (a controller that refuses this client, a lost link) while the send still
+    // waits for a connection that will never come: then the send is not waited for, and the
+    // failure is this call's, not an unhandled rejection.
+    await Promise.race([this.sock.send(type, content, { header }), answer]);
     return answer as Promise<ControlReply<T>>;
   }
 
