@@ -7,6 +7,7 @@ import {
   type Message,
 } from "../wire/protocol/messages.js";
 import { type FramePlace, StreamSocket } from "../wire/transport/stream-socket.js";
+import { tcpEndpoint } from "../wire/transport/tcp-endpoint.js";
 import { EngineError } from "./errors.js";
 import type { OutgoingTask, TaskListener } from "./outgoing-task.js";
 
@@ -43,9 +44,8 @@ export class EngineLane {
     /** The lane runs inside TLS (the cluster is encrypted). */
     encrypted: boolean,
   ) {
-    const m = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(engine.lane);
     this.#sock = StreamSocket.connect(
-      { host: m?.[1] ?? "127.0.0.1", port: Number(m?.[2] ?? 0) },
+      tcpEndpoint(engine.lane) ?? { host: "127.0.0.1", port: 0 },
       codec,
       (msg) => this.#route(msg),
       { place, encrypted },

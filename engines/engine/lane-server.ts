@@ -4,6 +4,7 @@ import process from "node:process";
 import type { MessageCodec } from "../wire/protocol/message-codec.js";
 import type { AnyMessage } from "../wire/protocol/messages.js";
 import { StreamSocket } from "../wire/transport/stream-socket.js";
+import { isLoopbackHost, tcpEndpoint } from "../wire/transport/tcp-endpoint.js";
 
 /**
  * The engine's end of the lanes: a TCP server that clients connect to directly, so a direct
@@ -62,9 +63,8 @@ export class LaneServer {
  * that other hosts can reach.
  */
 export function laneAddress(engineUrl: string): { bind: string; advertise: string } {
-  const host = /^tcp:\/\/(.+):\d+$/.exec(engineUrl)?.[1]?.replace(/^\[|\]$/g, "") ?? "127.0.0.1";
-  if (host === "localhost" || host.startsWith("127.") || host === "::1")
-    return { bind: host, advertise: host };
+  const host = tcpEndpoint(engineUrl)?.host ?? "127.0.0.1";
+  if (isLoopbackHost(host)) return { bind: host, advertise: host };
   const external = Object.values(networkInterfaces())
     .flat()
     .filter((a) => a !== undefined && a.family === "IPv4" && !a.internal);

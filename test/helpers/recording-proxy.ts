@@ -1,5 +1,6 @@
 import { Buffer } from "node:buffer";
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { tcpEndpoint } from "../../engines/wire/transport/tcp-endpoint.js";
 
 /**
  * A TCP forwarder on loopback that keeps every byte it passes, both ways: what an eavesdropper on
@@ -54,9 +55,9 @@ export class RecordingProxy {
   }
 }
 
-/** Host and port of a "tcp://host:port" URL. */
+/** Host and port of a "tcp://host:port" URL; throws for anything else. */
 export function parseTcpUrl(url: string): { host: string; port: number } {
-  const m = /^tcp:\/\/\[?([^\]]+?)\]?:(\d+)$/.exec(url);
-  if (!m) throw new Error(`not a tcp:// URL: ${url}`);
-  return { host: m[1]!, port: Number(m[2]) };
+  const endpoint = tcpEndpoint(url);
+  if (!endpoint) throw new Error(`not a tcp:// URL: ${url}`);
+  return endpoint;
 }

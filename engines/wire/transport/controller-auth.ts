@@ -18,6 +18,7 @@
  */
 import type { Signer } from "../protocol/signing.js";
 import { clusterCurveKeys } from "./curve-keys.js";
+import { isLoopbackHost } from "./tcp-endpoint.js";
 
 /** The ZAP domain of a controller's sockets. */
 export const ZAP_DOMAIN = "tsparallel";
@@ -66,5 +67,5 @@ export function controllerSecurity(signer: Signer, encrypted: boolean): Controll
  * traffic there can be seen by other hosts.
  */
 export function encryptsByDefault(ip: string): boolean {
-  return !(ip === "localhost" || ip.startsWith("127.") || ip === "::1" || ip === "[::1]");
+  return !isLoopbackHost(ip);
 }

@@ -9,6 +9,7 @@ import { type Client, CompositeError, EngineError, type RemoteError } from "../.
 import { MessageCodec } from "../../../engines/wire/protocol/message-codec.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
 import { frameStream } from "../../../engines/wire/transport/frame-parser.js";
+import { tcpEndpoint } from "../../../engines/wire/transport/tcp-endpoint.js";
 import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
 
 declare const laneMark: string;
@@ -23,8 +24,7 @@ before(async () => {
 after(stopTestClusters);
 
 function laneOf(id: number): { host: string; port: number } {
-  const m = /^tcp:\/\/(.+):(\d+)$/.exec(rc.engines.get(id)!.lane!)!;
-  return { host: m[1]!, port: Number(m[2]) };
+  return tcpEndpoint(rc.engines.get(id)!.lane!)!;
 }
 
 /** Writes raw bytes to an engine's lane and resolves when the engine closes the connection. */

@@ -6,6 +6,7 @@ import { processAlive as isAlive } from "../../../engines/launchers/process-aliv
 import { MessageCodec } from "../../../engines/wire/protocol/message-codec.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
 import { StreamSocket } from "../../../engines/wire/transport/stream-socket.js";
+import { tcpEndpoint } from "../../../engines/wire/transport/tcp-endpoint.js";
 import { encodeValueNow } from "../../../engines/wire/values/serialize.js";
 import { startTestCluster, stopTestClusters, until } from "../cluster-fixture.js";
 import { FakeEngine } from "../fake-engine.js";
@@ -18,9 +19,8 @@ after(stopTestClusters);
 
 /** A lane connection to engine `id` that speaks with the cluster's key. */
 async function laneTo(id: number): Promise<StreamSocket> {
-  const m = /^tcp:\/\/(.+):(\d+)$/.exec(rc.engines.get(id)!.lane!)!;
   const codec = new MessageCodec(new Signer(rc.info.key), "someone-with-the-key", "test lane");
-  const lane = StreamSocket.connect({ host: m[1]!, port: Number(m[2]) }, codec, () => {});
+  const lane = StreamSocket.connect(tcpEndpoint(rc.engines.get(id)!.lane!)!, codec, () => {});
   await new Promise((r) => lane.socket.once("connect", r));
   return lane;
 }

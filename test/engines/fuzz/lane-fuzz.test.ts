@@ -8,6 +8,7 @@ import { MessageCodec } from "../../../engines/wire/protocol/message-codec.js";
 import { ACCEPTS, type MsgType } from "../../../engines/wire/protocol/messages.js";
 import { Signer } from "../../../engines/wire/protocol/signing.js";
 import { StreamSocket } from "../../../engines/wire/transport/stream-socket.js";
+import { tcpEndpoint } from "../../../engines/wire/transport/tcp-endpoint.js";
 import { FuzzSource } from "../../helpers/fuzz-source.js";
 import { rssMB } from "../../helpers/processes.js";
 import { startTestCluster, stopTestClusters } from "../cluster-fixture.js";
@@ -25,8 +26,7 @@ test("10,000 hostile messages on an engine's lane: no crash, nothing run without
   const rc = cluster.client!;
   const id = rc.ids[0]!;
   const [pid] = (await rc.view([id]).apply(() => process.pid)) as number[];
-  const m = /^tcp:\/\/(.+):(\d+)$/.exec(rc.engines.get(id)!.lane!)!;
-  const to = { host: m[1]!, port: Number(m[2]) };
+  const to = tcpEndpoint(rc.engines.get(id)!.lane!)!;
   const marks = mkdtempSync(join(tmpdir(), "tsp-lane-fuzz-"));
   t.after(() => rmSync(marks, { recursive: true, force: true }));
   const marker = join(marks, "ran");

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Client, Cluster } from "../../../engines/index.js";
 import { hostIdentity } from "../../../engines/store/host-identity.js";
+import { tcpEndpoint } from "../../../engines/wire/transport/tcp-endpoint.js";
 import { useTempClusterDir } from "../cluster-fixture.js";
 import { runCommand, systemCommand, waitFor } from "./daemon-process.js";
 import { createNetwork, netnsMissing, type TestNetwork } from "./netns-fixture.js";
@@ -56,9 +57,8 @@ async function whereEnginesRun(cluster: Cluster): Promise<[number, string][]> {
 }
 
 function laneReachable(lane: string): Promise<boolean> {
-  const m = /^tcp:\/\/(.+):(\d+)$/.exec(lane)!;
   return new Promise((resolve) => {
-    const s = connect({ host: m[1]!, port: Number(m[2]) });
+    const s = connect(tcpEndpoint(lane)!);
     s.setTimeout(2000, () => s.destroy(new Error("timeout")));
     s.once("connect", () => {
       s.destroy();
