@@ -1,5 +1,5 @@
 import { loadNativeAddon } from "../ndarray/node/native-addon.js";
-import { collectGarbage, lastFullCollection } from "./store/collect-garbage.js";
+import { collectGarbage, lastFullCollection, shrinkYoungGeneration } from "./store/collect-garbage.js";
 
 /** glibc's malloc_trim through the addon; nothing without it (no compiler at install). */
 function trimCHeap(): void {
@@ -8,6 +8,16 @@ function trimCHeap(): void {
   } catch {
     // no addon: the C heap keeps what it freed
   }
+}
+
+/**
+ * The default follow-up. N-API finalizers run in a later turn of the event loop than the
+ * collection that found their objects dead, so C memory that ZeroMQ's received messages held can
+ * be freed after the first trim; trimming again gives it back.
+ */
+function trimAgainAndShrinkYoung(): boolean {
+  trimCHeap();
+  return shrinkYoungGeneration();
 }
 
 /** What counts as a burst, and how long the quiet after it must last. */
@@ -28,6 +38,15 @@ export interface IdleCollectorOptions {
    * then glibc's malloc_trim).
    */
   collect?: () => void;
+  /**
+   * What runs at each quiet check after a collection until it returns true, at most
+   * `followUps` times (default: malloc_trim again, and a minor collection until V8's young
+   * generation is back to its idle size, see {@link shrinkYoungGeneration}; with a custom
+   * `collect`, nothing).
+   */
+  followUp?: () => boolean;
+  /** How many follow-ups a collection may have (default 24, 12 s at the default quietMs). */
+  followUps?: number;
   /** The resident size in bytes (default: the process's; tests give their own). */
   rss?: () => number;
   /** True while the process is at work without messages (a kernel running a cell): not quiet. */
@@ -42,7 +61,9 @@ export interface IdleCollectorOptions {
  * (ZeroMQ's message buffers): memory shrinks to what the controller still holds (its bounded task
  * table), at the cost of one pause when nobody is waiting. Engines use it too, with `rssGrowth`:
  * 11,000 hostile lane messages left an engine at 125 MB (idle 60) with a V8 heap of 16 MB, the
- * rest freed C memory glibc kept.
+ * rest freed C memory glibc kept. After the collection, follow-ups give back the young generation
+ * the burst grew, which V8 keeps until a collection finds the allocation rate low: a kernel sent
+ * 20,000 hostile messages stayed at 2× its idle size for want of one.
  */
 export class IdleCollector {
   readonly #minMessages: number;
@@ -52,6 +73,9 @@ export class IdleCollector {
   readonly #rssGrowth: number | undefined;
   readonly #rss: () => number;
   readonly #busy: () => boolean;
+  readonly #followUp: (() => boolean) | undefined;
+  readonly #followUps: number;
+  #followUpsLeft = 0;
   #baseline: number;
   #seen = 0;
   #counted = 0;
@@ -64,6 +88,8 @@ export class IdleCollector {
     this.#rssGrowth = opts.rssGrowth;
     this.#rss = opts.rss ?? (() => process.memoryUsage.rss());
     this.#busy = opts.busy ?? (() => false);
+    this.#followUp = opts.followUp ?? (opts.collect ? undefined : trimAgainAndShrinkYoung);
+    this.#followUps = opts.followUps ?? 24;
     this.#baseline = this.#rssGrowth ? this.#rss() : 0;
     lastFullCollection(); // starts watching V8's own full collections
     this.#collect =
@@ -92,11 +118,16 @@ export class IdleCollector {
       return;
     }
     if (now - this.#lastActive < this.#quietMs) return;
+    if (this.#followUpsLeft > 0) {
+      this.#followUpsLeft = this.#followUp?.() ? 0 : this.#followUpsLeft - 1;
+      if (this.#rssGrowth !== undefined) this.#baseline = this.#rss();
+    }
     // The resident size is read only while quiet, at most every quarter of quietMs.
     const grown = this.#rssGrowth !== undefined && this.#rss() > this.#baseline * this.#rssGrowth;
     if (this.#sinceCollection < this.#minMessages && !grown) return;
     this.#sinceCollection = 0;
     this.#collect();
+    this.#followUpsLeft = this.#followUps;
     if (this.#rssGrowth !== undefined) this.#baseline = this.#rss();
   }
 

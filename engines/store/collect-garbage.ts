@@ -1,8 +1,10 @@
 import { constants, PerformanceObserver } from "node:perf_hooks";
-import { setFlagsFromString } from "node:v8";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
-let gc: (() => void) | undefined;
+type Gc = (options?: { type: "major" | "minor"; execution: "sync" }) => void;
+
+let gc: Gc | undefined;
 let lastFull = Number.NEGATIVE_INFINITY;
 let watching: PerformanceObserver | undefined;
 
@@ -13,12 +15,38 @@ let watching: PerformanceObserver | undefined;
  * does not get a `gc` user code could see.
  */
 export function collectGarbage(): void {
+  exposedGc()();
+  lastFull = performance.now();
+}
+
+function exposedGc(): Gc {
   if (!gc) {
     setFlagsFromString("--expose-gc");
-    gc = runInNewContext("gc") as () => void;
+    gc = runInNewContext("gc") as Gc;
   }
-  gc();
-  lastFull = performance.now();
+  return gc;
+}
+
+/** The bytes V8 has reserved for its young generation (both semi-spaces). */
+export function youngGenerationBytes(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
+}
+
+/** What V8 reserves for an idle young generation; more means a burst grew it. */
+const IDLE_YOUNG_BYTES = 4 * 2 ** 20;
+
+/**
+ * Gives back the young generation a burst grew (to 32 MiB on 64-bit Node), or says it is already
+ * small. V8 shrinks it only at a collection that finds the allocation rate low over its last
+ * seconds of measurement, and a full collection right after a burst does not: the memory stays
+ * until some later collection, which an idle process may never run. A minor collection is cheap
+ * (about a millisecond when little survives), so it is tried until the young generation shrinks.
+ * Returns true once it is small.
+ */
+export function shrinkYoungGeneration(): boolean {
+  if (youngGenerationBytes() <= IDLE_YOUNG_BYTES) return true;
+  exposedGc()({ type: "minor", execution: "sync" });
+  return youngGenerationBytes() <= IDLE_YOUNG_BYTES;
 }
 
 /**

@@ -55,3 +55,51 @@ test("with rssGrowth, a quiet process whose memory grew is collected however few
     c.stop();
   }
 });
+
+test("after a collection, follow-ups run at each quiet check until one says it is done", async () => {
+  let runs = 0;
+  let followUps = 0;
+  const c = new IdleCollector({
+    minMessages: 10,
+    quietMs: 200,
+    collect: () => runs++,
+    followUp: () => ++followUps === 3,
+    followUps: 10,
+  });
+  try {
+    for (let i = 0; i < 20; i++) c.saw();
+    await sleep(1500);
+    assert.equal(runs, 1);
+    assert.equal(followUps, 3, "stopped at the first follow-up that said done");
+    for (let i = 0; i < 20; i++) c.saw();
+    await sleep(80);
+    c.saw(); // messages again: no follow-up while they come
+    assert.equal(followUps, 3);
+  } finally {
+    c.stop();
+  }
+});
+
+test("by default, a burst's young generation is given back once the process has been quiet", async () => {
+  const { youngGenerationBytes } = await import("../../engines/store/collect-garbage.js");
+  const c = new IdleCollector({ minMessages: 1, quietMs: 300 });
+  try {
+    let keep: object[] = [];
+    for (let i = 0; i < 2_000_000; i++) {
+      keep.push({ i, s: `x${i}` });
+      if (keep.length > 50_000) keep = [];
+      if (i % 1000 === 0) c.saw();
+    }
+    keep = [];
+    const grown = youngGenerationBytes();
+    assert.ok(grown > 8 * 2 ** 20, `the burst grew the young generation (${grown} bytes)`);
+    const deadline = Date.now() + 12_000;
+    while (youngGenerationBytes() > 4 * 2 ** 20 && Date.now() < deadline) await sleep(200);
+    assert.ok(
+      youngGenerationBytes() <= 4 * 2 ** 20,
+      `young generation still ${youngGenerationBytes()} bytes`,
+    );
+  } finally {
+    c.stop();
+  }
+});

@@ -81,14 +81,13 @@ test("10,000 hostile messages on each controller socket: no crash, no unsigned c
   assert.deepEqual(await rc.view().apply((x: number) => x + 1, 1), [2, 2], "and still runs tasks");
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(existsSync(marker), false, "no task signed with another key ran");
-  // Memory: the idle collector gives the C memory back after 2 s of quiet, even though most of
-  // the junk never became a message. 1.5–1.6× is measured here (V8's grown young generation and
-  // the replay guard's history stay; issue 21 asks 1.5×); 1.75× guards against a leak.
-  await until(() => rssMB(pid) <= idle * 1.5, 8000);
+  // Memory: after 2 s of quiet the idle collector gives back the C memory (even though most of
+  // the junk never became a message) and then the young generation V8 grew for the burst.
+  await until(() => rssMB(pid) <= idle * 1.5, 15_000);
   const after = rssMB(pid);
   t.diagnostic(`controller RSS idle ${idle.toFixed(0)} MB, after ${after.toFixed(0)} MB`);
   assert.ok(
-    after <= idle * 1.75,
+    after <= idle * 1.5,
     `the controller's memory came back near idle (${idle.toFixed(0)} → ${after.toFixed(0)} MB)`,
   );
 });

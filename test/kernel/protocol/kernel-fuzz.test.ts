@@ -90,13 +90,16 @@ test("10,000 hostile messages on the kernel's shell and control: no crash, no un
   const result = outputs.find((m) => m.header.msg_type === "execute_result");
   assert.equal((result?.content as { data: Record<string, string> } | undefined)?.data["text/plain"], "42");
   assert.equal(existsSync(marker), false, "nothing signed with another key ran");
-  // Memory: once quiet for 2 s, the kernel gives back the C memory the burst left (malloc_trim).
-  // What stays is V8's young generation, grown to ~35 MB more than idle by the burst, which
-  // V8 shrinks only when its own memory reducer decides to: 1.55–1.9× of idle is measured here
-  // (issue 21 asks 1.5×); 2× guards against a leak.
-  const deadline = Date.now() + 8000;
+  // Memory: once quiet for 2 s, the kernel's threads (main and control) each collect their own
+  // heap and give back the C memory the burst left (malloc_trim); then the young generation V8
+  // grew for it (~35 MB) goes, at a collection that sees the allocation rate low over its last
+  // 5 s: ~7 s in all. 1.1–1.2× of idle is measured here once settled.
+  const quietFrom = Date.now();
+  const deadline = quietFrom + 15_000;
   while (rssMB(pid) > idle * 1.5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
   const after = rssMB(pid);
-  t.diagnostic(`kernel RSS before ${idle.toFixed(0)} MB, after ${after.toFixed(0)} MB`);
-  assert.ok(after <= idle * 2, `kernel RSS ${idle.toFixed(0)} → ${after.toFixed(0)} MB`);
+  t.diagnostic(
+    `kernel RSS before ${idle.toFixed(0)} MB, after ${after.toFixed(0)} MB (${Date.now() - quietFrom} ms after the burst)`,
+  );
+  assert.ok(after <= idle * 1.5, `kernel RSS ${idle.toFixed(0)} → ${after.toFixed(0)} MB`);
 });
