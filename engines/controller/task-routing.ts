@@ -361,7 +361,12 @@ export class TaskRouting {
         continue;
       }
       // A direct task, or a load-balanced one that was not retried: it is lost with its engine.
-      if (task && task.state === "running" && task.engine === rec.info.id && !this.scheduler.owns(msgId))
+      if (
+        task?.header &&
+        task.state === "running" &&
+        task.engine === rec.info.id &&
+        !this.scheduler.owns(msgId)
+      )
         this.fail(
           task.header,
           task.client,
