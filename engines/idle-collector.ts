@@ -1,5 +1,5 @@
 import { loadNativeAddon } from "../ndarray/node/native-addon.js";
-import { collectGarbage, lastFullCollection, shrinkYoungGeneration } from "./store/collect-garbage.js";
+import { collectAndCompact, shrinkYoungGeneration } from "./store/collect-garbage.js";
 
 /** glibc's malloc_trim through the addon; nothing without it (no compiler at install). */
 function trimCHeap(): void {
@@ -34,8 +34,7 @@ export interface IdleCollectorOptions {
    */
   rssGrowth?: number;
   /**
-   * What runs once quiet (default: a full V8 collection unless one ran during the quiet spell,
-   * then glibc's malloc_trim).
+   * What runs once quiet (default: a full, compacting V8 collection, then glibc's malloc_trim).
    */
   collect?: () => void;
   /**
@@ -91,12 +90,11 @@ export class IdleCollector {
     this.#followUp = opts.followUp ?? (opts.collect ? undefined : trimAgainAndShrinkYoung);
     this.#followUps = opts.followUps ?? 24;
     this.#baseline = this.#rssGrowth ? this.#rss() : 0;
-    lastFullCollection(); // starts watching V8's own full collections
     this.#collect =
       opts.collect ??
       (() => {
-        // One V8 ran itself while quiet (an engine's store collection, memory pressure) will do.
-        if (performance.now() - lastFullCollection() > this.#quietMs) collectGarbage();
+        // Even if V8 ran a full collection itself while quiet: it did not compact.
+        collectAndCompact();
         trimCHeap();
       });
     this.#timer = setInterval(() => this.#check(), Math.max(100, this.#quietMs / 4));

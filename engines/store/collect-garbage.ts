@@ -1,5 +1,5 @@
 import { constants, PerformanceObserver } from "node:perf_hooks";
-import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 type Gc = (options?: { type: "major" | "minor"; execution: "sync" }) => void;
@@ -17,6 +17,26 @@ let watching: PerformanceObserver | undefined;
 export function collectGarbage(): void {
   exposedGc()();
   lastFull = performance.now();
+}
+
+/** Live heap up to which {@link collectAndCompact} compacts: moving 213 MB took 290 ms here. */
+const COMPACT_UP_TO_BYTES = 256 * 2 ** 20;
+
+/**
+ * A full collection that also moves live objects off sparse pages, when the live heap is small
+ * enough for that to be quick. A plain one frees whole pages and compacts a few: with nine objects
+ * in ten dropped from 84 MiB of old space it left 42 MiB, and only later collections, which an
+ * idle process does not run, got it to 11. V8 reads its flag to compact on every full collection
+ * at each one, so it is set for this one alone.
+ */
+export function collectAndCompact(): void {
+  const compact = getHeapStatistics().used_heap_size <= COMPACT_UP_TO_BYTES;
+  if (compact) setFlagsFromString("--compact-on-every-full-gc");
+  try {
+    collectGarbage();
+  } finally {
+    if (compact) setFlagsFromString("--no-compact-on-every-full-gc");
+  }
 }
 
 function exposedGc(): Gc {
