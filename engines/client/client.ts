@@ -543,7 +543,7 @@ export class Client extends EventEmitter<ClientEvents> implements ClientCore {
       array = copy.data.constructor.name;
     } else {
       const v = value as ArrayBufferView;
-      target.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      store.copy(target, new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
       array = Buffer.isBuffer(v) ? "Buffer" : v.constructor.name;
     }
     const ref = store.ref(block);
