@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { after, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { type Client, StoreError } from "../../../engines/index.js";
 import * as nd from "../../../ndarray/index.js";
 import { nativeBackendMissing } from "../../helpers/system-needs.js";
@@ -110,6 +112,53 @@ test("engines map pushed blocks without V8 counting them, so large pushes make n
   assert.ok(await until(() => blocks() === 1, 10_000), `still ${blocks()} blocks in use`);
   await rc.view().execute("big = undefined");
   assert.ok(await until(() => blocks() === 0, 10_000), `still ${blocks()} blocks in use`);
+});
+
+test("the client's store and the gathers it joins are not counted by V8, so large gathers make it collect only when the store needs memory", {
+  skip: noAddon,
+}, async () => {
+  await cluster();
+  const x = new Float64Array(8 * MiB); // 64 MiB, 32 for each engine (V8 counts this one)
+  x[x.length - 1] = 7;
+  await rc.view().scatter("part", x);
+  const { getHeapStatistics } = await import("node:v8");
+  const { PerformanceObserver, constants } = await import("node:perf_hooks");
+  let pressure = 0;
+  const watch = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const detail = (e as unknown as { detail?: { kind?: number; flags?: number } }).detail;
+      if (
+        detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR &&
+        (detail.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_ALL_EXTERNAL_MEMORY
+      )
+        pressure++;
+    }
+  });
+  watch.observe({ entryTypes: ["gc"] });
+  // Gathered in a function of its own: a suspended async frame may keep its last locals alive.
+  const gatherLast = async () => {
+    const g = (await rc.view().gather("part")) as Float64Array;
+    return g[g.length - 1];
+  };
+  try {
+    const before = getHeapStatistics().external_memory;
+    const lasts: unknown[] = [];
+    for (let round = 0; round < 5; round++) lasts.push(await gatherLast());
+    const grown = getHeapStatistics().external_memory - before;
+    await new Promise((r) => setTimeout(r, 50)); // gc entries are delivered asynchronously
+    assert.deepEqual(lasts, [7, 7, 7, 7, 7]);
+    // Before: each 64 MiB mapped here counted, and V8 collected on its own every 64 MiB.
+    assert.ok(grown < 16 * MiB, `the client's external memory grew by ${(grown / MiB).toFixed(0)} MiB`);
+    assert.equal(pressure, 0, "no collection for external memory in the client");
+    // The store still reuses its memory: it collects before taking fresh memory.
+    assert.ok((rc.storeInfo()?.bytes ?? 0) <= 640 * MiB, `store at ${rc.storeInfo()?.bytes} bytes`);
+  } finally {
+    watch.disconnect();
+    await rc.view().execute("part = undefined");
+    setFlagsFromString("--expose-gc");
+    (runInNewContext("gc") as () => void)();
+    assert.ok(await until(() => blocks() === 0, 10_000), `still ${blocks()} blocks in use`);
+  }
 });
 
 test("put places an array once for many tasks, and engines get it copy-on-write", {
