@@ -8,7 +8,10 @@ export interface TaskRecord {
   type: TaskRequestType;
   /** The request's header while the task is unfinished (a failure is answered with it); dropped once done. */
   header?: Header;
-  /** Routing id of the client that submitted it (outputs and the reply go only there); one buffer per client. */
+  /**
+   * Routing id of the client that submitted it (outputs and the reply go only there); the
+   * controller hands every record of a client the same copy (Controller's known clients).
+   */
   client: Buffer;
   engine?: EngineId;
   state: "queued" | "running" | "done";
@@ -48,8 +51,6 @@ export interface TaskTableLimits {
 export const DEFAULT_TABLE_LIMITS: TaskTableLimits = { maxTasks: 10_000, maxReplyBytes: 256 * 1024 * 1024 };
 
 const EVICTED_MEMORY = 50_000;
-/** Distinct client routing ids remembered before the memory starts over. */
-const MAX_CLIENT_IDS = 4096;
 /** How far past their limits finished tasks and evicted ids may grow before a bulk eviction. */
 const EVICT_SLACK = 1024;
 
@@ -62,12 +63,6 @@ export class TaskTable {
   /** Finished tasks in completion order (Map keeps insertion order). */
   readonly #done = new Map<string, TaskRecord>();
   readonly #evicted = new Set<string>();
-  /**
-   * One copy of each client's routing id. The id a task came with is a view of the frames it
-   * arrived in, and a view keeps their whole receive buffer: 50,000 finished tasks held ~40 MB of
-   * ZeroMQ's receive batches that way.
-   */
-  readonly #clients = new Map<string, Buffer>();
   #replyBytes = 0;
 
   constructor(readonly limits: TaskTableLimits = DEFAULT_TABLE_LIMITS) {}
@@ -77,7 +72,7 @@ export class TaskTable {
       msgId: rec.msgId,
       type: rec.type,
       header: rec.header,
-      client: this.#client(rec.client),
+      client: rec.client,
       engine: rec.engine,
       placeholder: rec.placeholder,
       state: "queued",
@@ -141,18 +136,6 @@ export class TaskTable {
       rec.replyMessage = undefined;
       rec.replyBytes = 0;
     }
-  }
-
-  #client(id: Buffer): Buffer {
-    const key = id.toString("latin1");
-    let kept = this.#clients.get(key);
-    if (!kept) {
-      // Clients come and go (a kernel restart is a new one); ids of gone clients are few bytes each.
-      if (this.#clients.size >= MAX_CLIENT_IDS) this.#clients.clear();
-      kept = Buffer.from(id);
-      this.#clients.set(key, kept);
-    }
-    return kept;
   }
 
   #remember(id: string): void {
